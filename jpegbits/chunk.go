@@ -83,7 +83,7 @@ func (t *Transformer) emitChunk(end int64) {
 		for i, c := range chunk {
 			skel[i] = c &^ fm[i]
 		}
-		ks.ChunkKeystream(skel, key)
+		ks.Chunk(Chunk{Offset: s.chunkStart, Data: chunk, Mask: fm, Skeleton: skel}, key)
 		i := 0
 		for ; i+8 <= n; i += 8 {
 			m := binary.LittleEndian.Uint64(fm[i:])

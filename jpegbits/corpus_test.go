@@ -37,8 +37,8 @@ func (k *testKeystream) Segment(seg []byte) {
 	k.state = sha256.Sum256(append(k.state[:], seg...))
 }
 
-func (k *testKeystream) ChunkKeystream(skeleton, dst []byte) {
-	k.state = sha256.Sum256(append(k.state[:], skeleton...))
+func (k *testKeystream) Chunk(c Chunk, dst []byte) {
+	k.state = sha256.Sum256(append(k.state[:], c.Skeleton...))
 	block := k.state
 	for i := range dst {
 		if i%32 == 0 {

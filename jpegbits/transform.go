@@ -16,13 +16,22 @@ type Keystream interface {
 	// it). Standalone markers (SOI, EOI, RSTn outside a scan, TEM) are
 	// told as their two bytes. The slice is only valid during the call.
 	Segment(seg []byte)
-	// ChunkKeystream fills dst with the keystream for one chunk of a
-	// scan's entropy-coded data: the next ChunkSize file bytes of the
-	// scan (the last chunk of a scan, or the chunk cut by a parse error,
-	// may be shorter). skeleton is the chunk with every masked bit
-	// cleared, which is the same for a plaintext and its ciphertext.
-	// len(dst) == len(skeleton).
-	ChunkKeystream(skeleton, dst []byte)
+	// Chunk fills dst (len(dst) == len(c.Data)) with the keystream for
+	// one chunk of a scan's entropy-coded data: the next ChunkSize file
+	// bytes of the scan (the last chunk of a scan, or a chunk cut by a
+	// parse error, may be shorter). The output is
+	// c.Data ^ (dst & c.Mask). The slices are only valid during the call.
+	Chunk(c Chunk, dst []byte)
+}
+
+// Chunk is one chunk of entropy-coded data as it is handed to a Keystream.
+type Chunk struct {
+	Offset int64  // file offset of the chunk's first byte
+	Data   []byte // the chunk as read
+	Mask   []byte // the bits that change
+	// Skeleton is Data with every masked bit cleared: the same for a
+	// plaintext and its ciphertext, so a keystream may depend on it.
+	Skeleton []byte
 }
 
 // ChunkSize is the number of file bytes of entropy-coded data (markers and

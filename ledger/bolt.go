@@ -1,0 +1,206 @@
+package ledger
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+	"go.uber.org/zap"
+)
+
+// File layout (format version 1):
+//
+//	bucket "meta":         "version" -> "1"
+//	bucket "fingerprints": fingerprint (32 bytes) -> value
+//
+// value: 1 byte value format (1), 8 bytes big-endian Unix seconds when
+// added, then the key ID bytes.
+var (
+	bucketMeta         = []byte("meta")
+	bucketFingerprints = []byte("fingerprints")
+	keyVersion         = []byte("version")
+)
+
+const (
+	formatVersion  = "1"
+	valueFormat    = 1
+	valueHeaderLen = 1 + 8
+
+	// DefaultOpenTimeout is how long OpenBolt waits for another process to
+	// release the ledger file before it returns ErrInUse.
+	DefaultOpenTimeout = 2 * time.Second
+)
+
+// BoltOptions configures OpenBolt.
+type BoltOptions struct {
+	// Timeout bounds the wait for the file lock when another process holds
+	// it; zero or negative means DefaultOpenTimeout. There is no way to wait
+	// forever.
+	Timeout time.Duration
+	// Logger receives the ledger's log messages; nil means none.
+	Logger *zap.Logger
+}
+
+// BoltLedger is a Ledger in a local bbolt file. The file is locked while
+// open, so only one process uses it at a time. Each Add is committed to disk
+// (fsync) before it returns.
+type BoltLedger struct {
+	db   *bolt.DB
+	path string
+	log  *zap.Logger
+}
+
+var _ Ledger = (*BoltLedger)(nil)
+
+// OpenBolt opens the ledger file at path, creating it (mode 0600, parent
+// directories 0700) if needed. If another process holds it, OpenBolt gives
+// up after opts.Timeout with an error wrapping ErrInUse.
+func OpenBolt(path string, opts BoltOptions) (*BoltLedger, error) {
+	log := opts.Logger
+	if log == nil {
+		log = zap.NewNop()
+	}
+	timeout := opts.Timeout
+	if timeout <= 0 {
+		timeout = DefaultOpenTimeout
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("open ledger: %w", err)
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout})
+	switch {
+	case errors.Is(err, bolterrors.ErrTimeout):
+		return nil, fmt.Errorf("open ledger %s: %w (gave up after %s)", path, ErrInUse, timeout)
+	case errors.Is(err, bolterrors.ErrInvalid), errors.Is(err, bolterrors.ErrVersionMismatch), errors.Is(err, bolterrors.ErrChecksum):
+		return nil, fmt.Errorf("open ledger %s: %w: not a ledger file (%v)", path, ErrCorrupt, err)
+	case err != nil:
+		return nil, fmt.Errorf("open ledger %s: %w", path, err)
+	}
+	b := &BoltLedger{db: db, path: path, log: log}
+	if err := b.init(); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("open ledger %s: %w", path, err)
+	}
+	log.Debug("ledger opened", zap.String("path", path))
+	return b, nil
+}
+
+// init tightens the file mode and creates or checks the buckets.
+func (b *BoltLedger) init() error {
+	fi, err := os.Stat(b.path)
+	if err != nil {
+		return err
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		if err := os.Chmod(b.path, 0o600); err != nil {
+			return err
+		}
+		b.log.Warn("ledger file was accessible by group or others; changed its mode to 0600",
+			zap.String("path", b.path), zap.String("old_mode", fmt.Sprintf("%04o", perm)))
+	}
+	return b.db.Update(func(tx *bolt.Tx) error {
+		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
+		if err != nil {
+			return err
+		}
+		switch v := meta.Get(keyVersion); {
+		case v == nil:
+			if err := meta.Put(keyVersion, []byte(formatVersion)); err != nil {
+				return err
+			}
+		case string(v) != formatVersion:
+			return fmt.Errorf("ledger format version %q is not supported (this jpegveil reads version %s)", v, formatVersion)
+		}
+		_, err = tx.CreateBucketIfNotExists(bucketFingerprints)
+		return err
+	})
+}
+
+// Path returns the ledger file's path.
+func (b *BoltLedger) Path() string { return b.path }
+
+// Add implements Ledger. The entry is on disk when Add returns nil.
+func (b *BoltLedger) Add(ctx context.Context, fp Fingerprint, e Entry) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	e, err := normalize(e)
+	if err != nil {
+		return err
+	}
+	value := make([]byte, valueHeaderLen+len(e.KeyID))
+	value[0] = valueFormat
+	binary.BigEndian.PutUint64(value[1:valueHeaderLen], uint64(e.Added.Unix()))
+	copy(value[valueHeaderLen:], e.KeyID)
+	err = b.db.Update(func(tx *bolt.Tx) error {
+		bk := tx.Bucket(bucketFingerprints)
+		if bk.Get(fp[:]) != nil {
+			return nil // keep the first entry
+		}
+		return bk.Put(fp[:], value)
+	})
+	return b.wrap("add", err)
+}
+
+// Lookup implements Ledger.
+func (b *BoltLedger) Lookup(ctx context.Context, fp Fingerprint) (Entry, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return Entry{}, false, err
+	}
+	var (
+		e     Entry
+		found bool
+	)
+	err := b.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketFingerprints).Get(fp[:])
+		if v == nil {
+			return nil
+		}
+		if len(v) <= valueHeaderLen || v[0] != valueFormat {
+			return fmt.Errorf("%w: bad entry for %s", ErrCorrupt, fp)
+		}
+		// v is only valid inside the transaction: copy the key ID out.
+		e = Entry{
+			KeyID: string(v[valueHeaderLen:]),
+			Added: time.Unix(int64(binary.BigEndian.Uint64(v[1:valueHeaderLen])), 0).UTC(),
+		}
+		found = true
+		return nil
+	})
+	if err != nil {
+		return Entry{}, false, b.wrap("lookup", err)
+	}
+	return e, found, nil
+}
+
+// Len returns the number of entries.
+func (b *BoltLedger) Len() (int, error) {
+	var n int
+	err := b.db.View(func(tx *bolt.Tx) error {
+		n = tx.Bucket(bucketFingerprints).Stats().KeyN
+		return nil
+	})
+	return n, b.wrap("len", err)
+}
+
+// Close implements Ledger. It releases the file lock.
+func (b *BoltLedger) Close() error {
+	return b.wrap("close", b.db.Close())
+}
+
+func (b *BoltLedger) wrap(op string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, bolterrors.ErrDatabaseNotOpen):
+		return ErrClosed
+	default:
+		return fmt.Errorf("ledger %s %s: %w", op, b.path, err)
+	}
+}

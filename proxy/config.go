@@ -1,0 +1,478 @@
+package proxy
+
+import (
+	"crypto/x509"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+)
+
+// Config is the proxy configuration. It is read from YAML by LoadConfig or
+// ParseConfig, which decode strictly (unknown keys are errors), fill in
+// defaults and validate. config.example.yaml documents every key.
+type Config struct {
+	// Listen is the proxy's address, host:port. Default 127.0.0.1:8080. A
+	// non-loopback address requires Clients.Allow or Clients.Auth.
+	Listen string `yaml:"listen"`
+	// StateDir holds the key, the CA and the ledger. Default
+	// $XDG_DATA_HOME/jpegveil, else ~/.local/share/jpegveil.
+	StateDir string `yaml:"state_dir"`
+	// KeyFile is the master key file. Default <StateDir>/key. The masking
+	// mode is a property of the key and is read from this file.
+	KeyFile        string               `yaml:"key_file"`
+	Log            LogConfig            `yaml:"log"`
+	Clients        ClientsConfig        `yaml:"clients"`
+	Upstream       UpstreamConfig       `yaml:"upstream"`
+	ClientTimeouts ClientTimeoutsConfig `yaml:"client_timeouts"`
+	Limits         LimitsConfig         `yaml:"limits"`
+	CA             CAConfig             `yaml:"ca"`
+	Metadata       MetadataConfig       `yaml:"metadata"`
+	// Rules decide which requests are intercepted; the first match wins.
+	Rules []Rule `yaml:"rules"`
+}
+
+// LogConfig selects the log level and encoding.
+type LogConfig struct {
+	Level  string `yaml:"level"`  // debug, info (default), warn or error
+	Format string `yaml:"format"` // console (default) or json
+}
+
+// ClientsConfig restricts who may use the proxy. When both are set, a client
+// must be in Allow and authenticate.
+type ClientsConfig struct {
+	// Allow lists the client networks allowed to connect. Empty means any
+	// address, which Validate only accepts for a loopback Listen or with
+	// Auth. When Listen is loopback and Allow is absent, it defaults to
+	// 127.0.0.0/8 and ::1/128.
+	Allow []Network `yaml:"allow"`
+	// Auth, when set, requires Basic proxy authentication
+	// (Proxy-Authorization) from every client.
+	Auth *AuthConfig `yaml:"auth"`
+}
+
+// AuthConfig is the Basic proxy authentication credential.
+type AuthConfig struct {
+	User string `yaml:"user"`
+	// PasswordFile holds the password (one trailing newline is trimmed). It
+	// must be a regular file not accessible by group or others.
+	PasswordFile string `yaml:"password_file"`
+	// Password is read from PasswordFile by ParseConfig; it is never part of
+	// the YAML and never printed.
+	Password Secret `yaml:"-"`
+}
+
+// UpstreamConfig governs connections to the photo services. Upstream TLS
+// certificates are always verified.
+type UpstreamConfig struct {
+	// CAFiles are PEM files of extra roots trusted in addition to the
+	// system roots (for a self-hosted service with a private CA).
+	CAFiles []string `yaml:"ca_files"`
+	// Resolve overrides where a host:port is dialled, like curl --resolve:
+	// keys are host:port, values ip:port. TLS still verifies the key's host.
+	Resolve               map[string]string `yaml:"resolve"`
+	DialTimeout           Duration          `yaml:"dial_timeout"`            // default 10s
+	IdleTimeout           Duration          `yaml:"idle_timeout"`            // default 90s
+	ResponseHeaderTimeout Duration          `yaml:"response_header_timeout"` // default 60s
+}
+
+// ClientTimeoutsConfig bounds the connections from clients to the proxy.
+type ClientTimeoutsConfig struct {
+	ReadHeader Duration `yaml:"read_header"` // default 30s
+	Idle       Duration `yaml:"idle"`        // default 120s
+}
+
+// LimitsConfig bounds the resources the proxy uses.
+type LimitsConfig struct {
+	// HashBuffer is the most body the proxy buffers to recompute a header
+	// carrying a hash of the body. Default 64MiB.
+	HashBuffer Size `yaml:"hash_buffer"`
+	// MaxSessions is the number of resumable upload sessions kept.
+	// Default 256.
+	MaxSessions int `yaml:"max_sessions"`
+	// SessionTTL is how long an idle resumable upload session is kept.
+	// Default 24h.
+	SessionTTL Duration `yaml:"session_ttl"`
+}
+
+// CAConfig configures the interception CA.
+type CAConfig struct {
+	// NameConstraints restricts the CA to RuleDomains. Default true.
+	NameConstraints bool `yaml:"name_constraints"`
+}
+
+// MetadataAction says what happens to one kind of photo metadata on an
+// intercepted upload.
+type MetadataAction string
+
+// Metadata actions.
+const (
+	MetadataEncrypt MetadataAction = "encrypt"
+	MetadataKeep    MetadataAction = "keep"
+)
+
+// MetadataConfig chooses, per kind of metadata, whether it is encrypted.
+// Every switch defaults to encrypt.
+type MetadataConfig struct {
+	ExifThumbnail MetadataAction `yaml:"exif_thumbnail"`
+	MPFImages     MetadataAction `yaml:"mpf_images"`
+	GPS           MetadataAction `yaml:"gps"`
+}
+
+// BodyKind says where the photo is in a matched request or response.
+type BodyKind string
+
+// Body kinds.
+const (
+	BodyRaw       BodyKind = "raw"       // the request body is the file
+	BodyMultipart BodyKind = "multipart" // a form field (Rule.Field) of a multipart request is the file
+	BodyResumable BodyKind = "resumable" // a resumable upload protocol (Rule.Resumable)
+	BodyDownload  BodyKind = "download"  // the response body is the file
+)
+
+// IsUpload reports whether the body kind carries a photo up to the service.
+func (b BodyKind) IsUpload() bool {
+	return b == BodyRaw || b == BodyMultipart || b == BodyResumable
+}
+
+// ResumableProtocol names a resumable upload protocol.
+type ResumableProtocol string
+
+// Resumable upload protocols.
+const (
+	// ResumableGoogle is Google's upload protocol (X-Goog-Upload-*): a
+	// start request, chunks at offsets, finalize. The same endpoint also
+	// accepts single-request uploads (X-Goog-Upload-Protocol: raw), which
+	// the Google handler must treat as a one-chunk upload.
+	ResumableGoogle ResumableProtocol = "google"
+	// ResumableNextcloud is Nextcloud's chunked upload (v2): MKCOL an upload
+	// directory, PUT chunks, MOVE the assembled file to its destination.
+	ResumableNextcloud ResumableProtocol = "nextcloud"
+)
+
+// UnsupportedAction says what happens to an upload on an intercepted route
+// whose body is not a JPEG the transform fully handles.
+type UnsupportedAction string
+
+// Unsupported-body actions.
+const (
+	UnsupportedBlock UnsupportedAction = "block" // refuse the request (default: fail closed)
+	UnsupportedPass  UnsupportedAction = "pass"  // forward it unchanged
+)
+
+// Rule selects requests to intercept and says how their body carries the
+// photo. After ParseConfig, Hosts are lower case, Methods upper case, and
+// Methods, Paths and OnUnsupported hold their defaults.
+type Rule struct {
+	// Name identifies the rule in logs and errors; required and unique.
+	Name string `yaml:"name"`
+	// Hosts are exact host names or "*.suffix", which matches any
+	// subdomain of suffix at any depth but not suffix itself. No ports.
+	Hosts []string `yaml:"hosts"`
+	// Methods default to POST and PUT for uploads, GET for downloads.
+	Methods []string `yaml:"methods"`
+	// Paths are patterns on the URL path (without query): "*" matches
+	// within one segment, a "**" segment any number of segments; anything
+	// else is literal. Default "/**".
+	Paths []string `yaml:"paths"`
+	Body  BodyKind `yaml:"body"`
+	// Field is the multipart form field that carries the file; required
+	// for, and only allowed with, Body multipart.
+	Field string `yaml:"field"`
+	// Resumable is the protocol; required for, and only allowed with, Body
+	// resumable.
+	Resumable ResumableProtocol `yaml:"resumable"`
+	// OnUnsupported applies to upload rules only; default block.
+	OnUnsupported UnsupportedAction `yaml:"on_unsupported"`
+}
+
+// Defaults.
+const (
+	DefaultListen = "127.0.0.1:8080"
+	appName       = "jpegveil"
+)
+
+// defaultAllow is the client allow-list used with a loopback Listen.
+func defaultAllow() []Network {
+	return []Network{MustNetwork("127.0.0.0/8"), MustNetwork("::1/128")}
+}
+
+// defaultMethods returns the methods a rule with body b matches by default.
+func defaultMethods(b BodyKind) []string {
+	if b == BodyDownload {
+		return []string{"GET"}
+	}
+	return []string{"POST", "PUT"}
+}
+
+// DefaultRules returns the rules of the default configuration: Google Photos
+// (Library API and web) and iCloud. config.example.yaml holds the same rules,
+// documented; a test keeps the two in step.
+func DefaultRules() []Rule {
+	return []Rule{
+		{
+			Name:      "google-photos-library-upload",
+			Hosts:     []string{"photoslibrary.googleapis.com"},
+			Methods:   []string{"POST"},
+			Paths:     []string{"/v1/uploads"},
+			Body:      BodyResumable,
+			Resumable: ResumableGoogle,
+		},
+		{
+			Name:      "google-photos-web-upload",
+			Hosts:     []string{"photos.google.com"},
+			Paths:     []string{"/_/upload/uploadmedia/**"},
+			Body:      BodyResumable,
+			Resumable: ResumableGoogle,
+		},
+		{
+			Name:  "google-photos-download",
+			Hosts: []string{"lh3.googleusercontent.com"},
+			Paths: []string{"/**"},
+			Body:  BodyDownload,
+		},
+		{
+			Name:    "icloud-upload",
+			Hosts:   []string{"*.icloud-content.com"},
+			Methods: []string{"POST"},
+			Body:    BodyRaw,
+		},
+		{
+			Name:    "icloud-download",
+			Hosts:   []string{"*.icloud-content.com"},
+			Methods: []string{"GET"},
+			Body:    BodyDownload,
+		},
+	}
+}
+
+// DefaultConfig returns the built-in configuration: loopback listen, the
+// default state directory and DefaultRules, with every default filled in.
+// It is not validated: call Validate (it fails, for example, when no home
+// directory is known to place the state directory in).
+func DefaultConfig() *Config {
+	c := &Config{
+		CA:    CAConfig{NameConstraints: true},
+		Rules: DefaultRules(),
+	}
+	c.applyDefaults()
+	return c
+}
+
+// applyDefaults fills in every unset field and normalizes case. It runs
+// after decoding and before Validate; it never fails (Validate reports what
+// could not be defaulted).
+func (c *Config) applyDefaults() {
+	if c.Listen == "" {
+		c.Listen = DefaultListen
+	}
+	if c.StateDir == "" {
+		c.StateDir = defaultStateDir()
+	}
+	if c.KeyFile == "" && c.StateDir != "" {
+		c.KeyFile = filepath.Join(c.StateDir, "key")
+	}
+	if c.Log.Level == "" {
+		c.Log.Level = "info"
+	}
+	if c.Log.Format == "" {
+		c.Log.Format = "console"
+	}
+	if c.Clients.Allow == nil && listenIsLoopback(c.Listen) {
+		c.Clients.Allow = defaultAllow()
+	}
+	setDuration(&c.Upstream.DialTimeout, 10*time.Second)
+	setDuration(&c.Upstream.IdleTimeout, 90*time.Second)
+	setDuration(&c.Upstream.ResponseHeaderTimeout, 60*time.Second)
+	setDuration(&c.ClientTimeouts.ReadHeader, 30*time.Second)
+	setDuration(&c.ClientTimeouts.Idle, 120*time.Second)
+	if c.Limits.HashBuffer == 0 {
+		c.Limits.HashBuffer = 64 * MiB
+	}
+	if c.Limits.MaxSessions == 0 {
+		c.Limits.MaxSessions = 256
+	}
+	setDuration(&c.Limits.SessionTTL, 24*time.Hour)
+	for _, m := range []*MetadataAction{&c.Metadata.ExifThumbnail, &c.Metadata.MPFImages, &c.Metadata.GPS} {
+		if *m == "" {
+			*m = MetadataEncrypt
+		}
+	}
+	for i := range c.Rules {
+		r := &c.Rules[i]
+		for j, h := range r.Hosts {
+			r.Hosts[j] = strings.ToLower(strings.TrimSpace(h))
+		}
+		if len(r.Methods) == 0 {
+			r.Methods = defaultMethods(r.Body)
+		}
+		for j, m := range r.Methods {
+			r.Methods[j] = strings.ToUpper(strings.TrimSpace(m))
+		}
+		if len(r.Paths) == 0 {
+			r.Paths = []string{"/**"}
+		}
+		if r.OnUnsupported == "" && r.Body.IsUpload() {
+			r.OnUnsupported = UnsupportedBlock
+		}
+	}
+}
+
+func setDuration(d *Duration, def time.Duration) {
+	if d.Duration == 0 {
+		d.Duration = def
+	}
+}
+
+// defaultStateDir is $XDG_DATA_HOME/jpegveil if XDG_DATA_HOME is an absolute
+// path, else ~/.local/share/jpegveil, else "" (Validate then reports it).
+func defaultStateDir() string {
+	if x := os.Getenv("XDG_DATA_HOME"); x != "" && filepath.IsAbs(x) {
+		return filepath.Join(x, appName)
+	}
+	if home, err := os.UserHomeDir(); err == nil && home != "" {
+		return filepath.Join(home, ".local", "share", appName)
+	}
+	return ""
+}
+
+// resolvePaths makes the file paths of the config absolute: "~/" is
+// expanded to the home directory and relative paths are resolved against
+// baseDir (the config file's directory). Empty paths stay empty; when no
+// home directory is known, "~" paths are left alone for Validate to report.
+func (c *Config) resolvePaths(baseDir string) {
+	c.StateDir = resolvePath(baseDir, c.StateDir)
+	c.KeyFile = resolvePath(baseDir, c.KeyFile)
+	if a := c.Clients.Auth; a != nil {
+		a.PasswordFile = resolvePath(baseDir, a.PasswordFile)
+	}
+	for i, f := range c.Upstream.CAFiles {
+		c.Upstream.CAFiles[i] = resolvePath(baseDir, f)
+	}
+}
+
+func resolvePath(baseDir, p string) string {
+	if p == "" {
+		return ""
+	}
+	if p == "~" || strings.HasPrefix(p, "~/") {
+		home, err := os.UserHomeDir()
+		if err != nil || home == "" {
+			return p
+		}
+		return filepath.Join(home, p[1:])
+	}
+	if filepath.IsAbs(p) || baseDir == "" || strings.HasPrefix(p, "~") {
+		return filepath.Clean(p)
+	}
+	return filepath.Join(baseDir, p)
+}
+
+// loadSecrets reads the password file. It runs after Validate, which has
+// already checked the file.
+func (c *Config) loadSecrets() error {
+	a := c.Clients.Auth
+	if a == nil || a.PasswordFile == "" {
+		return nil
+	}
+	pw, err := readPasswordFile(a.PasswordFile)
+	if err != nil {
+		return err
+	}
+	a.Password = pw
+	return nil
+}
+
+// ClientAllowed reports whether a client at ip may use the proxy according
+// to Clients.Allow. An empty allow-list admits every address (Validate only
+// accepts that for a loopback listener or with authentication). Proxy
+// authentication, if configured, is checked separately.
+func (c *Config) ClientAllowed(ip net.IP) bool {
+	addr, ok := netip.AddrFromSlice(ip)
+	if !ok {
+		return false
+	}
+	return c.ClientAddrAllowed(addr)
+}
+
+// ClientAddrAllowed is ClientAllowed for a netip.Addr.
+func (c *Config) ClientAddrAllowed(addr netip.Addr) bool {
+	if !addr.IsValid() {
+		return false
+	}
+	if len(c.Clients.Allow) == 0 {
+		return true
+	}
+	addr = addr.Unmap().WithZone("")
+	for _, n := range c.Clients.Allow {
+		if n.Contains(addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// ResolveAddr returns the address to dial for hostport ("host:port") if
+// Upstream.Resolve overrides it. Host names compare case-insensitively.
+func (u *UpstreamConfig) ResolveAddr(hostport string) (string, bool) {
+	for k, v := range u.Resolve {
+		if strings.EqualFold(k, hostport) {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// CertPool returns the roots for verifying upstream TLS: the system roots
+// plus every certificate in CAFiles.
+func (u *UpstreamConfig) CertPool() (*x509.CertPool, error) {
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	for _, f := range u.CAFiles {
+		if err := appendPEMFile(pool, f); err != nil {
+			return nil, err
+		}
+	}
+	return pool, nil
+}
+
+func appendPEMFile(pool *x509.CertPool, path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if !pool.AppendCertsFromPEM(data) {
+		return fmt.Errorf("%s: no PEM certificate found", path)
+	}
+	return nil
+}
+
+// NewLogger builds the zap logger this LogConfig describes, writing to
+// standard error. The caller owns it and passes it on; there is no global
+// logger.
+func (l LogConfig) NewLogger(opts ...zap.Option) (*zap.Logger, error) {
+	level, err := zapcore.ParseLevel(l.Level)
+	if err != nil {
+		return nil, fmt.Errorf("log.level: %w", err)
+	}
+	zc := zap.NewProductionConfig()
+	zc.Level = zap.NewAtomicLevelAt(level)
+	zc.Sampling = nil
+	switch l.Format {
+	case "json":
+	case "console":
+		zc.Encoding = "console"
+		zc.EncoderConfig = zap.NewDevelopmentEncoderConfig()
+	default:
+		return nil, fmt.Errorf("log.format: unknown format %q", l.Format)
+	}
+	return zc.Build(opts...)
+}
