@@ -1,0 +1,231 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
+
+	"jpegveil/certs"
+)
+
+const corpusDir = "../../shared/corpus"
+
+func corpusFile(t testing.TB, rel string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(corpusDir, rel))
+	if os.IsNotExist(err) {
+		t.Skipf("shared corpus not found: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// fakePhotos is a photo service: POST /upload stores the body and answers
+// its ID, GET /objects/{id} serves it back (with Range support), GET
+// /thumb/{id} serves a server-made JPEG.
+type fakePhotos struct {
+	mu       sync.Mutex
+	objects  map[string][]byte
+	lastReq  *http.Request
+	received int // upload requests that reached the service
+	srv      *httptest.Server
+	caFile   string
+	thumb    []byte
+}
+
+func (f *fakePhotos) handler(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case r.Method == http.MethodPost && r.URL.Path == "/upload":
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		if r.ContentLength >= 0 && int64(len(body)) != r.ContentLength {
+			http.Error(w, "length mismatch", http.StatusBadRequest)
+			return
+		}
+		sum := sha256.Sum256(body)
+		id := hex.EncodeToString(sum[:8])
+		f.mu.Lock()
+		f.objects[id] = body
+		f.lastReq = r
+		f.received++
+		f.mu.Unlock()
+		io.WriteString(w, id)
+	case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/objects/"):
+		f.mu.Lock()
+		b, ok := f.objects[strings.TrimPrefix(r.URL.Path, "/objects/")]
+		f.mu.Unlock()
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "image/jpeg")
+		w.Header().Set("ETag", `"`+hex.EncodeToString(func() []byte { s := sha256.Sum256(b); return s[:8] }())+`"`)
+		http.ServeContent(w, r, "photo.jpg", time.Time{}, bytes.NewReader(b))
+	case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/thumb/"):
+		w.Header().Set("Content-Type", "image/jpeg")
+		w.Write(f.thumb)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+// newTLSServer starts an HTTPS server on 127.0.0.1 whose certificate, for
+// host, comes from a CA of its own; it returns the server and that CA's PEM
+// file.
+func newTLSServer(t testing.TB, host string, h http.Handler) (*httptest.Server, string) {
+	t.Helper()
+	ca, err := certs.NewCA(certs.CAOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := ca.NewIssuer(certs.IssuerOptions{}).Certificate(host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(h)
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{*leaf}}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	caFile := filepath.Join(t.TempDir(), "upstream-ca.pem")
+	if err := os.WriteFile(caFile, ca.CertPEM(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return srv, caFile
+}
+
+func newFakePhotos(t testing.TB) *fakePhotos {
+	f := &fakePhotos{objects: map[string][]byte{}}
+	f.srv, f.caFile = newTLSServer(t, "photos.test", http.HandlerFunc(f.handler))
+	return f
+}
+
+// testProxy is a running jpegveil proxy in front of the fake service.
+type testProxy struct {
+	srv    *Server
+	state  *State
+	url    *url.URL
+	client *http.Client // trusts jpegveil's CA and uses the proxy
+	direct *http.Client // trusts the fake service's CA, no proxy
+}
+
+func testConfigYAML(stateDir, upstreamAddr string, caFiles []string, extra string) string {
+	var b strings.Builder
+	b.WriteString("listen: 127.0.0.1:0\nstate_dir: " + stateDir + "\nlog: {level: debug}\n")
+	b.WriteString("upstream:\n  resolve: {\"photos.test:443\": \"" + upstreamAddr + "\"}\n  ca_files: [")
+	b.WriteString(strings.Join(caFiles, ", ") + "]\n")
+	b.WriteString(`rules:
+  - name: test-upload
+    hosts: [photos.test]
+    methods: [POST]
+    paths: [/upload]
+    body: raw
+  - name: test-download
+    hosts: [photos.test]
+    paths: [/objects/*, /thumb/*]
+    body: download
+`)
+	b.WriteString(extra)
+	return b.String()
+}
+
+func startProxy(t testing.TB, yaml string, log *zap.Logger, extraRoots ...string) *testProxy {
+	t.Helper()
+	cfg, err := ParseConfig([]byte(yaml), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := OpenState(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if log == nil {
+		log = zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))
+	}
+	srv, err := New(cfg, log, st.Deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { srv.Serve(ctx, l); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(st.CA.CertPEM())
+	for _, f := range extraRoots {
+		b, _ := os.ReadFile(f)
+		pool.AppendCertsFromPEM(b)
+	}
+	pu := &url.URL{Scheme: "http", Host: l.Addr().String()}
+	tp := &testProxy{srv: srv, state: st, url: pu}
+	tp.client = &http.Client{Transport: &http.Transport{
+		Proxy:             http.ProxyURL(pu),
+		TLSClientConfig:   &tls.Config{RootCAs: pool},
+		DisableKeepAlives: true,
+	}, Timeout: 60 * time.Second}
+	return tp
+}
+
+// directClient talks to the fake service without the proxy.
+func directClient(t testing.TB, addr, caFile string) *http.Client {
+	b, err := os.ReadFile(caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(b)
+	return &http.Client{Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: pool},
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, addr)
+		},
+	}}
+}
+
+func mustDo(t testing.TB, c *http.Client, req *http.Request) (*http.Response, []byte) {
+	t.Helper()
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: reading body: %v", req.Method, req.URL, err)
+	}
+	return resp, body
+}
+
+func newReq(t testing.TB, method, u string, body io.Reader) *http.Request {
+	req, err := http.NewRequest(method, u, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return req
+}

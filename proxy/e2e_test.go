@@ -1,0 +1,194 @@
+package proxy
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+func upload(t *testing.T, c *http.Client, body []byte) (*http.Response, string) {
+	t.Helper()
+	resp, id := mustDo(t, c, newReq(t, "POST", "https://photos.test/upload", bytes.NewReader(body)))
+	return resp, string(id)
+}
+
+// TestUploadDownloadRoundTrip is the product in one test: an upload is
+// stored encrypted with its size and Content-Length unchanged, a download
+// through the proxy gives the original, a direct download the ciphertext.
+func TestUploadDownloadRoundTrip(t *testing.T) {
+	photo := corpusFile(t, "photos/coffee-q80-420.jpg")
+	svc := newFakePhotos(t)
+	p := startProxy(t, testConfigYAML(t.TempDir(), svc.srv.Listener.Addr().String(), []string{svc.caFile}, ""), nil)
+	direct := directClient(t, svc.srv.Listener.Addr().String(), svc.caFile)
+
+	resp, id := upload(t, p.client, photo)
+	if resp.StatusCode != 200 {
+		t.Fatalf("upload: %s %s", resp.Status, id)
+	}
+	stored := svc.objects[id]
+	if len(stored) != len(photo) || bytes.Equal(stored, photo) {
+		t.Fatalf("stored object: %d bytes, equal to the photo: %v", len(stored), bytes.Equal(stored, photo))
+	}
+	if svc.lastReq.ContentLength != int64(len(photo)) {
+		t.Fatalf("service saw Content-Length %d, want %d", svc.lastReq.ContentLength, len(photo))
+	}
+	_, got := mustDo(t, p.client, newReq(t, "GET", "https://photos.test/objects/"+id, nil))
+	if !bytes.Equal(got, photo) {
+		t.Fatal("download through the proxy is not the original photo")
+	}
+	_, raw := mustDo(t, direct, newReq(t, "GET", "https://photos.test/objects/"+id, nil))
+	if !bytes.Equal(raw, stored) {
+		t.Fatal("direct download is not the stored ciphertext")
+	}
+
+	// A ciphertext uploaded again (say, after a direct download) is known
+	// to the ledger and is not encrypted a second time.
+	_, id2 := upload(t, p.client, raw)
+	if !bytes.Equal(svc.objects[id2], raw) {
+		t.Fatal("a re-uploaded ciphertext was transformed again")
+	}
+}
+
+func TestChunkedUploadKeepsFraming(t *testing.T) {
+	photo := corpusFile(t, "photos/chelsea-q90-422.jpg")
+	svc := newFakePhotos(t)
+	p := startProxy(t, testConfigYAML(t.TempDir(), svc.srv.Listener.Addr().String(), []string{svc.caFile}, ""), nil)
+	req := newReq(t, "POST", "https://photos.test/upload", io.MultiReader(bytes.NewReader(photo))) // unknown length: chunked
+	req.ContentLength = -1
+	resp, id := mustDo(t, p.client, req)
+	if resp.StatusCode != 200 {
+		t.Fatalf("upload: %s", resp.Status)
+	}
+	if te := svc.lastReq.TransferEncoding; len(te) != 1 || te[0] != "chunked" {
+		t.Fatalf("service saw Transfer-Encoding %v, want chunked", te)
+	}
+	if stored := svc.objects[string(id)]; len(stored) != len(photo) || bytes.Equal(stored, photo) {
+		t.Fatal("chunked upload was not encrypted in place")
+	}
+}
+
+func TestRefusesWhatItCannotEncrypt(t *testing.T) {
+	svc := newFakePhotos(t)
+	p := startProxy(t, testConfigYAML(t.TempDir(), svc.srv.Listener.Addr().String(), []string{svc.caFile}, ""), nil)
+	heic := append([]byte("\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic"), bytes.Repeat([]byte{7}, 5000)...)
+	arith := corpusFile(t, "photos/coffee-q85-arithmetic.jpg")
+	for name, body := range map[string][]byte{"heic": heic, "arithmetic": arith} {
+		t.Run(name, func(t *testing.T) {
+			resp, msg := upload(t, p.client, body)
+			if resp.StatusCode != http.StatusBadGateway || !strings.Contains(msg, "jpegveil refused") {
+				t.Fatalf("got %s %q, want 502 with a reason", resp.Status, msg)
+			}
+		})
+	}
+	if svc.received != 0 {
+		t.Fatalf("%d refused uploads reached the service", svc.received)
+	}
+}
+
+func TestPassPolicyForwardsUnchanged(t *testing.T) {
+	svc := newFakePhotos(t)
+	yaml := strings.Replace(testConfigYAML(t.TempDir(), svc.srv.Listener.Addr().String(), []string{svc.caFile}, ""),
+		"    body: raw\n", "    body: raw\n    on_unsupported: pass\n", 1)
+	p := startProxy(t, yaml, nil)
+	heic := append([]byte("\x00\x00\x00\x18ftypheic"), bytes.Repeat([]byte{7}, 5000)...)
+	resp, id := upload(t, p.client, heic)
+	if resp.StatusCode != 200 || !bytes.Equal(svc.objects[id], heic) {
+		t.Fatalf("pass policy: %s, stored unchanged: %v", resp.Status, bytes.Equal(svc.objects[id], heic))
+	}
+}
+
+func TestServerMadeJPEGIsNotDecrypted(t *testing.T) {
+	svc := newFakePhotos(t)
+	svc.thumb = corpusFile(t, "conformance/pillow-Tests-images-hopper.jpg")
+	p := startProxy(t, testConfigYAML(t.TempDir(), svc.srv.Listener.Addr().String(), []string{svc.caFile}, ""), nil)
+	_, got := mustDo(t, p.client, newReq(t, "GET", "https://photos.test/thumb/1", nil))
+	if !bytes.Equal(got, svc.thumb) {
+		t.Fatal("a JPEG the proxy never encrypted was changed on the way down")
+	}
+}
+
+func TestRangeDownloads(t *testing.T) {
+	photo := corpusFile(t, "photos/hubble-q85-progressive.jpg")
+	svc := newFakePhotos(t)
+	p := startProxy(t, testConfigYAML(t.TempDir(), svc.srv.Listener.Addr().String(), []string{svc.caFile}, ""), nil)
+	_, id := upload(t, p.client, photo)
+	n := len(photo)
+	for _, tc := range []struct {
+		rng        string
+		start, end int
+	}{
+		{"bytes=0-99", 0, 99},
+		{"bytes=1000-", 1000, n - 1},
+		{fmt.Sprintf("bytes=%d-%d", n/2, n/2+70000), n / 2, n/2 + 70000},
+		{"bytes=-500", n - 500, n - 1},
+		{fmt.Sprintf("bytes=%d-%d", n-10, n+100), n - 10, n - 1},
+	} {
+		req := newReq(t, "GET", "https://photos.test/objects/"+id, nil)
+		req.Header.Set("Range", tc.rng)
+		resp, got := mustDo(t, p.client, req)
+		want := fmt.Sprintf("bytes %d-%d/%d", tc.start, tc.end, n)
+		if resp.StatusCode != http.StatusPartialContent || resp.Header.Get("Content-Range") != want {
+			t.Fatalf("%s: %s Content-Range %q, want 206 %q", tc.rng, resp.Status, resp.Header.Get("Content-Range"), want)
+		}
+		if !bytes.Equal(got, photo[tc.start:tc.end+1]) || resp.ContentLength != int64(len(got)) {
+			t.Fatalf("%s: wrong slice (%d bytes, Content-Length %d)", tc.rng, len(got), resp.ContentLength)
+		}
+	}
+}
+
+func TestUnrelatedHostIsTunnelled(t *testing.T) {
+	svc := newFakePhotos(t)
+	other, otherCA := newTLSServer(t, "other.test", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "hello") }))
+	yaml := testConfigYAML(t.TempDir(), svc.srv.Listener.Addr().String(), []string{svc.caFile}, "")
+	yaml = strings.Replace(yaml, `resolve: {`, `resolve: {"other.test:443": "`+other.Listener.Addr().String()+`", `, 1)
+	p := startProxy(t, yaml, nil, otherCA)
+	resp, body := mustDo(t, p.client, newReq(t, "GET", "https://other.test/", nil))
+	if string(body) != "hello" {
+		t.Fatalf("got %q", body)
+	}
+	leaf := resp.TLS.PeerCertificates[0]
+	if err := leaf.CheckSignatureFrom(p.state.CA.Certificate()); err == nil {
+		t.Fatalf("an unrelated host was intercepted (issuer %q)", leaf.Issuer.CommonName)
+	}
+	if !bytes.Equal(leaf.Raw, other.TLS.Certificates[0].Leaf.Raw) {
+		t.Fatal("the client did not see the server's own certificate")
+	}
+}
+
+func TestWrongUpstreamCertificateIsRefused(t *testing.T) {
+	svc := newFakePhotos(t)
+	// The proxy is not told the service's CA.
+	p := startProxy(t, testConfigYAML(t.TempDir(), svc.srv.Listener.Addr().String(), nil, ""), nil)
+	resp, err := p.client.Post("https://photos.test/upload", "image/jpeg", bytes.NewReader(corpusFile(t, "photos/coffee-q80-420.jpg")))
+	if err == nil {
+		resp.Body.Close()
+		if resp.StatusCode < 500 {
+			t.Fatalf("upload over an unverified upstream connection succeeded: %s", resp.Status)
+		}
+	}
+	if svc.received != 0 {
+		t.Fatal("the service received an upload over an unverified connection")
+	}
+}
+
+func TestOnboardingPage(t *testing.T) {
+	svc := newFakePhotos(t)
+	p := startProxy(t, testConfigYAML(t.TempDir(), svc.srv.Listener.Addr().String(), []string{svc.caFile}, ""), nil)
+	plain := &http.Client{}
+	resp, page := mustDo(t, plain, newReq(t, "GET", p.url.String()+"/", nil))
+	if resp.StatusCode != 200 || !strings.Contains(string(page), p.state.Key.ID()) || !strings.Contains(string(page), p.state.CA.Fingerprint()) {
+		t.Fatalf("onboarding page: %s, missing key ID or fingerprint", resp.Status)
+	}
+	_, der := mustDo(t, plain, newReq(t, "GET", p.url.String()+"/jpegveil-ca.crt", nil))
+	if !bytes.Equal(der, p.state.CA.CertDER()) {
+		t.Fatal("DER download is not the CA")
+	}
+	// Through the proxy, as a phone would open it.
+	_, viaProxy := mustDo(t, p.client, newReq(t, "GET", "http://jpegveil/jpegveil-ca.pem", nil))
+	if !bytes.Equal(viaProxy, p.state.CA.CertPEM()) {
+		t.Fatal("http://jpegveil/ does not serve the CA")
+	}
+}

@@ -1,0 +1,295 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"jpegveil/jpegbits"
+	"jpegveil/ledger"
+	"jpegveil/veil"
+)
+
+// preRead is how much of a transformed upload is produced before the
+// request goes upstream: a body that fails within it (not a JPEG,
+// arithmetic coding, corrupt headers, any small photo) is refused before
+// the service sees a byte of it.
+const preRead = 256 << 10
+
+// roundTrip sends one request upstream, transforming it when a rule says so.
+func (s *Server) roundTrip(req *http.Request) (*http.Response, error) {
+	rule := s.cfg.Match(req.Method, req.URL.Hostname(), req.URL.Path)
+	if rule == nil {
+		return s.upstream.RoundTrip(req)
+	}
+	ev := &event{s: s, rule: rule, req: req, start: time.Now()}
+	switch rule.Body {
+	case BodyDownload:
+		return s.download(req, ev)
+	case BodyRaw:
+		return s.upload(req, ev)
+	case BodyMultipart:
+		return s.uploadMultipart(req, ev)
+	case BodyResumable:
+		return s.uploadResumable(req, ev)
+	}
+	return nil, fmt.Errorf("rule %q: unknown body kind %q", rule.Name, rule.Body)
+}
+
+// event gathers what is logged about one intercepted request: one line,
+// when it is done.
+type event struct {
+	s       *Server
+	rule    *Rule
+	req     *http.Request
+	start   time.Time
+	logged  bool
+	dir     string
+	outcome string
+	result  veil.Result
+	bytes   int64
+	err     error
+}
+
+func (e *event) log() {
+	if e.logged {
+		return
+	}
+	e.logged = true
+	fields := []zap.Field{
+		zap.String("host", e.req.URL.Hostname()),
+		zap.String("method", e.req.Method),
+		zap.String("path", e.req.URL.Path),
+		zap.String("rule", e.rule.Name),
+		zap.String("direction", e.dir),
+		zap.Int64("bytes", e.bytes),
+		zap.Duration("duration", time.Since(e.start)),
+		zap.String("outcome", e.outcome),
+	}
+	if st := e.result.Stats; st != nil {
+		if t := st.Total(); t.CBits > 0 {
+			fields = append(fields, zap.Float64("encrypted_bits_pct", 100*float64(st.EncryptBits)/float64(t.CBits)))
+		}
+	}
+	if e.err != nil {
+		fields = append(fields, zap.String("reason", e.err.Error()))
+		e.s.log.Warn("intercepted", fields...)
+		return
+	}
+	e.s.log.Info("intercepted", fields...)
+}
+
+// refusal answers a refused upload: 502 with a plain-text reason.
+func refusal(req *http.Request, reason string) *http.Response {
+	body := "jpegveil refused this upload: " + reason + "\n"
+	h := make(http.Header)
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("X-Jpegveil-Refused", "true")
+	return &http.Response{
+		Status:        "502 Bad Gateway",
+		StatusCode:    http.StatusBadGateway,
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        h,
+		Body:          io.NopCloser(strings.NewReader(body)),
+		ContentLength: int64(len(body)),
+		Request:       req,
+		Close:         true,
+	}
+}
+
+// describe turns a transform error into the reason given to the client.
+func describe(err error) string {
+	var fe *jpegbits.FormatError
+	var ue *jpegbits.UnsupportedError
+	switch {
+	case errors.Is(err, jpegbits.ErrNotJPEG):
+		return "the body is not a JPEG file (HEIC, PNG and video uploads cannot be encrypted)"
+	case errors.As(err, &ue):
+		return fmt.Sprintf("unsupported JPEG at byte %d: %s", ue.Offset, ue.Feature)
+	case errors.As(err, &fe):
+		return fmt.Sprintf("corrupt JPEG at byte %d: %s", fe.Offset, fe.Reason)
+	}
+	return err.Error()
+}
+
+// decideUpload encrypts an image unless the ledger knows it: then it is a
+// ciphertext of ours coming back, and encrypting it again would decrypt it.
+func (s *Server) decideUpload(ctx context.Context) func(veil.Fingerprint) (bool, error) {
+	return func(fp veil.Fingerprint) (bool, error) {
+		_, known, err := s.ledger.Lookup(ctx, ledger.Fingerprint(fp))
+		return !known, err
+	}
+}
+
+// decideDownload decrypts an image only when the ledger knows it.
+func (s *Server) decideDownload(ctx context.Context) func(veil.Fingerprint) (bool, error) {
+	return func(fp veil.Fingerprint) (bool, error) {
+		_, known, err := s.ledger.Lookup(ctx, ledger.Fingerprint(fp))
+		return known, err
+	}
+}
+
+func (s *Server) record(ctx context.Context) func(veil.Fingerprint) error {
+	return func(fp veil.Fingerprint) error {
+		return s.ledger.Add(ctx, ledger.Fingerprint(fp), ledger.Entry{KeyID: s.key.ID(), Added: time.Now()})
+	}
+}
+
+// errRefused marks an upload body that stopped because of the rule's
+// policy; the request is answered with 502 rather than a transport error.
+type errRefused struct{ reason string }
+
+func (e *errRefused) Error() string { return e.reason }
+
+// encryptingBody returns body encrypted, the way the rule's policy wants:
+// with on_unsupported block a body the transform cannot fully handle stops
+// with an *errRefused; with pass it goes on unchanged after the problem.
+func (s *Server) encryptingBody(ctx context.Context, body io.Reader, ev *event) *veil.Reader {
+	block := ev.rule.OnUnsupported != UnsupportedPass
+	return veil.NewReader(s.key, body, veil.Options{
+		StopAtError: block,
+		Decide:      s.decideUpload(ctx),
+		Record:      s.record(ctx),
+	})
+}
+
+// upload encrypts a request whose body is the photo.
+func (s *Server) upload(req *http.Request, ev *event) (*http.Response, error) {
+	ev.dir = "upload"
+	if req.Body == nil || req.Body == http.NoBody {
+		defer ev.log()
+		ev.outcome = "empty"
+		return s.upstream.RoundTrip(req)
+	}
+	return s.sendEncrypted(req, nil, req.Body, nil, req.Body, ev)
+}
+
+// sendEncrypted sends req upstream with the body prefix, then photo
+// encrypted, then suffix, and closes body when done. Content-Length and
+// chunked framing stay as the client sent them: the body keeps its length.
+// The first preRead bytes of the photo are transformed before anything goes
+// upstream, so most refusals happen before the service sees the request.
+func (s *Server) sendEncrypted(req *http.Request, prefix []byte, photo, suffix io.Reader, body io.Closer, ev *event) (*http.Response, error) {
+	defer ev.log()
+	if ce := req.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
+		req.Body = readCloser{io.MultiReader(bytes.NewReader(prefix), photo, orEmpty(suffix)), body}
+		return s.unsupported(req, ev, fmt.Errorf("the body is compressed (Content-Encoding: %s)", ce))
+	}
+	vr := s.encryptingBody(req.Context(), photo, ev)
+	head, err := readUpTo(vr, preRead)
+	if err != nil && err != io.EOF {
+		ev.result = vr.Result()
+		if veil.IsParseError(err) {
+			ev.outcome, ev.err = "refused", err
+			return refusal(req, describe(err)), nil
+		}
+		ev.outcome, ev.err = "client-error", err
+		return nil, err
+	}
+	var rest io.Reader = vr
+	if err == io.EOF {
+		rest = eofReader{}
+	}
+	cb := &countingBody{r: io.MultiReader(bytes.NewReader(prefix), bytes.NewReader(head), rest, orEmpty(suffix)), c: body}
+	req.Body = cb
+	resp, rerr := s.upstream.RoundTrip(req)
+	ev.result, ev.bytes = vr.Result(), cb.n
+	if cb.parseErr != nil {
+		if resp != nil {
+			resp.Body.Close()
+		}
+		ev.outcome, ev.err = "refused", cb.parseErr
+		return refusal(req, describe(cb.parseErr)), nil
+	}
+	if rerr != nil {
+		ev.outcome, ev.err = "upstream-error", rerr
+		return nil, rerr
+	}
+	ev.outcome = outcomeOf(ev.result)
+	return resp, nil
+}
+
+type eofReader struct{}
+
+func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
+
+func orEmpty(r io.Reader) io.Reader {
+	if r == nil {
+		return eofReader{}
+	}
+	return r
+}
+
+// unsupported applies the rule's on_unsupported policy to a body the
+// transform refused before anything went upstream.
+// With block the client gets 502 and the reason; with pass the request goes
+// upstream unchanged (only reachable for bodies the transform never
+// started on, such as compressed ones).
+func (s *Server) unsupported(req *http.Request, ev *event, err error) (*http.Response, error) {
+	if ev.rule.OnUnsupported == UnsupportedPass {
+		ev.outcome, ev.err = "passed-unsupported", err
+		return s.upstream.RoundTrip(req)
+	}
+	ev.outcome, ev.err = "refused", err
+	return refusal(req, describe(err)), nil
+}
+
+func outcomeOf(r veil.Result) string {
+	switch {
+	case r.Err != nil && r.Transformed:
+		return "partly-transformed"
+	case r.Err != nil:
+		return "passed-unsupported"
+	case r.Transformed:
+		return "transformed"
+	case r.HasFingerprint:
+		return "passed-known"
+	}
+	return "passed"
+}
+
+// readUpTo reads from r until n bytes, the end, or an error.
+func readUpTo(r io.Reader, n int) ([]byte, error) {
+	buf := make([]byte, 0, 32<<10)
+	for len(buf) < n {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		m, err := r.Read(buf[len(buf):min(cap(buf), n)])
+		buf = buf[:len(buf)+m]
+		if err != nil {
+			return buf, err
+		}
+	}
+	return buf, nil
+}
+
+// countingBody is the request body sent upstream. It remembers a parse
+// error that stopped it, so the proxy can answer 502 instead of a broken
+// connection, and it closes the client's body when the transport is done.
+type countingBody struct {
+	r        io.Reader
+	c        io.Closer
+	n        int64
+	parseErr error
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	b.n += int64(n)
+	if err != nil && err != io.EOF && veil.IsParseError(err) {
+		b.parseErr = err
+	}
+	return n, err
+}
+
+func (b *countingBody) Close() error { return b.c.Close() }

@@ -1,0 +1,86 @@
+package proxy
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"jpegveil/certs"
+	"jpegveil/keystream"
+	"jpegveil/ledger"
+)
+
+// State is what the proxy keeps in its state directory.
+type State struct {
+	Deps
+	Dir        string
+	KeyCreated bool
+	CACreated  bool
+	CAPath     string
+}
+
+// Close releases the ledger.
+func (st *State) Close() error { return st.Ledger.Close() }
+
+// OpenState opens the state directory of cfg, creating on first start what
+// is missing: the directory (0700), a random key in extended mode (0600),
+// the CA (constrained to the rule domains unless ca.name_constraints is
+// false) and the ledger. passphrase is asked for only when the key file is
+// a passphrase key; it may be nil otherwise.
+func OpenState(cfg *Config, passphrase func() ([]byte, error)) (*State, error) {
+	st := &State{Dir: cfg.StateDir}
+	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
+		return nil, fmt.Errorf("state directory: %w", err)
+	}
+	key, created, err := loadOrCreateKey(cfg.KeyFile, passphrase)
+	if err != nil {
+		return nil, err
+	}
+	st.Key, st.KeyCreated = key, created
+	var opts certs.CAOptions
+	if cfg.CA.NameConstraints {
+		opts.PermittedDomains = cfg.RuleDomains()
+	}
+	ca, caCreated, err := certs.LoadOrCreateCA(cfg.StateDir, opts)
+	if err != nil {
+		return nil, err
+	}
+	st.CA, st.CACreated = ca, caCreated
+	st.CAPath = filepath.Join(cfg.StateDir, certs.CertFileName)
+	led, err := ledger.OpenBolt(filepath.Join(cfg.StateDir, "ledger.db"), ledger.BoltOptions{})
+	if err != nil {
+		return nil, err
+	}
+	st.Ledger = led
+	return st, nil
+}
+
+func loadOrCreateKey(path string, passphrase func() ([]byte, error)) (*keystream.Key, bool, error) {
+	kf, err := keystream.ReadKeyFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		key, err := keystream.GenerateKey(keystream.ModeExtended)
+		if err != nil {
+			return nil, false, err
+		}
+		if err := keystream.WriteKeyFile(path, key.MarshalKeyFile()); err != nil {
+			return nil, false, err
+		}
+		return key, true, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	var pass []byte
+	if kf.NeedsPassphrase() {
+		if passphrase == nil {
+			return nil, false, fmt.Errorf("%s is a passphrase key: a passphrase is needed to start", path)
+		}
+		if pass, err = passphrase(); err != nil {
+			return nil, false, err
+		}
+	}
+	key, err := kf.Key(pass)
+	return key, false, err
+}
