@@ -34,6 +34,15 @@ type Chunk struct {
 	Skeleton []byte
 }
 
+// ErrInputPending may be returned by a source to say that no more input is
+// available yet but more will come (an upload that arrives in several
+// requests). Read then returns it once all the output that the input so far
+// determines has been read, and may be called again when the source has
+// more. Output for the last few KiB of input is held back until the input
+// continues or ends, since their masks and chunk keystream depend on what
+// follows.
+var ErrInputPending = errors.New("jpegbits: input pending")
+
 // ChunkSize is the number of file bytes of entropy-coded data (markers and
 // stuffing included) that share one Keystream call (FORMAT.md, "Chunks").
 const ChunkSize = 4096
@@ -89,6 +98,8 @@ type Transformer struct {
 	bufOff int64
 	eof    bool
 	ioErr  error
+	// pending is set when the source said ErrInputPending.
+	pending bool
 
 	emitted int64 // bytes handed out by Read
 	ready   int64 // bytes final and ready to hand out
@@ -179,6 +190,10 @@ func (t *Transformer) wait() error {
 		}
 		if t.advance() {
 			t.fill()
+			if t.pending {
+				t.pending = false
+				return ErrInputPending
+			}
 		}
 	}
 	return nil
@@ -202,6 +217,8 @@ func (t *Transformer) fill() {
 	switch {
 	case err == io.EOF:
 		t.eof = true
+	case errors.Is(err, ErrInputPending):
+		t.pending = n == 0
 	case err != nil:
 		t.ioErr = err
 	}

@@ -127,7 +127,6 @@ type testProxy struct {
 	state  *State
 	url    *url.URL
 	client *http.Client // trusts jpegveil's CA and uses the proxy
-	direct *http.Client // trusts the fake service's CA, no proxy
 }
 
 func testConfigYAML(stateDir, upstreamAddr string, caFiles []string, extra string) string {

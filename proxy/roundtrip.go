@@ -144,15 +144,9 @@ func (s *Server) record(ctx context.Context) func(veil.Fingerprint) error {
 	}
 }
 
-// errRefused marks an upload body that stopped because of the rule's
-// policy; the request is answered with 502 rather than a transport error.
-type errRefused struct{ reason string }
-
-func (e *errRefused) Error() string { return e.reason }
-
 // encryptingBody returns body encrypted, the way the rule's policy wants:
 // with on_unsupported block a body the transform cannot fully handle stops
-// with an *errRefused; with pass it goes on unchanged after the problem.
+// with its parse error; with pass it goes on unchanged after the problem.
 func (s *Server) encryptingBody(ctx context.Context, body io.Reader, ev *event) *veil.Reader {
 	block := ev.rule.OnUnsupported != UnsupportedPass
 	return veil.NewReader(s.key, body, veil.Options{

@@ -1,0 +1,162 @@
+package proxy
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// brokenReader yields its data up to cut bytes, then fails, like a client
+// that goes away in the middle of an upload.
+type brokenReader struct {
+	r   io.Reader
+	cut int
+	n   int
+}
+
+var errClientGone = errors.New("client went away")
+
+func (b *brokenReader) Read(p []byte) (int, error) {
+	if b.n >= b.cut {
+		return 0, errClientGone
+	}
+	n, err := b.r.Read(p[:min(len(p), b.cut-b.n)])
+	b.n += n
+	return n, err
+}
+
+// TestFaults sends 200 uploads, a third of them from clients that disconnect
+// at a random offset, to a service that resets some connections. Afterwards
+// no goroutine is left behind and every upload that completed round-trips.
+func TestFaults(t *testing.T) {
+	photos := [][]byte{
+		corpusFile(t, "photos/coffee-q80-420.jpg"),
+		corpusFile(t, "photos/page-q70-gray-progressive.jpg"),
+		corpusFile(t, "photos/motorcycle-q80-restart8.jpg"),
+		corpusFile(t, "conformance/imagers-tests-reftest-images-restarts.jpg"),
+	}
+	svc := newFakePhotos(t)
+	inner := svc.srv.Config.Handler
+	var resets sync.Map
+	svc.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Test-Reset") == "1" {
+			// Read part of the body, then drop the connection with a reset.
+			io.CopyN(io.Discard, r.Body, 3000)
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err == nil {
+				if tc, ok := conn.(interface{ NetConn() net.Conn }); ok {
+					if tcp, ok := tc.NetConn().(*net.TCPConn); ok {
+						tcp.SetLinger(0)
+					}
+				}
+				conn.Close()
+			}
+			resets.Store(r.Header.Get("X-Test-ID"), true)
+			return
+		}
+		inner.ServeHTTP(w, r)
+	})
+	p := startProxy(t, testConfigYAML(t.TempDir(), svc.srv.Listener.Addr().String(), []string{svc.caFile}, ""), nil)
+
+	settle := func() int {
+		p.client.CloseIdleConnections()
+		p.srv.upstream.CloseIdleConnections()
+		var n int
+		for i := 0; i < 100; i++ {
+			runtime.Gosched()
+			time.Sleep(20 * time.Millisecond)
+			n = runtime.NumGoroutine()
+			if i > 5 && n <= baselineGoroutines {
+				break
+			}
+		}
+		return n
+	}
+	// Warm up: one complete upload, then count.
+	if resp, _ := upload(t, p.client, photos[0]); resp.StatusCode != 200 {
+		t.Fatalf("warm-up upload: %s", resp.Status)
+	}
+	baselineGoroutines = 1 << 30
+	baselineGoroutines = settle()
+
+	rng := rand.New(rand.NewPCG(1, 2))
+	type done struct {
+		photo []byte
+		id    string
+	}
+	var (
+		mu        sync.Mutex
+		completed []done
+		failed    int
+	)
+	sem := make(chan struct{}, 8)
+	var wg sync.WaitGroup
+	for i := 0; i < 200; i++ {
+		photo := photos[rng.IntN(len(photos))]
+		mode := rng.IntN(3) // 0 complete, 1 client disconnects, 2 upstream resets
+		cut := 1 + rng.IntN(len(photo)-1)
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			var body io.Reader = bytes.NewReader(photo)
+			if mode == 1 {
+				body = &brokenReader{r: body, cut: cut}
+			}
+			req, _ := http.NewRequest("POST", "https://photos.test/upload", body)
+			req.ContentLength = int64(len(photo))
+			req.Header.Set("X-Test-ID", fmt.Sprint(i))
+			if mode == 2 {
+				req.Header.Set("X-Test-Reset", "1")
+			}
+			resp, err := p.client.Do(req)
+			if err != nil {
+				mu.Lock()
+				failed++
+				mu.Unlock()
+				return
+			}
+			id, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			mu.Lock()
+			defer mu.Unlock()
+			if resp.StatusCode == 200 && mode == 0 {
+				completed = append(completed, done{photo, string(id)})
+			} else {
+				failed++
+			}
+		}()
+	}
+	wg.Wait()
+	if len(completed) < 40 {
+		t.Fatalf("only %d uploads completed", len(completed))
+	}
+	for _, d := range completed {
+		_, got := mustDo(t, p.client, newReq(t, "GET", "https://photos.test/objects/"+d.id, nil))
+		if !bytes.Equal(got, d.photo) {
+			t.Fatalf("object %s does not round-trip", d.id)
+		}
+	}
+	if n := settle(); n > baselineGoroutines {
+		buf := make([]byte, 1<<20)
+		buf = buf[:runtime.Stack(buf, true)]
+		t.Fatalf("goroutines: %d after the faults, %d before\n%s", n, baselineGoroutines, firstStacks(string(buf), 12))
+	}
+	t.Logf("%d completed, %d failed on purpose; goroutines back to %d", len(completed), failed, baselineGoroutines)
+}
+
+var baselineGoroutines int
+
+func firstStacks(all string, n int) string {
+	parts := strings.Split(all, "\n\n")
+	return strings.Join(parts[:min(n, len(parts))], "\n\n")
+}
