@@ -118,7 +118,7 @@ func TestChainSeparation(t *testing.T) {
 	}
 }
 
-// TestChainMatchesSpec recomputes the chain the way FORMAT_KEYS.md states
+// TestChainMatchesSpec recomputes the chain the way FORMAT.md (part II) states
 // it, with one BLAKE2b over the whole framed record string per chunk and a
 // fresh XChaCha20 each time, for chunk sizes around the edges.
 func TestChainMatchesSpec(t *testing.T) {

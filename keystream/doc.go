@@ -20,7 +20,7 @@
 //   - [Chain]: the keyed BLAKE2b nonce chain over one image, and the
 //     XChaCha20 keystream of each chunk.
 //
-// FORMAT_KEYS.md in this directory is the normative description of every
+// FORMAT.md (part II) at the repository root is the normative description of every
 // byte this package reads, writes or derives, with test vectors.
 //
 // A [Key] is immutable and safe for concurrent use. A [Chain] is not: it

@@ -11,7 +11,7 @@ import (
 // different ledger key and a different keystream: the mistake shows up as
 // "not my photo" instead of a silently garbled decryption.
 //
-// The labels are part of the format (FORMAT_KEYS.md); changing any of them
+// The labels are part of the format (FORMAT.md, part II); changing any of them
 // changes every ciphertext.
 const (
 	rootSaltPrefix = "jpegveil v1 mode " // + mode name

@@ -10,7 +10,7 @@ import (
 	"unicode/utf8"
 )
 
-// The key file format (FORMAT_KEYS.md §4) is line-based text: a version
+// The key file format (FORMAT.md §13) is line-based text: a version
 // line, then "name: value" fields. It is small enough to read, compare and
 // copy by hand, and parsed strictly: every field must be known, present
 // exactly once and canonically spelled, so that a damaged or tampered file

@@ -93,7 +93,7 @@ type passphraseVector struct {
 // computeVectors runs the package on the fixed inputs.
 func computeVectors(t *testing.T) vectorFile {
 	v := vectorFile{
-		Comment: "jpegveil keystream golden vectors; see FORMAT_KEYS.md. All byte strings are hex.",
+		Comment: "jpegveil keystream golden vectors; see FORMAT.md part II. All byte strings are hex.",
 		Master:  vecMaster,
 		Label:   vecLabel,
 	}
@@ -221,11 +221,11 @@ func TestGoldenKeyFiles(t *testing.T) {
 	}
 }
 
-// TestFormatDocMatchesVectors keeps FORMAT_KEYS.md honest: every vector
+// TestFormatDocMatchesVectors keeps FORMAT.md honest: every vector
 // value and both golden key files must appear in it. Whitespace is removed
 // first because the document wraps long hex strings.
 func TestFormatDocMatchesVectors(t *testing.T) {
-	doc, err := os.ReadFile("FORMAT_KEYS.md")
+	doc, err := os.ReadFile("../FORMAT.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,7 +244,7 @@ func TestFormatDocMatchesVectors(t *testing.T) {
 	}
 	for _, s := range want {
 		if !strings.Contains(squeezed, s) {
-			t.Errorf("FORMAT_KEYS.md lacks the vector value %s", s)
+			t.Errorf("FORMAT.md lacks the vector value %s", s)
 		}
 	}
 	for _, name := range []string{"random.key", "passphrase.key"} {
@@ -253,7 +253,7 @@ func TestFormatDocMatchesVectors(t *testing.T) {
 			t.Fatal(err)
 		}
 		if !bytes.Contains(doc, data) {
-			t.Errorf("FORMAT_KEYS.md does not show testdata/%s verbatim", name)
+			t.Errorf("FORMAT.md does not show testdata/%s verbatim", name)
 		}
 	}
 }

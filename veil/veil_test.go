@@ -126,7 +126,7 @@ func stripMetadata(t *testing.T, b []byte) []byte {
 	for i+4 <= len(b) && b[i] == 0xFF {
 		m := b[i+1]
 		l := int(b[i+2])<<8 | int(b[i+3])
-		if m == 0xDA {
+		if m == 0xDA || i+2+l > len(b) {
 			break
 		}
 		if !isMetadata(m) {

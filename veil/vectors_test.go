@@ -1,0 +1,170 @@
+package veil
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"jpegveil/keystream"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/vectors.json and testdata/vectors/ from the current implementation")
+
+const vectorsFile = "../testdata/vectors.json"
+
+// vectorCorpus are the corpus files whose ciphertext hashes are vectors: all
+// photos and a spread of conformance files (odd sizes, CMYK, restarts,
+// non-interleaved, progressive edge cases, 16-bit tables, an MPO, an
+// arithmetic-coded file that is refused).
+var vectorCorpus = []string{
+	"photos/*.jpg",
+	"conformance/imagers-tests-reftest-images-mozilla-jpg-size-*.jpg",
+	"conformance/imagers-tests-reftest-images-*cmyk*.jpg",
+	"conformance/imagers-tests-reftest-images-restarts.jpg",
+	"conformance/imagers-tests-reftest-images-non-interleaved-mcu.jpg",
+	"conformance/imagers-tests-reftest-images-progressive*.jpg",
+	"conformance/imagers-tests-reftest-images-16bit-qtables.jpg",
+	"conformance/imagers-tests-reftest-images-ycck.jpg",
+	"conformance/pillow-Tests-images-sugarshack.mpo",
+	"conformance/ljt-testimages-testimgari.jpg",
+	"conformance/imagers-fuzz-afl-in-window-q0.jpg",
+}
+
+// vectorWhole are small files given whole in testdata/vectors/.
+var vectorWhole = []string{"mozilla-jpg-size-1x1", "restarts", "mozilla-jpg-progressive", "afl-4x4"}
+
+type fileVector struct {
+	Path        string `json:"path"`
+	InSHA256    string `json:"in_sha256"`
+	Mode        string `json:"mode"`
+	OutSHA256   string `json:"out_sha256"`
+	Error       string `json:"error,omitempty"`
+	InFingerpr  string `json:"in_fingerprint,omitempty"`
+	OutFingerpr string `json:"out_fingerprint,omitempty"`
+}
+
+type vectors struct {
+	Comment string       `json:"comment"`
+	Key     string       `json:"master_key"`
+	Files   []fileVector `json:"files"`
+}
+
+func sum(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
+
+func computeVector(t *testing.T, path string, in []byte, mode keystream.Mode) (fileVector, []byte) {
+	out, res, err := encrypt(t, testKey(t, mode), in, Options{})
+	v := fileVector{Path: path, InSHA256: sum(in), Mode: string(mode), OutSHA256: sum(out)}
+	if err != nil {
+		v.Error = err.Error()
+	}
+	if res.HasFingerprint {
+		v.InFingerpr, v.OutFingerpr = hex.EncodeToString(res.In[:]), hex.EncodeToString(res.Out[:])
+	}
+	return v, out
+}
+
+// TestFormatVectors recomputes the whole-file vectors of FORMAT.md §19: any
+// change to which bits change, to the keystream or to the fingerprints
+// fails here.
+func TestFormatVectors(t *testing.T) {
+	modes := []keystream.Mode{keystream.ModeExtended, keystream.ModeStrict}
+	var got vectors
+	got.Comment = "jpegveil format v1 whole-file vectors (FORMAT.md §19). master_key is hex; paths are relative to the shared corpus or to testdata/vectors."
+	got.Key = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+	corpusPresent := true
+	for _, pattern := range vectorCorpus {
+		matches, _ := filepath.Glob(filepath.Join(corpusDir, pattern))
+		if len(matches) == 0 {
+			corpusPresent = false
+		}
+		for _, p := range matches {
+			in, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rel, _ := filepath.Rel(corpusDir, p)
+			for _, m := range modes {
+				v, _ := computeVector(t, rel, in, m)
+				got.Files = append(got.Files, v)
+			}
+		}
+	}
+	for _, name := range vectorWhole {
+		src := filepath.Join("../jpegbits/testdata/seed", name+".jpg")
+		if !*update {
+			src = filepath.Join("../testdata/vectors", name+".jpg")
+		}
+		in, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range modes {
+			v, out := computeVector(t, "vectors/"+name+".jpg", in, m)
+			got.Files = append(got.Files, v)
+			whole := filepath.Join("../testdata/vectors", name+"."+string(m)+".jpg")
+			if *update {
+				os.MkdirAll("../testdata/vectors", 0o755)
+				os.WriteFile(filepath.Join("../testdata/vectors", name+".jpg"), in, 0o644)
+				os.WriteFile(whole, out, 0o644)
+				continue
+			}
+			want, err := os.ReadFile(whole)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(out, want) {
+				t.Errorf("%s (%s): ciphertext differs from %s: the format changed", name, m, whole)
+			}
+		}
+	}
+	if *update {
+		if !corpusPresent {
+			t.Fatal("refusing to update vectors without the shared corpus")
+		}
+		b, _ := json.MarshalIndent(got, "", "  ")
+		if err := os.WriteFile(vectorsFile, append(b, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	raw, err := os.ReadFile(vectorsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want vectors
+	if err := json.Unmarshal(raw, &want); err != nil {
+		t.Fatal(err)
+	}
+	byKey := map[string]fileVector{}
+	for _, v := range got.Files {
+		byKey[v.Path+"|"+v.Mode] = v
+	}
+	checked := 0
+	for _, w := range want.Files {
+		g, ok := byKey[w.Path+"|"+w.Mode]
+		if !ok {
+			if strings.HasPrefix(w.Path, "vectors/") || corpusPresent {
+				t.Errorf("%s (%s): no longer computed", w.Path, w.Mode)
+			}
+			continue
+		}
+		if g.InSHA256 != w.InSHA256 {
+			t.Errorf("%s: the input changed (corpus file replaced?)", w.Path)
+			continue
+		}
+		if g != w {
+			t.Errorf("%s (%s): format changed:\n got %+v\nwant %+v", w.Path, w.Mode, g, w)
+		}
+		checked++
+	}
+	if checked < 2*len(vectorWhole) {
+		t.Fatalf("only %d vectors checked", checked)
+	}
+	t.Logf("%d vectors checked (corpus present: %v)", checked, corpusPresent)
+}
