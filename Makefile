@@ -1,0 +1,48 @@
+# jpegveil — see README.md. Everything here needs only Go and make, except
+# `make interop` and parts of `make bench`, which use Debian tools
+# (.ci/run installs them).
+
+GO       ?= go
+BIN      := bin/jpegveil
+FUZZTIME ?= 10m
+PKGS     := ./...
+
+.PHONY: all build run test interop bench fuzz lint clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/jpegveil
+
+# Start the proxy on the embedded default: loopback, state directory under
+# the user's data directory, key and CA created on first start.
+run: build
+	./$(BIN) serve
+
+test:
+	$(GO) vet $(PKGS)
+	$(GO) test -count=1 $(PKGS)
+
+# Tests against real clients and decoders: djpeg/tjbench, exiftool, rclone,
+# curl, chromium, mitmproxy. They skip with a message when a tool is missing.
+interop:
+	$(GO) test -count=1 -tags interop -run Interop $(PKGS)
+
+# Speed goals are benchmarks, not timed tests. BENCHTIME=1x for a quick look.
+BENCHTIME ?= 2s
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./jpegbits ./keystream ./veil ./proxy
+	$(GO) test -count=1 -tags interop -run 'InteropBench' -v ./jpegbits ./proxy
+
+# Every fuzz target for FUZZTIME each (go test allows one target per run).
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzTransform$$' -fuzztime $(FUZZTIME) ./jpegbits
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./exif
+
+lint:
+	@test -z "$$(gofmt -l .)" || (gofmt -l . && exit 1)
+	$(GO) vet $(PKGS)
+	@command -v staticcheck >/dev/null && staticcheck $(PKGS) || echo "staticcheck not installed; skipped"
+
+clean:
+	rm -rf bin
