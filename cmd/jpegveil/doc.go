@@ -1,0 +1,78 @@
+// Command jpegveil encrypts JPEG photos without changing their size or
+// validity.
+//
+// Commands of this file set (see 'jpegveil CMD --help'):
+//
+//	jpegveil keygen [--mode extended|strict] [--passphrase] -o KEYFILE
+//	jpegveil encrypt -k KEYFILE IN -o OUT     (or --in-place IN)
+//	jpegveil decrypt -k KEYFILE IN -o OUT     (or --in-place IN)
+//	jpegveil inspect FILE [--json]
+//
+// encrypt and decrypt take --force, --allow-partial and
+// --passphrase-file FILE. IN and OUT may be "-"; IN may be a directory.
+//
+// Errors are printed once, as one line "jpegveil: <file>: <reason>" on
+// stderr. The exit status is 0 on success, 1 on an error and 2 on a usage
+// error.
+//
+// The environment variable JPEGVEIL_TEST_ARGON2=fast makes
+// keygen --passphrase use tiny Argon2id parameters. It exists for tests
+// only: such key files are cheap to attack.
+//
+// # inspect --json
+//
+// inspect --json prints one object. Fields are only ever added, never
+// renamed or removed. Offsets are file offsets in bytes.
+//
+//	file               name as given ("<stdin>" for -)
+//	size_bytes         file size
+//	frame              null when no frame header was parsed, else:
+//	  marker           "SOF0", "SOF1" or "SOF2"
+//	  process          "baseline", "extended sequential" or "progressive"
+//	  width, height    in pixels
+//	  components       number of components
+//	  sampling         per component, "HxV"
+//	restart_interval   MCUs per restart interval (last DRI), 0 when none
+//	scans              array, one object per scan in file order:
+//	  index            1-based
+//	  kind             "sequential", "dc-first", "dc-refine", "ac-first", "ac-refine"
+//	  (and every field of total)
+//	total              the sums over all scans:
+//	  components       scan components (summed)
+//	  ecs_bytes        entropy-coded bytes, markers and stuffing included
+//	  data_bytes       the same after unstuffing
+//	  intervals        restart intervals
+//	  h_bits           Huffman code bits
+//	  s_bits           structural raw bits (EOB runs)
+//	  p_bits           padding bits
+//	  c_bits           candidate bits (the only bits that may be encrypted)
+//	  trailing_bytes   data bytes after an interval's padding (never encrypted)
+//	  strict_bits      C bits the strict rule encrypts
+//	  extended_bits    C bits the extended rule encrypts
+//	  strict_percent   100·strict_bits/c_bits, two decimals (0 when c_bits is 0)
+//	  extended_percent 100·extended_bits/c_bits, two decimals
+//	after_eoi_bytes    bytes after the first EOI marker
+//	error              null, or the parse error (nothing after it is encrypted):
+//	  kind             "corrupt" or "unsupported"
+//	  offset           byte where the parser stopped
+//	  message          as in error lines, e.g. "corrupt JPEG at byte 9: …"
+//	metadata           what the file carries besides the pixels:
+//	  has_exif         an APP1 Exif segment with a valid header
+//	  has_thumbnail    an Exif thumbnail (IFD1 JPEGInterchangeFormat)
+//	  has_gps          an Exif GPS IFD with at least one entry
+//	  has_xmp          an APP1 XMP segment
+//	  has_xmp_location XMP names a location property (exif:GPSLatitude, …)
+//	  mpf_images       images listed by an APP2 MPF segment, 0 when none
+//	  exif             array, per APP1 Exif segment:
+//	    offset, length the payload (after the length field)
+//	    byte_order     "II" or "MM" ("" when the header is invalid)
+//	    gps_fields     GPS IFD tag names, e.g. "GPSLatitude" ([] when none)
+//	    thumbnail      null or {offset, length, jpeg}: jpeg is whether it starts with SOI
+//	    error          null or the first structural problem (with its file offset)
+//	  xmp              array, per APP1 XMP segment:
+//	    offset, length the payload
+//	    extended       an extended-XMP chunk
+//	    location       location properties named, as written (prefix:name)
+//	  mpf              array, per APP2 MPF segment: offset, length, images, error
+//	  error            null or a problem of the marker structure before the first scan
+package main

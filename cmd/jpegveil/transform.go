@@ -1,0 +1,263 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"jpegveil/jpegbits"
+	"jpegveil/keystream"
+	"jpegveil/veil"
+)
+
+// direction names what encrypt and decrypt do. Both are the same XOR; the
+// name only changes the messages.
+type direction string
+
+const (
+	encrypting direction = "encrypt"
+	decrypting direction = "decrypt"
+)
+
+// past is "encrypted" or "decrypted".
+func (d direction) past() string { return string(d) + "ed" }
+
+// transformFlags are the flags of encrypt and decrypt.
+type transformFlags struct {
+	key            string
+	out            string
+	passphraseFile string
+	inPlace        bool
+	force          bool
+	allowPartial   bool
+}
+
+func newTransformCmd(a *app, d direction, short, long string) *cobra.Command {
+	var fl transformFlags
+	cmd := &cobra.Command{
+		Use:   string(d) + " -k KEYFILE IN -o OUT | --in-place IN",
+		Short: short,
+		Long:  long + transformHelp,
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.transform(d, args[0], fl)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&fl.key, "key", "k", "", "key file (required)")
+	f.StringVarP(&fl.out, "output", "o", "", "output file or directory; - for stdout")
+	f.BoolVar(&fl.inPlace, "in-place", false, "rewrite IN itself (atomically); not with -o")
+	f.BoolVar(&fl.force, "force", false, "replace existing output files")
+	f.BoolVar(&fl.allowPartial, "allow-partial", false, "write files the parser cannot fully handle: "+d.past()+" up to the first error, unchanged after it")
+	f.StringVar(&fl.passphraseFile, "passphrase-file", "", "read the passphrase of a passphrase key file from the first line of FILE")
+	_ = cmd.MarkFlagRequired("key")
+	return cmd
+}
+
+const transformHelp = `
+
+IN and OUT may be - for stdin and stdout. The output is written to a
+temporary file next to OUT and renamed into place when complete, with the
+input's permissions (0644 from stdin). An existing OUT is only replaced with
+--force, and IN itself only with --in-place.
+
+A file the parser cannot fully handle (not a JPEG, truncated, corrupt,
+arithmetic coding, …) is an error and nothing is written, unless
+--allow-partial is given: then the file is written with everything before
+the first error transformed and everything after it unchanged (the same
+rule applied again restores it), and a warning says so.
+
+When IN is a directory, OUT is a directory (created if needed, not inside
+IN nor containing it) that receives a mirror of the tree: JPEG files (found
+by content, not by name) are transformed, other files are copied unchanged,
+symbolic links are skipped. Failures are listed and the command exits with
+status 1 after processing everything else.
+
+For a passphrase key file the passphrase is read from --passphrase-file,
+else from the terminal, else from the first line of stdin (not possible when
+IN is -).`
+
+// transform runs encrypt or decrypt on one file or a directory.
+func (a *app) transform(d direction, in string, fl transformFlags) error {
+	switch {
+	case fl.inPlace && fl.out != "":
+		return usagef("--in-place and -o cannot be used together")
+	case !fl.inPlace && fl.out == "":
+		return usagef("missing -o OUT (or --in-place)")
+	case fl.inPlace && in == "-":
+		return usagef("--in-place needs a file, not stdin")
+	}
+	var inInfo fs.FileInfo
+	if in == "-" {
+		if _, ok := terminalFd(a.stdin); ok {
+			return fileErr(inName(in), errors.New("refusing to read a photo from a terminal"))
+		}
+	} else {
+		var err error
+		if inInfo, err = os.Stat(in); err != nil {
+			return fileErr(in, err)
+		}
+		if inInfo.IsDir() {
+			return a.transformDir(d, in, fl)
+		}
+		if fl.inPlace && !inInfo.Mode().IsRegular() {
+			return fileErr(in, errors.New("--in-place needs a regular file"))
+		}
+	}
+	if fl.out == "-" {
+		if _, ok := terminalFd(a.stdout); ok {
+			return fileErr(outName(fl.out), errors.New("refusing to write a photo to a terminal"))
+		}
+	} else if !fl.inPlace {
+		if err := checkOutput(fl.out, inInfo, fl.force); err != nil {
+			return fileErr(fl.out, err)
+		}
+	}
+	key, err := a.loadKey(keyOptions{path: fl.key, passphraseFile: fl.passphraseFile, stdinIsPhoto: in == "-"})
+	if err != nil {
+		return err
+	}
+	return a.transformOne(d, key, in, inInfo, fl)
+}
+
+// transformOne transforms the file in (inInfo is nil for stdin) into
+// fl.out, or into itself with --in-place.
+func (a *app) transformOne(d direction, key *keystream.Key, in string, inInfo fs.FileInfo, fl transformFlags) error {
+	var src io.Reader = a.stdin
+	if in != "-" {
+		f, err := os.Open(in)
+		if err != nil {
+			return fileErr(in, err)
+		}
+		defer f.Close()
+		src = f
+	}
+	var (
+		res  veil.Result
+		perr error
+		err  error
+	)
+	out := outName(fl.out)
+	if fl.out == "-" {
+		res, perr, err = a.transformToStdout(key, src, fl.allowPartial)
+	} else {
+		target, perm := fl.out, fs.FileMode(0o644)
+		if inInfo != nil {
+			perm = inInfo.Mode().Perm()
+		}
+		if fl.inPlace {
+			// Rewrite the file a symbolic link points to, not the link.
+			if target, err = filepath.EvalSymlinks(in); err != nil {
+				return fileErr(in, err)
+			}
+			out = in
+		}
+		res, perr, err = transformFile(key, src, target, perm, fl.inPlace || fl.force, fl.allowPartial)
+	}
+	switch {
+	case errors.Is(err, errExists) || isWriteError(err):
+		return fileErr(out, err)
+	case err != nil:
+		return fileErr(inName(in), err)
+	case perr != nil && !fl.allowPartial:
+		return fileErr(inName(in), fmt.Errorf("%s (nothing written; see --allow-partial)", message(perr)))
+	case perr != nil:
+		fmt.Fprintf(a.stderr, "jpegveil: %s: warning: %s\n", inName(in), partialNote(d, res, perr))
+	}
+	return nil
+}
+
+// partialNote says what --allow-partial wrote for a file with a parse
+// error.
+func partialNote(d direction, res veil.Result, perr error) string {
+	off, _ := jpegbits.ErrorOffset(perr)
+	if !res.Transformed {
+		return message(perr) + "; written unchanged"
+	}
+	return fmt.Sprintf("%s; %s up to byte %d, the rest is unchanged", message(perr), d.past(), off)
+}
+
+// writeError marks an error of the output side.
+type writeError struct{ err error }
+
+func (e *writeError) Error() string { return "cannot write: " + e.err.Error() }
+func (e *writeError) Unwrap() error { return e.err }
+
+func isWriteError(err error) bool {
+	var we *writeError
+	return errors.As(err, &we)
+}
+
+// readTracker remembers a read error of the input, to tell it apart from
+// a parse error.
+type readTracker struct {
+	r   io.Reader
+	err error
+}
+
+func (t *readTracker) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	if err != nil && err != io.EOF {
+		t.err = err
+	}
+	return n, err
+}
+
+// transformStream transforms src into dst. It returns the parse error
+// separately (the output is then complete, transformed up to it) from an
+// I/O error (a *writeError for dst, "cannot read" for src).
+func transformStream(key *keystream.Key, dst io.Writer, src io.Reader) (veil.Result, error, error) {
+	rt := &readTracker{r: src}
+	res, err := veil.Transform(key, dst, rt, veil.Options{})
+	switch {
+	case err == nil:
+		return res, nil, nil
+	case veil.IsParseError(err):
+		return res, err, nil
+	case rt.err != nil:
+		return res, nil, fmt.Errorf("cannot read: %w", rt.err)
+	}
+	return res, nil, &writeError{err}
+}
+
+// transformFile transforms src into target through an atomic file. When
+// the input has a parse error and allowPartial is not set, nothing is
+// written.
+func transformFile(key *keystream.Key, src io.Reader, target string, perm fs.FileMode, replace, allowPartial bool) (veil.Result, error, error) {
+	af, err := createAtomic(target, perm)
+	if err != nil {
+		return veil.Result{}, nil, &writeError{err}
+	}
+	res, perr, err := transformStream(key, af, src)
+	if err != nil || perr != nil && !allowPartial {
+		af.abort()
+		return res, perr, err
+	}
+	if err := af.commit(replace); err != nil {
+		if !errors.Is(err, errExists) {
+			err = &writeError{err}
+		}
+		return res, perr, err
+	}
+	return res, perr, nil
+}
+
+// transformToStdout buffers the output, so that nothing reaches stdout
+// when the input turns out to be unusable.
+func (a *app) transformToStdout(key *keystream.Key, src io.Reader, allowPartial bool) (veil.Result, error, error) {
+	var buf bytes.Buffer
+	res, perr, err := transformStream(key, &buf, src)
+	if err != nil || perr != nil && !allowPartial {
+		return res, perr, err
+	}
+	if _, err := buf.WriteTo(a.stdout); err != nil {
+		return res, perr, &writeError{err}
+	}
+	return res, perr, nil
+}
