@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -76,6 +77,8 @@ same operation; the key file decides the keystream and the masking mode.`,
 		newEncryptCmd(a),
 		newDecryptCmd(a),
 		newInspectCmd(a),
+		newServeCmd(a),
+		newInitCmd(a),
 	)
 	markStart(root, a)
 	return root
@@ -104,4 +107,7 @@ type app struct {
 	getenv func(string) string
 
 	started bool // a command's RunE was entered
+	// ctx, when set, ends long-running commands (serve) when done;
+	// tests use it instead of signals.
+	ctx context.Context
 }

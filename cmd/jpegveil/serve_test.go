@@ -1,0 +1,104 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a bytes.Buffer safe for one writer and one reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestInitThenServe runs `init`, then `serve` with the configuration it
+// wrote (on an ephemeral port), fetches the onboarding page and stops it.
+func TestInitThenServe(t *testing.T) {
+	dir := t.TempDir()
+	cfgFile := filepath.Join(dir, "conf", "config.yaml")
+	stateDir := filepath.Join(dir, "state")
+	var out, errb bytes.Buffer
+	if code := run([]string{"init", "--config", cfgFile, "--state-dir", stateDir}, &app{stdout: &out, stderr: &errb, stdin: strings.NewReader(""), getenv: func(string) string { return "" }}); code != 0 {
+		t.Fatalf("init: exit %d: %s", code, errb.String())
+	}
+	for _, f := range []string{"key", "ca.pem", "ca-key.pem", "ledger.db"} {
+		if _, err := os.Stat(filepath.Join(stateDir, f)); err != nil {
+			t.Fatalf("init did not create %s: %v", f, err)
+		}
+	}
+	if st, _ := os.Stat(filepath.Join(stateDir, "key")); st.Mode().Perm() != 0o600 {
+		t.Fatalf("key file mode %v", st.Mode().Perm())
+	}
+	// A second init never overwrites the configuration.
+	if code := run([]string{"init", "--config", cfgFile}, &app{stdout: io.Discard, stderr: &errb, stdin: strings.NewReader(""), getenv: func(string) string { return "" }}); code == 0 {
+		t.Fatal("init overwrote an existing configuration")
+	}
+
+	conf, err := os.ReadFile(cfgFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf = regexp.MustCompile(`(?m)^listen:.*$`).ReplaceAll(conf, []byte("listen: 127.0.0.1:0"))
+	if err := os.WriteFile(cfgFile, conf, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stderr := &syncBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- run([]string{"serve", "--config", cfgFile}, &app{ctx: ctx, stdout: io.Discard, stderr: stderr, stdin: strings.NewReader(""), getenv: func(string) string { return "" }})
+	}()
+	addrRE := regexp.MustCompile(`jpegveil proxy on http://(\S+) \(key ID ([0-9a-f]{16})\)`)
+	var m []string
+	for i := 0; i < 200 && m == nil; i++ {
+		select {
+		case code := <-done:
+			t.Fatalf("serve exited early with %d: %s", code, stderr.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+		m = addrRE.FindStringSubmatch(stderr.String())
+	}
+	if m == nil {
+		t.Fatalf("serve did not print its address: %s", stderr.String())
+	}
+	resp, err := http.Get("http://" + m[1] + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(page), m[2]) {
+		t.Fatalf("onboarding page: %s without the key ID", resp.Status)
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("serve exited with %d: %s", code, stderr.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+}
