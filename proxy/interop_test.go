@@ -1,0 +1,234 @@
+//go:build interop
+
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"image/png"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestInteropCurl uploads and downloads a photo with curl through the proxy,
+// trusting jpegveil's CA with --cacert.
+func TestInteropCurl(t *testing.T) {
+	curl, err := exec.LookPath("curl")
+	if err != nil {
+		t.Skip("curl not installed")
+	}
+	photo := corpusFile(t, "photos/chelsea-q90-422.jpg")
+	svc := newFakePhotos(t)
+	p := startProxy(t, testConfigYAML(t.TempDir(), svc.srv.Listener.Addr().String(), []string{svc.caFile}, ""), nil)
+	dir := t.TempDir()
+	in, out, ca := filepath.Join(dir, "in.jpg"), filepath.Join(dir, "out.jpg"), filepath.Join(dir, "ca.pem")
+	os.WriteFile(in, photo, 0o644)
+	os.WriteFile(ca, p.state.CA.CertPEM(), 0o644)
+	id, err := exec.Command(curl, "-sS", "--fail", "-x", p.url.String(), "--cacert", ca,
+		"-H", "Content-Type: image/jpeg", "--data-binary", "@"+in, "https://photos.test/upload").Output()
+	if err != nil {
+		t.Fatalf("curl upload: %v", err)
+	}
+	if stored := svc.objects[string(id)]; len(stored) != len(photo) || bytes.Equal(stored, photo) {
+		t.Fatal("curl upload was not stored encrypted at the same size")
+	}
+	if err := exec.Command(curl, "-sS", "--fail", "-x", p.url.String(), "--cacert", ca, "-o", out, "https://photos.test/objects/"+string(id)).Run(); err != nil {
+		t.Fatalf("curl download: %v", err)
+	}
+	if got, _ := os.ReadFile(out); !bytes.Equal(got, photo) {
+		t.Fatal("curl download through the proxy is not the original")
+	}
+}
+
+// TestInteropOnboardingInChromium loads the onboarding page in headless
+// Chromium and checks the screenshot, and that the CA it offers parses.
+func TestInteropOnboardingInChromium(t *testing.T) {
+	chromium, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Skip("chromium not installed")
+	}
+	svc := newFakePhotos(t)
+	p := startProxy(t, testConfigYAML(t.TempDir(), svc.srv.Listener.Addr().String(), []string{svc.caFile}, ""), nil)
+	shot := filepath.Join(os.TempDir(), "jpegveil-onboarding.png")
+	os.Remove(shot)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+		"--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+		"--user-data-dir="+t.TempDir(), "--window-size=900,1600", "--screenshot="+shot, p.url.String()+"/")
+	if outb, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("chromium: %v\n%s", err, outb)
+	}
+	f, err := os.Open(shot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	colors := map[uint32]bool{}
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y += 7 {
+		for x := b.Min.X; x < b.Max.X; x += 7 {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			colors[r>>8<<16|g>>8<<8|bl>>8] = true
+		}
+	}
+	if len(colors) < 10 {
+		t.Fatalf("the screenshot is nearly blank (%d colours)", len(colors))
+	}
+	t.Logf("onboarding screenshot: %s (%dx%d, %d colours)", shot, b.Dx(), b.Dy(), len(colors))
+	resp, err := http.Get(p.url.String() + "/jpegveil-ca.crt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var der bytes.Buffer
+	der.ReadFrom(resp.Body)
+	cert, err := x509.ParseCertificate(der.Bytes())
+	if err != nil || !cert.IsCA {
+		t.Fatalf("downloaded CA does not parse as a CA: %v", err)
+	}
+}
+
+// procCPU returns the CPU time (user+system) used so far by process pid.
+func procCPU(t testing.TB, pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Fields after the command name (which may contain spaces).
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * time.Second / 100 // USER_HZ is 100 on Linux
+}
+
+func waitPort(t testing.TB, addr string) {
+	for i := 0; i < 300; i++ {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("nothing listens on %s", addr)
+}
+
+func freePort(t testing.TB) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// TestInteropBenchProxy measures the CPU time per MB of the proxy process
+// alone — jpegveil encrypting, jpegveil passing through, and mitmproxy's
+// mitmdump forwarding without any JPEG work — for the same uploads of a
+// 12-megapixel photo to the same fake service on loopback. It reports; the
+// goals are in the closing notes, not asserted.
+func TestInteropBenchProxy(t *testing.T) {
+	photo := corpusFile(t, "photos/phone-12mp-q92.jpg")
+	svc := &fakePhotos{objects: map[string][]byte{}}
+	svc.srv, svc.caFile = newTLSServer(t, "localhost", http.HandlerFunc(svc.handler))
+	_, port, _ := net.SplitHostPort(svc.srv.Listener.Addr().String())
+	target := "https://localhost:" + port
+	const uploads = 40
+	mb := float64(uploads*len(photo)) / 1e6
+
+	run := func(name, proxyAddr, caFile string, pid int, path string) {
+		pem, _ := os.ReadFile(caFile)
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(pem)
+		client := directClientVia(proxyAddr, pool)
+		before := procCPU(t, pid)
+		start := time.Now()
+		for i := 0; i < uploads; i++ {
+			resp, err := client.Post(target+path, "image/jpeg", bytes.NewReader(photo))
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				t.Fatalf("%s: %s", name, resp.Status)
+			}
+		}
+		wall := time.Since(start)
+		cpu := procCPU(t, pid) - before
+		t.Logf("%-22s %6.1f MB/s  %6.2f cpu-ms/MB (proxy process)", name, mb/wall.Seconds(), float64(cpu.Milliseconds())/mb)
+	}
+
+	// jpegveil, as a separate process.
+	bin := filepath.Join(t.TempDir(), "jpegveil")
+	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/jpegveil").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	addr := freePort(t)
+	state := t.TempDir()
+	conf := filepath.Join(t.TempDir(), "config.yaml")
+	os.WriteFile(conf, []byte(fmt.Sprintf(`listen: %s
+state_dir: %s
+log: {level: warn}
+upstream: {ca_files: [%s]}
+rules:
+  - name: bench-upload
+    hosts: [localhost]
+    methods: [POST]
+    paths: [/upload]
+    body: raw
+`, addr, state, svc.caFile)), 0o600)
+	jv := exec.Command(bin, "serve", "--config", conf)
+	jv.Stderr = os.Stderr
+	if err := jv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { jv.Process.Kill(); jv.Wait() }()
+	waitPort(t, addr)
+	svc.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.URL.Path = strings.Replace(r.URL.Path, "/plain/", "/", 1)
+		svc.handler(w, r)
+	})
+	run("jpegveil encrypt", addr, filepath.Join(state, "ca.pem"), jv.Process.Pid, "/upload")
+	run("jpegveil pass-through", addr, filepath.Join(state, "ca.pem"), jv.Process.Pid, "/plain/upload")
+
+	mitm, err := exec.LookPath("mitmdump")
+	if err != nil {
+		t.Log("mitmdump not installed: no mitmproxy reference")
+		return
+	}
+	maddr := freePort(t)
+	_, mport, _ := net.SplitHostPort(maddr)
+	confdir := t.TempDir()
+	md := exec.Command(mitm, "--listen-host", "127.0.0.1", "--listen-port", mport, "-q",
+		"--set", "confdir="+confdir, "--set", "ssl_verify_upstream_trusted_ca="+svc.caFile)
+	if err := md.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { md.Process.Kill(); md.Wait() }()
+	waitPort(t, maddr)
+	run("mitmdump forwarding", maddr, filepath.Join(confdir, "mitmproxy-ca-cert.pem"), md.Process.Pid, "/upload")
+}
+
+func directClientVia(proxyAddr string, roots *x509.CertPool) *http.Client {
+	u, _ := url.Parse("http://" + proxyAddr)
+	tr := &http.Transport{Proxy: http.ProxyURL(u)}
+	tr.TLSClientConfig = newTLSClientConfig(roots)
+	return &http.Client{Transport: tr, Timeout: 2 * time.Minute}
+}
+
+func newTLSClientConfig(roots *x509.CertPool) *tls.Config { return &tls.Config{RootCAs: roots} }
