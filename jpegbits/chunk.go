@@ -80,11 +80,16 @@ func (t *Transformer) emitChunk(end int64) {
 	if ks := t.opts.Keystream; ks != nil {
 		n := len(chunk)
 		fm, skel, key := t.fm[:n], t.skel[:n], t.ks[:n]
-		for i, c := range chunk {
-			skel[i] = c &^ fm[i]
+		i := 0
+		for ; i+8 <= n; i += 8 {
+			c := binary.LittleEndian.Uint64(chunk[i:])
+			binary.LittleEndian.PutUint64(skel[i:], c&^binary.LittleEndian.Uint64(fm[i:]))
+		}
+		for ; i < n; i++ {
+			skel[i] = chunk[i] &^ fm[i]
 		}
 		ks.Chunk(Chunk{Offset: s.chunkStart, Data: chunk, Mask: fm, Skeleton: skel}, key)
-		i := 0
+		i = 0
 		for ; i+8 <= n; i += 8 {
 			m := binary.LittleEndian.Uint64(fm[i:])
 			if m == 0 {

@@ -5,11 +5,48 @@ package jpegbits
 // path (T.81 F.2.2.3, DECODE).
 const lutBits = 10
 
+// A lookup entry describes the element that starts with a code: the code's
+// symbol, the element length (the code plus the SSSS additional bits that
+// follow it, T.81 F.1.2.1.1 and F.1.2.2.1) and the candidate-bit pattern of
+// those additional bits, so that one load gives the parser all it needs.
+// The same layout serves DC tables, whose symbols are SSSS alone (a scan
+// whose DC table has a symbol above 15 is refused, so RRRR is 0), and AC
+// tables, whose symbols are RRRRSSSS. The zero entry means "not resolved by
+// the table": a code longer than lutBits, or no code at all.
+//
+//	bits  0–5   element length: code length + SSSS (at most 16+15)
+//	bits  8–15  symbol
+//	bits 16–30  SSSS one bits: the element's C-bit pattern, right-aligned
+//
+// The length is in the low bits so that the hot loops can shift by the
+// entry itself (x << (e & 63) is one instruction).
+type lutEntry uint32
+
+func makeEntry(codeLen, sym uint) lutEntry {
+	sz := sym & 15
+	return lutEntry(codeLen + sz | sym<<8 | (1<<sz-1)<<16)
+}
+
+// size is the symbol's SSSS, the number of additional bits.
+func (e lutEntry) size() uint { return uint(e>>8) & 15 }
+
+// run is the AC symbol's RRRR.
+func (e lutEntry) run() uint { return uint(e>>12) & 15 }
+
+// length is the code length plus SSSS.
+func (e lutEntry) length() uint { return uint(e) & 63 }
+
+// codeLen is the length of the Huffman code alone.
+func (e lutEntry) codeLen() uint { return e.length() - e.size() }
+
+// cBits is the candidate-bit pattern of the additional bits.
+func (e lutEntry) cBits() uint64 { return uint64(e >> 16) }
+
 // huffman is one decoding table (T.81 Annex C, F.2.2.3).
 type huffman struct {
-	// lut maps the next lutBits bits to length<<8 | symbol, or 0 when the
-	// next code is longer than lutBits or no code at all.
-	lut [1 << lutBits]uint16
+	// lut maps the next lutBits bits to the entry of the code they start
+	// with, or 0 when the next code is longer than lutBits or no code.
+	lut [1 << lutBits]lutEntry
 	// maxCode[L] is the largest code of length L, -1 when there is none;
 	// valPtr[L] is the index in vals of the code 0 of length L (it may be
 	// negative: only codes above firstCode are looked up).
@@ -52,7 +89,7 @@ func (h *huffman) build(counts *[16]byte, vals []byte) {
 			for i := int32(0); i < n; i++ {
 				if l <= lutBits {
 					shift := uint(lutBits - l)
-					entry := uint16(l)<<8 | uint16(vals[k+i])
+					entry := makeEntry(uint(l), uint(vals[k+i]))
 					first := (code + i) << shift
 					for j := int32(0); j < 1<<shift; j++ {
 						h.lut[first+j] = entry
@@ -67,15 +104,15 @@ func (h *huffman) build(counts *[16]byte, vals []byte) {
 	}
 }
 
-// decodeSlow resolves a code longer than lutBits from the left-aligned bit
-// window w. It returns the code length and symbol, or ok=false when the
-// next 16 bits start with no code of the table.
-func (h *huffman) decodeSlow(w uint64) (n uint, sym uint, ok bool) {
+// decodeSlow resolves a code longer than lutBits from the left-aligned
+// bit window w: it returns the code's entry, or 0 when the next 16 bits
+// start with no code of the table.
+func (h *huffman) decodeSlow(w uint64) lutEntry {
 	for l := lutBits + 1; l <= 16; l++ {
 		c := int32(w >> (64 - uint(l)))
 		if c <= h.maxCode[l] {
-			return uint(l), uint(h.vals[h.valPtr[l]+c]), true
+			return makeEntry(uint(l), uint(h.vals[h.valPtr[l]+c]))
 		}
 	}
-	return 0, 0, false
+	return 0
 }

@@ -66,3 +66,39 @@ func strictMask(v, c, x byte) byte {
 	}
 	return 0
 }
+
+// The word forms of the rules apply them to 8 bytes at once (SWAR): each
+// operation either works bit by bit or keeps its carries and shifted-in
+// bits inside their byte, so every byte of the result is what the byte
+// form gives for the same byte.
+
+const (
+	low7s = 0x7f7f_7f7f_7f7f_7f7f
+	low6s = 0x3f3f_3f3f_3f3f_3f3f
+	low4s = 0x0f0f_0f0f_0f0f_0f0f
+)
+
+// nonzeroBytes returns x with every non-zero byte set to 0xFF.
+func nonzeroBytes(x uint64) uint64 {
+	// (b&0x7F)+0x7F carries into bit 7 iff b&0x7F != 0, and never out of
+	// the byte.
+	h := ((x&low7s + low7s) | x) &^ low7s
+	return (h >> 7) * 0xFF
+}
+
+// extendedMask64 is extendedMask for 8 bytes.
+func extendedMask64(v, c uint64) uint64 {
+	all := nonzeroBytes(^v &^ c)
+	// Smear each byte's 0 C bits down to bit 0; the bits below the first
+	// (most significant) one are those after the pivot.
+	z := ^v & c
+	z |= z >> 1 & low7s
+	z |= z >> 2 & low6s
+	z |= z >> 4 & low4s
+	return c & (all | z>>1&low7s)
+}
+
+// strictMask64 is strictMask for 8 bytes.
+func strictMask64(v, c, x uint64) uint64 {
+	return c & nonzeroBytes(^v&^c&^x)
+}

@@ -1,6 +1,10 @@
 package jpegbits
 
-import "math/bits"
+import (
+	"bytes"
+	"encoding/binary"
+	"math/bits"
+)
 
 type scanPhase uint8
 
@@ -24,8 +28,8 @@ type scanState struct {
 
 	// d is the unstuffed scan data, cm marks its candidate (C) bits, xm its
 	// structural and padding (S, P) bits, dm the final mask of each byte
-	// below fin. All four are indexed alike and kept 16 bytes longer than
-	// dLen, zero there.
+	// below fin. All four are indexed alike and kept dataPad bytes longer
+	// than dLen, zero there.
 	d, cm, xm, dm []byte
 	dOff          int64
 	dLen          int
@@ -34,6 +38,7 @@ type scanState struct {
 	fin           int64
 
 	ecsStart   int64 // file offset of the first byte after the SOS segment
+	afterFF    bool  // the SOS segment's last byte is 0xFF
 	scanRead   int64 // file offset of the next byte to unstuff
 	ecsEnded   bool
 	ecsEndData int64
@@ -43,6 +48,11 @@ type scanState struct {
 	mcu, intervalLeft int
 	eobrun            int
 	nextRST           int
+
+	// blocks lists the tables of each block of a sequential MCU, in order
+	// (T.81 A.2.3).
+	blocks  [10]seqBlock
+	nBlocks int
 
 	// The chunk walk assigns masks to file bytes: walkFile is the next file
 	// byte, walkData the next data index, walkFF whether the previous file
@@ -54,7 +64,13 @@ type scanState struct {
 	runStart   int64 // file offset of the first FF of the current run
 }
 
-const dataPad = 16
+type seqBlock struct{ dc, ac *huffman }
+
+// dataPad is the number of zero bytes kept readable past the scan data in
+// d, cm, xm and dm: the bit readers read up to 16 bytes past the byte of
+// their position (and storeC writes 8), which may stand up to 31 bits past
+// the data's end when an element overruns it.
+const dataPad = 32
 
 func (t *Transformer) startScan(h *scanHeader) {
 	s := &t.scan
@@ -69,13 +85,29 @@ func (t *Transformer) startScan(h *scanHeader) {
 		hdr: h, d: s.d, cm: s.cm, xm: s.xm, dm: s.dm, rsts: s.rsts[:0],
 		stats:        ScanStats{Kind: h.kind, Components: len(h.comps), Intervals: 1},
 		ecsStart:     t.cur,
+		afterFF:      t.buf[t.cur-1-t.bufOff] == 0xFF,
 		scanRead:     t.cur,
 		chunkStart:   t.cur,
 		walkFile:     t.cur,
 		intervalLeft: ri,
 	}
 	if s.d == nil {
-		s.grow(readSize)
+		// When the input read so far did not fill the read buffer, it is
+		// likely all of a small file: size the scan buffers for it alone
+		// (grow enlarges them if need be). This only saves memory.
+		n := len(t.buf) - int(t.cur-t.bufOff)
+		if len(t.buf) == cap(t.buf) {
+			n = 4 * readSize
+		}
+		s.grow(n)
+	}
+	if h.kind == Sequential {
+		for _, sc := range h.comps {
+			for n := blocksOf(h, sc); n > 0; n-- {
+				s.blocks[s.nBlocks] = seqBlock{sc.dc, sc.ac}
+				s.nBlocks++
+			}
+		}
 	}
 	t.phase = phaseScan
 }
@@ -94,7 +126,10 @@ func (s *scanState) grow(n int) {
 			clear(m[keep+dataPad : s.dLen+dataPad])
 		}
 	} else {
-		size := max(2*len(s.d), keep+n+dataPad, 4*readSize)
+		size := keep + n + dataPad
+		if s.d != nil {
+			size = max(2*len(s.d), size, 4*readSize)
+		}
 		for _, m := range []*[]byte{&s.d, &s.cm, &s.xm, &s.dm} {
 			nm := make([]byte, size)
 			if *m != nil {
@@ -125,9 +160,9 @@ func (t *Transformer) unstuff() {
 	}
 	d := s.d
 	for i < n {
-		j := i
-		for j < n && b[j] != 0xFF {
-			j++
+		j := n
+		if k := bytes.IndexByte(b[i:], 0xFF); k >= 0 {
+			j = i + k
 		}
 		s.dLen += copy(d[s.dLen:], b[i:j])
 		i = j
@@ -311,10 +346,10 @@ func (t *Transformer) decodeMCUs() error {
 		var err error
 		switch h.kind {
 		case Sequential:
-			for _, sc := range h.comps {
-				for n := blocksOf(h, sc); n > 0 && err == nil; n-- {
-					err = s.sequentialBlock(sc.dc, sc.ac)
-				}
+			if s.pos+seqMCUBits <= s.limit && int(s.pos>>3)+len(window{}) <= len(s.d) {
+				err = s.sequentialMCUFast()
+			} else {
+				err = s.sequentialMCU()
 			}
 		case DCFirst:
 			for _, sc := range h.comps {
@@ -359,7 +394,26 @@ func (t *Transformer) finalize(end int64) {
 	d, cm, xm, dm := s.d[lo:hi], s.cm[lo:hi], s.xm[lo:hi], s.dm[lo:hi]
 	var cBits, extBits, strictBits int
 	strict := t.opts.Mode == Strict
-	for i, c := range cm {
+	i := 0
+	for ; i+8 <= len(cm); i += 8 {
+		c := binary.LittleEndian.Uint64(cm[i:])
+		if c == 0 {
+			binary.LittleEndian.PutUint64(dm[i:], 0)
+			continue
+		}
+		v, x := binary.LittleEndian.Uint64(d[i:]), binary.LittleEndian.Uint64(xm[i:])
+		e, st := extendedMask64(v, c), strictMask64(v, c, x)
+		cBits += bits.OnesCount64(c)
+		extBits += bits.OnesCount64(e)
+		strictBits += bits.OnesCount64(st)
+		if strict {
+			binary.LittleEndian.PutUint64(dm[i:], st)
+		} else {
+			binary.LittleEndian.PutUint64(dm[i:], e)
+		}
+	}
+	for ; i < len(cm); i++ {
+		c := cm[i]
 		if c == 0 {
 			dm[i] = 0
 			continue
@@ -374,6 +428,14 @@ func (t *Transformer) finalize(end int64) {
 		} else {
 			dm[i] = e
 		}
+	}
+	if lo == 0 && s.dOff == 0 && s.afterFF && len(cm) > 0 && cm[0] != 0 {
+		// The SOS segment ends with 0xFF (a sequential scan ignores its
+		// Ah/Al byte), and no byte that follows an 0xFF is ever changed
+		// (FORMAT.md §5): the scan's first data byte keeps mask 0.
+		extBits -= bits.OnesCount8(extendedMask(d[0], cm[0]))
+		strictBits -= bits.OnesCount8(strictMask(d[0], cm[0], xm[0]))
+		dm[0] = 0
 	}
 	s.stats.CBits += int64(cBits)
 	s.stats.ExtendedBits += int64(extBits)
