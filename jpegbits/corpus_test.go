@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // corpusDir is the shared test corpus, relative to this package.
@@ -136,6 +137,16 @@ func TestCorpusEdgeFiles(t *testing.T) {
 			in, err := os.ReadFile(path)
 			if err != nil {
 				t.Fatal(err)
+			}
+			start := time.Now()
+			_, _, err = TransformBytes(in, Options{Mode: Extended, Keystream: &testKeystream{}})
+			// A hang guard, not a speed goal: these files are at most a
+			// few hundred KB, and the work bound keeps any input finite.
+			if d := time.Since(start); d > time.Second {
+				t.Errorf("took %v, want under 1 s", d)
+			}
+			if err != nil && !isParseError(err) {
+				t.Fatalf("untyped error %v", err)
 			}
 			checkInvariants(t, in, Extended)
 		})

@@ -3,6 +3,7 @@ package veil
 import (
 	"bytes"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -164,5 +165,19 @@ func TestUnsupportedInputIsReported(t *testing.T) {
 	var ue *jpegbits.UnsupportedError
 	if !errors.As(err, &ue) || !bytes.Equal(out, in) || res.Transformed {
 		t.Fatalf("arithmetic-coded file: err %v, changed %v", err, !bytes.Equal(out, in))
+	}
+}
+
+// BenchmarkEncrypt is the full encryption of the 12-megapixel phone photo:
+// parse, masks, nonce chain and XChaCha20 keystream.
+func BenchmarkEncrypt(b *testing.B) {
+	in := readCorpus(b, "photos/phone-12mp-q92.jpg")
+	key := testKey(b, keystream.ModeExtended)
+	b.SetBytes(int64(len(in)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Encrypt(key, io.Discard, bytes.NewReader(in)); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
