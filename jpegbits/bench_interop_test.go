@@ -26,8 +26,8 @@ func TestInteropBenchDecoders(t *testing.T) {
 	tjbench, _ := exec.LookPath("tjbench")
 	djpeg, _ := exec.LookPath("djpeg")
 	type row struct {
-		name                           string
-		size                           int
+		name                            string
+		size                            int
 		mask, xor, goDec, tj, dj, encMs float64
 	}
 	var rows []row

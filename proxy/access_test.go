@@ -17,7 +17,9 @@ func TestClientAccess(t *testing.T) {
 	if err := os.WriteFile(pw, []byte("s3cret\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	base := func() string { return testConfigYAML(t.TempDir(), svc.srv.Listener.Addr().String(), []string{svc.caFile}, "") }
+	base := func() string {
+		return testConfigYAML(t.TempDir(), svc.srv.Listener.Addr().String(), []string{svc.caFile}, "")
+	}
 
 	denied := startProxy(t, base()+"clients:\n  allow: [192.0.2.0/24]\n", nil)
 	resp, err := http.Get(denied.url.String() + "/")
