@@ -143,6 +143,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "jpegveil: proxy authentication required", http.StatusProxyAuthRequired)
 		return
 	}
+	if r.Method == http.MethodConnect {
+		w = withIdleTimeout(w, r)
+	}
 	s.gp.ServeHTTP(w, r)
 }
 
@@ -170,12 +173,13 @@ func (s *Server) authorized(r *http.Request) bool {
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	hs := &http.Server{
 		Handler:           s,
+		ConnContext:       connContext,
 		ReadHeaderTimeout: s.cfg.ClientTimeouts.ReadHeader.Duration,
 		IdleTimeout:       s.cfg.ClientTimeouts.Idle.Duration,
 		ErrorLog:          zap.NewStdLog(s.log.Named("http")),
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(l) }()
+	go func() { errc <- hs.Serve(idleListener{Listener: l, idle: s.cfg.ClientTimeouts.Idle.Duration}) }()
 	select {
 	case err := <-errc:
 		return err
