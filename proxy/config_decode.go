@@ -282,27 +282,16 @@ func syntaxProblem(err error) *FieldError {
 	return &FieldError{Line: line, Err: fmt.Errorf("invalid YAML: %s", text)}
 }
 
-// splitLine splits "line 12: text" into 12 and "text".
-func splitLine(msg string) (int, string) {
-	rest, ok := strings.CutPrefix(msg, "line ")
-	if !ok {
-		return 0, msg
-	}
-	num, text, ok := strings.Cut(rest, ": ")
-	if !ok {
-		return 0, msg
-	}
-	n, err := strconv.Atoi(num)
-	if err != nil {
-		return 0, msg
-	}
-	return n, text
-}
+// splitLine splits "line 12: text" into 12 and "text"; 0 if there is no
+// line number.
+func splitLine(msg string) (int, string) { return splitNumbered(msg, "line ") }
 
 // splitColumn splits "column 7: text" into 7 and "text"; 0 if there is no
 // column.
-func splitColumn(msg string) (int, string) {
-	rest, ok := strings.CutPrefix(msg, "column ")
+func splitColumn(msg string) (int, string) { return splitNumbered(msg, "column ") }
+
+func splitNumbered(msg, prefix string) (int, string) {
+	rest, ok := strings.CutPrefix(msg, prefix)
 	if !ok {
 		return 0, msg
 	}

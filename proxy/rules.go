@@ -140,49 +140,35 @@ func matchHost(pattern, host string) bool {
 }
 
 // matchSegments matches path segments against pattern segments, where a
-// "**" segment matches any number (zero or more) of segments. It is the
-// classic wildcard algorithm that remembers only the last "**": linear in
-// practice, O(len(pat)·len(segs)) at worst, never exponential.
+// "**" segment matches any number (zero or more) of segments.
 func matchSegments(pat, segs []string) bool {
-	pi, si := 0, 0
-	star, starSi := -1, 0
-	for si < len(segs) {
-		switch {
-		case pi < len(pat) && pat[pi] == "**":
-			star, starSi = pi, si
-			pi++
-		case pi < len(pat) && matchSegment(pat[pi], segs[si]):
-			pi++
-			si++
-		case star >= 0:
-			starSi++
-			si = starSi
-			pi = star + 1
-		default:
-			return false
-		}
-	}
-	for pi < len(pat) && pat[pi] == "**" {
-		pi++
-	}
-	return pi == len(pat)
+	return wildcard(pat, segs, func(p string) bool { return p == "**" }, matchSegment)
 }
 
 // matchSegment matches one path segment against a pattern segment in which
 // "*" matches any run of characters (none included) and everything else is
-// literal. Same algorithm as matchSegments, on bytes.
+// literal.
 func matchSegment(pat, s string) bool {
 	if !strings.Contains(pat, "*") {
 		return pat == s
 	}
+	return wildcard([]byte(pat), []byte(s), func(p byte) bool { return p == '*' }, func(p, c byte) bool { return p == c })
+}
+
+// wildcard matches s against pat, where an element for which isStar holds
+// matches any run of elements (none included) and any other element p
+// matches an element e when match(p, e). It is the classic wildcard
+// algorithm that remembers only the last star: linear in practice,
+// O(len(pat)·len(s)) at worst, never exponential.
+func wildcard[P, S any](pat []P, s []S, isStar func(P) bool, match func(P, S) bool) bool {
 	pi, si := 0, 0
 	star, starSi := -1, 0
 	for si < len(s) {
 		switch {
-		case pi < len(pat) && pat[pi] == '*':
+		case pi < len(pat) && isStar(pat[pi]):
 			star, starSi = pi, si
 			pi++
-		case pi < len(pat) && pat[pi] == s[si]:
+		case pi < len(pat) && match(pat[pi], s[si]):
 			pi++
 			si++
 		case star >= 0:
@@ -193,7 +179,7 @@ func matchSegment(pat, s string) bool {
 			return false
 		}
 	}
-	for pi < len(pat) && pat[pi] == '*' {
+	for pi < len(pat) && isStar(pat[pi]) {
 		pi++
 	}
 	return pi == len(pat)
