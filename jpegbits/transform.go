@@ -14,7 +14,15 @@ type Keystream interface {
 	// whole: the two marker bytes and, for segments that have one, the
 	// length field and payload (fill bytes before a marker are not part of
 	// it). Standalone markers (SOI, EOI, RSTn outside a scan, TEM) are
-	// told as their two bytes. The slice is only valid during the call.
+	// told as their two bytes. The slice is only valid during the call;
+	// Transformer.SegmentOffset gives its file offset.
+	//
+	// Segment is called before any byte of the segment is handed out, and
+	// it may rewrite the payload of an APPn segment (markers E0–EF) in
+	// place: the output then carries the rewritten bytes. It must not
+	// change the marker, the length field, or any other kind of segment,
+	// whose bytes the transformer has already parsed (FORMAT.md §2, part
+	// IV: this is how the Exif thumbnail and GPS values are encrypted).
 	Segment(seg []byte)
 	// Chunk fills dst (len(dst) == len(c.Data)) with the keystream for
 	// one chunk of a scan's entropy-coded data: the next ChunkSize file
@@ -107,6 +115,7 @@ type Transformer struct {
 	phase   phase
 	err     error // first parse error
 	eoiEnd  int64
+	segOff  int64 // file offset of the segment being told to the Keystream
 
 	frame           *frame
 	huff            [2][4]huffman // [class][destination]
@@ -137,6 +146,11 @@ func NewReader(src io.Reader, opts Options) *Transformer {
 // Err returns the first parse error (a *FormatError or *UnsupportedError),
 // or nil. It is final once Read has returned io.EOF.
 func (t *Transformer) Err() error { return t.err }
+
+// SegmentOffset returns the file offset of the segment that is being told
+// to Keystream.Segment (the offset of its last 0xFF before the marker
+// code). It is only meaningful during that call.
+func (t *Transformer) SegmentOffset() int64 { return t.segOff }
 
 // Stats returns the statistics gathered so far; they are complete once Read
 // has returned io.EOF.
@@ -192,7 +206,9 @@ func (t *Transformer) wait() error {
 			t.fill()
 			if t.pending {
 				t.pending = false
-				return ErrInputPending
+				if t.emitted == t.ready {
+					return ErrInputPending
+				}
 			}
 		}
 	}
@@ -271,6 +287,7 @@ func (t *Transformer) startImage() bool {
 		t.fail(&FormatError{Offset: 0, Reason: "missing SOI marker", Err: ErrNotJPEG}, 0)
 		return false
 	}
+	t.segOff = 0
 	t.segment(t.buf[:2])
 	t.cur, t.ready, t.phase = 2, 2, phaseMarkers
 	return false
@@ -366,6 +383,7 @@ func (t *Transformer) walkMarkers() bool {
 			t.fail(err, off)
 			return false
 		}
+		t.segOff = off
 		t.segment(seg)
 		t.cur = t.bufOff + int64(end)
 		t.ready = t.cur
