@@ -73,6 +73,10 @@ func ParseXMP(payload []byte) (*XMP, error) {
 	return x, nil
 }
 
+// IsLocationProperty reports whether the XMP property prefix:local is one
+// that ParseXMP lists as a location property.
+func IsLocationProperty(prefix, local string) bool { return isLocation(prefix, local) }
+
 func isLocation(prefix, local string) bool {
 	return slices.Contains(gpsProperties, local) || slices.Contains(placeProperties[prefix], local)
 }

@@ -18,6 +18,7 @@ const (
 	tagLabel    = 0x00
 	tagSegment  = 0x01
 	tagSkeleton = 0x02
+	tagDerive   = 0x03
 )
 
 // ChunkSize is the size of the entropy-coded chunks the format uses: each
@@ -96,14 +97,38 @@ func (c *Chain) ChunkKeystream(skeleton, dst []byte) {
 	}
 	c.absorb(tagSkeleton, skeleton)
 	// Sum leaves the running hash untouched: it finalises a copy of the
-	// state, so the chain continues with the next record.
+	// state, so the chain continues with the next record. The keystream
+	// is XChaCha20 applied to zeros; stream clears dst first, since it may
+	// hold the skeleton or a previous chunk.
+	c.stream(dst)
+}
+
+// maxDerive is Derive's misuse guard: metadata transforms ask for at most
+// 8 bytes per element of a 64 KiB segment.
+const maxDerive = 1 << 20
+
+// Derive absorbs record(0x03, data), then fills dst with XChaCha20 under
+// the "keystream" subkey, with the first 24 bytes of the chain's digest so
+// far as the nonce, from block counter 0 (FORMAT.md §14.4). It is
+// ChunkKeystream for keystream that is not XORed into a chunk: the
+// format-preserving metadata transform of FORMAT.md part IV draws its round
+// values from it. dst may be of any length up to 1 MiB (more is a
+// programming error and panics); data and dst must not overlap.
+func (c *Chain) Derive(data, dst []byte) {
+	if len(dst) > maxDerive {
+		panic("keystream: Derive: more than 1 MiB requested")
+	}
+	c.absorb(tagDerive, data)
+	c.stream(dst)
+}
+
+// stream fills dst with the keystream for the chain's current digest.
+func (c *Chain) stream(dst []byte) {
 	nonce := c.h.Sum(c.digest[:0])[:nonceSize]
 	s, err := chacha20.NewUnauthenticatedCipher(c.ksKey[:], nonce)
 	if err != nil {
 		panic("keystream: chacha20: " + err.Error()) // sizes are constants
 	}
-	// The keystream is XChaCha20 applied to zeros. dst must be cleared
-	// first: it may hold the skeleton or a previous chunk.
 	clear(dst)
 	s.XORKeyStream(dst, dst)
 }

@@ -144,16 +144,29 @@ func (s *Server) record(ctx context.Context) func(veil.Fingerprint) error {
 	}
 }
 
+// metadataOptions are the config's metadata switches (FORMAT.md part IV)
+// for uploads: what is not kept is encrypted. Downloads need no switches:
+// every metadata item is decrypted exactly when the ledger knows it, which
+// stays right when the switches change between upload and download.
+func (s *Server) metadataOptions() veil.Options {
+	m := s.cfg.Metadata
+	return veil.Options{
+		KeepThumbnail: m.ExifThumbnail == MetadataKeep,
+		KeepMPF:       m.MPFImages == MetadataKeep,
+		KeepGPS:       m.GPS == MetadataKeep,
+	}
+}
+
 // encryptingBody returns body encrypted, the way the rule's policy wants:
 // with on_unsupported block a body the transform cannot fully handle stops
 // with its parse error; with pass it goes on unchanged after the problem.
 func (s *Server) encryptingBody(ctx context.Context, body io.Reader, ev *event) *veil.Reader {
 	block := ev.rule.OnUnsupported != UnsupportedPass
-	return veil.NewReader(s.key, body, veil.Options{
-		StopAtError: block,
-		Decide:      s.decideUpload(ctx),
-		Record:      s.record(ctx),
-	})
+	opts := s.metadataOptions()
+	opts.StopAtError = block
+	opts.Decide = s.decideUpload(ctx)
+	opts.Record = s.record(ctx)
+	return veil.NewReader(s.key, body, opts)
 }
 
 // upload encrypts a request whose body is the photo.

@@ -3,6 +3,7 @@ package veil
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"flag"
@@ -39,6 +40,29 @@ var vectorCorpus = []string{
 // vectorWhole are small files given whole in testdata/vectors/.
 var vectorWhole = []string{"mozilla-jpg-size-1x1", "restarts", "mozilla-jpg-progressive", "afl-4x4"}
 
+// metadataWhole are files the tests build, given whole in testdata/vectors/
+// (FORMAT.md §30): Exif with a thumbnail at an odd offset, every GPS
+// location field and an XMP packet with locations, in both byte orders, and
+// an MPF file with three secondary images (one with its own Exif), gap and
+// trailing bytes. They are built only with -update; the stored inputs are
+// the vectors.
+var metadataWhole = []struct {
+	name  string
+	build func() []byte
+}{
+	{"metadata-exif-ii", func() []byte { f, _ := builtPhoto(binary.LittleEndian); return f }},
+	{"metadata-exif-mm", func() []byte { f, _ := builtPhoto(binary.BigEndian); return f }},
+	{"metadata-mpf", func() []byte {
+		o := binary.BigEndian
+		secs := [][]byte{
+			testJPEG(48, 32, 3),
+			withSegments(testJPEG(64, 40, 4), segment(0xE1, testExif(exifOptions{order: o, thumbnail: testJPEG(16, 16, 6), pad: 1, gps: true}))),
+			testJPEG(24, 24, 5),
+		}
+		return testMPF(o, testJPEG(80, 60, 1), testExif(exifOptions{order: o, thumbnail: testJPEG(20, 15, 7), gps: true}), secs, 3, []byte("trailing bytes"))
+	}},
+}
+
 type fileVector struct {
 	Path        string `json:"path"`
 	InSHA256    string `json:"in_sha256"`
@@ -47,7 +71,22 @@ type fileVector struct {
 	Error       string `json:"error,omitempty"`
 	InFingerpr  string `json:"in_fingerprint,omitempty"`
 	OutFingerpr string `json:"out_fingerprint,omitempty"`
+	// Metadata lists the metadata items (FORMAT.md part IV) with their
+	// fingerprints; absent for files without any.
+	Metadata []itemVector `json:"metadata,omitempty"`
 }
+
+type itemVector struct {
+	Label       string `json:"label"`
+	Offset      int64  `json:"offset"`
+	Length      int64  `json:"length"`
+	Action      string `json:"action"`
+	Problem     string `json:"problem,omitempty"`
+	InFingerpr  string `json:"in_fingerprint,omitempty"`
+	OutFingerpr string `json:"out_fingerprint,omitempty"`
+}
+
+func (v fileVector) String() string { b, _ := json.Marshal(v); return string(b) }
 
 type vectors struct {
 	Comment string       `json:"comment"`
@@ -65,6 +104,13 @@ func computeVector(t *testing.T, path string, in []byte, mode keystream.Mode) (f
 	}
 	if res.HasFingerprint {
 		v.InFingerpr, v.OutFingerpr = hex.EncodeToString(res.In[:]), hex.EncodeToString(res.Out[:])
+	}
+	for _, m := range res.Metadata {
+		iv := itemVector{Label: m.Label, Offset: m.Offset, Length: m.Length, Action: m.Action, Problem: m.Problem}
+		if m.HasFingerprint {
+			iv.InFingerpr, iv.OutFingerpr = hex.EncodeToString(m.In[:]), hex.EncodeToString(m.Out[:])
+		}
+		v.Metadata = append(v.Metadata, iv)
 	}
 	return v, out
 }
@@ -95,6 +141,11 @@ func TestFormatVectors(t *testing.T) {
 			}
 		}
 	}
+	type whole struct {
+		name string
+		in   []byte
+	}
+	var wholes []whole
 	for _, name := range vectorWhole {
 		src := filepath.Join("../jpegbits/testdata/seed", name+".jpg")
 		if !*update {
@@ -104,6 +155,21 @@ func TestFormatVectors(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		wholes = append(wholes, whole{name, in})
+	}
+	for _, mw := range metadataWhole {
+		if *update {
+			wholes = append(wholes, whole{mw.name, mw.build()})
+			continue
+		}
+		in, err := os.ReadFile(filepath.Join("../testdata/vectors", mw.name+".jpg"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		wholes = append(wholes, whole{mw.name, in})
+	}
+	for _, w := range wholes {
+		name, in := w.name, w.in
 		for _, m := range modes {
 			v, out := computeVector(t, "vectors/"+name+".jpg", in, m)
 			got.Files = append(got.Files, v)
@@ -158,12 +224,12 @@ func TestFormatVectors(t *testing.T) {
 			t.Errorf("%s: the input changed (corpus file replaced?)", w.Path)
 			continue
 		}
-		if g != w {
-			t.Errorf("%s (%s): format changed:\n got %+v\nwant %+v", w.Path, w.Mode, g, w)
+		if g.String() != w.String() {
+			t.Errorf("%s (%s): format changed:\n got %v\nwant %v", w.Path, w.Mode, g, w)
 		}
 		checked++
 	}
-	if checked < 2*len(vectorWhole) {
+	if checked < 2*(len(vectorWhole)+len(metadataWhole)) {
 		t.Fatalf("only %d vectors checked", checked)
 	}
 	t.Logf("%d vectors checked (corpus present: %v)", checked, corpusPresent)

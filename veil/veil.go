@@ -24,50 +24,96 @@ type Fingerprint [32]byte
 type Options struct {
 	// StopAtError makes Read return a parse error as soon as the bytes
 	// before it are read, instead of passing the rest through unchanged.
+	// It applies to metadata as well: metadata that should be encrypted
+	// but cannot be (see Result.Metadata) stops the stream with a
+	// *MetadataError before any byte of the segment or embedded image that
+	// holds it is handed out.
 	StopAtError bool
-	// Decide, when set, is called once, before the first chunk of the image
-	// is changed, with the fingerprint of the input. When it returns false
-	// the image passes unchanged; when it returns an error, Read returns it.
+	// Decide, when set, is called once per image and once per metadata
+	// item (FORMAT.md part IV: the Exif thumbnail, every MPF image, the
+	// GPS values, the XMP location values), before any of its bytes is
+	// changed, with the fingerprint of the input; for the primary image
+	// that is at its first chunk. When it returns false that image or item
+	// passes unchanged; when it returns an error, Read returns it.
 	Decide func(in Fingerprint) (transform bool, err error)
-	// Record, when set, is called with the fingerprint of the output once
-	// the first chunk has been transformed and before any of it is handed
-	// out. An encrypting proxy stores it in its ledger here: the entry
-	// must exist before the ciphertext can reach anyone, or a later
-	// re-upload of that ciphertext would be "encrypted" again, which
-	// decrypts it. When it returns an error, Read returns it.
+	// Record, when set, is called with the fingerprint of the output of
+	// every image and metadata item that was transformed, before any of
+	// its bytes is handed out. An encrypting proxy stores it in its
+	// ledger here: the entry must exist before the ciphertext can reach
+	// anyone, or a later re-upload of that ciphertext would be
+	// "encrypted" again, which decrypts it. When it returns an error,
+	// Read returns it.
 	Record func(out Fingerprint) error
+
+	// KeepThumbnail leaves Exif thumbnails as they are; KeepMPF leaves
+	// the secondary images of an MPF file; KeepGPS leaves the GPS values
+	// of Exif and the location properties of XMP. By default all of them
+	// are encrypted (FORMAT.md part IV). A file must be decrypted with the
+	// switches it was encrypted with.
+	KeepThumbnail bool
+	KeepMPF       bool
+	KeepGPS       bool
 }
 
 // Result describes what a Reader did. It is complete once Read has
 // returned io.EOF (or the Reader's error).
 type Result struct {
+	// Stats are the primary image's statistics.
 	Stats *jpegbits.Stats
-	// Err is the parse error (a *jpegbits.FormatError or
+	// Err is the primary image's parse error (a *jpegbits.FormatError or
 	// *jpegbits.UnsupportedError), or nil.
 	Err error
-	// Transformed reports whether any byte was changed.
+	// Transformed reports whether any byte was changed, metadata
+	// included.
 	Transformed bool
-	// HasFingerprint reports whether the image reached its first chunk;
-	// In and Out are then the fingerprints of the input and the output.
+	// HasFingerprint reports whether the primary image reached its first
+	// chunk; In and Out are then the fingerprints of its input and
+	// output.
 	HasFingerprint bool
 	In, Out        Fingerprint
+	// Metadata lists the metadata items found, in file order of
+	// discovery: Exif thumbnails, GPS values, XMP location values and MPF
+	// images, each with what was done to it.
+	Metadata []MetadataResult
+}
+
+// MetadataProblem returns the first metadata item that should have been
+// encrypted but could not be (fully), as a *MetadataError, or nil.
+func (r *Result) MetadataProblem() error {
+	for i := range r.Metadata {
+		if m := &r.Metadata[i]; m.Problem != "" {
+			return m.problemError()
+		}
+	}
+	return nil
 }
 
 // A Reader yields its source encrypted (or decrypted) with a key.
 type Reader struct {
 	t   *jpegbits.Transformer
 	img *image
+	s   *session
+	pos int64 // output bytes handed out
+
+	// The MPF image being transformed, if any, and its transformer.
+	cur    *mpfImage
+	curT   *jpegbits.Transformer
+	curImg *image
+	mpfAt  int // next entry of s.mpf
 }
 
 // NewReader returns a Reader that transforms src with key.
 func NewReader(key *keystream.Key, src io.Reader, opts Options) *Reader {
+	s := &session{key: key, opts: opts}
 	img := newImage(key, "image", opts.Decide, opts.Record)
+	img.s, img.meta, img.primary = s, true, true
 	t := jpegbits.NewReader(src, jpegbits.Options{
 		Mode:        Mode(key),
 		Keystream:   img,
 		StopAtError: opts.StopAtError,
 	})
-	return &Reader{t: t, img: img}
+	img.t = t
+	return &Reader{t: t, img: img, s: s}
 }
 
 // Mode returns the masking rule of key.
@@ -80,11 +126,46 @@ func Mode(key *keystream.Key) jpegbits.Mode {
 
 // Read implements io.Reader.
 func (r *Reader) Read(p []byte) (int, error) {
-	n, err := r.t.Read(p)
-	if r.img.err != nil {
-		return 0, r.img.err
+	if len(p) == 0 {
+		return 0, nil
 	}
-	return n, err
+	for {
+		if r.s.err != nil {
+			return 0, r.s.err
+		}
+		if r.s.stop != nil && r.pos >= r.s.stopAt {
+			return 0, r.s.stop
+		}
+		if r.cur != nil {
+			n, err := r.readMPF(p)
+			if n == 0 && err == nil {
+				continue
+			}
+			return n, err
+		}
+		q := p
+		if m := r.nextMPF(); m != nil {
+			if m.start == r.pos {
+				r.startMPF(m)
+				continue
+			}
+			q = q[:min(int64(len(q)), m.start-r.pos)]
+		}
+		n, err := r.t.Read(q)
+		if r.s.err != nil {
+			return 0, r.s.err
+		}
+		if r.s.stop != nil && r.pos+int64(n) > r.s.stopAt {
+			// Metadata that cannot be encrypted was found while reading:
+			// nothing from its segment on is handed out.
+			n, err = int(max(0, r.s.stopAt-r.pos)), nil
+			if n == 0 {
+				return 0, r.s.stop
+			}
+		}
+		r.pos += int64(n)
+		return n, err
+	}
 }
 
 // Result returns what the Reader did so far.
@@ -92,20 +173,29 @@ func (r *Reader) Result() Result {
 	res := r.img.res
 	res.Stats = r.t.Stats()
 	res.Err = r.t.Err()
+	res.Metadata = append([]MetadataResult(nil), r.s.items...)
+	for _, m := range res.Metadata {
+		res.Transformed = res.Transformed || m.Transformed
+	}
 	return res
 }
 
 // Transform copies src to dst, transformed with key. It returns the result
 // and, like jpegbits.Transform, the parse error if there was one (the output
-// is then complete, with everything from the error on unchanged), or an I/O
-// error.
+// is then complete, with everything from the error on unchanged), else the
+// first metadata item that could not be encrypted as a *MetadataError (the
+// output is complete, with that item unchanged or partly transformed), or
+// an I/O error.
 func Transform(key *keystream.Key, dst io.Writer, src io.Reader, opts Options) (Result, error) {
 	r := NewReader(key, src, opts)
 	if _, err := io.Copy(dst, r); err != nil {
 		return r.Result(), err
 	}
 	res := r.Result()
-	return res, res.Err
+	if res.Err != nil {
+		return res, res.Err
+	}
+	return res, res.MetadataProblem()
 }
 
 // Encrypt is Transform in the encrypting direction.
@@ -120,16 +210,31 @@ func Decrypt(key *keystream.Key, dst io.Writer, src io.Reader) (Result, error) {
 }
 
 // IsParseError reports whether err is a jpegbits format or unsupported
-// error, as opposed to an I/O error.
+// error, or a *MetadataError (metadata that cannot be encrypted), as
+// opposed to an I/O error.
 func IsParseError(err error) bool {
 	var fe *jpegbits.FormatError
 	var ue *jpegbits.UnsupportedError
-	return errors.As(err, &fe) || errors.As(err, &ue)
+	var me *MetadataError
+	return errors.As(err, &fe) || errors.As(err, &ue) || errors.As(err, &me)
 }
 
 // image is the jpegbits.Keystream of one image: its nonce chain and its
 // fingerprints.
 type image struct {
+	// s is the Reader's session (nil for images made by tests); meta says
+	// whether the image's metadata segments are examined (not for Exif
+	// thumbnails).
+	s       *session
+	meta    bool
+	t       *jpegbits.Transformer // the transformer it is the Keystream of
+	primary bool                  // the file's primary image (MPF is read from it)
+	base    int64                 // file offset of the image's SOI
+	mpfNum  int                   // N for MPF image N, else 0
+	// exifSeen: the image's first APP1 Exif segment was examined.
+	exifSeen bool
+
+	lbl       string
 	chain     *keystream.Chain
 	decide    func(Fingerprint) (bool, error)
 	record    func(Fingerprint) error
@@ -138,7 +243,7 @@ type image struct {
 	started   bool // the first chunk was seen
 	transform bool
 	res       Result
-	err       error
+	err       error // a Decide or Record error of an image without session
 }
 
 // fingerprintLabel starts every fingerprint, so the ledger key can never
@@ -148,6 +253,7 @@ const fingerprintLabel = "jpegveil v1 fingerprint"
 func newImage(key *keystream.Key, label string, decide func(Fingerprint) (bool, error), rec func(Fingerprint) error) *image {
 	lk := key.LedgerKey()
 	img := &image{
+		lbl:       label,
 		chain:     key.NewChain(label),
 		decide:    decide,
 		record:    rec,
@@ -177,6 +283,9 @@ func record(h hash.Hash, tag byte, b []byte) {
 
 // Segment implements jpegbits.Keystream.
 func (img *image) Segment(seg []byte) {
+	if img.meta {
+		img.metadataSegment(seg)
+	}
 	if isMetadata(seg[1]) || !img.transform {
 		return
 	}
@@ -195,8 +304,10 @@ func (img *image) Chunk(c jpegbits.Chunk, dst []byte) {
 		img.res.HasFingerprint = true
 		img.fpIn.Sum(img.res.In[:0])
 		if img.decide != nil {
-			img.transform, img.err = img.decide(img.res.In)
-			if img.err != nil {
+			var err error
+			img.transform, err = img.decide(img.res.In)
+			if err != nil {
+				img.fail(err)
 				img.transform = false
 			}
 		}
@@ -217,8 +328,24 @@ func (img *image) Chunk(c jpegbits.Chunk, dst []byte) {
 		record(img.fpOut, 0x02, out)
 		img.fpOut.Sum(img.res.Out[:0])
 		if img.record != nil {
-			img.err = img.record(img.res.Out)
+			if err := img.record(img.res.Out); err != nil {
+				img.fail(err)
+			}
 		}
 	}
 	img.res.Transformed = true
+}
+
+// fail keeps the first Decide or Record error: in the session, which stops
+// the Reader, or in the image.
+func (img *image) fail(err error) {
+	if img.s != nil {
+		if img.s.err == nil {
+			img.s.err = err
+		}
+		return
+	}
+	if img.err == nil {
+		img.err = err
+	}
 }

@@ -132,3 +132,78 @@ func lastLine(s string) string {
 	s = strings.TrimRight(s, "\n")
 	return s[strings.LastIndexByte(s, '\n')+1:]
 }
+
+// TestMetadataProblemRefused: pillow's exif_gps.jpg has a GPS latitude that
+// cannot be encrypted (a single RATIONAL of 4294967295). encrypt refuses the
+// file without --allow-partial, writes it with a warning with that flag, and
+// accepts it with --keep-gps; decrypting with the same flags restores it.
+func TestMetadataProblemRefused(t *testing.T) {
+	src := filepath.Join(corpusDir, "conformance", "pillow-Tests-images-exif_gps.jpg")
+	in, err := os.ReadFile(src)
+	if err != nil {
+		t.Skipf("shared corpus not found: %v", err)
+	}
+	tmp := t.TempDir()
+	key := filepath.Join(tmp, "key")
+	mustRun(t, 0, "keygen", "-o", key)
+	out := filepath.Join(tmp, "out.jpg")
+	stderr := mustRun(t, 1, "encrypt", "-k", key, src, "-o", out)
+	if !strings.Contains(stderr, "metadata cannot be protected: gps at byte 24: GPSLatitude") {
+		t.Errorf("stderr: %s", stderr)
+	}
+	if _, err := os.Stat(out); !errors.Is(err, fs.ErrNotExist) {
+		t.Error("written although refused")
+	}
+	stderr = mustRun(t, 0, "encrypt", "-k", key, src, "-o", out, "--allow-partial")
+	if !strings.Contains(stderr, "warning: metadata cannot be protected") || !strings.Contains(stderr, "not (fully) encrypted") {
+		t.Errorf("stderr: %s", stderr)
+	}
+	dec := filepath.Join(tmp, "dec.jpg")
+	mustRun(t, 0, "decrypt", "-k", key, out, "-o", dec, "--allow-partial")
+	if b, _ := os.ReadFile(dec); !bytes.Equal(b, in) {
+		t.Error("--allow-partial output does not decrypt exactly")
+	}
+	keep := filepath.Join(tmp, "keep.jpg")
+	mustRun(t, 0, "encrypt", "-k", key, src, "-o", keep, "--keep-gps")
+	mustRun(t, 0, "decrypt", "-k", key, keep, "-o", filepath.Join(tmp, "keepdec.jpg"), "--keep-gps")
+	if b, _ := os.ReadFile(filepath.Join(tmp, "keepdec.jpg")); !bytes.Equal(b, in) {
+		t.Error("--keep-gps does not round-trip")
+	}
+}
+
+// TestKeepSwitchesCLI: --keep-thumbnail and --keep-mpf leave their part of
+// the MPO file byte for byte, and decrypting with the same flags restores
+// it.
+func TestKeepSwitchesCLI(t *testing.T) {
+	src := filepath.Join(corpusDir, "conformance", "pillow-Tests-images-sugarshack.mpo")
+	in, err := os.ReadFile(src)
+	if err != nil {
+		t.Skipf("shared corpus not found: %v", err)
+	}
+	tmp := t.TempDir()
+	key := filepath.Join(tmp, "key")
+	mustRun(t, 0, "keygen", "-o", key)
+	// The thumbnail at 694 (5316 bytes), the MPF image from 60008.
+	thumb := func(b []byte) []byte { return b[694 : 694+5316] }
+	mpf := func(b []byte) []byte { return b[60008:] }
+	for _, c := range []struct {
+		flag               string
+		keepThumb, keepMPF bool
+	}{{"", false, false}, {"--keep-thumbnail", true, false}, {"--keep-mpf", false, true}} {
+		out, dec := filepath.Join(tmp, "out"+c.flag+".jpg"), filepath.Join(tmp, "dec"+c.flag+".jpg")
+		args := []string{"encrypt", "-k", key, src, "-o", out}
+		dargs := []string{"decrypt", "-k", key, out, "-o", dec}
+		if c.flag != "" {
+			args, dargs = append(args, c.flag), append(dargs, c.flag)
+		}
+		mustRun(t, 0, args...)
+		mustRun(t, 0, dargs...)
+		enc, _ := os.ReadFile(out)
+		if bytes.Equal(thumb(enc), thumb(in)) != c.keepThumb || bytes.Equal(mpf(enc), mpf(in)) != c.keepMPF {
+			t.Errorf("%q: thumbnail kept %v, MPF kept %v", c.flag, bytes.Equal(thumb(enc), thumb(in)), bytes.Equal(mpf(enc), mpf(in)))
+		}
+		if b, _ := os.ReadFile(dec); !bytes.Equal(b, in) {
+			t.Errorf("%q: does not round-trip", c.flag)
+		}
+	}
+}

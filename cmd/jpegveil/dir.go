@@ -145,7 +145,7 @@ func (a *app) dirFile(d direction, key *keystream.Key, src, dst string, fl trans
 		p.logf("copied unchanged (not a JPEG): %s", src)
 		return
 	}
-	res, perr, err := transformFile(key, br, dst, fi.Mode().Perm(), fl.force, fl.allowPartial)
+	res, perr, err := transformFile(key, br, dst, fi.Mode().Perm(), fl.veilOptions(), fl.force, fl.allowPartial)
 	switch {
 	case errors.Is(err, errExists) || isWriteError(err):
 		fail(dst, err)

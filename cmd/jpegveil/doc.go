@@ -7,9 +7,12 @@
 //	jpegveil encrypt -k KEYFILE IN -o OUT     (or --in-place IN)
 //	jpegveil decrypt -k KEYFILE IN -o OUT     (or --in-place IN)
 //	jpegveil inspect FILE [--json]
+//	jpegveil analyze ORIGINAL [ENCRYPTED] [-k KEYFILE] [--png OUT] [--json]
 //
-// encrypt and decrypt take --force, --allow-partial and
-// --passphrase-file FILE. IN and OUT may be "-"; IN may be a directory.
+// encrypt and decrypt take --force, --allow-partial,
+// --passphrase-file FILE, and --keep-thumbnail, --keep-gps and --keep-mpf
+// to leave a kind of metadata unencrypted (FORMAT.md part IV). IN and OUT
+// may be "-"; IN may be a directory.
 //
 // Errors are printed once, as one line "jpegveil: <file>: <reason>" on
 // stderr. The exit status is 0 on success, 1 on an error and 2 on a usage
@@ -75,4 +78,37 @@
 //	    location       location properties named, as written (prefix:name)
 //	  mpf              array, per APP2 MPF segment: offset, length, images, error
 //	  error            null or a problem of the marker structure before the first scan
+//	  items            array, what encryption does with each metadata item
+//	                   (FORMAT.md part IV), in the order found:
+//	    kind           "exif thumbnail", "gps", "xmp location" or "mpf image"
+//	    label          e.g. "exif thumbnail", "mpf image 2", "mpf image 2 exif thumbnail"
+//	    offset, length the embedded image, or the payload holding the values
+//	    fields         GPS fields or XMP properties found ([] for images)
+//	    protected      false when part of it cannot be encrypted
+//	    problem        null, or what cannot be encrypted
+//	  after_eoi_other_bytes  bytes after the first EOI in no MPF image (never changed)
+//
+// # analyze --json
+//
+// analyze --json prints one object; fields are only ever added. PSNRs are
+// null when the images are identical (infinite PSNR).
+//
+//	original, encrypted      file names ("(throw-away key)" or "(key ID)" when encrypted here)
+//	throw_away_key           the original was encrypted with a random key
+//	key_id                   the key of -k, when given
+//	width, height            in pixels
+//	psnr_rgb_db, psnr_luma_db  PSNR in dB (luma: BT.601)
+//	ssim_luma                mean SSIM of luma (11×11 Gaussian window)
+//	npcr_percent, uaci_percent  changed samples; mean absolute difference
+//	edge_dice                Dice overlap of the Sobel edge maps (strongest 10 %)
+//	edge_dice_chance         the overlap independent maps of those densities have
+//	c_bits                   additional (candidate) bits of the original
+//	encrypted_bits           those the key's rule encrypts (extended when ENCRYPTED is given)
+//	encrypted_bits_percent   100·encrypted_bits/c_bits
+//	strict_bits_percent      the same for the strict rule
+//	thumbnail, gps, xmp_location  objects: present, protected (changed, and
+//	                         nothing left unencrypted), psnr_db (thumbnail),
+//	                         problem (null or what cannot be encrypted)
+//	mpf_images               array of {label, present, protected, psnr_db, problem}
+//	png                      the picture written with --png, if any
 package main

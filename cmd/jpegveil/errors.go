@@ -8,6 +8,7 @@ import (
 
 	"jpegveil/jpegbits"
 	"jpegveil/keystream"
+	"jpegveil/veil"
 )
 
 // usageError is a mistake in the command line: exit status 2.
@@ -68,6 +69,7 @@ func message(err error) string {
 		jue *jpegbits.UnsupportedError
 		kfe *keystream.KeyFileError
 		pe  *fs.PathError
+		me  *veil.MetadataError
 	)
 	switch {
 	case errors.As(err, &fe):
@@ -78,6 +80,8 @@ func message(err error) string {
 		return fmt.Sprintf("corrupt JPEG at byte %d: %s", jfe.Offset, jfe.Reason)
 	case errors.As(err, &jue):
 		return fmt.Sprintf("unsupported JPEG (%s) at byte %d", feature(jue.Feature), jue.Offset)
+	case errors.As(err, &me):
+		return fmt.Sprintf("metadata cannot be protected: %s at byte %d: %s", me.Item, me.Offset, me.Reason)
 	case errors.Is(err, keystream.ErrWrongPassphrase):
 		return "wrong passphrase (key ID differs)"
 	case errors.As(err, &kfe):

@@ -15,6 +15,8 @@ import (
 
 	"jpegveil/exif"
 	"jpegveil/jpegbits"
+	"jpegveil/keystream"
+	"jpegveil/veil"
 )
 
 func newInspectCmd(a *app) *cobra.Command {
@@ -101,6 +103,18 @@ type (
 		XMP            []xmpReport  `json:"xmp"`
 		MPF            []mpfReport  `json:"mpf"`
 		Error          *string      `json:"error"`
+		// What encryption does with the metadata (FORMAT.md part IV).
+		Items              []itemReport `json:"items"`
+		AfterEOIOtherBytes int64        `json:"after_eoi_other_bytes"`
+	}
+	itemReport struct {
+		Kind      string   `json:"kind"`
+		Label     string   `json:"label"`
+		Offset    int64    `json:"offset"`
+		Length    int64    `json:"length"`
+		Fields    []string `json:"fields"`
+		Protected bool     `json:"protected"`
+		Problem   *string  `json:"problem"`
 	}
 	exifReport struct {
 		Offset    int           `json:"offset"`
@@ -144,11 +158,22 @@ func (a *app) inspect(name string, asJSON bool) error {
 	if err != nil {
 		return fileErr(inName(name), err)
 	}
-	st, perr := jpegbits.Transform(io.Discard, bytes.NewReader(data), jpegbits.Options{Mode: jpegbits.Extended})
-	if errors.Is(perr, jpegbits.ErrNotJPEG) {
-		return fileErr(inName(name), perr)
+	// A throw-away key: the statistics and what happens to metadata do
+	// not depend on the key.
+	key, err := keystream.GenerateKey(keystream.ModeExtended)
+	if err != nil {
+		return err
 	}
-	r := buildReport(inName(name), data, st, perr)
+	vr := veil.NewReader(key, bytes.NewReader(data), veil.Options{})
+	if _, err := io.Copy(io.Discard, vr); err != nil {
+		return fileErr(inName(name), err)
+	}
+	res := vr.Result()
+	if errors.Is(res.Err, jpegbits.ErrNotJPEG) {
+		return fileErr(inName(name), res.Err)
+	}
+	r := buildReport(inName(name), data, res.Stats, res.Err)
+	addProtection(&r.Metadata, res)
 	if asJSON {
 		enc := json.NewEncoder(a.stdout)
 		enc.SetIndent("", "  ")
@@ -245,7 +270,7 @@ func problem(err error, base int) *string {
 }
 
 func metadata(data []byte) metadataReport {
-	m := metadataReport{Exif: []exifReport{}, XMP: []xmpReport{}, MPF: []mpfReport{}}
+	m := metadataReport{Exif: []exifReport{}, XMP: []xmpReport{}, MPF: []mpfReport{}, Items: []itemReport{}}
 	md, err := exif.Scan(data)
 	m.Error = problem(err, 0)
 	if md == nil {
@@ -291,6 +316,26 @@ func metadata(data []byte) metadataReport {
 	return m
 }
 
+// addProtection adds what encryption does with each metadata item, and how
+// many bytes after the primary image belong to no MPF image.
+func addProtection(m *metadataReport, res veil.Result) {
+	other := res.Stats.AfterEOI
+	for _, it := range res.Metadata {
+		ir := itemReport{Kind: it.Kind, Label: it.Label, Offset: it.Offset, Length: it.Length, Fields: it.Fields, Protected: it.Problem == ""}
+		if ir.Fields == nil {
+			ir.Fields = []string{}
+		}
+		if it.Problem != "" {
+			ir.Problem = &it.Problem
+		}
+		if it.Kind == veil.KindMPFImage {
+			other -= it.Length
+		}
+		m.Items = append(m.Items, ir)
+	}
+	m.AfterEOIOtherBytes = max(other, 0)
+}
+
 // writeReport prints the report for people.
 func writeReport(w io.Writer, r *inspectReport) error {
 	var b strings.Builder
@@ -322,7 +367,13 @@ func writeReport(w io.Writer, r *inspectReport) error {
 		row("", "total", r.Total)
 		tw.Flush()
 	}
-	line("after EOI", "%d bytes", r.AfterEOIBytes)
+	if mp := r.AfterEOIBytes - r.Metadata.AfterEOIOtherBytes; mp > 0 {
+		line("after EOI", "%d bytes: %d in MPF images, %d other (left unchanged)", r.AfterEOIBytes, mp, r.Metadata.AfterEOIOtherBytes)
+	} else if r.AfterEOIBytes > 0 {
+		line("after EOI", "%d bytes, in no MPF image (left unchanged)", r.AfterEOIBytes)
+	} else {
+		line("after EOI", "%d bytes", r.AfterEOIBytes)
+	}
 	if r.Error != nil {
 		line("error", "%s", r.Error.Message)
 	} else {
@@ -386,6 +437,18 @@ func writeReport(w io.Writer, r *inspectReport) error {
 	if md.Error != nil {
 		problems = append(problems, "markers: "+*md.Error)
 	}
+	var enc []string
+	for _, it := range md.Items {
+		desc := it.Label
+		if len(it.Fields) > 0 {
+			desc += " (" + strings.Join(it.Fields, " ") + ")"
+		}
+		if it.Problem != nil {
+			desc += ": NOT fully, " + *it.Problem
+		}
+		enc = append(enc, desc)
+	}
+	line("encryption", "%s", orNone(enc, "; "))
 	for _, p := range problems {
 		line("metadata problem", "%s", p)
 	}

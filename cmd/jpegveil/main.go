@@ -78,6 +78,7 @@ same operation; the key file decides the keystream and the masking mode.`,
 		newDecryptCmd(a),
 		newInspectCmd(a),
 		newServeCmd(a),
+		newAnalyzeCmd(a),
 		newInitCmd(a),
 	)
 	markStart(root, a)

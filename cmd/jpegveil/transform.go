@@ -36,6 +36,14 @@ type transformFlags struct {
 	inPlace        bool
 	force          bool
 	allowPartial   bool
+	keepThumbnail  bool
+	keepGPS        bool
+	keepMPF        bool
+}
+
+// veilOptions are the metadata switches of the flags.
+func (fl *transformFlags) veilOptions() veil.Options {
+	return veil.Options{KeepThumbnail: fl.keepThumbnail, KeepGPS: fl.keepGPS, KeepMPF: fl.keepMPF}
 }
 
 func newTransformCmd(a *app, d direction, short, long string) *cobra.Command {
@@ -56,6 +64,9 @@ func newTransformCmd(a *app, d direction, short, long string) *cobra.Command {
 	f.BoolVar(&fl.force, "force", false, "replace existing output files")
 	f.BoolVar(&fl.allowPartial, "allow-partial", false, "write files the parser cannot fully handle: "+d.past()+" up to the first error, unchanged after it")
 	f.StringVar(&fl.passphraseFile, "passphrase-file", "", "read the passphrase of a passphrase key file from the first line of FILE")
+	f.BoolVar(&fl.keepThumbnail, "keep-thumbnail", false, "leave the Exif thumbnail as it is (default: "+string(d)+" it)")
+	f.BoolVar(&fl.keepGPS, "keep-gps", false, "leave the GPS position (Exif GPS and XMP location) as it is")
+	f.BoolVar(&fl.keepMPF, "keep-mpf", false, "leave the secondary images of an MPF/MPO file as they are")
 	_ = cmd.MarkFlagRequired("key")
 	return cmd
 }
@@ -81,7 +92,17 @@ status 1 after processing everything else.
 
 For a passphrase key file the passphrase is read from --passphrase-file,
 else from the terminal, else from the first line of stdin (not possible when
-IN is -).`
+IN is -).
+
+Metadata that shows the photo or where it was taken is encrypted too, in
+place and keeping the file valid (FORMAT.md part IV): the Exif thumbnail,
+the secondary images of an MPF (MPO) file, and the GPS position in Exif and
+XMP (coordinates, altitude, GPS time and date, place names), which stay
+well-formed values in range. --keep-thumbnail, --keep-gps and --keep-mpf
+leave a part alone; decrypt with the same switches as encrypt. Metadata that
+should be encrypted but cannot be (a value outside the encrypted range, a
+truncated thumbnail, location text in an extended XMP chunk) is handled like
+a parse error: nothing is written unless --allow-partial.`
 
 // transform runs encrypt or decrypt on one file or a directory.
 func (a *app) transform(d direction, in string, fl transformFlags) error {
@@ -145,7 +166,7 @@ func (a *app) transformOne(d direction, key *keystream.Key, in string, inInfo fs
 	)
 	out := outName(fl.out)
 	if fl.out == "-" {
-		res, perr, err = a.transformToStdout(key, src, fl.allowPartial)
+		res, perr, err = a.transformToStdout(key, src, fl.veilOptions(), fl.allowPartial)
 	} else {
 		target, perm := fl.out, fs.FileMode(0o644)
 		if inInfo != nil {
@@ -158,7 +179,7 @@ func (a *app) transformOne(d direction, key *keystream.Key, in string, inInfo fs
 			}
 			out = in
 		}
-		res, perr, err = transformFile(key, src, target, perm, fl.inPlace || fl.force, fl.allowPartial)
+		res, perr, err = transformFile(key, src, target, perm, fl.veilOptions(), fl.inPlace || fl.force, fl.allowPartial)
 	}
 	switch {
 	case errors.Is(err, errExists) || isWriteError(err):
@@ -176,6 +197,10 @@ func (a *app) transformOne(d direction, key *keystream.Key, in string, inInfo fs
 // partialNote says what --allow-partial wrote for a file with a parse
 // error.
 func partialNote(d direction, res veil.Result, perr error) string {
+	var me *veil.MetadataError
+	if errors.As(perr, &me) {
+		return message(perr) + "; written with that part not (fully) " + d.past()
+	}
 	off, _ := jpegbits.ErrorOffset(perr)
 	if !res.Transformed {
 		return message(perr) + "; written unchanged"
@@ -212,9 +237,9 @@ func (t *readTracker) Read(p []byte) (int, error) {
 // transformStream transforms src into dst. It returns the parse error
 // separately (the output is then complete, transformed up to it) from an
 // I/O error (a *writeError for dst, "cannot read" for src).
-func transformStream(key *keystream.Key, dst io.Writer, src io.Reader) (veil.Result, error, error) {
+func transformStream(key *keystream.Key, dst io.Writer, src io.Reader, opts veil.Options) (veil.Result, error, error) {
 	rt := &readTracker{r: src}
-	res, err := veil.Transform(key, dst, rt, veil.Options{})
+	res, err := veil.Transform(key, dst, rt, opts)
 	switch {
 	case err == nil:
 		return res, nil, nil
@@ -229,12 +254,12 @@ func transformStream(key *keystream.Key, dst io.Writer, src io.Reader) (veil.Res
 // transformFile transforms src into target through an atomic file. When
 // the input has a parse error and allowPartial is not set, nothing is
 // written.
-func transformFile(key *keystream.Key, src io.Reader, target string, perm fs.FileMode, replace, allowPartial bool) (veil.Result, error, error) {
+func transformFile(key *keystream.Key, src io.Reader, target string, perm fs.FileMode, opts veil.Options, replace, allowPartial bool) (veil.Result, error, error) {
 	af, err := createAtomic(target, perm)
 	if err != nil {
 		return veil.Result{}, nil, &writeError{err}
 	}
-	res, perr, err := transformStream(key, af, src)
+	res, perr, err := transformStream(key, af, src, opts)
 	if err != nil || perr != nil && !allowPartial {
 		af.abort()
 		return res, perr, err
@@ -250,9 +275,9 @@ func transformFile(key *keystream.Key, src io.Reader, target string, perm fs.Fil
 
 // transformToStdout buffers the output, so that nothing reaches stdout
 // when the input turns out to be unusable.
-func (a *app) transformToStdout(key *keystream.Key, src io.Reader, allowPartial bool) (veil.Result, error, error) {
+func (a *app) transformToStdout(key *keystream.Key, src io.Reader, opts veil.Options, allowPartial bool) (veil.Result, error, error) {
 	var buf bytes.Buffer
-	res, perr, err := transformStream(key, &buf, src)
+	res, perr, err := transformStream(key, &buf, src, opts)
 	if err != nil || perr != nil && !allowPartial {
 		return res, perr, err
 	}

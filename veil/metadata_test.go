@@ -1,0 +1,737 @@
+package veil
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"image/jpeg"
+	"io"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"jpegveil/exif"
+	"jpegveil/imagemetrics"
+	"jpegveil/jpegbits"
+	"jpegveil/keystream"
+)
+
+var orders = []binary.ByteOrder{binary.LittleEndian, binary.BigEndian}
+
+// psnrJPEG decodes two JPEGs and returns the RGB PSNR between them.
+func psnrJPEG(t *testing.T, what string, a, b []byte) float64 {
+	t.Helper()
+	ma, err := jpeg.Decode(bytes.NewReader(a))
+	if err != nil {
+		t.Fatalf("%s: original does not decode: %v", what, err)
+	}
+	mb, err := jpeg.Decode(bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("%s: encrypted copy does not decode: %v", what, err)
+	}
+	p, err := imagemetrics.PSNRRGB(imagemetrics.FromImage(ma), imagemetrics.FromImage(mb))
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	return p
+}
+
+// exifOf returns the first Exif payload of a file and its parse.
+func exifOf(t *testing.T, f []byte) ([]byte, *exif.Exif) {
+	t.Helper()
+	md, err := exif.Scan(f)
+	if err != nil || len(md.Exif) == 0 || md.Exif[0].Exif == nil {
+		t.Fatalf("no Exif: %v", err)
+	}
+	es := md.Exif[0]
+	return f[es.Offset : es.Offset+es.Length], es.Exif
+}
+
+// rationals returns the numerators and denominators of an entry.
+func rationals(x *exif.Exif, e exif.Entry) (num, den []uint64) {
+	v := x.Value(e)
+	for i := 0; i+8 <= len(v); i += 8 {
+		num = append(num, uint64(x.ByteOrder.Uint32(v[i:])))
+		den = append(den, uint64(x.ByteOrder.Uint32(v[i+4:])))
+	}
+	return num, den
+}
+
+// checkGPSValid checks that every location field of the GPS IFD holds a
+// value a validating reader accepts, and returns them as text.
+func checkGPSValid(t *testing.T, f []byte) map[string]string {
+	t.Helper()
+	_, x := exifOf(t, f)
+	vals := map[string]string{}
+	for _, e := range x.GPS.Entries {
+		name := exif.GPSTagName(e.Tag)
+		v := x.Value(e)
+		if want, ok := gpsForm[e.Tag]; v == nil || ok && (e.Type != want.t || want.n != 0 && e.Count != want.n) {
+			// Not in the form the transform reads: left as it is.
+			vals[name] = string(v)
+			continue
+		}
+		switch e.Tag {
+		case gpsLatitude, gpsLongitude, gpsDestLatitude, gpsDestLongitude, gpsTimeStamp:
+			num, den := rationals(x, e)
+			limit := 90.0
+			if e.Tag == gpsLongitude || e.Tag == gpsDestLongitude {
+				limit = 180
+			}
+			if e.Tag == gpsTimeStamp {
+				limit = 24
+			}
+			total := float64(num[0])/float64(den[0]) + float64(num[1])/float64(den[1])/60 + float64(num[2])/float64(den[2])/3600
+			if total >= limit || float64(num[1])/float64(den[1]) >= 60 || float64(num[2])/float64(den[2]) >= 60 {
+				t.Errorf("%s = %v/%v (%.6f) is out of range", name, num, den, total)
+			}
+			vals[name] = fmt.Sprint(num, den)
+		case gpsAltitude:
+			num, den := rationals(x, e)
+			if float64(num[0])/float64(den[0]) >= maxAltitude {
+				t.Errorf("%s = %d/%d out of range", name, num[0], den[0])
+			}
+			vals[name] = fmt.Sprint(num, den)
+		case gpsLatitudeRef, gpsDestLatitudeRef:
+			if s := string(v); s != "N\x00" && s != "S\x00" {
+				t.Errorf("%s = %q", name, s)
+			}
+			vals[name] = string(v)
+		case gpsLongitudeRef, gpsDestLongitudeRef:
+			if s := string(v); s != "E\x00" && s != "W\x00" {
+				t.Errorf("%s = %q", name, s)
+			}
+			vals[name] = string(v)
+		case gpsAltitudeRef:
+			if v[0] > 1 {
+				t.Errorf("%s = %d", name, v[0])
+			}
+			vals[name] = fmt.Sprint(v[0])
+		case gpsDateStamp:
+			if _, err := time.Parse("2006:01:02\x00", string(v)); err != nil {
+				t.Errorf("%s = %q is not a date: %v", name, v, err)
+			}
+			vals[name] = string(v)
+		case gpsAreaInformation:
+			for _, c := range v[8:] {
+				if c < 0x20 || c > 0x7E {
+					t.Errorf("%s holds byte %#x", name, c)
+				}
+			}
+			vals[name] = string(v)
+		}
+	}
+	return vals
+}
+
+// gpsForm is the type and count (0: any) of each location field.
+var gpsForm = map[uint16]struct {
+	t exif.Type
+	n uint32
+}{
+	gpsLatitudeRef: {exif.ASCII, 2}, gpsDestLatitudeRef: {exif.ASCII, 2}, gpsLongitudeRef: {exif.ASCII, 2}, gpsDestLongitudeRef: {exif.ASCII, 2},
+	gpsLatitude: {exif.Rational, 3}, gpsDestLatitude: {exif.Rational, 3}, gpsLongitude: {exif.Rational, 3}, gpsDestLongitude: {exif.Rational, 3},
+	gpsTimeStamp: {exif.Rational, 3}, gpsAltitudeRef: {exif.Byte, 1}, gpsAltitude: {exif.Rational, 1},
+	gpsDateStamp: {exif.ASCII, 11}, gpsAreaInformation: {exif.Undefined, 0},
+}
+
+func items(res Result, kind string) []MetadataResult {
+	var out []MetadataResult
+	for _, m := range res.Metadata {
+		if m.Kind == kind {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// builtPhoto is a photo with Exif (thumbnail at an odd offset, GPS) and
+// XMP, in the given byte order.
+func builtPhoto(o binary.ByteOrder) (file, thumb []byte) {
+	thumb = testJPEG(40, 30, 2)
+	ex := testExif(exifOptions{order: o, thumbnail: thumb, pad: 3, gps: true, area: "Paris, 7e arrondissement"})
+	return withSegments(testJPEG(96, 64, 1), segment(0xE1, ex), segment(0xE1, []byte(testXMP))), thumb
+}
+
+func TestMetadataBuiltBothByteOrders(t *testing.T) {
+	key := testKey(t, keystream.ModeExtended)
+	for _, o := range orders {
+		t.Run(fmt.Sprint(o), func(t *testing.T) {
+			in, thumb := builtPhoto(o)
+			enc, res, err := encrypt(t, key, in, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(enc) != len(in) {
+				t.Fatalf("size changed: %d → %d", len(in), len(enc))
+			}
+			dec, _, err := encrypt(t, key, enc, Options{})
+			if err != nil || !bytes.Equal(dec, in) {
+				t.Fatalf("round trip failed (%v)", err)
+			}
+			for _, kind := range []string{KindThumbnail, KindGPS, KindXMPLocation} {
+				its := items(res, kind)
+				if len(its) != 1 || its[0].Action != ActionTransformed || its[0].Problem != "" {
+					t.Fatalf("%s: %+v", kind, its)
+				}
+			}
+			// The thumbnail sits at an odd offset and still decodes.
+			p, x := exifOf(t, in)
+			if x.Thumbnail.TIFFOffset%2 != 1 {
+				t.Fatalf("thumbnail at even TIFF offset %d", x.Thumbnail.TIFFOffset)
+			}
+			pe, _ := exifOf(t, enc)
+			th := x.Thumbnail
+			if !bytes.Equal(p[th.Offset:th.Offset+th.Length], thumb) {
+				t.Fatal("builder misplaced the thumbnail")
+			}
+			if psnr := psnrJPEG(t, "thumbnail", thumb, pe[th.Offset:th.Offset+th.Length]); psnr >= 10 {
+				t.Errorf("thumbnail PSNR %.2f dB, want < 10", psnr)
+			}
+			before, after := checkGPSValid(t, in), checkGPSValid(t, enc)
+			for _, f := range []string{"GPSLatitude", "GPSLongitude", "GPSAltitude", "GPSTimeStamp", "GPSDateStamp", "GPSDestLatitude", "GPSDestLongitude", "GPSAreaInformation"} {
+				if before[f] == after[f] {
+					t.Errorf("%s unchanged: %s", f, before[f])
+				}
+			}
+			if _, ok := before["GPSMapDatum"]; ok {
+				t.Error("GPSMapDatum treated as a location field")
+			}
+			checkXMP(t, in, enc)
+		})
+	}
+}
+
+// checkXMP checks that the XMP packet of enc is still well-formed XML, that
+// every location value changed, and that the markup did not.
+func checkXMP(t *testing.T, in, enc []byte) {
+	t.Helper()
+	md, _ := exif.Scan(enc)
+	if len(md.XMP) != 1 {
+		t.Fatalf("%d XMP segments", len(md.XMP))
+	}
+	xs := md.XMP[0]
+	pkt := enc[xs.Offset+xs.XMP.PacketOffset : xs.Offset+xs.Length]
+	dec := xml.NewDecoder(bytes.NewReader(pkt))
+	for {
+		if _, err := dec.Token(); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatalf("encrypted XMP is not well-formed: %v\n%s", err, pkt)
+		}
+	}
+	orig := in[xs.Offset+xs.XMP.PacketOffset : xs.Offset+xs.Length]
+	for _, v := range []string{"48,51,30.13N", "2,17.668833E", "3512/100", "2024-05-01T10:11:12.50Z", "Paris", "Île-de-France", "東京", "35,41.1N", "Tour Eiffel"} {
+		if !bytes.Contains(orig, []byte(v)) {
+			t.Fatalf("test packet lacks %q", v)
+		}
+		if bytes.Contains(pkt, []byte(v)) {
+			t.Errorf("XMP still holds %q", v)
+		}
+	}
+	for _, v := range []string{"&amp;", `xml:lang="x-default"`, "<exif:GPSLatitude>", "photoshop:City=", "rdf:parseType=\"Resource\""} {
+		if !bytes.Contains(pkt, []byte(v)) {
+			t.Errorf("markup %q was changed", v)
+		}
+	}
+	// The typed values keep their syntax and ranges.
+	xp := planXMP(enc[xs.Offset:xs.Offset+xs.Length], xs.XMP.PacketOffset)
+	if len(xp.problems) != 0 {
+		t.Errorf("problems in the ciphertext: %v", xp.problems)
+	}
+	t.Logf("encrypted XMP:\n%s", pkt)
+}
+
+func TestMPFBuiltSeveralImages(t *testing.T) {
+	key := testKey(t, keystream.ModeExtended)
+	for _, o := range orders {
+		t.Run(fmt.Sprint(o), func(t *testing.T) {
+			secs := [][]byte{
+				testJPEG(48, 32, 3),
+				withSegments(testJPEG(64, 40, 4), segment(0xE1, testExif(exifOptions{order: o, thumbnail: testJPEG(16, 16, 6), pad: 1, gps: true}))),
+				testJPEG(24, 24, 5),
+			}
+			trailing := []byte("not an MPF image: left alone")
+			in := testMPF(o, testJPEG(80, 60, 1), testExif(exifOptions{order: o, gps: true}), secs, 3, trailing)
+			enc, res, err := encrypt(t, key, in, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(enc) != len(in) || !bytes.HasSuffix(enc, trailing) {
+				t.Fatal("size changed or trailing data touched")
+			}
+			dec, _, err := encrypt(t, key, enc, Options{})
+			if err != nil || !bytes.Equal(dec, in) {
+				t.Fatalf("round trip failed (%v)", err)
+			}
+			mp := items(res, KindMPFImage)
+			if len(mp) != 3 {
+				t.Fatalf("%d MPF images: %+v", len(mp), res.Metadata)
+			}
+			for i, m := range mp {
+				if m.Label != fmt.Sprintf("mpf image %d", i+2) || m.Action != ActionTransformed || m.Problem != "" {
+					t.Errorf("MPF image %d: %+v", i+2, m)
+				}
+				s, e := in[m.Offset:m.Offset+m.Length], enc[m.Offset:m.Offset+m.Length]
+				if !bytes.Equal(s, secs[i]) {
+					t.Fatalf("MPF image %d misplaced", i+2)
+				}
+				if psnr := psnrJPEG(t, m.Label, s, e); psnr >= 10 {
+					t.Errorf("%s PSNR %.2f dB, want < 10", m.Label, psnr)
+				}
+			}
+			// The second secondary image's own thumbnail and GPS.
+			var nested int
+			for _, m := range res.Metadata {
+				if m.Label == "mpf image 3 exif thumbnail" && m.Action == ActionTransformed {
+					nested++
+				}
+				if m.Kind == KindGPS && m.Offset > mp[0].Offset && m.Action == ActionTransformed {
+					nested++
+				}
+			}
+			if nested != 2 {
+				t.Errorf("metadata of MPF image 3 not transformed: %+v", res.Metadata)
+			}
+		})
+	}
+}
+
+// TestMPFStreamsInSmallReads reads the Reader a few bytes at a time, so
+// that no read spans the start of an MPF image.
+func TestMPFStreamsInSmallReads(t *testing.T) {
+	key := testKey(t, keystream.ModeExtended)
+	in := testMPF(binary.BigEndian, testJPEG(80, 60, 1), nil, [][]byte{testJPEG(40, 40, 3), testJPEG(30, 20, 4)}, 0, []byte{1, 2, 3})
+	want, _, _ := encrypt(t, key, in, Options{})
+	for _, step := range []int{1, 7, 4096} {
+		r := NewReader(key, bytes.NewReader(in), Options{})
+		var out []byte
+		buf := make([]byte, step)
+		for {
+			n, err := r.Read(buf)
+			out = append(out, buf[:n]...)
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !bytes.Equal(out, want) {
+			t.Fatalf("reads of %d bytes give a different ciphertext", step)
+		}
+	}
+}
+
+func TestKeepSwitches(t *testing.T) {
+	key := testKey(t, keystream.ModeExtended)
+	photo, _ := builtPhoto(binary.LittleEndian)
+	in := testMPF(binary.LittleEndian, photo, nil, [][]byte{testJPEG(40, 40, 3)}, 0, nil)
+	md, _ := exif.Scan(in)
+	exifSeg := func(f []byte) []byte { return f[md.Exif[0].Offset : md.Exif[0].Offset+md.Exif[0].Length] }
+	xmpSeg := func(f []byte) []byte { return f[md.XMP[0].Offset : md.XMP[0].Offset+md.XMP[0].Length] }
+	all, _, _ := encrypt(t, key, in, Options{})
+	keep, res, err := encrypt(t, key, in, Options{KeepThumbnail: true, KeepGPS: true, KeepMPF: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(exifSeg(keep), exifSeg(in)) || !bytes.Equal(xmpSeg(keep), xmpSeg(in)) {
+		t.Error("kept metadata changed")
+	}
+	if bytes.Equal(exifSeg(all), exifSeg(in)) || bytes.Equal(xmpSeg(all), xmpSeg(in)) {
+		t.Error("metadata not encrypted by default")
+	}
+	eoi := len(photo) + bytes.Index(in[len(photo):], []byte{0xFF, 0xD8}) // nothing between
+	if !bytes.Equal(keep[eoi:], in[eoi:]) || bytes.Equal(all[eoi:], in[eoi:]) {
+		t.Error("KeepMPF did not keep the MPF image, or the default did not encrypt it")
+	}
+	if bytes.Equal(keep, in) {
+		t.Error("the primary image was not encrypted")
+	}
+	for _, m := range res.Metadata {
+		if m.Action != ActionKept || m.Transformed {
+			t.Errorf("%s: action %s", m.Label, m.Action)
+		}
+	}
+	// Each switch alone.
+	thumbOnly, _, _ := encrypt(t, key, in, Options{KeepGPS: true, KeepMPF: true})
+	if !bytes.Equal(xmpSeg(thumbOnly), xmpSeg(in)) || bytes.Equal(exifSeg(thumbOnly), exifSeg(in)) {
+		t.Error("KeepGPS alone")
+	}
+}
+
+// ledgerSet is a ledger in a map.
+type ledgerSet map[Fingerprint]bool
+
+func (l ledgerSet) upload() Options {
+	return Options{
+		Decide: func(fp Fingerprint) (bool, error) { return !l[fp], nil },
+		Record: func(fp Fingerprint) error { l[fp] = true; return nil },
+	}
+}
+
+func (l ledgerSet) download() Options {
+	return Options{Decide: func(fp Fingerprint) (bool, error) { return l[fp], nil }}
+}
+
+// TestMetadataLedger checks the direction rule for metadata: every item is
+// recorded on upload, a ciphertext uploaded again passes unchanged in every
+// part, a download decrypts every part, and a stranger's photo passes.
+func TestMetadataLedger(t *testing.T) {
+	key := testKey(t, keystream.ModeExtended)
+	photo, _ := builtPhoto(binary.BigEndian)
+	in := testMPF(binary.BigEndian, photo, nil, [][]byte{testJPEG(40, 40, 3), testJPEG(20, 20, 4)}, 1, nil)
+	led := ledgerSet{}
+	enc, res, err := encrypt(t, key, in, led.upload())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Primary, thumbnail, GPS, XMP and two MPF images.
+	if len(led) != 6 || len(res.Metadata) != 5 {
+		t.Fatalf("%d ledger entries, %d items", len(led), len(res.Metadata))
+	}
+	again, res2, err := encrypt(t, key, enc, led.upload())
+	if err != nil || !bytes.Equal(again, enc) || res2.Transformed {
+		t.Fatalf("a ciphertext uploaded again was changed (%v)", err)
+	}
+	for _, m := range res2.Metadata {
+		if m.Action != ActionPassed {
+			t.Errorf("re-upload: %s %s", m.Label, m.Action)
+		}
+	}
+	dec, _, err := encrypt(t, key, enc, led.download())
+	if err != nil || !bytes.Equal(dec, in) {
+		t.Fatalf("download did not decrypt everything (%v)", err)
+	}
+	stranger, _ := builtPhoto(binary.LittleEndian)
+	out, res3, _ := encrypt(t, key, stranger, led.download())
+	if !bytes.Equal(out, stranger) || res3.Transformed {
+		t.Fatal("a stranger's photo was changed on download")
+	}
+	// Uploaded with the thumbnail kept, the thumbnail is not in the
+	// ledger: a download leaves it alone even when everything else is
+	// decrypted.
+	led2 := ledgerSet{}
+	opts := led2.upload()
+	opts.KeepThumbnail = true
+	enc2, _, _ := encrypt(t, key, in, opts)
+	dec2, _, _ := encrypt(t, key, enc2, led2.download())
+	if !bytes.Equal(dec2, in) {
+		t.Fatal("a file uploaded with the thumbnail kept does not come back exactly")
+	}
+}
+
+// TestServiceRewroteMetadata: a service drops the thumbnail and strips GPS
+// and XMP of a ciphertext; the primary image still decrypts exactly.
+func TestServiceRewroteMetadata(t *testing.T) {
+	key := testKey(t, keystream.ModeExtended)
+	in, _ := builtPhoto(binary.LittleEndian)
+	enc, _, _ := encrypt(t, key, in, Options{})
+	// The service's version: its own small Exif, no thumbnail, no GPS, no
+	// XMP, and a comment.
+	rewritten := withSegments(stripMetadata(t, enc), segment(0xE1, testExif(exifOptions{order: binary.BigEndian})), segment(0xFE, []byte("resaved")))
+	dec, res, err := encrypt(t, key, rewritten, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(stripMetadata(t, dec), stripMetadata(t, in)) {
+		t.Fatal("the main image does not decrypt exactly after the service rewrote the metadata")
+	}
+	if len(res.Metadata) != 0 {
+		t.Errorf("metadata items in the rewritten file: %+v", res.Metadata)
+	}
+}
+
+func TestUnprotectableMetadata(t *testing.T) {
+	key := testKey(t, keystream.ModeExtended)
+	// A latitude of exactly 90° is outside the encrypted range.
+	ex := testExif(exifOptions{order: binary.LittleEndian, gps: true})
+	needle := binary.LittleEndian.AppendUint32(nil, 48)
+	at := bytes.Index(ex, needle)
+	binary.LittleEndian.PutUint32(ex[at:], 90)
+	in := withSegments(testJPEG(64, 64, 1), segment(0xE1, ex))
+	out, res, err := encrypt(t, key, in, Options{})
+	var me *MetadataError
+	if !errors.As(err, &me) || me.Item != "gps" || !strings.Contains(me.Reason, "GPSLatitude") {
+		t.Fatalf("got %v, want a MetadataError for GPSLatitude", err)
+	}
+	if !IsParseError(err) || len(out) != len(in) {
+		t.Fatal("not a parse error, or the output is incomplete")
+	}
+	if g := items(res, KindGPS); len(g) != 1 || g[0].Action != ActionTransformed {
+		t.Fatalf("the other GPS fields were not encrypted: %+v", g)
+	}
+	// With StopAtError, nothing from the Exif segment on is handed out.
+	r := NewReader(key, bytes.NewReader(in), Options{StopAtError: true})
+	got, err := io.ReadAll(r)
+	if !errors.As(err, &me) {
+		t.Fatalf("StopAtError: got %v", err)
+	}
+	if len(got) != 2 {
+		t.Fatalf("%d bytes handed out before the Exif segment, want 2 (SOI)", len(got))
+	}
+	// Kept GPS is no problem.
+	if _, _, err := encrypt(t, key, in, Options{KeepGPS: true}); err != nil {
+		t.Fatalf("KeepGPS: %v", err)
+	}
+}
+
+// TestBrokenEmbeddedImages: a truncated thumbnail and a truncated MPF
+// image are encrypted up to their error and reported.
+func TestBrokenEmbeddedImages(t *testing.T) {
+	key := testKey(t, keystream.ModeExtended)
+	thumb := testJPEG(40, 30, 2)
+	thumb = thumb[:len(thumb)-100]
+	in := withSegments(testJPEG(64, 48, 1), segment(0xE1, testExif(exifOptions{order: binary.BigEndian, thumbnail: thumb})))
+	out, res, err := encrypt(t, key, in, Options{})
+	var me *MetadataError
+	if !errors.As(err, &me) || me.Item != "exif thumbnail" {
+		t.Fatalf("got %v", err)
+	}
+	dec, _, _ := encrypt(t, key, out, Options{})
+	if !bytes.Equal(dec, in) || !res.Metadata[0].Transformed {
+		t.Fatal("a truncated thumbnail does not round-trip, or was left unencrypted")
+	}
+	sec := testJPEG(40, 40, 3)
+	in = testMPF(binary.BigEndian, testJPEG(64, 48, 1), nil, [][]byte{sec}, 0, nil)
+	in = in[:len(in)-50]
+	out, _, err = encrypt(t, key, in, Options{})
+	if !errors.As(err, &me) || me.Item != "mpf image 2" {
+		t.Fatalf("truncated MPF image: got %v", err)
+	}
+	if dec, _, _ := encrypt(t, key, out, Options{}); !bytes.Equal(dec, in) {
+		t.Fatal("a truncated MPF image does not round-trip")
+	}
+	r := NewReader(key, bytes.NewReader(in), Options{StopAtError: true})
+	if _, err := io.ReadAll(r); !errors.As(err, &me) {
+		t.Fatalf("StopAtError on a truncated MPF image: %v", err)
+	}
+}
+
+func TestIFPEIsAnInvolutionInRange(t *testing.T) {
+	key := testKey(t, keystream.ModeExtended)
+	shapes := [][]uint64{
+		{2},
+		{1},
+		{90, 60, 6000},
+		{2, 90, 60, 6000, 2, 180, 60, 6000, 2, 10000000, 24, 60, 6000, dateDays},
+		{10, 26, 26, 1888, 53248, 95, 1, 1 << 32, 1_000_000_000_000_000_000},
+	}
+	for _, radices := range shapes {
+		for trial := range 50 {
+			vals := make([]uint64, len(radices))
+			for i, r := range radices {
+				vals[i] = (uint64(trial)*0x9E3779B97F4A7C15 + uint64(i)*1234567) % r
+			}
+			orig := append([]uint64(nil), vals...)
+			ifpe(key, "test", radices, vals)
+			for i, r := range radices {
+				if vals[i] >= r {
+					t.Fatalf("radices %v: value %d out of range", radices, vals[i])
+				}
+			}
+			ifpe(key, "test", radices, vals)
+			for i := range vals {
+				if vals[i] != orig[i] {
+					t.Fatalf("radices %v: not an involution: %v → %v", radices, orig, vals)
+				}
+			}
+		}
+	}
+}
+
+// TestIFPENoSharedDifference: tuples that differ in one element give
+// ciphertexts whose differences are not that difference (an additive
+// keystream would leak it), and a different label gives another output.
+func TestIFPENoSharedDifference(t *testing.T) {
+	key := testKey(t, keystream.ModeExtended)
+	radices := []uint64{2, 90, 60, 6000, 2, 180, 60, 6000}
+	a := []uint64{0, 48, 51, 3013, 0, 2, 17, 4013}
+	b := []uint64{0, 48, 51, 3014, 0, 2, 17, 4013}
+	ca, cb := append([]uint64(nil), a...), append([]uint64(nil), b...)
+	ifpe(key, "gps", radices, ca)
+	ifpe(key, "gps", radices, cb)
+	same := 0
+	for i := range ca {
+		if ca[i] == cb[i] {
+			same++
+		}
+	}
+	if same > 3 {
+		t.Errorf("tuples one second apart share %d of 8 ciphertext elements: %v %v", same, ca, cb)
+	}
+	cx := append([]uint64(nil), a...)
+	ifpe(key, "xmp location", radices, cx)
+	if fmt.Sprint(cx) == fmt.Sprint(ca) {
+		t.Error("the label does not separate transforms")
+	}
+}
+
+// TestSexagesimalRangeProperty checks, for many denominators, that every
+// numerator triple below the radices is below the limit.
+func TestSexagesimalRangeProperty(t *testing.T) {
+	dens := []uint64{1, 2, 3, 7, 10, 60, 100, 1000, 10000, 1000000, 1 << 31, math.MaxUint32}
+	for _, limit := range []uint64{24, 90, 180} {
+		for _, d0 := range dens {
+			for _, d1 := range dens {
+				for _, d2 := range dens {
+					const c = math.MaxUint32 + 1
+					r := sexagesimalRadices(limit, [3]uint64{d0, d1, d2}, [3]uint64{c, c, c})
+					// The largest value, in exact rational arithmetic
+					// scaled by 3600·d0·d1·d2 (big enough in float64 for
+					// a strict comparison margin at these sizes? use
+					// the integer form of the bound instead).
+					max0, max1, max2 := r[0]-1, r[1]-1, r[2]-1
+					if max0/d0 > limit-1 || max1 >= 60*d1 || max2 >= 60*d2 {
+						t.Fatalf("limit %d dens %d %d %d: radices %v exceed a component", limit, d0, d1, d2, r)
+					}
+					// max2/(3600·d2) < 1/(60·d1) ⇔ max2·d1 < 60·d2
+					if max2*d1 >= 60*d2 && !(max2 == 0) {
+						t.Fatalf("limit %d dens %d %d %d: seconds can reach a minute's fraction", limit, d0, d1, d2)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestTextElementsKeepTokenization: transforming text keeps every byte
+// class, so a second pass finds the same elements.
+func TestTextElementsKeepTokenization(t *testing.T) {
+	key := testKey(t, keystream.ModeExtended)
+	for _, s := range []string{
+		"Paris &amp; Île-de-France 75007", "東京タワー, 港区", "\xC3A\xE4\xB8\x41 bad \xE0\x80\x80 utf8 \xF0\x9F\x98\x80 emoji",
+		"&unterminated entity; &#x41; &#65;", "", "plain ASCII 123",
+	} {
+		for _, xmlMode := range []bool{true, false} {
+			p := []byte(s)
+			els := textElements(nil, p, 0, len(p), xmlMode, !xmlMode)
+			transformElements(key, "test", p, els)
+			again := textElements(nil, p, 0, len(p), xmlMode, !xmlMode)
+			if fmt.Sprint(els) != fmt.Sprint(again) {
+				t.Fatalf("%q: elements changed after the transform", s)
+			}
+			transformElements(key, "test", p, again)
+			if string(p) != s {
+				t.Fatalf("%q: round trip gave %q", s, p)
+			}
+		}
+	}
+}
+
+// TestMetadataDoesNotTouchOtherSegments: only thumbnails, GPS values and
+// XMP values change in APPn segments.
+func TestMetadataDoesNotTouchOtherSegments(t *testing.T) {
+	key := testKey(t, keystream.ModeExtended)
+	icc := append([]byte("ICC_PROFILE\x00\x01\x01"), bytes.Repeat([]byte("GPSLatitude"), 20)...)
+	in := withSegments(testJPEG(64, 64, 1), segment(0xE2, icc), segment(0xE1, []byte(exif.XMPExtendedHeader+"guid")), segment(0xED, []byte("Photoshop 3.0\x00")))
+	out, res, err := encrypt(t, key, in, Options{})
+	if err != nil || len(res.Metadata) != 0 {
+		t.Fatalf("err %v, items %+v", err, res.Metadata)
+	}
+	if !bytes.Equal(stripScan(out), stripScan(in)) {
+		t.Fatal("segments other than metadata changed")
+	}
+}
+
+// stripScan returns the bytes up to the first SOS.
+func stripScan(b []byte) []byte {
+	return b[:bytes.Index(b, []byte{0xFF, 0xDA})]
+}
+
+// TestNoMetadataNoChange: files without metadata encrypt as before (the
+// whole-file vectors check this on the corpus too).
+func TestNoMetadataNoChange(t *testing.T) {
+	key := testKey(t, keystream.ModeExtended)
+	in := testJPEG(64, 64, 9)
+	var plain bytes.Buffer
+	img := newImage(key, "image", nil, nil)
+	if _, err := jpegbits.Transform(&plain, bytes.NewReader(in), jpegbits.Options{Mode: jpegbits.Extended, Keystream: img}); err != nil {
+		t.Fatal(err)
+	}
+	out, _, _ := encrypt(t, key, in, Options{})
+	if !bytes.Equal(out, plain.Bytes()) {
+		t.Fatal("a file without metadata encrypts differently through the Reader")
+	}
+}
+
+// TestIFPEVector recomputes the transform vector of FORMAT.md §30.1.
+func TestIFPEVector(t *testing.T) {
+	key := testKey(t, keystream.ModeExtended)
+	radices := []uint64{2, 90, 60, 6000, 2, 180, 60, 6000}
+	vals := []uint64{0, 48, 51, 3013, 0, 2, 17, 4013}
+	if got := fmt.Sprintf("%x", ifpeTweak(radices)); got != "00000008"+
+		"0000000000000002000000000000005a000000000000003c0000000000001770"+
+		"000000000000000200000000000000b4000000000000003c0000000000001770" {
+		t.Errorf("tweak %s", got)
+	}
+	ifpe(key, "gps", radices, vals)
+	if got := fmt.Sprint(vals); got != "[1 44 50 2809 0 126 51 168]" {
+		t.Errorf("E(x) = %s", got)
+	}
+	p := []byte("Paris, 7e")
+	transformElements(key, "gps", p, textElements(nil, p, 0, len(p), false, true))
+	if string(p) != "YBC04I{GK" {
+		t.Errorf("text: %q", p)
+	}
+}
+
+// pendingFeed hands out its input in parts, saying ErrInputPending between
+// them, as an upload split across requests does.
+type pendingFeed struct {
+	parts [][]byte
+	cur   []byte
+}
+
+func (f *pendingFeed) Read(p []byte) (int, error) {
+	if len(f.cur) > 0 {
+		n := copy(p, f.cur)
+		f.cur = f.cur[n:]
+		return n, nil
+	}
+	if len(f.parts) == 0 {
+		return 0, io.EOF
+	}
+	return 0, jpegbits.ErrInputPending
+}
+
+// TestMetadataInputPending feeds an MPF file with Exif and XMP in parts of
+// several sizes and checks that the output equals the one-piece transform.
+func TestMetadataInputPending(t *testing.T) {
+	key := testKey(t, keystream.ModeExtended)
+	photo, _ := builtPhoto(binary.LittleEndian)
+	in := testMPF(binary.LittleEndian, photo, nil, [][]byte{testJPEG(40, 40, 3), testJPEG(30, 20, 4)}, 2, []byte("tail"))
+	want, _, _ := encrypt(t, key, in, Options{})
+	for _, size := range []int{1, 13, 500, 4096, 1 << 20} {
+		f := &pendingFeed{}
+		for i := 0; i < len(in); i += size {
+			f.parts = append(f.parts, in[i:min(i+size, len(in))])
+		}
+		r := NewReader(key, f, Options{})
+		var out []byte
+		buf := make([]byte, 777)
+		for {
+			n, err := r.Read(buf)
+			out = append(out, buf[:n]...)
+			if errors.Is(err, jpegbits.ErrInputPending) {
+				if len(f.parts) == 0 {
+					t.Fatal("pending with no more input")
+				}
+				f.cur, f.parts = f.parts[0], f.parts[1:]
+				continue
+			}
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !bytes.Equal(out, want) {
+			t.Fatalf("parts of %d bytes: the output differs from the one-piece transform", size)
+		}
+	}
+}
