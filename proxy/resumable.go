@@ -1,21 +1,20 @@
 package proxy
 
 import (
-	"errors"
+	"fmt"
 	"net/http"
-	"strings"
 )
 
-// uploadResumable handles the routes of a resumable upload protocol.
+// uploadResumable handles the routes of a resumable upload protocol: Google's
+// (resumable_google.go) and Nextcloud's chunked upload (nextcloud.go). Both
+// keep the encryption state of an upload in a session between its requests
+// (sessions.go).
 func (s *Server) uploadResumable(req *http.Request, ev *event) (*http.Response, error) {
 	switch ev.rule.Resumable {
 	case ResumableGoogle:
-		// The same endpoint takes single-request uploads.
-		if strings.EqualFold(req.Header.Get("X-Goog-Upload-Protocol"), "raw") {
-			return s.upload(req, ev)
-		}
+		return s.googleUpload(req, ev)
+	case ResumableNextcloud:
+		return s.nextcloudUpload(req, ev)
 	}
-	ev.dir = "upload"
-	defer ev.log()
-	return s.unsupported(req, ev, errors.New("resumable uploads are not supported yet"))
+	return nil, fmt.Errorf("rule %q: unknown resumable protocol %q", ev.rule.Name, ev.rule.Resumable)
 }

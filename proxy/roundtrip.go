@@ -191,12 +191,24 @@ func (s *Server) sendEncrypted(req *http.Request, prefix []byte, photo, suffix i
 		req.Body = readCloser{io.MultiReader(bytes.NewReader(prefix), photo, orEmpty(suffix)), body}
 		return s.unsupported(req, ev, fmt.Errorf("the body is compressed (Content-Encoding: %s)", ce))
 	}
+	// Headers that carry a hash of the body are recomputed over the
+	// ciphertext, which needs the whole body first (hashes.go).
+	if hhs, err := parseHashHeaders(req.Header); err != nil || len(hhs) > 0 {
+		if err != nil {
+			body.Close()
+			ev.outcome, ev.err = "refused", err
+			return refusal(req, err.Error()), nil
+		}
+		return s.sendHashed(req, prefix, photo, suffix, body, hhs, ev)
+	}
 	vr := s.encryptingBody(req.Context(), photo, ev)
 	head, err := readUpTo(vr, preRead)
 	if err != nil && err != io.EOF {
 		ev.result = vr.Result()
 		if veil.IsParseError(err) {
 			ev.outcome, ev.err = "refused", err
+			drain(photo)
+			drain(suffix)
 			return refusal(req, describe(err)), nil
 		}
 		ev.outcome, ev.err = "client-error", err
@@ -247,6 +259,7 @@ func (s *Server) unsupported(req *http.Request, ev *event, err error) (*http.Res
 		return s.upstream.RoundTrip(req)
 	}
 	ev.outcome, ev.err = "refused", err
+	drain(req.Body)
 	return refusal(req, describe(err)), nil
 }
 

@@ -34,6 +34,7 @@ type Server struct {
 	dial     func(ctx context.Context, network, addr string) (net.Conn, error)
 	gp       *goproxy.ProxyHttpServer
 	onboard  http.Handler
+	sessions *sessionTable // resumable uploads in progress
 }
 
 // Deps are the long-lived resources a Server uses; OpenState creates them
@@ -76,6 +77,7 @@ func New(cfg *Config, log *zap.Logger, deps Deps) (*Server, error) {
 		MaxIdleConnsPerHost:   16,
 	}
 	s.onboard = s.onboardingHandler()
+	s.sessions = newSessionTable(cfg.Limits.MaxSessions, cfg.Limits.SessionTTL.Duration)
 
 	gp := goproxy.NewProxyHttpServer()
 	gp.Logger = zapPrintf{log.Named("goproxy")}

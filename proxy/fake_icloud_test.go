@@ -1,0 +1,179 @@
+package proxy
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fakeICloud is iCloud Photos as the web app and icloudpd see it:
+//
+//   - p42-ckdatabasews.icloud.com (not intercepted): POST …/assets/upload
+//     declares an upload (JSON: record, field and size) and answers an
+//     upload URL on p42-content.icloud-content.com; POST …/records/modify
+//     saves a record with the receipt of an uploaded file and answers its
+//     downloadURL on cvws.icloud-content.com (with ${f} for the file name);
+//   - p42-content.icloud-content.com: POST <upload URL>, the raw file; the
+//     size must be the declared one; the answer is JSON "singleFile" with
+//     the service's own checksum of what it received and a receipt;
+//   - cvws.icloud-content.com: GET the file, application/octet-stream,
+//     Accept-Ranges: bytes, with Range; gzip-encoded when the client
+//     accepts gzip and asks for the whole file.
+type fakeICloud struct {
+	t     testing.TB
+	srv   *httptest.Server
+	ca    string
+	guard *plainGuard
+
+	mu       sync.Mutex
+	declared map[string]int64  // upload ID → size
+	received map[string][]byte // receipt → file
+	files    map[string][]byte // download ID → file
+	// acceptEncodings lists the Accept-Encoding of every download request.
+	acceptEncodings []string
+}
+
+var icloudHosts = []string{"p42-ckdatabasews.icloud.com", "p42-content.icloud-content.com", "cvws.icloud-content.com"}
+
+func newFakeICloud(t testing.TB) *fakeICloud {
+	f := &fakeICloud{t: t, guard: newPlainGuard(t), declared: map[string]int64{}, received: map[string][]byte{}, files: map[string][]byte{}}
+	f.srv, f.ca = newMultiHostTLSServer(t, http.HandlerFunc(f.handle))
+	return f
+}
+
+const ckPrefix = "/database/1/com.apple.photos.cloud/production/private"
+
+func (f *fakeICloud) handle(w http.ResponseWriter, r *http.Request) {
+	body, err := readAllLimited(r.Body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	f.guard.check(r, body)
+	if r.ContentLength >= 0 && int64(len(body)) != r.ContentLength {
+		http.Error(w, "length mismatch", http.StatusBadRequest)
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	host := canonicalHost(r.Host)
+	switch {
+	case host == "p42-ckdatabasews.icloud.com" && r.Method == http.MethodPost && r.URL.Path == ckPrefix+"/assets/upload":
+		var req struct {
+			Tokens []struct {
+				RecordName string `json:"recordName"`
+				FieldName  string `json:"fieldName"`
+				Size       int64  `json:"size"`
+			} `json:"tokens"`
+		}
+		if err := json.Unmarshal(body, &req); err != nil || len(req.Tokens) == 0 {
+			http.Error(w, "bad request", http.StatusBadRequest)
+			return
+		}
+		type token struct {
+			RecordName string `json:"recordName"`
+			FieldName  string `json:"fieldName"`
+			URL        string `json:"url"`
+		}
+		var out struct {
+			Tokens []token `json:"tokens"`
+		}
+		for _, tk := range req.Tokens {
+			id := randomID()
+			f.declared[id] = tk.Size
+			out.Tokens = append(out.Tokens, token{tk.RecordName, tk.FieldName, "https://p42-content.icloud-content.com/" + id})
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(out)
+	case host == "p42-content.icloud-content.com" && r.Method == http.MethodPost:
+		id := strings.TrimPrefix(r.URL.Path, "/")
+		size, ok := f.declared[id]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		if int64(len(body)) != size {
+			http.Error(w, fmt.Sprintf("%d bytes, %d declared", len(body), size), http.StatusBadRequest)
+			return
+		}
+		delete(f.declared, id)
+		sum := sha256.Sum256(body)
+		receipt := randomID()
+		f.received[receipt] = body
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"singleFile":{"size":%d,"fileChecksum":%q,"receipt":%q,"wrappingKey":"AAAA","referenceChecksum":"AQ=="}}`,
+			len(body), base64.StdEncoding.EncodeToString(sum[:]), receipt)
+	case host == "p42-ckdatabasews.icloud.com" && r.Method == http.MethodPost && r.URL.Path == ckPrefix+"/records/modify":
+		var req struct {
+			Operations []struct {
+				Record struct {
+					RecordName string `json:"recordName"`
+					Fields     struct {
+						ResOriginalRes struct {
+							Value struct {
+								Receipt string `json:"receipt"`
+							} `json:"value"`
+						} `json:"resOriginalRes"`
+					} `json:"fields"`
+				} `json:"record"`
+			} `json:"operations"`
+		}
+		if err := json.Unmarshal(body, &req); err != nil || len(req.Operations) != 1 {
+			http.Error(w, "bad request", http.StatusBadRequest)
+			return
+		}
+		rec := req.Operations[0].Record
+		data, ok := f.received[rec.Fields.ResOriginalRes.Value.Receipt]
+		if !ok {
+			http.Error(w, "unknown receipt", http.StatusBadRequest)
+			return
+		}
+		id := randomID()
+		f.files[id] = data
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"records":[{"recordName":%q,"fields":{"resOriginalRes":{"value":{"size":%d,"downloadURL":"https://cvws.icloud-content.com/B/%s/${f}?o=At"}}}}]}`,
+			rec.RecordName, len(data), id)
+	case host == "cvws.icloud-content.com" && r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/B/"):
+		id, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/B/"), "/")
+		data, ok := f.files[id]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		f.acceptEncodings = append(f.acceptEncodings, r.Header.Get("Accept-Encoding"))
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("Accept-Ranges", "bytes")
+		if r.Header.Get("Range") == "" && strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+			w.Header().Set("Content-Encoding", "gzip")
+			zw := gzip.NewWriter(w)
+			zw.Write(data)
+			zw.Close()
+			return
+		}
+		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(data))
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+// receivedFile returns the file uploaded with receipt.
+func (f *fakeICloud) receivedFile(receipt string) []byte {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.received[receipt]
+}
+
+func (f *fakeICloud) encodings() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.acceptEncodings...)
+}

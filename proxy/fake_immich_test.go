@@ -1,0 +1,201 @@
+package proxy
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/md5"
+	"crypto/sha1"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fakeImmich is an Immich server (API as of v1.1xx):
+//
+//   - POST /api/assets, multipart/form-data with deviceAssetId, deviceId,
+//     fileCreatedAt, fileModifiedAt and the file in assetData; an optional
+//     x-immich-checksum header (SHA-1 of the file, hex or base64) lets the
+//     server answer "duplicate" for a file it has. The server computes the
+//     SHA-1 of the file it received; a header that disagrees is an error
+//     here (the real server would store a duplicate check that never
+//     matches). A Content-MD5 must match the whole body.
+//   - GET /api/assets/{id}/original: the file as stored, with Range; gzip
+//     when the client accepts it and asks for the whole file (as a
+//     compressing reverse proxy in front of Immich does);
+//   - GET /api/assets/{id}/thumbnail: a JPEG the server made.
+//
+// Every request needs x-api-key and goes through the plaintext-hash guard.
+type fakeImmich struct {
+	t     testing.TB
+	srv   *httptest.Server
+	ca    string
+	guard *plainGuard
+
+	mu              sync.Mutex
+	assets          map[string][]byte
+	checksums       map[string]string // SHA-1 (raw) → asset ID
+	headers         map[string]string // asset ID → x-immich-checksum as received
+	acceptEncodings []string
+}
+
+func newFakeImmich(t testing.TB) *fakeImmich {
+	f := &fakeImmich{t: t, guard: newPlainGuard(t), assets: map[string][]byte{}, checksums: map[string]string{}, headers: map[string]string{}}
+	f.srv, f.ca = newMultiHostTLSServer(t, http.HandlerFunc(f.handle))
+	return f
+}
+
+var immichAssetPath = regexp.MustCompile(`^/api/assets/([0-9a-f]+)/(original|thumbnail)$`)
+
+func decodeSHA1(v string) ([]byte, bool) {
+	if d, err := hex.DecodeString(v); err == nil && len(d) == 20 {
+		return d, true
+	}
+	if d, err := base64.StdEncoding.DecodeString(v); err == nil && len(d) == 20 {
+		return d, true
+	}
+	return nil, false
+}
+
+func jsonReply(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(v)
+}
+
+func (f *fakeImmich) handle(w http.ResponseWriter, r *http.Request) {
+	body, err := readAllLimited(r.Body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	f.guard.check(r, body)
+	if r.Header.Get("X-Api-Key") == "" {
+		jsonReply(w, http.StatusUnauthorized, map[string]string{"message": "Authentication required"})
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if r.Method == http.MethodPost && r.URL.Path == "/api/assets" {
+		f.upload(w, r, body)
+		return
+	}
+	m := immichAssetPath.FindStringSubmatch(r.URL.Path)
+	if r.Method != http.MethodGet || m == nil || f.assets[m[1]] == nil {
+		jsonReply(w, http.StatusNotFound, map[string]string{"message": "Not found"})
+		return
+	}
+	data := f.assets[m[1]]
+	if m[2] == "thumbnail" {
+		thumb, err := serverRendered(data, 250)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "image/jpeg")
+		w.Write(thumb)
+		return
+	}
+	f.acceptEncodings = append(f.acceptEncodings, r.Header.Get("Accept-Encoding"))
+	w.Header().Set("Content-Type", "image/jpeg")
+	w.Header().Set("Cache-Control", "private, max-age=86400, no-transform")
+	if r.Header.Get("Range") == "" && r.Header.Get("Accept-Encoding") != "identity" && r.Header.Get("Accept-Encoding") != "" {
+		w.Header().Set("Content-Encoding", "gzip")
+		zw := gzip.NewWriter(w)
+		zw.Write(data)
+		zw.Close()
+		return
+	}
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(data))
+}
+
+func (f *fakeImmich) upload(w http.ResponseWriter, r *http.Request, body []byte) {
+	if v := r.Header.Get("Content-MD5"); v != "" {
+		sum := md5.Sum(body)
+		if v != base64.StdEncoding.EncodeToString(sum[:]) {
+			jsonReply(w, http.StatusBadRequest, map[string]string{"message": "Content-MD5 mismatch"})
+			return
+		}
+	}
+	header := r.Header.Get("X-Immich-Checksum")
+	var claimed []byte
+	if header != "" {
+		var ok bool
+		if claimed, ok = decodeSHA1(header); !ok {
+			jsonReply(w, http.StatusBadRequest, map[string]string{"message": "bad x-immich-checksum"})
+			return
+		}
+		if id, ok := f.checksums[string(claimed)]; ok {
+			jsonReply(w, http.StatusOK, map[string]string{"id": id, "status": "duplicate"})
+			return
+		}
+	}
+	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "multipart/form-data" {
+		jsonReply(w, http.StatusBadRequest, map[string]string{"message": "expected multipart/form-data"})
+		return
+	}
+	mr := multipart.NewReader(bytes.NewReader(body), params["boundary"])
+	fields := map[string]string{}
+	var file []byte
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			jsonReply(w, http.StatusBadRequest, map[string]string{"message": err.Error()})
+			return
+		}
+		b, _ := io.ReadAll(part)
+		if part.FormName() == "assetData" {
+			file = b
+		} else {
+			fields[part.FormName()] = string(b)
+		}
+	}
+	for _, k := range []string{"deviceAssetId", "deviceId", "fileCreatedAt", "fileModifiedAt"} {
+		if fields[k] == "" {
+			jsonReply(w, http.StatusBadRequest, map[string]string{"message": k + " is required"})
+			return
+		}
+	}
+	if file == nil {
+		jsonReply(w, http.StatusBadRequest, map[string]string{"message": "assetData is required"})
+		return
+	}
+	sum := sha1.Sum(file)
+	if claimed != nil && !bytes.Equal(claimed, sum[:]) {
+		jsonReply(w, http.StatusBadRequest, map[string]string{"message": "x-immich-checksum does not match the file"})
+		return
+	}
+	if id, ok := f.checksums[string(sum[:])]; ok {
+		jsonReply(w, http.StatusOK, map[string]string{"id": id, "status": "duplicate"})
+		return
+	}
+	id := randomID()
+	f.assets[id] = file
+	f.checksums[string(sum[:])] = id
+	f.headers[id] = header
+	jsonReply(w, http.StatusCreated, map[string]string{"id": id, "status": "created"})
+}
+
+func (f *fakeImmich) asset(id string) ([]byte, string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.assets[id], f.headers[id]
+}
+
+func (f *fakeImmich) encodings() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.acceptEncodings...)
+}

@@ -1,0 +1,107 @@
+package proxy
+
+import (
+	"bytes"
+	"crypto/md5"
+	"crypto/sha1"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"hash/adler32"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestHashHeaderRewrite checks parsing and re-encoding of every hash
+// header form: the recomputed value keeps the client's encoding.
+func TestHashHeaderRewrite(t *testing.T) {
+	t.Parallel()
+	plain, cipher := []byte("the plaintext"), []byte("the ciphertext")
+	m := func(b []byte) []byte { s := md5.Sum(b); return s[:] }
+	s1 := func(b []byte) []byte { s := sha1.Sum(b); return s[:] }
+	ad := func(b []byte) string { return fmt.Sprintf("%x", adler32.Checksum(b)) }
+	tests := []struct {
+		name, header, in, want string
+	}{
+		{"md5 base64", "Content-MD5", base64.StdEncoding.EncodeToString(m(plain)), base64.StdEncoding.EncodeToString(m(cipher))},
+		{"md5 hex", "Content-MD5", hex.EncodeToString(m(plain)), hex.EncodeToString(m(cipher))},
+		{"goog", "X-Goog-Hash", googHash(plain), googHash(cipher)},
+		{"goog md5 only", "X-Goog-Hash", "md5=" + base64.StdEncoding.EncodeToString(m(plain)), "md5=" + base64.StdEncoding.EncodeToString(m(cipher))},
+		{"immich hex", "X-Immich-Checksum", hex.EncodeToString(s1(plain)), hex.EncodeToString(s1(cipher))},
+		{"immich HEX", "X-Immich-Checksum", strings.ToUpper(hex.EncodeToString(s1(plain))), strings.ToUpper(hex.EncodeToString(s1(cipher)))},
+		{"immich base64", "X-Immich-Checksum", base64.StdEncoding.EncodeToString(s1(plain)), base64.StdEncoding.EncodeToString(s1(cipher))},
+		{"oc sha1", "OC-Checksum", "SHA1:" + hex.EncodeToString(s1(plain)), "SHA1:" + hex.EncodeToString(s1(cipher))},
+		{"oc several", "OC-Checksum", "SHA1:" + hex.EncodeToString(s1(plain)) + " MD5:" + hex.EncodeToString(m(plain)) + " ADLER32:" + ad(plain),
+			"SHA1:" + hex.EncodeToString(s1(cipher)) + " MD5:" + hex.EncodeToString(m(cipher)) + " ADLER32:" + ad(cipher)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := http.Header{}
+			h.Set(tt.header, tt.in)
+			hhs, err := parseHashHeaders(h)
+			if err != nil || len(hhs) != 1 {
+				t.Fatalf("parse: %v %v", hhs, err)
+			}
+			algs := hashAlgsOf(hhs)
+			span := &hashSpan{what: "file", plain: digestsOf(plain, algs...), cipher: digestsOf(cipher, algs...)}
+			if err := rewriteHashes(h, hhs, span, span); err != nil {
+				t.Fatal(err)
+			}
+			if got := h.Get(tt.header); got != tt.want {
+				t.Fatalf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+	// A hash that matches nothing the client sent is refused.
+	h := http.Header{}
+	h.Set("X-Immich-Checksum", hex.EncodeToString(s1([]byte("something else"))))
+	hhs, _ := parseHashHeaders(h)
+	span := &hashSpan{what: "file", plain: digestsOf(plain, hashSHA1), cipher: digestsOf(cipher, hashSHA1)}
+	if err := rewriteHashes(h, hhs, nil, span); err == nil || !strings.Contains(err.Error(), "does not match the file") {
+		t.Fatalf("a foreign hash: %v", err)
+	}
+	for _, bad := range []http.Header{
+		{"Digest": {"sha-256=abc"}},
+		{"Repr-Digest": {"sha-256=:abc:"}},
+		{"X-Goog-Hash": {"sha256=abc"}},
+		{"Oc-Checksum": {"SHA3:abc"}},
+		{"Content-Md5": {"not a digest"}},
+	} {
+		if _, err := parseHashHeaders(bad); err == nil {
+			t.Errorf("%v: no error", bad)
+		}
+	}
+}
+
+// TestHashedUploadRefusals: a hash header on a body above hash_buffer, or
+// one jpegveil does not recompute, stops the upload before it goes up.
+func TestHashedUploadRefusals(t *testing.T) {
+	t.Parallel()
+	photo := corpusFile(t, "photos/astronaut-q95-444.jpg")
+	svc := newFakePhotos(t)
+	p := startProxy(t, testConfigYAML(t.TempDir(), svc.srv.Listener.Addr().String(), []string{svc.caFile}, "limits: {hash_buffer: 100KiB}\n"), nil)
+	for _, tc := range []struct {
+		name, header, value, reason string
+	}{
+		{"above hash_buffer", "Content-MD5", contentMD5(photo), "limits.hash_buffer"},
+		{"Digest", "Digest", "sha-256=" + base64.StdEncoding.EncodeToString(make([]byte, 32)), "Digest header"},
+		{"wrong hash", "Content-MD5", contentMD5([]byte("x")), "does not match"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body := photo
+			if tc.name != "above hash_buffer" {
+				body = corpusFile(t, "photos/coffee-q80-420.jpg")
+			}
+			req := newReq(t, "POST", "https://photos.test/upload", bytes.NewReader(body))
+			req.Header.Set(tc.header, tc.value)
+			resp, msg := mustDo(t, p.client, req)
+			if resp.StatusCode != http.StatusBadGateway || !strings.Contains(string(msg), tc.reason) {
+				t.Fatalf("%s %q, want 502 with %q", resp.Status, msg, tc.reason)
+			}
+		})
+	}
+	if svc.received != 0 {
+		t.Fatalf("%d refused uploads reached the service", svc.received)
+	}
+}
