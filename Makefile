@@ -26,7 +26,7 @@ test:
 # Tests against real clients and decoders: djpeg/tjbench, exiftool, rclone,
 # curl, chromium, mitmproxy. They skip with a message when a tool is missing.
 interop:
-	$(GO) test -count=1 -tags interop -run Interop $(PKGS)
+	$(GO) test -count=1 -tags interop -run Interop -skip InteropBench $(PKGS)
 
 # Speed goals are benchmarks, not timed tests. BENCHTIME=1x for a quick look.
 BENCHTIME ?= 2s
