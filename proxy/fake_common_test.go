@@ -259,5 +259,20 @@ func sortNatural(names []string) {
 	sort.Slice(names, func(i, j int) bool { return naturalLess(names[i], names[j]) })
 }
 
-// readAllLimited reads a request body in a fake.
-func readAllLimited(r io.Reader) ([]byte, error) { return io.ReadAll(io.LimitReader(r, 256<<20)) }
+// readBody is how every fake service starts a request: it reads the body,
+// lets the guard check that no plaintext hash came with it, and refuses a
+// body whose length differs from Content-Length. It reports whether the
+// request may go on.
+func (g *plainGuard) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 256<<20))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return nil, false
+	}
+	g.check(r, body)
+	if r.ContentLength >= 0 && int64(len(body)) != r.ContentLength {
+		http.Error(w, "length mismatch", http.StatusBadRequest)
+		return nil, false
+	}
+	return body, true
+}

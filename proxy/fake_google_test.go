@@ -127,14 +127,8 @@ func checkGoogHashes(r *http.Request, body, object []byte) error {
 var lh3Path = regexp.MustCompile(`^/lr/([0-9a-f]+)(?:=(.*))?$`)
 
 func (f *fakeGoogle) handle(w http.ResponseWriter, r *http.Request) {
-	body, err := readAllLimited(r.Body)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	f.guard.check(r, body)
-	if r.ContentLength >= 0 && int64(len(body)) != r.ContentLength {
-		http.Error(w, "length mismatch", http.StatusBadRequest)
+	body, ok := f.guard.readBody(w, r)
+	if !ok {
 		return
 	}
 	host := canonicalHost(r.Host)

@@ -53,14 +53,8 @@ func newFakeICloud(t testing.TB) *fakeICloud {
 const ckPrefix = "/database/1/com.apple.photos.cloud/production/private"
 
 func (f *fakeICloud) handle(w http.ResponseWriter, r *http.Request) {
-	body, err := readAllLimited(r.Body)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	f.guard.check(r, body)
-	if r.ContentLength >= 0 && int64(len(body)) != r.ContentLength {
-		http.Error(w, "length mismatch", http.StatusBadRequest)
+	body, ok := f.guard.readBody(w, r)
+	if !ok {
 		return
 	}
 	f.mu.Lock()

@@ -72,12 +72,10 @@ func jsonReply(w http.ResponseWriter, code int, v any) {
 }
 
 func (f *fakeImmich) handle(w http.ResponseWriter, r *http.Request) {
-	body, err := readAllLimited(r.Body)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
+	body, ok := f.guard.readBody(w, r)
+	if !ok {
 		return
 	}
-	f.guard.check(r, body)
 	if r.Header.Get("X-Api-Key") == "" {
 		jsonReply(w, http.StatusUnauthorized, map[string]string{"message": "Authentication required"})
 		return

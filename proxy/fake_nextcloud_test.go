@@ -116,14 +116,8 @@ func checkOCChecksum(v string, data []byte) error {
 }
 
 func (f *fakeNextcloud) handle(w http.ResponseWriter, r *http.Request) {
-	body, err := readAllLimited(r.Body)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	f.guard.check(r, body)
-	if r.ContentLength >= 0 && int64(len(body)) != r.ContentLength {
-		http.Error(w, "length mismatch", http.StatusBadRequest)
+	body, ok := f.guard.readBody(w, r)
+	if !ok {
 		return
 	}
 	rel, ok := strings.CutPrefix(r.URL.Path, ncRoot)

@@ -225,10 +225,9 @@ func (s *Server) ncChunk(req *http.Request, ev *event, nc *ncSession, name strin
 		return refuse(fmt.Sprintf("the chunk is compressed (Content-Encoding: %s)", ce))
 	}
 	limit := int64(s.cfg.Limits.HashBuffer)
-	b, err := readChunk(req.Body, req.ContentLength, limit)
-	var tooLarge *errTooLarge
-	if errors.As(err, &tooLarge) {
-		return refuse(fmt.Sprintf("a chunk of a chunked upload is held completely before it is encrypted, and this one is larger than limits.hash_buffer (%s): use smaller chunks or raise the limit", Size(limit)))
+	b, why, err := s.readWholeChunk(req, "chunked upload")
+	if why != "" {
+		return refuse(why)
 	}
 	if err != nil {
 		ev.outcome, ev.err = "client-error", err

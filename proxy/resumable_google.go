@@ -241,10 +241,9 @@ func (s *Server) googleChunk(req *http.Request, ev *event, tbl *sessionTable, se
 		return refuse("an upload command without X-Goog-Upload-Offset")
 	}
 	limit := int64(s.cfg.Limits.HashBuffer)
-	b, err := readChunk(req.Body, req.ContentLength, limit)
-	var tooLarge *errTooLarge
-	if errors.As(err, &tooLarge) {
-		return refuse(fmt.Sprintf("a chunk of a resumable upload is held completely before it is encrypted, and this one is larger than limits.hash_buffer (%s): use smaller chunks or raise the limit", Size(limit)))
+	b, why, err := s.readWholeChunk(req, "resumable upload")
+	if why != "" {
+		return refuse(why)
 	}
 	if err != nil {
 		// The client broke off: nothing was committed, the upload can

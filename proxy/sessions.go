@@ -307,6 +307,21 @@ func drain(body io.Reader) {
 	}
 }
 
+// readWholeChunk reads one chunk of a multi-request upload (what names it,
+// for the message), which is held completely before it is encrypted: a
+// client that breaks off mid-chunk must leave the session as it was. A chunk
+// above limits.hash_buffer gives the reason to refuse it; an error means the
+// client broke off and nothing was committed.
+func (s *Server) readWholeChunk(req *http.Request, what string) (b []byte, refuse string, err error) {
+	limit := int64(s.cfg.Limits.HashBuffer)
+	b, err = readChunk(req.Body, req.ContentLength, limit)
+	var tooLarge *errTooLarge
+	if errors.As(err, &tooLarge) {
+		return nil, fmt.Sprintf("a chunk of a %s is held completely before it is encrypted, and this one is larger than limits.hash_buffer (%s): use smaller chunks or raise the limit", what, Size(limit)), nil
+	}
+	return b, "", err
+}
+
 // errTooLarge is returned by readChunk for a body above the limit.
 type errTooLarge struct{ limit int64 }
 
