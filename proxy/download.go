@@ -111,11 +111,7 @@ func sliceResponse(req *http.Request, resp *http.Response, body *downloadBody, r
 func rangeNotSatisfiable(req *http.Request, total int64) *http.Response {
 	h := make(http.Header)
 	h.Set("Content-Range", fmt.Sprintf("bytes */%d", total))
-	return &http.Response{
-		Status: "416 Range Not Satisfiable", StatusCode: http.StatusRequestedRangeNotSatisfiable,
-		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header: h, Body: http.NoBody, Request: req,
-	}
+	return synthResponse(req, http.StatusRequestedRangeNotSatisfiable, h, "")
 }
 
 // byteRange is one range of a Range header: start-end (end -1 when open),

@@ -417,25 +417,6 @@ func (s *Server) googleQuery(req *http.Request) (*http.Response, error) {
 	return s.upstream.RoundTrip(q)
 }
 
-// synthResponse is an answer the proxy gives itself.
-func synthResponse(req *http.Request, code int, h http.Header, body string) *http.Response {
-	if h == nil {
-		h = make(http.Header)
-	}
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	return &http.Response{
-		Status:        fmt.Sprintf("%d %s", code, http.StatusText(code)),
-		StatusCode:    code,
-		Proto:         "HTTP/1.1",
-		ProtoMajor:    1,
-		ProtoMinor:    1,
-		Header:        h,
-		Body:          io.NopCloser(strings.NewReader(body)),
-		ContentLength: int64(len(body)),
-		Request:       req,
-	}
-}
-
 // upstreamFailed answers a chunk the proxy committed but could not forward:
 // the client should query the upload and go on; the proxy keeps the bytes.
 func upstreamFailed(req *http.Request, err error) *http.Response {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -88,13 +89,23 @@ func (e *event) log() {
 
 // refusal answers a refused upload: 502 with a plain-text reason.
 func refusal(req *http.Request, reason string) *http.Response {
-	body := "jpegveil refused this upload: " + reason + "\n"
 	h := make(http.Header)
 	h.Set("Content-Type", "text/plain; charset=utf-8")
 	h.Set("X-Jpegveil-Refused", "true")
+	resp := synthResponse(req, http.StatusBadGateway, h, "jpegveil refused this upload: "+reason+"\n")
+	resp.Close = true
+	return resp
+}
+
+// synthResponse is an answer the proxy gives itself.
+func synthResponse(req *http.Request, code int, h http.Header, body string) *http.Response {
+	if h == nil {
+		h = make(http.Header)
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
 	return &http.Response{
-		Status:        "502 Bad Gateway",
-		StatusCode:    http.StatusBadGateway,
+		Status:        fmt.Sprintf("%d %s", code, http.StatusText(code)),
+		StatusCode:    code,
 		Proto:         "HTTP/1.1",
 		ProtoMajor:    1,
 		ProtoMinor:    1,
@@ -102,7 +113,6 @@ func refusal(req *http.Request, reason string) *http.Response {
 		Body:          io.NopCloser(strings.NewReader(body)),
 		ContentLength: int64(len(body)),
 		Request:       req,
-		Close:         true,
 	}
 }
 
