@@ -405,6 +405,12 @@ func (s *Server) sendHashed(req *http.Request, prefix []byte, photo, suffix io.R
 	fileEnd := buf.Len()
 	if suffix != nil {
 		if _, err := buf.ReadFrom(io.LimitReader(suffix, limit+1-int64(fileEnd))); err != nil {
+			var re *refuseError
+			if errors.As(err, &re) {
+				ev.outcome, ev.err = "refused", err
+				drain(suffix)
+				return refusal(req, describe(err)), nil
+			}
 			ev.outcome, ev.err = "client-error", err
 			return nil, err
 		}

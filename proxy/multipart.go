@@ -43,7 +43,74 @@ func (s *Server) uploadMultipart(req *http.Request, ev *event) (*http.Response, 
 		return nil, err
 	}
 	photo := &partReader{br: br, delim: []byte("\r\n--" + params["boundary"])}
-	return s.sendEncrypted(req, head, photo, br, body, ev)
+	var rest io.Reader = br
+	if ev.rule.OnUnsupported != UnsupportedPass {
+		rest = &restGuard{br: br, boundary: params["boundary"], field: ev.rule.Field}
+	}
+	return s.sendEncrypted(req, head, photo, rest, body, ev)
+}
+
+// maxPartsAfter bounds the multipart bytes read after the photo's part
+// before they are forwarded: the fields that follow it are small.
+const maxPartsAfter = 1 << 20
+
+// restGuard is the rest of a multipart form after the photo's part. Only
+// that one part is encrypted, so with on_unsupported block the rest is read
+// first (bounded) and refused if it carries another file: a second part of
+// the same field, a part with a filename, or an image part (an XMP sidecar
+// with the location, a second photo) would otherwise go up as it is.
+type restGuard struct {
+	br       *bufio.Reader
+	boundary string
+	field    string
+	buf      *bytes.Reader
+	err      error
+}
+
+func (g *restGuard) Read(p []byte) (int, error) {
+	if g.buf == nil && g.err == nil {
+		rest, err := io.ReadAll(io.LimitReader(g.br, maxPartsAfter+1))
+		switch {
+		case err != nil:
+			return 0, err
+		case len(rest) > maxPartsAfter:
+			g.err = &refuseError{fmt.Sprintf("more than %d bytes of the form follow the photo; another file in it could not be encrypted", maxPartsAfter)}
+		default:
+			if why := extraFile(rest, g.boundary, g.field); why != "" {
+				g.err = &refuseError{why}
+			}
+		}
+		g.buf = bytes.NewReader(rest)
+	}
+	if g.err != nil {
+		return 0, g.err
+	}
+	return g.buf.Read(p)
+}
+
+// extraFile returns why the multipart bytes after the photo's part must not
+// go up unencrypted, or "".
+func extraFile(rest []byte, boundary, field string) string {
+	parts := strings.Split(string(rest), "\r\n--"+boundary)
+	for _, part := range parts[1:] {
+		if strings.HasPrefix(part, "--") {
+			break // the closing delimiter
+		}
+		hdr, _, _ := strings.Cut(strings.TrimPrefix(part, "\r\n"), "\r\n\r\n")
+		h, err := textproto.NewReader(bufio.NewReader(strings.NewReader(hdr + "\r\n\r\n"))).ReadMIMEHeader()
+		if err != nil {
+			return "the multipart form after the photo is malformed"
+		}
+		_, params, _ := mime.ParseMediaType(h.Get("Content-Disposition"))
+		ct := strings.ToLower(h.Get("Content-Type"))
+		switch {
+		case params["name"] == field:
+			return fmt.Sprintf("the form carries a second %q part; only the first is encrypted", field)
+		case params["filename"] != "" || strings.HasPrefix(ct, "image/"):
+			return fmt.Sprintf("the form carries another file (%q) that jpegveil cannot encrypt", params["name"])
+		}
+	}
+	return ""
 }
 
 type readCloser struct {

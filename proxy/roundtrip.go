@@ -1,14 +1,17 @@
 package proxy
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"path"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -26,11 +29,18 @@ const preRead = 256 << 10
 
 // roundTrip sends one request upstream, transforming it when a rule says so.
 func (s *Server) roundTrip(req *http.Request) (*http.Response, error) {
-	rule := s.cfg.Match(req.Method, req.URL.Hostname(), req.URL.Path)
+	rule := s.cfg.Match(req.Method, req.URL.Hostname(), matchPath(req.URL.Path))
 	if rule == nil {
-		return s.upstream.RoundTrip(req)
+		return s.unmatched(req)
 	}
 	ev := &event{s: s, rule: rule, req: req, start: time.Now()}
+	if rule.Body.IsUpload() && (len(req.Trailer) > 0 || req.Header.Get("Trailer") != "") {
+		// Trailers come after the body, where a hash of the plaintext
+		// could no longer be recomputed or held back.
+		ev.dir = "upload"
+		defer ev.log()
+		return s.unsupported(req, ev, errors.New("the request has trailers, which jpegveil cannot check for hashes of the photo"))
+	}
 	switch rule.Body {
 	case BodyDownload:
 		return s.download(req, ev)
@@ -42,6 +52,40 @@ func (s *Server) roundTrip(req *http.Request) (*http.Response, error) {
 		return s.uploadResumable(req, ev)
 	}
 	return nil, fmt.Errorf("rule %q: unknown body kind %q", rule.Name, rule.Body)
+}
+
+// matchPath is the path that rules are matched against: with empty and dot
+// segments resolved, ";parameters" dropped and no trailing slash, as the
+// servers behind the rules read it, so that "/upload/", "//upload" or
+// "/upload;x" cannot slip past a rule for "/upload".
+func matchPath(p string) string {
+	segs := strings.Split(p, "/")
+	for i, seg := range segs {
+		if j := strings.IndexByte(seg, ';'); j >= 0 {
+			segs[i] = seg[:j]
+		}
+	}
+	return path.Clean("/" + strings.Join(segs, "/"))
+}
+
+// unmatched forwards a request that no rule matches. On an intercepted
+// host, a request whose body is a JPEG is refused instead: it is a photo
+// upload on a route the rules do not know (a changed API, a path variant),
+// and forwarding it would store the photo unencrypted.
+func (s *Server) unmatched(req *http.Request) (*http.Response, error) {
+	if req.Body == nil || req.Body == http.NoBody || !s.cfg.Intercepts(req.URL.Hostname()) {
+		return s.upstream.RoundTrip(req)
+	}
+	br := bufio.NewReader(req.Body)
+	if magic, _ := br.Peek(3); bytes.Equal(magic, []byte{0xFF, 0xD8, 0xFF}) {
+		s.log.Warn("refused a JPEG upload on a route no rule covers",
+			zap.String("host", req.URL.Hostname()), zap.String("method", req.Method), zap.String("path", req.URL.Path))
+		drain(br)
+		req.Body.Close()
+		return refusal(req, fmt.Sprintf("a JPEG upload to %s %s, which no rule covers: it would be stored unencrypted (add a rule for it)", req.Method, req.URL.Path)), nil
+	}
+	req.Body = readCloser{br, req.Body}
+	return s.upstream.RoundTrip(req)
 }
 
 // event gathers what is logged about one intercepted request: one line,
@@ -120,7 +164,10 @@ func synthResponse(req *http.Request, code int, h http.Header, body string) *htt
 func describe(err error) string {
 	var fe *jpegbits.FormatError
 	var ue *jpegbits.UnsupportedError
+	var re *refuseError
 	switch {
+	case errors.As(err, &re):
+		return re.reason
 	case errors.Is(err, jpegbits.ErrNotJPEG):
 		return "the body is not a JPEG file (HEIC, PNG and video uploads cannot be encrypted)"
 	case errors.As(err, &ue):
@@ -228,16 +275,17 @@ func (s *Server) sendEncrypted(req *http.Request, prefix []byte, photo, suffix i
 	if err == io.EOF {
 		rest = eofReader{}
 	}
-	cb := &countingBody{r: io.MultiReader(bytes.NewReader(prefix), bytes.NewReader(head), rest, orEmpty(suffix)), c: body}
+	cb := newCountingBody(io.MultiReader(bytes.NewReader(prefix), bytes.NewReader(head), rest, orEmpty(suffix)), body, vr)
 	req.Body = cb
 	resp, rerr := s.upstream.RoundTrip(req)
-	ev.result, ev.bytes = vr.Result(), cb.n
-	if cb.parseErr != nil {
+	var refused error
+	ev.bytes, refused, ev.result = cb.outcome()
+	if refused != nil {
 		if resp != nil {
 			resp.Body.Close()
 		}
-		ev.outcome, ev.err = "refused", cb.parseErr
-		return refusal(req, describe(cb.parseErr)), nil
+		ev.outcome, ev.err = "refused", refused
+		return refusal(req, describe(refused)), nil
 	}
 	if rerr != nil {
 		ev.outcome, ev.err = "upstream-error", rerr
@@ -303,23 +351,70 @@ func readUpTo(r io.Reader, n int) ([]byte, error) {
 	return buf, nil
 }
 
-// countingBody is the request body sent upstream. It remembers a parse
-// error that stopped it, so the proxy can answer 502 instead of a broken
-// connection, and it closes the client's body when the transport is done.
+// countingBody is the request body sent upstream. It remembers an error
+// that stopped it because the upload must be refused (a parse error under
+// on_unsupported block, or a refuseError), so the proxy can answer 502
+// instead of a broken connection. The transport may still read and close it
+// after RoundTrip returns (an early answer), so its results are taken under
+// a lock once it is closed.
 type countingBody struct {
-	r        io.Reader
-	c        io.Closer
+	r    io.Reader
+	c    io.Closer
+	vr   *veil.Reader // may be nil
+	once sync.Once
+	done chan struct{}
+
+	mu       sync.Mutex
 	n        int64
-	parseErr error
+	refusal  error
+	result   veil.Result
+	finished bool
+}
+
+func newCountingBody(r io.Reader, c io.Closer, vr *veil.Reader) *countingBody {
+	return &countingBody{r: r, c: c, vr: vr, done: make(chan struct{})}
 }
 
 func (b *countingBody) Read(p []byte) (int, error) {
 	n, err := b.r.Read(p)
+	b.mu.Lock()
 	b.n += int64(n)
-	if err != nil && err != io.EOF && veil.IsParseError(err) {
-		b.parseErr = err
+	var re *refuseError
+	if err != nil && err != io.EOF && (veil.IsParseError(err) || errors.As(err, &re)) {
+		b.refusal = err
 	}
+	b.mu.Unlock()
 	return n, err
 }
 
-func (b *countingBody) Close() error { return b.c.Close() }
+func (b *countingBody) Close() error {
+	err := b.c.Close()
+	b.once.Do(func() {
+		b.mu.Lock()
+		if b.vr != nil {
+			b.result = b.vr.Result()
+		}
+		b.finished = true
+		b.mu.Unlock()
+		close(b.done)
+	})
+	return err
+}
+
+// outcome waits (briefly) for the transport to be done with the body and
+// returns what it saw: bytes sent, the refusal if any, the transform result.
+func (b *countingBody) outcome() (int64, error, veil.Result) {
+	select {
+	case <-b.done:
+	case <-time.After(2 * time.Second):
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.n, b.refusal, b.result
+}
+
+// refuseError stops an upload body for a reason other than the transform's
+// (a multipart form with a second file, say).
+type refuseError struct{ reason string }
+
+func (e *refuseError) Error() string { return e.reason }

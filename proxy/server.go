@@ -145,10 +145,45 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "jpegveil: proxy authentication required", http.StatusProxyAuthRequired)
 		return
 	}
+	if proxied && !addr.Addr().Unmap().IsLoopback() && s.targetsLoopback(r) {
+		s.log.Warn("refused a network client's request to a loopback address", zap.String("client", r.RemoteAddr), zap.String("target", r.URL.Host))
+		http.Error(w, "jpegveil: clients on the network may not reach the proxy host's own loopback services", http.StatusForbidden)
+		return
+	}
 	if r.Method == http.MethodConnect {
 		w = withIdleTimeout(w, r)
 	}
 	s.gp.ServeHTTP(w, r)
+}
+
+// targetsLoopback reports whether a proxied request would reach a loopback
+// address of the proxy host, which a client on the network must not get at
+// through the proxy (local admin pages, databases). A destination that
+// upstream.resolve maps explicitly is the user's choice and allowed.
+func (s *Server) targetsLoopback(r *http.Request) bool {
+	host, port := r.URL.Hostname(), r.URL.Port()
+	if port == "" {
+		port = map[bool]string{true: "443", false: "80"}[r.Method == http.MethodConnect || r.URL.Scheme == "https"]
+	}
+	if _, ok := s.cfg.Upstream.ResolveAddr(net.JoinHostPort(host, port)); ok {
+		return false
+	}
+	if ip, err := netip.ParseAddr(host); err == nil {
+		return ip.Unmap().IsLoopback() || ip.IsUnspecified()
+	}
+	h := strings.ToLower(strings.TrimSuffix(host, "."))
+	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	ips, _ := net.DefaultResolver.LookupNetIP(ctx, "ip", h)
+	for _, ip := range ips {
+		if ip.Unmap().IsLoopback() || ip.IsUnspecified() {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Server) authorized(r *http.Request) bool {
