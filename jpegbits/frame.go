@@ -26,6 +26,7 @@ type frame struct {
 }
 
 // maxProgressiveBlocks bounds the progressive history (8 bytes per block)
+// of all the progressive frames of a file together (WorkBudget)
 // so that a hostile header cannot make the parser allocate more than 128 MiB.
 // It admits frames of about 700 megapixels in 4:2:0 sampling.
 const maxProgressiveBlocks = 1 << 24
@@ -89,8 +90,11 @@ func (t *Transformer) parseSOF(seg []byte, off int64) error {
 		c.bh = ceilDiv(ceilDiv(f.height*c.v, f.vmax), 8)
 		total += c.bw * c.bh
 	}
-	if f.progressive && total > maxProgressiveBlocks {
-		return &UnsupportedError{Offset: off, Feature: "progressive frame larger than 2^24 blocks"}
+	if f.progressive {
+		if t.budget.progressiveBlocks+int64(total) > maxProgressiveBlocks {
+			return &UnsupportedError{Offset: off, Feature: "progressive frames of more than 2^24 blocks in one file"}
+		}
+		t.budget.progressiveBlocks += int64(total)
 	}
 	t.frame = f
 	st := &t.stats

@@ -339,8 +339,8 @@ func (t *Transformer) decodeMCUs() error {
 			s.intervalLeft -= n
 			continue
 		}
-		t.visits += int64(h.blocksPerMCU)
-		if t.visits > maxBlockVisits {
+		t.budget.visits += int64(h.blocksPerMCU)
+		if t.budget.visits > maxBlockVisits {
 			return s.errAt(s.pos, "work bound exceeded")
 		}
 		var err error

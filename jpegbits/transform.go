@@ -68,6 +68,20 @@ type Options struct {
 	// input through unchanged. A proxy that must not forward a partly
 	// transformed file sets it.
 	StopAtError bool
+	// Budget, when set, is the work bound shared with the other images of
+	// the same file (an Exif thumbnail, MPF images): they all draw from it,
+	// in file order, so embedding images cannot multiply the bound. When
+	// nil the Transformer has a budget of its own.
+	Budget *WorkBudget
+}
+
+// A WorkBudget is the deterministic work bound of one file (FORMAT.md §6):
+// the blocks visited and the blocks of progressive history allocated, over
+// every image of the file. It is not safe for concurrent use; the images of
+// a file are transformed one after the other.
+type WorkBudget struct {
+	visits            int64
+	progressiveBlocks int64
 }
 
 const (
@@ -120,7 +134,7 @@ type Transformer struct {
 	frame           *frame
 	huff            [2][4]huffman // [class][destination]
 	restartInterval int
-	visits          int64
+	budget          *WorkBudget
 	scan            scanState
 	stats           Stats
 
@@ -132,14 +146,19 @@ func NewReader(src io.Reader, opts Options) *Transformer {
 	if opts.Mode != Extended && opts.Mode != Strict {
 		panic("jpegbits: invalid Mode")
 	}
+	budget := opts.Budget
+	if budget == nil {
+		budget = new(WorkBudget)
+	}
 	return &Transformer{
-		src:   src,
-		opts:  opts,
-		buf:   make([]byte, 0, 2*readSize),
-		fm:    make([]byte, ChunkSize),
-		skel:  make([]byte, ChunkSize),
-		ks:    make([]byte, ChunkSize),
-		stats: Stats{Segments: make(map[string]int)},
+		src:    src,
+		opts:   opts,
+		budget: budget,
+		buf:    make([]byte, 0, 2*readSize),
+		fm:     make([]byte, ChunkSize),
+		skel:   make([]byte, ChunkSize),
+		ks:     make([]byte, ChunkSize),
+		stats:  Stats{Segments: make(map[string]int)},
 	}
 }
 
@@ -332,6 +351,12 @@ func (t *Transformer) walkMarkers() bool {
 		}
 		m, start := b[j], j-1
 		off := t.bufOff + int64(start)
+		// A marker that is an error by its code alone is reported at the
+		// marker, whether or not its segment is complete.
+		if err := t.markerError(m, off); err != nil {
+			t.fail(err, off)
+			return false
+		}
 		end := j + 1
 		if !standalone(m) {
 			if j+3 > len(b) {
@@ -349,31 +374,17 @@ func (t *Transformer) walkMarkers() bool {
 		}
 		seg := b[start:end]
 		var err error
-		switch {
-		case m == 0x00:
-			err = &FormatError{Offset: off, Reason: "stuffed zero byte outside entropy-coded data"}
-		case m == 0xD8:
-			err = &FormatError{Offset: off, Reason: "SOI marker inside an image"}
-		case m == 0xC0 || m == 0xC1 || m == 0xC2:
-			if t.frame != nil {
-				err = &FormatError{Offset: off, Reason: "second frame header in an image"}
-			} else {
-				err = t.parseSOF(seg, off)
-			}
-		case m == 0xC3 || m >= 0xC5 && m <= 0xC7 || m >= 0xC9 && m <= 0xCB || m >= 0xCD && m <= 0xCF:
-			err = &UnsupportedError{Offset: off, Feature: sofFeature(m)}
-		case m == 0xC8 || m == 0xDE || m == 0xDF || m >= 0xF0 && m <= 0xFD:
-			err = &UnsupportedError{Offset: off, Feature: "marker " + markerName(m)}
-		case m == 0xC4:
+		switch m {
+		case 0xC0, 0xC1, 0xC2:
+			err = t.parseSOF(seg, off)
+		case 0xC4:
 			err = t.parseDHT(seg, off)
-		case m == 0xDD:
+		case 0xDD:
 			err = t.parseDRI(seg, off)
-		case m == 0xDC && len(seg) != 6:
-			err = &FormatError{Offset: off, Reason: "DNL segment length is not 4"}
-		case m == 0xDA, m == 0xD9, m == 0xDB, m == 0xDC, m == 0xCC, m == 0xFE, m >= 0xE0 && m <= 0xEF, m == 0x01, m >= 0xD0 && m <= 0xD7:
-			// Parsed below or passed as they are.
-		default:
-			err = &FormatError{Offset: off, Reason: "unknown marker " + markerName(m)}
+		case 0xDC:
+			if len(seg) != 6 {
+				err = &FormatError{Offset: off, Reason: "DNL segment length is not 4"}
+			}
 		}
 		var sh *scanHeader
 		if err == nil && m == 0xDA {
@@ -393,6 +404,7 @@ func (t *Transformer) walkMarkers() bool {
 			return false
 		case 0xD9:
 			t.eoiEnd = t.cur
+			t.frame = nil // the image is done: release its progressive history
 			t.phase = phasePass
 			return false
 		}
@@ -400,6 +412,30 @@ func (t *Transformer) walkMarkers() bool {
 }
 
 func standalone(m byte) bool { return m == 0x01 || m >= 0xD0 && m <= 0xD9 }
+
+// markerError returns the error that marker code m is by itself in the
+// marker walk (FORMAT.md §2), or nil for the markers the walk handles.
+func (t *Transformer) markerError(m byte, off int64) error {
+	switch {
+	case m == 0x00:
+		return &FormatError{Offset: off, Reason: "stuffed zero byte outside entropy-coded data"}
+	case m == 0xD8:
+		return &FormatError{Offset: off, Reason: "SOI marker inside an image"}
+	case m == 0xC0 || m == 0xC1 || m == 0xC2:
+		if t.frame != nil {
+			return &FormatError{Offset: off, Reason: "second frame header in an image"}
+		}
+	case m == 0xC3 || m >= 0xC5 && m <= 0xC7 || m >= 0xC9 && m <= 0xCB || m >= 0xCD && m <= 0xCF:
+		return &UnsupportedError{Offset: off, Feature: sofFeature(m)}
+	case m == 0xC8 || m == 0xDE || m == 0xDF || m >= 0xF0 && m <= 0xFD:
+		return &UnsupportedError{Offset: off, Feature: "marker " + markerName(m)}
+	case m == 0xC4, m == 0xDD, m == 0xDA, m == 0xD9, m == 0xDB, m == 0xDC, m == 0xCC, m == 0xFE,
+		m >= 0xE0 && m <= 0xEF, m == 0x01, m >= 0xD0 && m <= 0xD7:
+	default:
+		return &FormatError{Offset: off, Reason: "unknown marker " + markerName(m)}
+	}
+	return nil
+}
 
 func sofFeature(m byte) string {
 	switch m {

@@ -1,6 +1,7 @@
 package veil
 
 import (
+	"bytes"
 	"encoding/binary"
 	"time"
 
@@ -105,13 +106,24 @@ func (e *element) store(p []byte, v uint64) {
 // transformElements applies the metadata transform to the elements of p
 // in place.
 func transformElements(key *keystream.Key, label string, p []byte, els []element) {
-	radices := make([]uint64, len(els))
-	vals := make([]uint64, len(els))
+	radices, vals := loadElements(p, els)
+	ifpe(key, label, radices, vals)
+	storeElements(p, els, vals)
+}
+
+// loadElements returns the radices and the values of the elements of p.
+func loadElements(p []byte, els []element) (radices, vals []uint64) {
+	radices = make([]uint64, len(els))
+	vals = make([]uint64, len(els))
 	for i := range els {
 		radices[i] = els[i].radix
 		vals[i] = els[i].load(p)
 	}
-	ifpe(key, label, radices, vals)
+	return radices, vals
+}
+
+// storeElements writes vals into the elements of p.
+func storeElements(p []byte, els []element, vals []uint64) {
 	for i := range els {
 		els[i].store(p, vals[i])
 	}
@@ -215,20 +227,17 @@ func encodeUTF8(b []byte, r rune) {
 // textElements appends the elements of the text p[lo:hi] (FORMAT.md §25):
 // ASCII digits, upper- and lower-case letters, and the 2- and 3-byte UTF-8
 // classes; every other byte stays. With xml set, entity and character
-// references (from '&' to the next ';' within 32 bytes) stay as well. With
-// printable set (Exif text), every byte 0x20–0x7E is one class of 95
-// instead of the three ASCII classes.
+// references (from '&' to a ';' among the refWindow bytes after it) stay
+// as well. With printable set (Exif text), every byte 0x20–0x7E is one
+// class of 95 instead of the three ASCII classes.
 func textElements(els []element, p []byte, lo, hi int, xml, printable bool) []element {
 	for i := lo; i < hi; {
 		c := p[i]
 		switch {
 		case xml && c == '&':
-			j := i + 1
-			for j < hi && j-i <= 32 && p[j] != ';' {
-				j++
-			}
-			if j < hi && p[j] == ';' {
-				i = j + 1
+			// A ';' within the next refWindow bytes ends a reference.
+			if k := bytes.IndexByte(p[i+1:min(hi, i+1+refWindow)], ';'); k >= 0 {
+				i += k + 2
 				continue
 			}
 			i++
@@ -256,5 +265,9 @@ func textElements(els []element, p []byte, lo, hi int, xml, printable bool) []el
 	}
 	return els
 }
+
+// refWindow is how far after a '&' the text rule looks for the ';' that
+// ends a reference (FORMAT.md §25.3 rule 1).
+const refWindow = 32
 
 func validUTF8(b []byte) bool { _, ok := decodeUTF8(b); return ok }

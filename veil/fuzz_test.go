@@ -3,8 +3,10 @@ package veil
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -49,7 +51,7 @@ func FuzzMetadata(f *testing.F) {
 		}
 		for _, opts := range []Options{{}, {KeepThumbnail: true, KeepMPF: true}} {
 			var enc bytes.Buffer
-			_, err := Transform(key, &enc, bytes.NewReader(in), opts)
+			resEnc, err := Transform(key, &enc, bytes.NewReader(in), opts)
 			if err != nil && !IsParseError(err) {
 				t.Fatal(err)
 			}
@@ -57,14 +59,29 @@ func FuzzMetadata(f *testing.F) {
 				t.Fatalf("size %d → %d", len(in), enc.Len())
 			}
 			var dec bytes.Buffer
-			if _, err := Transform(key, &dec, bytes.NewReader(enc.Bytes()), opts); err != nil && !IsParseError(err) {
+			resDec, err := Transform(key, &dec, bytes.NewReader(enc.Bytes()), opts)
+			if err != nil && !IsParseError(err) {
 				t.Fatal(err)
 			}
 			if !bytes.Equal(dec.Bytes(), in) {
 				t.Fatal("decrypt(encrypt(x)) != x")
 			}
+			// Decryption meets the same items and problems (FORMAT.md
+			// §28).
+			if a, b := itemSummary(resEnc), itemSummary(resDec); a != b {
+				t.Fatalf("encryption and decryption differ:\n%s\n%s", a, b)
+			}
 		}
 	})
+}
+
+// itemSummary lists what a transform found in each metadata item.
+func itemSummary(res Result) string {
+	var b strings.Builder
+	for _, m := range res.Metadata {
+		fmt.Fprintf(&b, "%s@%d+%d %s %v %q\n", m.Label, m.Offset, m.Length, m.Action, m.Fields, m.Problem)
+	}
+	return b.String()
 }
 
 // TestFuzzSeedsHostile runs the fuzz body on hand-made hostile payloads:

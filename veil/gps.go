@@ -32,7 +32,11 @@ const maxAltitude = 100000
 // span is a byte range [lo, hi) of a payload.
 type span struct{ lo, hi int }
 
-func (s span) overlaps(t span) bool { return s.lo < t.hi && t.lo < s.hi }
+// overlaps reports whether s and t share a byte (an empty span shares
+// none).
+func (s span) overlaps(t span) bool {
+	return s.lo < s.hi && t.lo < t.hi && s.lo < t.hi && t.lo < s.hi
+}
 
 // spans is a set of byte ranges.
 type spans []span
@@ -105,9 +109,7 @@ func planGPS(p []byte, x *exif.Exif) gpsPlan {
 		return pl
 	}
 	fixed := exifStructure(p, x)
-	if th, ok := thumbnailSpan(x); ok {
-		fixed = append(fixed, th)
-	}
+	th, hasThumb := thumbnailSpan(x)
 	for i, e := range x.GPS.Entries {
 		name := exif.GPSTagName(e.Tag)
 		if !isGPSLocationTag(e.Tag) {
@@ -119,6 +121,13 @@ func planGPS(p []byte, x *exif.Exif) gpsPlan {
 			continue
 		}
 		s := span{e.DataOffset, e.DataOffset + e.DataSize}
+		if hasThumb && s.overlaps(th) {
+			// The thumbnail has just been transformed (or not, with the
+			// switch off): its bytes differ between the two directions,
+			// so they are not read to judge the value.
+			pl.problems = append(pl.problems, name+": value overlaps the thumbnail")
+			continue
+		}
 		clash := fixed.overlaps(s)
 		for j, o := range x.GPS.Entries {
 			if j != i && o.DataOffset >= 0 && o.DataSize > 0 && s.overlaps(span{o.DataOffset, o.DataOffset + o.DataSize}) {

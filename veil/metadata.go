@@ -61,7 +61,8 @@ type MetadataResult struct {
 	Err   error
 	Stats *jpegbits.Stats
 	// HasFingerprint reports whether In and Out, the fingerprints of the
-	// item's input and output (FORMAT.md §27), were computed.
+	// item's input and output (FORMAT.md §27), were computed: those of an
+	// embedded image, or for GPS and XMP those of the values alone.
 	HasFingerprint bool
 	In, Out        Fingerprint
 }
@@ -85,9 +86,13 @@ func (e *MetadataError) Error() string {
 
 // session is the state a Reader's images share.
 type session struct {
-	key   *keystream.Key
-	opts  Options
-	items []MetadataResult
+	key  *keystream.Key
+	opts Options
+	// budget is the work bound of the file, shared by the primary image
+	// and every embedded image (FORMAT.md §6), so that a file cannot
+	// multiply it by embedding images.
+	budget *jpegbits.WorkBudget
+	items  []MetadataResult
 	// err is the first Decide or Record error; it stops the Reader.
 	err error
 	// stop, with Options.StopAtError, is the metadata error that ends the
@@ -200,10 +205,7 @@ func (img *image) exifSegment(p []byte, off int64, x *exif.Exif) {
 		it.Action = ActionKept
 	default:
 		it.Problem = strings.Join(pl.problems, "; ")
-		if !hasThumb {
-			th = span{}
-		}
-		img.dataItem(&it, p, pl.els, th)
+		img.dataItem(&it, p, pl.els)
 	}
 	s.add(it, off)
 }
@@ -227,7 +229,7 @@ func (img *image) extraExif(p []byte, off int64, x *exif.Exif) {
 func (img *image) thumbnail(thumb []byte, it *MetadataResult) {
 	sub := newImage(img.s.key, it.Label, img.decide, img.record)
 	sub.s = img.s
-	out, st, perr := jpegbits.TransformBytes(thumb, jpegbits.Options{Mode: Mode(img.s.key), Keystream: sub})
+	out, st, perr := jpegbits.TransformBytes(thumb, jpegbits.Options{Mode: Mode(img.s.key), Keystream: sub, Budget: img.s.budget})
 	if len(out) == len(thumb) {
 		copy(thumb, out)
 	}
@@ -251,15 +253,18 @@ func (img *image) embeddedResult(sub *image, it *MetadataResult) {
 }
 
 // dataItem transforms the elements of a GPS or XMP item of payload p,
-// asking Decide and telling Record; excl is the thumbnail, which the
-// fingerprint leaves out.
-func (img *image) dataItem(it *MetadataResult, p []byte, els []element, excl span) {
+// asking Decide and telling Record. The item's fingerprints are those of its
+// values (FORMAT.md §27), not of the payload's bytes: a service that edits
+// anything else in the segment changes neither its direction nor what the
+// transform does with it.
+func (img *image) dataItem(it *MetadataResult, p []byte, els []element) {
 	if len(els) == 0 {
 		return
 	}
 	key := img.s.key
+	radices, vals := loadElements(p, els)
 	it.HasFingerprint = true
-	it.In = dataFingerprint(key, it.Label, p, excl)
+	it.In = valuesFingerprint(key, it.Label, radices, vals)
 	if img.decide != nil {
 		ok, err := img.decide(it.In)
 		if err != nil {
@@ -271,31 +276,39 @@ func (img *image) dataItem(it *MetadataResult, p []byte, els []element, excl spa
 			return
 		}
 	}
-	transformElements(key, it.Label, p, els)
-	it.Out = dataFingerprint(key, it.Label, p, excl)
-	it.Action, it.Transformed = ActionTransformed, true
+	ifpe(key, it.Label, radices, vals)
+	it.Out = valuesFingerprint(key, it.Label, radices, vals)
 	if img.record != nil {
 		if err := img.record(it.Out); err != nil {
 			img.fail(err)
+			return
 		}
 	}
+	storeElements(p, els, vals)
+	it.Action, it.Transformed = ActionTransformed, true
 }
 
-// dataFingerprint is the fingerprint of a GPS or XMP item (FORMAT.md §27):
-// an HMAC over its label and the segment payload as it is, without the
-// bytes of excl.
-func dataFingerprint(key *keystream.Key, label string, p []byte, excl span) Fingerprint {
+// valuesFingerprintLabel starts the fingerprint of GPS and XMP values; it
+// differs from fingerprintLabel, so no such fingerprint is ever an image's.
+const valuesFingerprintLabel = "jpegveil v1 values fingerprint"
+
+// valuesFingerprint is the fingerprint of the values of a GPS or XMP item
+// (FORMAT.md §27): an HMAC over exactly what the metadata transform reads
+// besides the key — its label, the radices and the values — so that two
+// items have the same fingerprint if and only if (but for HMAC collisions)
+// the transform maps them to the same output.
+func valuesFingerprint(key *keystream.Key, label string, radices, vals []uint64) Fingerprint {
 	lk := key.LedgerKey()
 	h := hmac.New(sha256.New, lk)
 	clear(lk)
-	h.Write([]byte(fingerprintLabel))
+	h.Write([]byte(valuesFingerprintLabel))
 	record(h, 0x00, []byte(label))
-	var hdr [5]byte
-	hdr[0] = 0x03
-	binary.BigEndian.PutUint32(hdr[1:], uint32(len(p)-(excl.hi-excl.lo)))
-	h.Write(hdr[:])
-	h.Write(p[:excl.lo])
-	h.Write(p[excl.hi:])
+	record(h, 0x01, ifpeTweak(radices))
+	v := make([]byte, 0, 8*len(vals))
+	for _, x := range vals {
+		v = binary.BigEndian.AppendUint64(v, x)
+	}
+	record(h, 0x03, v)
 	var fp Fingerprint
 	h.Sum(fp[:0])
 	return fp
@@ -312,7 +325,7 @@ func (img *image) xmpSegment(p []byte, off int64) {
 		it.Action = ActionKept
 	} else {
 		it.Problem = strings.Join(pl.problems, "; ")
-		img.dataItem(&it, p, pl.els, span{})
+		img.dataItem(&it, p, pl.els)
 	}
 	img.s.add(it, off)
 }
@@ -406,6 +419,7 @@ func (r *Reader) startMPF(m *mpfImage) {
 		Mode:        Mode(s.key),
 		Keystream:   img,
 		StopAtError: s.opts.StopAtError,
+		Budget:      s.budget,
 	})
 	r.cur, r.curT, r.curImg = m, img.t, img
 }

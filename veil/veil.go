@@ -17,7 +17,9 @@ import (
 // entropy-coded chunk and that chunk's bytes (FORMAT.md, "Fingerprints").
 // It is computed over the bytes as they are, so a plaintext and its
 // ciphertext have different fingerprints, and rewriting APPn/COM segments
-// does not change it.
+// does not change it. Metadata items have fingerprints of the same type
+// (FORMAT.md §27): embedded images like images, GPS and XMP location
+// values over the values alone.
 type Fingerprint [32]byte
 
 // Options configure a Reader.
@@ -104,13 +106,14 @@ type Reader struct {
 
 // NewReader returns a Reader that transforms src with key.
 func NewReader(key *keystream.Key, src io.Reader, opts Options) *Reader {
-	s := &session{key: key, opts: opts}
+	s := &session{key: key, opts: opts, budget: new(jpegbits.WorkBudget)}
 	img := newImage(key, "image", opts.Decide, opts.Record)
 	img.s, img.meta, img.primary = s, true, true
 	t := jpegbits.NewReader(src, jpegbits.Options{
 		Mode:        Mode(key),
 		Keystream:   img,
 		StopAtError: opts.StopAtError,
+		Budget:      s.budget,
 	})
 	img.t = t
 	return &Reader{t: t, img: img, s: s}
