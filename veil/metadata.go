@@ -22,6 +22,10 @@ const (
 	KindGPS         = "gps"
 	KindXMPLocation = "xmp location"
 	KindMPFImage    = "mpf image"
+	// KindTrailing is data after the primary image's EOI that no MPF
+	// entry declares (a motion photo's video, say): it cannot be
+	// encrypted, so it is a problem unless it is padding.
+	KindTrailing = "trailing data"
 )
 
 // Actions taken on a metadata item.
@@ -106,6 +110,47 @@ type session struct {
 	mpfHeader  int64
 	mpfEntries []exif.MPEntry
 	mpf        []*mpfImage
+
+	// eoiEnd is the offset after the primary image's EOI (0 before it),
+	// declared the byte ranges of every MPF image after it (transformed,
+	// kept or not), and trailingSeen whether data outside them was found.
+	eoiEnd       int64
+	declared     [][2]int64
+	trailingSeen bool
+}
+
+// checkTrailing looks at output bytes b, which start at file offset pos and
+// come from the primary transformer, for data after the primary image's EOI
+// that no MPF entry declares. It returns how many of them may be handed
+// out: all, unless such data is found and Options.StopAtError is set.
+// Bytes 0x00 and 0xFF are padding that some encoders leave, not data.
+func (s *session) checkTrailing(b []byte, pos int64) int {
+	if s.eoiEnd == 0 || s.trailingSeen || pos+int64(len(b)) <= s.eoiEnd {
+		return len(b)
+	}
+	for i := max(0, int(s.eoiEnd-pos)); i < len(b); i++ {
+		at := pos + int64(i)
+		if b[i] == 0x00 || b[i] == 0xFF || s.isDeclared(at) {
+			continue
+		}
+		s.trailingSeen = true
+		s.add(MetadataResult{Kind: KindTrailing, Label: KindTrailing, Offset: at, Action: ActionNone,
+			Problem: "data after the image's end that no MPF entry declares (a motion photo's video, say) cannot be encrypted"}, at)
+		if s.stop != nil {
+			return int(max(0, s.stopAt-pos))
+		}
+		return len(b)
+	}
+	return len(b)
+}
+
+func (s *session) isDeclared(at int64) bool {
+	for _, r := range s.declared {
+		if at >= r[0] && at < r[1] {
+			return true
+		}
+	}
+	return false
 }
 
 // maxMPFImages bounds the MPF images a file can make the transform parse.
@@ -135,6 +180,7 @@ func (img *image) metadataSegment(seg []byte) {
 	off := img.base + img.t.SegmentOffset()
 	m := seg[1]
 	if m == 0xD9 && img.primary {
+		img.s.eoiEnd = off + 2
 		img.s.planMPF(off + 2)
 		return
 	}
@@ -383,6 +429,7 @@ func (s *session) planMPF(eoiEnd int64) {
 			continue
 		}
 		end = c.start + c.size
+		s.declared = append(s.declared, [2]int64{c.start, end})
 		it := MetadataResult{Kind: KindMPFImage, Label: fmt.Sprintf("mpf image %d", c.num), Offset: c.start, Length: c.size, Action: ActionNone}
 		if n++; n > maxMPFImages && !s.opts.KeepMPF {
 			it.Problem = fmt.Sprintf("only the first %d MPF images are encrypted", maxMPFImages)

@@ -256,16 +256,26 @@ func TestMPFBuiltSeveralImages(t *testing.T) {
 			}
 			trailing := []byte("not an MPF image: left alone")
 			in := testMPF(o, testJPEG(80, 60, 1), testExif(exifOptions{order: o, gps: true}), secs, 3, trailing)
+			// Data after EOI that no MPF entry declares cannot be
+			// encrypted: it is left alone and reported as a problem.
 			enc, res, err := encrypt(t, key, in, Options{})
-			if err != nil {
-				t.Fatal(err)
+			var me *MetadataError
+			if !errors.As(err, &me) || me.Item != KindTrailing || me.Offset != int64(len(in)-len(trailing)) {
+				t.Fatalf("undeclared trailing data: %v, want a %s problem at byte %d", err, KindTrailing, len(in)-len(trailing))
 			}
 			if len(enc) != len(in) || !bytes.HasSuffix(enc, trailing) {
 				t.Fatal("size changed or trailing data touched")
 			}
 			dec, _, err := encrypt(t, key, enc, Options{})
-			if err != nil || !bytes.Equal(dec, in) {
+			if !errors.As(err, &me) || !bytes.Equal(dec, in) {
 				t.Fatalf("round trip failed (%v)", err)
+			}
+			// Under StopAtError (the proxy's block policy) nothing from the
+			// undeclared data on is handed out.
+			var stopped bytes.Buffer
+			_, err = Transform(key, &stopped, bytes.NewReader(in), Options{StopAtError: true})
+			if !errors.As(err, &me) || stopped.Len() != len(in)-len(trailing) {
+				t.Fatalf("StopAtError: %v after %d bytes, want the trailing problem after %d", err, stopped.Len(), len(in)-len(trailing))
 			}
 			mp := items(res, KindMPFImage)
 			if len(mp) != 3 {

@@ -158,6 +158,7 @@ func (r *Reader) Read(p []byte) (int, error) {
 		if r.s.err != nil {
 			return 0, r.s.err
 		}
+		n = r.s.checkTrailing(q[:n], r.pos)
 		if r.s.stop != nil && r.pos+int64(n) > r.s.stopAt {
 			// Metadata that cannot be encrypted was found while reading:
 			// nothing from its segment on is handed out.
