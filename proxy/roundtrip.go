@@ -279,7 +279,7 @@ func (s *Server) sendEncrypted(req *http.Request, prefix []byte, photo, suffix i
 	req.Body = cb
 	resp, rerr := s.upstream.RoundTrip(req)
 	var refused error
-	ev.bytes, refused, ev.result = cb.outcome()
+	ev.bytes, ev.result, refused = cb.outcome()
 	if refused != nil {
 		if resp != nil {
 			resp.Body.Close()
@@ -403,14 +403,14 @@ func (b *countingBody) Close() error {
 
 // outcome waits (briefly) for the transport to be done with the body and
 // returns what it saw: bytes sent, the refusal if any, the transform result.
-func (b *countingBody) outcome() (int64, error, veil.Result) {
+func (b *countingBody) outcome() (int64, veil.Result, error) {
 	select {
 	case <-b.done:
 	case <-time.After(2 * time.Second):
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.n, b.refusal, b.result
+	return b.n, b.result, b.refusal
 }
 
 // refuseError stops an upload body for a reason other than the transform's
