@@ -130,7 +130,10 @@ func TestMultipartSecondFileIsRefused(t *testing.T) {
 	}
 	for name, add := range map[string]func(*multipart.Writer){
 		"second photo": func(mw *multipart.Writer) { fw, _ := mw.CreateFormFile("assetData", "b.jpg"); fw.Write(photo) },
-		"sidecar":      func(mw *multipart.Writer) { fw, _ := mw.CreateFormFile("sidecarData", "a.xmp"); fw.Write([]byte("<x:xmpmeta/>")) },
+		"sidecar": func(mw *multipart.Writer) {
+			fw, _ := mw.CreateFormFile("sidecarData", "a.xmp")
+			fw.Write([]byte("<x:xmpmeta/>"))
+		},
 	} {
 		body, ct := form(add)
 		if resp, msg := send(body, ct); resp.StatusCode != http.StatusBadGateway {

@@ -3,6 +3,7 @@ package proxy
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -35,7 +36,16 @@ import (
 // The finalizing request sends everything left.
 //
 // A forward that fails leaves its bytes in the session; the next request
-// first asks the service how much it has (query) and sends the rest.
+// (a query too) first asks the service how much it has and sends the rest.
+// When the service says the upload is over (cancelled, expired), the
+// session is dropped and the client told so.
+//
+// Nothing of the file goes up but through a session: a start may carry
+// JSON metadata, never data (a start combined with upload or finalize, or
+// whose body is not JSON, is unsupported), nor a hash of the file
+// (X-Goog-Upload-Header-Content-MD5 or -X-Goog-Hash announce hashes of the
+// upload to come, which cannot be recomputed before the file has been
+// encrypted: refused); a query or a cancel carries no body.
 //
 // Limits: a chunk must fit in limits.hash_buffer; chunks must come in order
 // (an exact repeat of the last chunk is answered from the session, any
@@ -115,7 +125,7 @@ func (s *Server) googleUpload(req *http.Request, ev *event) (*http.Response, err
 		// A single-request upload: the body is the file.
 		return s.upload(req, ev)
 	case cmds.start:
-		return s.googleStart(req, ev)
+		return s.googleStart(req, ev, cmds)
 	}
 	ev.dir = "upload"
 	defer ev.log()
@@ -130,12 +140,24 @@ func (s *Server) googleUpload(req *http.Request, ev *event) (*http.Response, err
 	if cmds.unknown != "" {
 		return refuse(fmt.Sprintf("unknown X-Goog-Upload-Command %q", cmds.unknown))
 	}
+	if cmds.cancel || !cmds.upload && !cmds.finalize {
+		// A query or a cancel carries nothing to encrypt: a body would go
+		// up as it came.
+		empty, err := bodyEmpty(req)
+		if err != nil {
+			ev.outcome, ev.err = "client-error", err
+			return nil, err
+		}
+		if !empty {
+			return s.unsupported(req, ev, fmt.Errorf("X-Goog-Upload-Command %q with a body, which jpegveil does not encrypt", req.Header.Get("X-Goog-Upload-Command")))
+		}
+	}
 	tbl := sessionsFor(s)
 	key := googleSessionKey(req.URL)
 	sess := tbl.acquire(key)
 	if sess == nil {
 		if !cmds.upload && !cmds.finalize {
-			// A status query or a cancel carries nothing to encrypt.
+			// A status query or a cancel, without a body (checked above).
 			ev.outcome = "passed-unknown-session"
 			return s.upstream.RoundTrip(req)
 		}
@@ -167,6 +189,26 @@ func (s *Server) googleUpload(req *http.Request, ev *event) (*http.Response, err
 		if g.st.err != nil {
 			return refuse(describe(g.st.err))
 		}
+		if g.unsure {
+			// A forward failed: the service may have the bytes or not, or
+			// the upload may have ended on its side. Ask it first.
+			resp, err := s.googleResync(req, g)
+			switch {
+			case g.st.err != nil:
+				tbl.remove(key, sess)
+				return googleRefusal(req, ev, g.st.err), nil
+			case err != nil:
+				ev.outcome, ev.err = "upstream-error", err
+				return queryFailed(req, err), nil
+			case resp != nil:
+				// The finalize got through but its answer was lost. The
+				// client learns it when it finalizes again (the session
+				// stays unsure, so that request asks the service too):
+				// here it sees every byte it sent as received.
+				io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+				resp.Body.Close()
+			}
+		}
 		ev.outcome = "answered-query"
 		h := make(http.Header)
 		h.Set("X-Goog-Upload-Status", "active")
@@ -177,11 +219,58 @@ func (s *Server) googleUpload(req *http.Request, ev *event) (*http.Response, err
 	return s.googleChunk(req, ev, tbl, sess, g, cmds, refuse)
 }
 
+// maxStartBody bounds the body of a start request: JSON metadata.
+const maxStartBody = 1 << 20
+
 // googleStart forwards the start of a resumable upload and opens its
-// session under the upload URL the service answers.
-func (s *Server) googleStart(req *http.Request, ev *event) (*http.Response, error) {
+// session under the upload URL the service answers. A start must carry no
+// data of the file (see the protocol notes above).
+func (s *Server) googleStart(req *http.Request, ev *event, cmds googleCommands) (*http.Response, error) {
 	ev.dir = "upload"
 	defer ev.log()
+	if cmds.upload || cmds.finalize {
+		return s.unsupported(req, ev, fmt.Errorf("X-Goog-Upload-Command %q starts an upload and sends its data in one request; jpegveil encrypts a resumable upload only when its data comes in upload requests after the start", req.Header.Get("X-Goog-Upload-Command")))
+	}
+	if cmds.unknown != "" {
+		drain(req.Body)
+		err := fmt.Errorf("unknown X-Goog-Upload-Command %q", cmds.unknown)
+		ev.outcome, ev.err = "refused", err
+		return refusal(req, err.Error()), nil
+	}
+	// The body: nothing, or JSON metadata. It is read whole (it is small)
+	// to check it and any hash of it.
+	if ce := req.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
+		return s.unsupported(req, ev, fmt.Errorf("the start request of a resumable upload is compressed (Content-Encoding: %s)", ce))
+	}
+	var b []byte
+	if req.Body != nil && req.Body != http.NoBody {
+		var err error
+		b, err = io.ReadAll(io.LimitReader(req.Body, maxStartBody+1))
+		if err != nil {
+			ev.outcome, ev.err = "client-error", err
+			return nil, err
+		}
+		if len(b) > maxStartBody {
+			req.Body = readCloser{io.MultiReader(bytes.NewReader(b), req.Body), req.Body}
+			return s.unsupported(req, ev, fmt.Errorf("the start request of a resumable upload carries a body of more than %s; a start carries JSON metadata, never the file", Size(maxStartBody)))
+		}
+		if len(bytes.TrimSpace(b)) > 0 && !json.Valid(b) {
+			req.Body = readCloser{bytes.NewReader(b), req.Body}
+			return s.unsupported(req, ev, errors.New("the start request of a resumable upload carries a body that is not JSON metadata (the file goes in upload requests after the start)"))
+		}
+	}
+	if err := checkStartHashes(req.Header, b); err != nil {
+		ev.outcome, ev.err = "refused", err
+		return refusal(req, err.Error()), nil
+	}
+	if len(b) == 0 {
+		req.Body = http.NoBody
+	} else {
+		body := b
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	}
+	req.ContentLength, req.TransferEncoding = int64(len(b)), nil
 	resp, err := s.upstream.RoundTrip(req)
 	if err != nil {
 		ev.outcome, ev.err = "upstream-error", err
@@ -296,6 +385,13 @@ func (s *Server) googleChunk(req *http.Request, ev *event, tbl *sessionTable, se
 	}
 	if g.unsure {
 		resp, err := s.googleResync(req, g)
+		if st.err != nil {
+			// The upload cannot go on: the service ended it, or has other
+			// bytes than the proxy sent.
+			tbl.remove(sess.key, sess)
+			ev.result = st.vr.Result()
+			return googleRefusal(req, ev, st.err), nil
+		}
 		if err != nil {
 			ev.outcome, ev.err = "upstream-error", err
 			return upstreamFailed(req, err), nil
@@ -374,20 +470,29 @@ func googleClientView(resp *http.Response, st *uploadStream) {
 // googleResync asks the service how much of the upload it has after a
 // forward that failed, and drops what it has from the session. When the
 // service says the upload is final already (the finalize got through but
-// its answer was lost), it returns the service's answer.
+// its answer was lost), it returns the service's answer. When the service
+// says the upload is over (any other status than active or final, or it no
+// longer knows it), or has other bytes than the proxy sent, it sets st.err:
+// the caller drops the session. Any other error (the service did not
+// answer, or answered 5xx) may pass: the session stays unsure.
 func (s *Server) googleResync(req *http.Request, g *googleSession) (*http.Response, error) {
 	st := g.st
 	resp, err := s.googleQuery(req)
 	if err != nil {
 		return nil, err
 	}
-	status := strings.ToLower(resp.Header.Get("X-Goog-Upload-Status"))
+	status := strings.ToLower(strings.TrimSpace(resp.Header.Get("X-Goog-Upload-Status")))
 	if resp.StatusCode == http.StatusOK && status == "final" {
 		return resp, nil
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || status != "active" {
+	switch {
+	case status != "" && status != "active" && status != "final",
+		resp.StatusCode == http.StatusNotFound, resp.StatusCode == http.StatusGone:
+		st.err = &googleGoneError{status: status, code: resp.Status}
+		return nil, st.err
+	case resp.StatusCode != http.StatusOK || status != "active":
 		return nil, fmt.Errorf("the service answered the upload status query with %s (status %q)", resp.Status, status)
 	}
 	r, err := strconv.ParseInt(resp.Header.Get("X-Goog-Upload-Size-Received"), 10, 64)
@@ -425,4 +530,110 @@ func upstreamFailed(req *http.Request, err error) *http.Response {
 	h.Set("Retry-After", "1")
 	return synthResponse(req, http.StatusServiceUnavailable, h,
 		"jpegveil could not forward this upload to the service ("+err.Error()+"); it keeps what it received: query the upload status and continue\n")
+}
+
+// googleGoneError is set on a session whose upload the service ended
+// (cancelled or expired it).
+type googleGoneError struct {
+	status string // X-Goog-Upload-Status, lower case; may be empty
+	code   string // the HTTP status of the service's answer
+}
+
+func (e *googleGoneError) Error() string {
+	if e.status != "" {
+		return fmt.Sprintf("the service reports this upload as %s (%s): it cannot continue, start the upload again", e.status, e.code)
+	}
+	return fmt.Sprintf("the service no longer knows this upload (%s): it expired or was cancelled, start the upload again", e.code)
+}
+
+// googleRefusal answers a request of an upload that cannot go on, with the
+// service's X-Goog-Upload-Status when it gave one.
+func googleRefusal(req *http.Request, ev *event, err error) *http.Response {
+	ev.outcome, ev.err = "refused", err
+	resp := refusal(req, describe(err))
+	var gone *googleGoneError
+	if errors.As(err, &gone) && gone.status != "" {
+		resp.Header.Set("X-Goog-Upload-Status", gone.status)
+	}
+	return resp
+}
+
+// queryFailed answers a status query the proxy could not check with the
+// service: the client should ask again.
+func queryFailed(req *http.Request, err error) *http.Response {
+	h := make(http.Header)
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("Retry-After", "1")
+	return synthResponse(req, http.StatusServiceUnavailable, h,
+		"jpegveil could not ask the service for the status of this upload ("+err.Error()+"); it keeps what it received: query again\n")
+}
+
+// checkStartHashes refuses a start request that carries a hash of the file:
+// directly (a hash header that does not match the start's own body, which
+// is metadata) or as a header of the upload to come
+// (X-Goog-Upload-Header-Content-MD5, X-Goog-Upload-Header-X-Goog-Hash, …),
+// which jpegveil cannot recompute before it has encrypted the file.
+func checkStartHashes(h http.Header, body []byte) error {
+	upload := make(http.Header)
+	const prefix = "X-Goog-Upload-Header-"
+	for k, vs := range h {
+		k = http.CanonicalHeaderKey(k)
+		if len(k) > len(prefix) && strings.EqualFold(k[:len(prefix)], prefix) {
+			for _, v := range vs {
+				upload.Add(k[len(prefix):], v)
+			}
+		}
+	}
+	hhs, err := parseHashHeaders(upload)
+	if err != nil || len(hhs) > 0 {
+		return fmt.Errorf("the start of the upload carries a hash of the file (%s); jpegveil cannot recompute it before it has encrypted the file: send hashes with the upload requests instead", startHashNames(upload, prefix))
+	}
+	hhs, err = parseHashHeaders(h)
+	if err != nil {
+		return err
+	}
+	if len(hhs) > 0 {
+		// A hash of the start's body (metadata) passes; any other value
+		// could be a hash of the file.
+		span := &hashSpan{what: "start request's body"}
+		span.plain = digestsOf(body, hashAlgsOf(hhs)...)
+		span.cipher = span.plain
+		if err := rewriteHashes(http.Header{}, hhs, span, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// startHashNames names the hash headers among the upload headers of a start.
+func startHashNames(upload http.Header, prefix string) string {
+	var names []string
+	for _, n := range append([]string{"Content-MD5", "X-Goog-Hash", "X-Immich-Checksum", "OC-Checksum"}, refusedDigestHeaders...) {
+		if len(upload.Values(n)) > 0 {
+			names = append(names, prefix+n)
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+// bodyEmpty reports whether req has no body, reading at most one byte of
+// it; a body that is not empty is left as it was.
+func bodyEmpty(req *http.Request) (bool, error) {
+	if req.Body == nil || req.Body == http.NoBody {
+		return true, nil
+	}
+	if req.ContentLength > 0 {
+		return false, nil
+	}
+	var one [1]byte
+	n, err := io.ReadFull(req.Body, one[:])
+	if n == 1 {
+		req.Body = readCloser{io.MultiReader(bytes.NewReader(one[:]), req.Body), req.Body}
+		return false, nil
+	}
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		req.Body, req.ContentLength, req.TransferEncoding = http.NoBody, 0, nil
+		return true, nil
+	}
+	return false, err
 }

@@ -1,0 +1,269 @@
+package proxy
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// upstreamRequests returns how many requests reached the fake service.
+func (f *fakeGoogle) upstreamRequests() int {
+	f.guard.mu.Lock()
+	defer f.guard.mu.Unlock()
+	return f.guard.seen
+}
+
+// TestGoogleStartCarriesNoData: a start request never takes data of the
+// file to the service, nor a hash of it; a start with JSON metadata (and a
+// hash of that metadata) still goes through.
+func TestGoogleStartCarriesNoData(t *testing.T) {
+	t.Parallel()
+	photo := corpusFile(t, "photos/coffee-q80-420.jpg")
+	f, p := startGoogle(t, "")
+	f.guard.add("photo", photo)
+	g := gClient{t: t, c: p.client}
+	base := "https://photoslibrary.googleapis.com/v1/uploads"
+	start := map[string]string{
+		"X-Goog-Upload-Protocol":     "resumable",
+		"X-Goog-Upload-Command":      "start",
+		"X-Goog-Upload-Content-Type": "image/jpeg",
+		"X-Goog-Upload-Raw-Size":     strconv.Itoa(len(photo)),
+	}
+	with := func(extra map[string]string) map[string]string {
+		h := map[string]string{}
+		for k, v := range start {
+			h[k] = v
+		}
+		for k, v := range extra {
+			h[k] = v
+		}
+		return h
+	}
+	for _, tc := range []struct {
+		name string
+		hdr  map[string]string
+		body []byte
+		want string
+	}{
+		{"start+upload+finalize", with(map[string]string{"X-Goog-Upload-Command": "start, upload, finalize"}), photo, "starts an upload and sends its data"},
+		{"start+upload without body", with(map[string]string{"X-Goog-Upload-Command": "start, upload"}), nil, "starts an upload and sends its data"},
+		{"start with the photo as body", start, photo, "not JSON metadata"},
+		{"start with an unknown command", with(map[string]string{"X-Goog-Upload-Command": "start, frobnicate"}), nil, "unknown X-Goog-Upload-Command"},
+		{"file MD5 ahead", with(map[string]string{"X-Goog-Upload-Header-Content-MD5": contentMD5(photo)}), nil, "X-Goog-Upload-Header-Content-MD5"},
+		{"file X-Goog-Hash ahead", with(map[string]string{"X-Goog-Upload-Header-X-Goog-Hash": googHash(photo)}), nil, "X-Goog-Upload-Header-X-Goog-Hash"},
+		{"file digest ahead", with(map[string]string{"X-Goog-Upload-Header-Digest": "sha-256=abc"}), nil, "X-Goog-Upload-Header-Digest"},
+		{"X-Goog-Hash of the file on the start", with(map[string]string{"X-Goog-Hash": googHash(photo)}), nil, "cannot tell what it covers"},
+		{"Content-MD5 of the file on the start", with(map[string]string{"Content-MD5": contentMD5(photo)}), nil, "cannot tell what it covers"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := f.upstreamRequests()
+			resp, msg := mustDo(t, p.client, g.req("POST", base, bytes.NewReader(tc.body), tc.hdr))
+			if resp.StatusCode != http.StatusBadGateway || resp.Header.Get("X-Jpegveil-Refused") != "true" || !strings.Contains(string(msg), tc.want) {
+				t.Fatalf("%s %q, want 502 with %q", resp.Status, msg, tc.want)
+			}
+			if n := f.upstreamRequests() - before; n != 0 {
+				t.Fatalf("%d requests reached the service", n)
+			}
+		})
+	}
+	f.mu.Lock()
+	n := len(f.uploads) + len(f.tokens)
+	f.mu.Unlock()
+	if n != 0 || sessionsFor(p.srv).len() != 0 {
+		t.Fatalf("refused starts left %d uploads at the service, %d sessions", n, sessionsFor(p.srv).len())
+	}
+
+	// The web app's start: JSON metadata, here with a hash of it.
+	meta := `{"protocolVersion":"0.8","createSessionRequest":{"fields":[{"external":{"name":"file","filename":"c.jpg","size":` + strconv.Itoa(len(photo)) + `}}]}}`
+	resp, msg := mustDo(t, p.client, g.req("POST", "https://photos.google.com/_/upload/uploadmedia/interactive", strings.NewReader(meta), map[string]string{
+		"X-Goog-Upload-Protocol":              "resumable",
+		"X-Goog-Upload-Command":               "start",
+		"X-Goog-Upload-Header-Content-Length": strconv.Itoa(len(photo)),
+		"X-Goog-Upload-Header-Content-Type":   "image/jpeg",
+		"Content-Type":                        "application/x-www-form-urlencoded;charset=utf-8",
+		"Content-MD5":                         contentMD5([]byte(meta)),
+	}))
+	loc := resp.Header.Get("X-Goog-Upload-URL")
+	if resp.StatusCode != 200 || loc == "" {
+		t.Fatalf("web start with metadata: %s %q", resp.Status, msg)
+	}
+	resp, token := g.chunk(loc, 0, photo, "upload, finalize", nil)
+	if resp.StatusCode != 200 || token == "" {
+		t.Fatalf("upload after the web start: %s %q", resp.Status, token)
+	}
+	checkStored(t, "web upload", f.upload1(loc).data, photo, encryptedWith(t, p, photo))
+}
+
+// TestGoogleStartDataPassPolicy: with on_unsupported pass, a start that
+// carries data is the user's choice to let through unchanged.
+func TestGoogleStartDataPassPolicy(t *testing.T) {
+	t.Parallel()
+	photo := corpusFile(t, "photos/coffee-q80-420.jpg")
+	rules := strings.Replace(googleRules, "    resumable: google\n", "    resumable: google\n    on_unsupported: pass\n", 1)
+	f := newFakeGoogle(t)
+	p := startProxy(t, servicesConfigYAML(t.TempDir(), f.srv.Listener.Addr().String(), f.ca, googleHosts, rules, ""), nil)
+	g := gClient{t: t, c: p.client}
+	before := f.upstreamRequests()
+	resp, msg := mustDo(t, p.client, g.req("POST", "https://photoslibrary.googleapis.com/v1/uploads", bytes.NewReader(photo), map[string]string{
+		"X-Goog-Upload-Protocol": "resumable",
+		"X-Goog-Upload-Command":  "start, upload, finalize",
+	}))
+	if resp.Header.Get("X-Jpegveil-Refused") != "" || f.upstreamRequests() != before+1 {
+		t.Fatalf("with on_unsupported pass the start was not forwarded: %s %q", resp.Status, msg)
+	}
+}
+
+// TestGoogleQueryCancelBody: a query or a cancel carries no body to the
+// service, with or without a session.
+func TestGoogleQueryCancelBody(t *testing.T) {
+	t.Parallel()
+	photo := corpusFile(t, "photos/coffee-q80-420.jpg")
+	f, p := startGoogle(t, "")
+	g := gClient{t: t, c: p.client}
+	loc := g.start("https://photoslibrary.googleapis.com/v1/uploads", len(photo), "")
+	unknown := "https://photoslibrary.googleapis.com/v1/uploads?upload_id=0123456789abcdef&upload_protocol=resumable"
+	chunked := func(b []byte) io.Reader { return io.MultiReader(bytes.NewReader(b)) } // no length: chunked
+	for _, tc := range []struct {
+		name, url, cmd string
+		body           io.Reader
+	}{
+		{"query", loc, "query", bytes.NewReader(photo)},
+		{"query chunked", loc, "query", chunked(photo[:10])},
+		{"query without session", unknown, "query", bytes.NewReader(photo)},
+		{"cancel", loc, "cancel", bytes.NewReader(photo)},
+		{"upload+cancel", loc, "upload, cancel", chunked(photo)},
+		{"cancel without session", unknown, "cancel", chunked(photo)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := f.upstreamRequests()
+			req := g.req("POST", tc.url, tc.body, map[string]string{"X-Goog-Upload-Command": tc.cmd})
+			resp, msg := mustDo(t, p.client, req)
+			if resp.StatusCode != http.StatusBadGateway || !strings.Contains(string(msg), "with a body") {
+				t.Fatalf("%s %q, want 502", resp.Status, msg)
+			}
+			if n := f.upstreamRequests() - before; n != 0 {
+				t.Fatalf("%d requests reached the service", n)
+			}
+			if sessionsFor(p.srv).len() != 1 {
+				t.Fatal("the refused request dropped the session")
+			}
+		})
+	}
+	// An empty chunked body is no body.
+	req := g.req("POST", loc, chunked(nil), map[string]string{"X-Goog-Upload-Command": "query"})
+	req.ContentLength = -1
+	if resp, msg := mustDo(t, p.client, req); resp.StatusCode != 200 || resp.Header.Get("X-Goog-Upload-Status") != "active" {
+		t.Fatalf("query with an empty chunked body: %s %q", resp.Status, msg)
+	}
+	resp, msg := mustDo(t, p.client, g.req("POST", loc, nil, map[string]string{"X-Goog-Upload-Command": "cancel"}))
+	if resp.StatusCode != 200 || resp.Header.Get("X-Goog-Upload-Status") != "cancelled" {
+		t.Fatalf("cancel: %s %q", resp.Status, msg)
+	}
+	if sessionsFor(p.srv).len() != 0 || f.upload1(loc).status != "cancelled" {
+		t.Fatal("the cancel did not end the upload")
+	}
+}
+
+// TestGoogleUnsureDeadUpload: after a forward failed, the service ends the
+// upload (cancelled, or forgotten: expired). The client's next query, or
+// its next chunk, gets a clear refusal and the session is dropped, instead
+// of "active" from the session and 503 on every chunk after.
+func TestGoogleUnsureDeadUpload(t *testing.T) {
+	t.Parallel()
+	photo := corpusFile(t, "photos/retina-q92-optimized.jpg")
+	const cs = 3 * 65536
+	for _, tc := range []struct {
+		name   string
+		kill   func(u *gUpload, f *fakeGoogle, id string)
+		next   string // "query" or "chunk"
+		status string // X-Goog-Upload-Status of the refusal
+		want   string
+	}{
+		{"cancelled then query", func(u *gUpload, _ *fakeGoogle, _ string) { u.status = "cancelled" }, "query", "cancelled", "reports this upload as cancelled"},
+		{"expired then query", func(_ *gUpload, f *fakeGoogle, id string) { delete(f.uploads, id) }, "query", "", "no longer knows this upload"},
+		{"cancelled then chunk", func(u *gUpload, _ *fakeGoogle, _ string) { u.status = "cancelled" }, "chunk", "cancelled", "reports this upload as cancelled"},
+		{"expired then chunk", func(_ *gUpload, f *fakeGoogle, id string) { delete(f.uploads, id) }, "chunk", "", "no longer knows this upload"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f, p := startGoogle(t, "")
+			f.mu.Lock()
+			f.gran = 65536
+			f.failNext = []string{"drop"}
+			f.mu.Unlock()
+			g := gClient{t: t, c: p.client}
+			loc := g.start("https://photoslibrary.googleapis.com/v1/uploads", len(photo), "")
+			resp, msg := g.chunk(loc, 0, photo[:cs], "upload", nil)
+			if resp.StatusCode != http.StatusServiceUnavailable {
+				t.Fatalf("first chunk: %s %q, want 503 (the forward fails)", resp.Status, msg)
+			}
+			f.mu.Lock()
+			id := loc[strings.Index(loc, "upload_id=")+len("upload_id="):]
+			id, _, _ = strings.Cut(id, "&")
+			tc.kill(f.uploads[id], f, id)
+			f.mu.Unlock()
+
+			if tc.next == "query" {
+				resp, msg = mustDoString(t, p.client, g.req("POST", loc, nil, map[string]string{"X-Goog-Upload-Command": "query"}))
+			} else {
+				resp, msg = g.chunk(loc, cs, photo[cs:], "upload, finalize", nil)
+			}
+			if resp.StatusCode != http.StatusBadGateway || !strings.Contains(msg, tc.want) || resp.Header.Get("X-Goog-Upload-Status") != tc.status {
+				t.Fatalf("%s after the service ended the upload: %s (status %q) %q, want 502 (status %q) %q",
+					tc.next, resp.Status, resp.Header.Get("X-Goog-Upload-Status"), msg, tc.status, tc.want)
+			}
+			if n := sessionsFor(p.srv).len(); n != 0 {
+				t.Fatalf("%d sessions left", n)
+			}
+			// The session is gone: a query now gets the service's answer.
+			resp, msg = mustDoString(t, p.client, g.req("POST", loc, nil, map[string]string{"X-Goog-Upload-Command": "query"}))
+			if resp.StatusCode == 200 && resp.Header.Get("X-Goog-Upload-Status") == "active" {
+				t.Fatalf("query of the dead upload: %s %q", resp.Status, msg)
+			}
+		})
+	}
+}
+
+// TestGoogleUnsureQueryResyncs: a query after a failed forward asks the
+// service, so the count it answers is right even when the service lost
+// bytes the proxy had sent, and a failure to ask is a 503, not a guess.
+func TestGoogleUnsureQueryResyncs(t *testing.T) {
+	t.Parallel()
+	photo := corpusFile(t, "photos/retina-q92-optimized.jpg")
+	f, p := startGoogle(t, "")
+	f.mu.Lock()
+	f.gran = 65536
+	f.failNext = []string{"store"} // the service keeps the bytes, the answer is lost
+	f.mu.Unlock()
+	g := gClient{t: t, c: p.client}
+	loc := g.start("https://photoslibrary.googleapis.com/v1/uploads", len(photo), "")
+	const cs = 3 * 65536
+	if resp, msg := g.chunk(loc, 0, photo[:cs], "upload", nil); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("first chunk: %s %q", resp.Status, msg)
+	}
+	before := f.upstreamRequests()
+	if st, n := g.query(loc); st != "active" || n != cs {
+		t.Fatalf("query: %s %d, want active %d", st, n, cs)
+	}
+	if f.upstreamRequests() != before+1 {
+		t.Fatal("the query after a failed forward did not ask the service")
+	}
+	// Now sure: the next query is answered from the session.
+	if st, n := g.query(loc); st != "active" || n != cs || f.upstreamRequests() != before+1 {
+		t.Fatalf("second query: %s %d", st, n)
+	}
+	resp, token := g.chunk(loc, cs, photo[cs:], "upload, finalize", nil)
+	if resp.StatusCode != 200 || token == "" {
+		t.Fatalf("finalize: %s %q", resp.Status, token)
+	}
+	checkStored(t, "upload after a resync", f.upload1(loc).data, photo, encryptedWith(t, p, photo))
+}
+
+func mustDoString(t testing.TB, c *http.Client, req *http.Request) (*http.Response, string) {
+	t.Helper()
+	resp, b := mustDo(t, c, req)
+	return resp, string(b)
+}
