@@ -337,11 +337,10 @@ func readChunk(body io.Reader, contentLength, limit int64) ([]byte, error) {
 	if body == nil {
 		return nil, nil
 	}
-	n := int64(32 << 10)
-	if contentLength > 0 {
-		n = contentLength
-	}
-	buf := make([]byte, 0, n+1)
+	// Start small whatever Content-Length says, and grow as the bytes
+	// arrive: a client must send its chunk before the proxy holds memory
+	// for it.
+	buf := make([]byte, 0, 32<<10)
 	for {
 		if len(buf) == cap(buf) {
 			buf = slices.Grow(buf, min(len(buf), 4<<20))
