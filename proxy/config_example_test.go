@@ -88,9 +88,7 @@ func TestExampleRulePresetsValidate(t *testing.T) {
 			t.Errorf("preset %q not found among %v", want, names)
 		}
 	}
-	tests := []struct {
-		method, host, path, want string
-	}{
+	tests := []matchCase{
 		{"POST", "immich.example.org", "/api/assets", "immich-upload"},
 		{"GET", "immich.example.org", "/api/assets/8f2a/original", "immich-download"},
 		{"GET", "immich.example.org", "/api/assets/8f2a/thumbnail", ""},
@@ -104,16 +102,7 @@ func TestExampleRulePresetsValidate(t *testing.T) {
 		{"POST", "p123-content.icloud-content.com", "/upload", "icloud-upload"},
 		{"GET", "cvws.icloud-content.com", "/B/abc/file.jpg", "icloud-download"},
 	}
-	for _, tt := range tests {
-		r := c.Match(tt.method, tt.host, tt.path)
-		got := ""
-		if r != nil {
-			got = r.Name
-		}
-		if got != tt.want {
-			t.Errorf("Match(%s %s%s) = %q, want %q", tt.method, tt.host, tt.path, got, tt.want)
-		}
-	}
+	checkMatches(t, c, tests)
 }
 
 func TestDefaultConfigValidates(t *testing.T) {

@@ -165,10 +165,7 @@ rules:
     hosts: ["*.cdn.example.org"]
     body: download
 `, "")
-	tests := []struct {
-		method, host, path string
-		want               string // rule name, "" for no match
-	}{
+	tests := []matchCase{
 		{"PUT", "up.example.org", "/special/a.jpg", "specific"},
 		{"put", "up.example.org:443", "/special/a.jpg?x=1", "specific"},
 		{"POST", "up.example.org", "/special/a.jpg", "general-upload"}, // method differs: next rule
@@ -183,16 +180,7 @@ rules:
 		{"GET", "other.org", "/", ""},
 		{"HEAD", "a.cdn.example.org", "/x", ""},
 	}
-	for _, tt := range tests {
-		r := c.Match(tt.method, tt.host, tt.path)
-		got := ""
-		if r != nil {
-			got = r.Name
-		}
-		if got != tt.want {
-			t.Errorf("Match(%s, %s, %s) = %q, want %q", tt.method, tt.host, tt.path, got, tt.want)
-		}
-	}
+	checkMatches(t, c, tests)
 	if r := c.Match("PUT", "up.example.org", "/special/a.jpg"); r != &c.Rules[0] {
 		t.Errorf("Match does not return a pointer into Rules")
 	}
@@ -303,6 +291,24 @@ func TestUnreachableRules(t *testing.T) {
 	for _, tt := range tests {
 		if got := ruleCovers(&tt.first, &tt.then); got != tt.unreachable {
 			t.Errorf("%s: ruleCovers = %v, want %v", tt.name, got, tt.unreachable)
+		}
+	}
+}
+
+// matchCase is a request and the name of the rule that should match it ("" for
+// none).
+type matchCase struct{ method, host, path, want string }
+
+// checkMatches checks Config.Match against a table of requests.
+func checkMatches(t *testing.T, c *Config, cases []matchCase) {
+	t.Helper()
+	for _, tt := range cases {
+		got := ""
+		if r := c.Match(tt.method, tt.host, tt.path); r != nil {
+			got = r.Name
+		}
+		if got != tt.want {
+			t.Errorf("Match(%s %s%s) = %q, want %q", tt.method, tt.host, tt.path, got, tt.want)
 		}
 	}
 }

@@ -119,6 +119,22 @@ func TestCorpusEdgeStrict(t *testing.T) {
 
 // mustRun runs a command line in-process, checks its exit status, and
 // returns its stderr.
+// corpusWithKey returns a conformance file of the shared corpus (its path
+// and bytes), a temporary directory and a fresh key file in it; it skips the
+// test when the corpus is missing.
+func corpusWithKey(t *testing.T, name string) (src string, in []byte, tmp, key string) {
+	t.Helper()
+	src = filepath.Join(corpusDir, "conformance", name)
+	in, err := os.ReadFile(src)
+	if err != nil {
+		t.Skipf("shared corpus not found: %v", err)
+	}
+	tmp = t.TempDir()
+	key = filepath.Join(tmp, "key")
+	mustRun(t, 0, "keygen", "-o", key)
+	return src, in, tmp, key
+}
+
 func mustRun(t *testing.T, want int, args ...string) string {
 	t.Helper()
 	code, _, stderr := runCLI(t, "", args...)
@@ -138,14 +154,7 @@ func lastLine(s string) string {
 // file without --allow-partial, writes it with a warning with that flag, and
 // accepts it with --keep-gps; decrypting with the same flags restores it.
 func TestMetadataProblemRefused(t *testing.T) {
-	src := filepath.Join(corpusDir, "conformance", "pillow-Tests-images-exif_gps.jpg")
-	in, err := os.ReadFile(src)
-	if err != nil {
-		t.Skipf("shared corpus not found: %v", err)
-	}
-	tmp := t.TempDir()
-	key := filepath.Join(tmp, "key")
-	mustRun(t, 0, "keygen", "-o", key)
+	src, in, tmp, key := corpusWithKey(t, "pillow-Tests-images-exif_gps.jpg")
 	out := filepath.Join(tmp, "out.jpg")
 	stderr := mustRun(t, 1, "encrypt", "-k", key, src, "-o", out)
 	if !strings.Contains(stderr, "metadata cannot be protected: gps at byte 24: GPSLatitude") {
@@ -175,14 +184,7 @@ func TestMetadataProblemRefused(t *testing.T) {
 // the MPO file byte for byte, and decrypting with the same flags restores
 // it.
 func TestKeepSwitchesCLI(t *testing.T) {
-	src := filepath.Join(corpusDir, "conformance", "pillow-Tests-images-sugarshack.mpo")
-	in, err := os.ReadFile(src)
-	if err != nil {
-		t.Skipf("shared corpus not found: %v", err)
-	}
-	tmp := t.TempDir()
-	key := filepath.Join(tmp, "key")
-	mustRun(t, 0, "keygen", "-o", key)
+	src, in, tmp, key := corpusWithKey(t, "pillow-Tests-images-sugarshack.mpo")
 	// The thumbnail at 694 (5316 bytes), the MPF image from 60008.
 	thumb := func(b []byte) []byte { return b[694 : 694+5316] }
 	mpf := func(b []byte) []byte { return b[60008:] }
