@@ -23,6 +23,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"jpegveil/certs"
+	"jpegveil/config"
 )
 
 const corpusDir = "../../shared/corpus"
@@ -124,7 +125,7 @@ func newFakePhotos(t testing.TB) *fakePhotos {
 // testProxy is a running jpegveil proxy in front of the fake service.
 type testProxy struct {
 	srv    *Server
-	state  *State
+	state  *testState
 	url    *url.URL
 	client *http.Client // trusts jpegveil's CA and uses the proxy
 }
@@ -151,15 +152,11 @@ func testConfigYAML(stateDir, upstreamAddr string, caFiles []string, extra strin
 
 func startProxy(t testing.TB, yaml string, log *zap.Logger, extraRoots ...string) *testProxy {
 	t.Helper()
-	cfg, err := ParseConfig([]byte(yaml), t.TempDir())
+	cfg, err := config.ParseConfig([]byte(yaml), t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := OpenState(cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openTestState(t, cfg)
 	if log == nil {
 		log = zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))
 	}

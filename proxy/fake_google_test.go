@@ -18,6 +18,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"jpegveil/config"
 )
 
 // fakeGoogle is Google Photos as its clients see it:
@@ -131,7 +133,7 @@ func (f *fakeGoogle) handle(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	host := canonicalHost(r.Host)
+	host := config.CanonicalHost(r.Host)
 	if host == "lh3.googleusercontent.com" {
 		f.download(w, r)
 		return

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"jpegveil/config"
 )
 
 // fakeICloud is iCloud Photos as the web app and icloudpd see it:
@@ -59,7 +61,7 @@ func (f *fakeICloud) handle(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	host := canonicalHost(r.Host)
+	host := config.CanonicalHost(r.Host)
 	switch {
 	case host == "p42-ckdatabasews.icloud.com" && r.Method == http.MethodPost && r.URL.Path == ckPrefix+"/assets/upload":
 		var req struct {

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"strings"
 
+	"jpegveil/config"
 	"jpegveil/veil"
 )
 
@@ -372,7 +373,7 @@ func (s *Server) sendHashed(req *http.Request, prefix []byte, photo, suffix io.R
 	tooLarge := func() (*http.Response, error) {
 		drain(req.Body)
 		err := fmt.Errorf("the upload carries a hash of its content (%s), which must be recomputed over the encrypted photo before anything is sent; the body is larger than limits.hash_buffer (%s)",
-			strings.Join(names, ", "), Size(limit))
+			strings.Join(names, ", "), config.Size(limit))
 		ev.outcome, ev.err = "refused", err
 		return refusal(req, err.Error()), nil
 	}

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"net/textproto"
 	"strings"
+
+	"jpegveil/config"
 )
 
 // maxPartsBefore bounds the multipart bytes buffered before the photo's
@@ -44,7 +46,7 @@ func (s *Server) uploadMultipart(req *http.Request, ev *event) (*http.Response, 
 	}
 	photo := &partReader{br: br, delim: []byte("\r\n--" + params["boundary"])}
 	var rest io.Reader = br
-	if ev.rule.OnUnsupported != UnsupportedPass {
+	if ev.rule.OnUnsupported != config.UnsupportedPass {
 		rest = &restGuard{br: br, boundary: params["boundary"], field: ev.rule.Field}
 	}
 	return s.sendEncrypted(req, head, photo, rest, body, ev)

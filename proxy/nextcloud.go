@@ -11,6 +11,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"jpegveil/config"
 )
 
 // Nextcloud's chunked upload (WebDAV, v1 and v2):
@@ -134,7 +136,7 @@ func ncUploadPath(p string) (dir, name string, ok bool) {
 }
 
 func ncSessionKey(host, dir string) string {
-	return ncSessionTag + canonicalHost(host) + dir
+	return ncSessionTag + config.CanonicalHost(host) + dir
 }
 
 // nextcloudUpload handles a request in Nextcloud's chunked-upload space.
@@ -255,7 +257,7 @@ func (s *Server) ncChunk(req *http.Request, ev *event, nc *ncSession, name strin
 	case !cn.isRange && nc.v2 && (cn.num < 1 || cn.num >= 10000):
 		return refuse(fmt.Sprintf("chunk %s: with chunked upload v2 jpegveil needs chunk numbers from 1 to 9999, to add the end of the file as one more chunk", name))
 	case len(st.out)+len(b) > int(limit):
-		return refuse(fmt.Sprintf("jpegveil holds at most limits.hash_buffer (%s) of an upload", Size(limit)))
+		return refuse(fmt.Sprintf("jpegveil holds at most limits.hash_buffer (%s) of an upload", config.Size(limit)))
 	}
 	if err := st.commit(req.Context(), b, false); err != nil {
 		ev.result = st.vr.Result()

@@ -3,6 +3,8 @@ package proxy
 import (
 	"fmt"
 	"net/http"
+
+	"jpegveil/config"
 )
 
 // uploadResumable handles the routes of a resumable upload protocol: Google's
@@ -11,9 +13,9 @@ import (
 // (sessions.go).
 func (s *Server) uploadResumable(req *http.Request, ev *event) (*http.Response, error) {
 	switch ev.rule.Resumable {
-	case ResumableGoogle:
+	case config.ResumableGoogle:
 		return s.googleUpload(req, ev)
-	case ResumableNextcloud:
+	case config.ResumableNextcloud:
 		return s.nextcloudUpload(req, ev)
 	}
 	return nil, fmt.Errorf("rule %q: unknown resumable protocol %q", ev.rule.Name, ev.rule.Resumable)

@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"jpegveil/config"
 )
 
 // Google's resumable upload protocol (Photos Library API POST /v1/uploads,
@@ -113,7 +115,7 @@ func parseGoogleCommands(h string) googleCommands {
 }
 
 func googleSessionKey(u *url.URL) string {
-	return googleSessionTag + canonicalHost(u.Host) + u.EscapedPath() + "?" + u.RawQuery
+	return googleSessionTag + config.CanonicalHost(u.Host) + u.EscapedPath() + "?" + u.RawQuery
 }
 
 // googleUpload handles a request on a route of Google's upload protocol.
@@ -252,7 +254,7 @@ func (s *Server) googleStart(req *http.Request, ev *event, cmds googleCommands) 
 		}
 		if len(b) > maxStartBody {
 			req.Body = readCloser{io.MultiReader(bytes.NewReader(b), req.Body), req.Body}
-			return s.unsupported(req, ev, fmt.Errorf("the start request of a resumable upload carries a body of more than %s; a start carries JSON metadata, never the file", Size(maxStartBody)))
+			return s.unsupported(req, ev, fmt.Errorf("the start request of a resumable upload carries a body of more than %s; a start carries JSON metadata, never the file", config.Size(maxStartBody)))
 		}
 		if len(bytes.TrimSpace(b)) > 0 && !json.Valid(b) {
 			req.Body = readCloser{bytes.NewReader(b), req.Body}
@@ -282,11 +284,11 @@ func (s *Server) googleStart(req *http.Request, ev *event, cmds googleCommands) 
 		return resp, nil
 	}
 	u, err := req.URL.Parse(loc)
-	var rule *Rule
+	var rule *config.Rule
 	if err == nil {
 		rule = s.cfg.Match(http.MethodPost, u.Hostname(), u.Path)
 	}
-	if rule == nil || rule.Body != BodyResumable || rule.Resumable != ResumableGoogle {
+	if rule == nil || rule.Body != config.BodyResumable || rule.Resumable != config.ResumableGoogle {
 		resp.Body.Close()
 		host := ""
 		if u != nil {
@@ -346,7 +348,7 @@ func (s *Server) googleChunk(req *http.Request, ev *event, tbl *sessionTable, se
 	switch {
 	case off == st.in && !st.eof:
 		if len(st.out)+len(b) > int(limit) {
-			return refuse(fmt.Sprintf("the service has not acknowledged %d bytes of this upload; jpegveil holds at most limits.hash_buffer (%s)", len(st.out), Size(limit)))
+			return refuse(fmt.Sprintf("the service has not acknowledged %d bytes of this upload; jpegveil holds at most limits.hash_buffer (%s)", len(st.out), config.Size(limit)))
 		}
 		if err := st.commit(req.Context(), b, cmds.finalize); err != nil {
 			ev.result = st.vr.Result()

@@ -16,6 +16,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"jpegveil/config"
 	"jpegveil/jpegbits"
 	"jpegveil/ledger"
 	"jpegveil/veil"
@@ -42,13 +43,13 @@ func (s *Server) roundTrip(req *http.Request) (*http.Response, error) {
 		return s.unsupported(req, ev, errors.New("the request has trailers, which jpegveil cannot check for hashes of the photo"))
 	}
 	switch rule.Body {
-	case BodyDownload:
+	case config.BodyDownload:
 		return s.download(req, ev)
-	case BodyRaw:
+	case config.BodyRaw:
 		return s.upload(req, ev)
-	case BodyMultipart:
+	case config.BodyMultipart:
 		return s.uploadMultipart(req, ev)
-	case BodyResumable:
+	case config.BodyResumable:
 		return s.uploadResumable(req, ev)
 	}
 	return nil, fmt.Errorf("rule %q: unknown body kind %q", rule.Name, rule.Body)
@@ -92,7 +93,7 @@ func (s *Server) unmatched(req *http.Request) (*http.Response, error) {
 // when it is done.
 type event struct {
 	s       *Server
-	rule    *Rule
+	rule    *config.Rule
 	req     *http.Request
 	start   time.Time
 	logged  bool
@@ -208,9 +209,9 @@ func (s *Server) record(ctx context.Context) func(veil.Fingerprint) error {
 func (s *Server) metadataOptions() veil.Options {
 	m := s.cfg.Metadata
 	return veil.Options{
-		KeepThumbnail: m.ExifThumbnail == MetadataKeep,
-		KeepMPF:       m.MPFImages == MetadataKeep,
-		KeepGPS:       m.GPS == MetadataKeep,
+		KeepThumbnail: m.ExifThumbnail == config.MetadataKeep,
+		KeepMPF:       m.MPFImages == config.MetadataKeep,
+		KeepGPS:       m.GPS == config.MetadataKeep,
 	}
 }
 
@@ -218,7 +219,7 @@ func (s *Server) metadataOptions() veil.Options {
 // with on_unsupported block a body the transform cannot fully handle stops
 // with its parse error; with pass it goes on unchanged after the problem.
 func (s *Server) encryptingBody(ctx context.Context, body io.Reader, ev *event) *veil.Reader {
-	block := ev.rule.OnUnsupported != UnsupportedPass
+	block := ev.rule.OnUnsupported != config.UnsupportedPass
 	opts := s.metadataOptions()
 	opts.StopAtError = block
 	opts.Decide = s.decideUpload(ctx)
@@ -312,7 +313,7 @@ func orEmpty(r io.Reader) io.Reader {
 // upstream unchanged (only reachable for bodies the transform never
 // started on, such as compressed ones).
 func (s *Server) unsupported(req *http.Request, ev *event, err error) (*http.Response, error) {
-	if ev.rule.OnUnsupported == UnsupportedPass {
+	if ev.rule.OnUnsupported == config.UnsupportedPass {
 		ev.outcome, ev.err = "passed-unsupported", err
 		return s.upstream.RoundTrip(req)
 	}

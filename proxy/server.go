@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap"
 
 	"jpegveil/certs"
+	"jpegveil/config"
 	"jpegveil/keystream"
 	"jpegveil/ledger"
 )
@@ -24,7 +25,7 @@ import (
 // Server is the intercepting proxy. Only CONNECTs to hosts named in the
 // rules are intercepted; every other CONNECT is tunnelled untouched.
 type Server struct {
-	cfg      *Config
+	cfg      *config.Config
 	log      *zap.Logger
 	key      *keystream.Key
 	ca       *certs.CA
@@ -46,7 +47,7 @@ type Deps struct {
 }
 
 // New builds a Server from a validated config.
-func New(cfg *Config, log *zap.Logger, deps Deps) (*Server, error) {
+func New(cfg *config.Config, log *zap.Logger, deps Deps) (*Server, error) {
 	if deps.Key == nil || deps.CA == nil || deps.Ledger == nil {
 		panic("proxy: New needs a key, a CA and a ledger")
 	}

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"jpegveil/config"
 	"jpegveil/jpegbits"
 	"jpegveil/keystream"
 	"jpegveil/ledger"
@@ -108,8 +109,8 @@ func newUploadStream(key *keystream.Key, led ledger.Ledger, opts veil.Options, b
 
 // newSessionStream is newUploadStream with the server's key, ledger and
 // metadata switches, for an upload on rule.
-func (s *Server) newSessionStream(rule *Rule, algs ...hashAlg) *uploadStream {
-	return newUploadStream(s.key, s.ledger, s.metadataOptions(), rule.OnUnsupported != UnsupportedPass, algs...)
+func (s *Server) newSessionStream(rule *config.Rule, algs ...hashAlg) *uploadStream {
+	return newUploadStream(s.key, s.ledger, s.metadataOptions(), rule.OnUnsupported != config.UnsupportedPass, algs...)
 }
 
 // errStreamEnded is returned for input after the end of the file.
@@ -317,7 +318,7 @@ func (s *Server) readWholeChunk(req *http.Request, what string) (b []byte, refus
 	b, err = readChunk(req.Body, req.ContentLength, limit)
 	var tooLarge *errTooLarge
 	if errors.As(err, &tooLarge) {
-		return nil, fmt.Sprintf("a chunk of a %s is held completely before it is encrypted, and this one is larger than limits.hash_buffer (%s): use smaller chunks or raise the limit", what, Size(limit)), nil
+		return nil, fmt.Sprintf("a chunk of a %s is held completely before it is encrypted, and this one is larger than limits.hash_buffer (%s): use smaller chunks or raise the limit", what, config.Size(limit)), nil
 	}
 	return b, "", err
 }
@@ -326,7 +327,7 @@ func (s *Server) readWholeChunk(req *http.Request, what string) (b []byte, refus
 type errTooLarge struct{ limit int64 }
 
 func (e *errTooLarge) Error() string {
-	return fmt.Sprintf("the request body is larger than limits.hash_buffer (%s)", Size(e.limit))
+	return fmt.Sprintf("the request body is larger than limits.hash_buffer (%s)", config.Size(e.limit))
 }
 
 // readChunk reads a request body completely, up to limit bytes.

@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"jpegveil/proxy"
+	"jpegveil/config"
 )
 
 func newInitCmd(a *app) *cobra.Command {
@@ -28,13 +28,13 @@ first start. Edit the configuration, then run: jpegveil serve --config FILE`,
 				}
 				configFile = filepath.Join(dir, "jpegveil", "config.yaml")
 			}
-			example := proxy.ExampleConfig()
+			example := config.ExampleConfig()
 			if stateDir != "" {
 				abs, err := filepath.Abs(stateDir)
 				if err != nil {
 					return err
 				}
-				example = proxy.WithStateDir(example, abs)
+				example = config.WithStateDir(example, abs)
 			}
 			if err := os.MkdirAll(filepath.Dir(configFile), 0o700); err != nil {
 				return err
@@ -50,7 +50,7 @@ first start. Edit the configuration, then run: jpegveil serve --config FILE`,
 			if err := f.Close(); err != nil {
 				return err
 			}
-			cfg, err := proxy.LoadConfig(configFile)
+			cfg, err := config.LoadConfig(configFile)
 			if err != nil {
 				return err
 			}

@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"jpegveil/certs"
+	"jpegveil/config"
 	"jpegveil/proxy"
 )
 
@@ -31,7 +32,7 @@ config.example.yaml.`,
 			if err != nil {
 				return err
 			}
-			log, err := cfg.Log.NewLogger()
+			log, err := newLogger(cfg.Log)
 			if err != nil {
 				return err
 			}
@@ -65,11 +66,11 @@ config.example.yaml.`,
 }
 
 // loadConfig reads FILE, or builds the default configuration.
-func loadConfig(file string) (*proxy.Config, error) {
+func loadConfig(file string) (*config.Config, error) {
 	if file != "" {
-		return proxy.LoadConfig(file)
+		return config.LoadConfig(file)
 	}
-	cfg := proxy.DefaultConfig()
+	cfg := config.DefaultConfig()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -78,8 +79,8 @@ func loadConfig(file string) (*proxy.Config, error) {
 
 // openState opens (or creates) the state directory, explaining the one
 // problem a user is likely to meet: a CA made for other rules.
-func openState(a *app, cfg *proxy.Config, passFile string) (*proxy.State, error) {
-	st, err := proxy.OpenState(cfg, func() ([]byte, error) {
+func openState(a *app, cfg *config.Config, passFile string) (*State, error) {
+	st, err := OpenState(cfg, func() ([]byte, error) {
 		if passFile == "" {
 			return nil, errors.New("the key is a passphrase key: give --passphrase-file")
 		}
@@ -92,7 +93,7 @@ func openState(a *app, cfg *proxy.Config, passFile string) (*proxy.State, error)
 	return st, err
 }
 
-func printWelcome(a *app, cfg *proxy.Config, st *proxy.State, addr string) {
+func printWelcome(a *app, cfg *config.Config, st *State, addr string) {
 	w := a.stderr
 	if st.KeyCreated {
 		fmt.Fprintf(w, "Created a new key in %s. Back it up: without it your encrypted photos are lost.\n", cfg.KeyFile)

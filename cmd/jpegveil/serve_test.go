@@ -12,6 +12,10 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"go.uber.org/zap"
+
+	"jpegveil/config"
 )
 
 // syncBuffer is a bytes.Buffer safe for one writer and one reader.
@@ -100,5 +104,21 @@ func TestInitThenServe(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("serve did not stop")
+	}
+}
+
+func TestNewLogger(t *testing.T) {
+	for _, lc := range []config.LogConfig{{Level: "debug", Format: "console"}, {Level: "warn", Format: "json"}} {
+		l, err := newLogger(lc)
+		if err != nil {
+			t.Errorf("%+v: %v", lc, err)
+			continue
+		}
+		if l.Core().Enabled(zap.DebugLevel) != (lc.Level == "debug") {
+			t.Errorf("%+v: wrong level", lc)
+		}
+	}
+	if _, err := newLogger(config.LogConfig{Level: "info", Format: "xml"}); err == nil {
+		t.Errorf("unknown format accepted")
 	}
 }

@@ -1,4 +1,4 @@
-package proxy
+package main
 
 import (
 	"errors"
@@ -7,14 +7,19 @@ import (
 	"os"
 	"path/filepath"
 
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
 	"jpegveil/certs"
+	"jpegveil/config"
 	"jpegveil/keystream"
 	"jpegveil/ledger"
+	"jpegveil/proxy"
 )
 
 // State is what the proxy keeps in its state directory.
 type State struct {
-	Deps
+	proxy.Deps
 	Dir        string
 	KeyCreated bool
 	CACreated  bool
@@ -29,7 +34,7 @@ func (st *State) Close() error { return st.Ledger.Close() }
 // the CA (constrained to the rule domains unless ca.name_constraints is
 // false) and the ledger. passphrase is asked for only when the key file is
 // a passphrase key; it may be nil otherwise.
-func OpenState(cfg *Config, passphrase func() ([]byte, error)) (*State, error) {
+func OpenState(cfg *config.Config, passphrase func() ([]byte, error)) (*State, error) {
 	st := &State{Dir: cfg.StateDir}
 	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("state directory: %w", err)
@@ -83,4 +88,25 @@ func loadOrCreateKey(path string, passphrase func() ([]byte, error)) (*keystream
 	}
 	key, err := kf.Key(pass)
 	return key, false, err
+}
+
+// newLogger builds the zap logger l describes, writing to standard error.
+// The caller owns it and passes it on; there is no global logger.
+func newLogger(l config.LogConfig, opts ...zap.Option) (*zap.Logger, error) {
+	level, err := zapcore.ParseLevel(l.Level)
+	if err != nil {
+		return nil, fmt.Errorf("log.level: %w", err)
+	}
+	zc := zap.NewProductionConfig()
+	zc.Level = zap.NewAtomicLevelAt(level)
+	zc.Sampling = nil
+	switch l.Format {
+	case "json":
+	case "console":
+		zc.Encoding = "console"
+		zc.EncoderConfig = zap.NewDevelopmentEncoderConfig()
+	default:
+		return nil, fmt.Errorf("log.format: unknown format %q", l.Format)
+	}
+	return zc.Build(opts...)
 }

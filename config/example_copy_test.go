@@ -1,4 +1,4 @@
-package proxy
+package config
 
 import (
 	"bytes"
@@ -12,7 +12,7 @@ func TestExampleCopyMatchesRoot(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(root, exampleConfig) {
-		t.Fatal("proxy/config.example.yaml differs from ../config.example.yaml: copy the root file over it")
+		t.Fatal("config/config.example.yaml differs from ../config.example.yaml: copy the root file over it")
 	}
 }
 

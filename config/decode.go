@@ -1,4 +1,4 @@
-package proxy
+package config
 
 import (
 	"bytes"
@@ -307,7 +307,7 @@ func splitNumbered(msg, prefix string) (int, string) {
 }
 
 // friendlyTypeError rewrites "cannot unmarshal !!str `abc` into int" so
-// that Go type names ("proxy.LimitsConfig") become what the YAML should
+// that Go type names ("config.LimitsConfig") become what the YAML should
 // have been ("a mapping").
 func friendlyTypeError(text string, names map[string]string) string {
 	const marker = " into "

@@ -1,4 +1,4 @@
-package proxy
+package config
 
 import (
 	"net"
@@ -11,7 +11,7 @@ import (
 // compared case-insensitively; a port, IPv6 brackets and a trailing dot are
 // ignored.
 func (c *Config) Intercepts(host string) bool {
-	host = canonicalHost(host)
+	host = CanonicalHost(host)
 	for i := range c.Rules {
 		if c.Rules[i].matchesHost(host) {
 			return true
@@ -24,7 +24,7 @@ func (c *Config) Intercepts(host string) bool {
 // the request's host (a port is ignored) and path its URL path as decoded
 // by net/url (r.URL.Path); anything from a "?" on is ignored.
 func (c *Config) Match(method, host, path string) *Rule {
-	host = canonicalHost(host)
+	host = CanonicalHost(host)
 	path, _, _ = strings.Cut(path, "?")
 	for i := range c.Rules {
 		r := &c.Rules[i]
@@ -38,11 +38,11 @@ func (c *Config) Match(method, host, path string) *Rule {
 // MatchesHost reports whether one of the rule's host patterns matches host
 // (case-insensitive; a port, IPv6 brackets and a trailing dot are ignored).
 func (r *Rule) MatchesHost(host string) bool {
-	return r.matchesHost(canonicalHost(host))
+	return r.matchesHost(CanonicalHost(host))
 }
 
 // matchesHost is MatchesHost for a host already passed through
-// canonicalHost.
+// CanonicalHost.
 func (r *Rule) matchesHost(host string) bool {
 	for _, h := range r.Hosts {
 		if matchHost(strings.ToLower(h), host) {
@@ -116,9 +116,9 @@ func (c *Config) RuleDomains() []string {
 	return out
 }
 
-// canonicalHost lower-cases host and strips a port, IPv6 brackets and one
+// CanonicalHost lower-cases host and strips a port, IPv6 brackets and one
 // trailing dot, so "Photos.Google.com.:443" becomes "photos.google.com".
-func canonicalHost(host string) string {
+func CanonicalHost(host string) string {
 	host = strings.ToLower(strings.TrimSpace(host))
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h

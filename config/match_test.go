@@ -1,4 +1,4 @@
-package proxy
+package config
 
 import (
 	"net"
@@ -41,8 +41,8 @@ func TestCanonicalHost(t *testing.T) {
 		{"::1", "::1"},
 	}
 	for _, tt := range tests {
-		if got := canonicalHost(tt.in); got != tt.want {
-			t.Errorf("canonicalHost(%q) = %q, want %q", tt.in, got, tt.want)
+		if got := CanonicalHost(tt.in); got != tt.want {
+			t.Errorf("CanonicalHost(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package proxy
+package config
 
 import (
 	"bytes"
@@ -114,7 +114,7 @@ func TestParseUnknownKey(t *testing.T) {
 			if tt.wantHint == "" && strings.Contains(msg, "did you mean") {
 				t.Errorf("error %q suggests a key although none is close", msg)
 			}
-			if strings.Contains(msg, "proxy.") {
+			if strings.Contains(msg, "config.") {
 				t.Errorf("error %q leaks Go type names", msg)
 			}
 		})
@@ -180,7 +180,7 @@ func TestParseWrongTypes(t *testing.T) {
 			if p.Line != tt.wantLine {
 				t.Errorf("problem %v at line %d, want %d", p, p.Line, tt.wantLine)
 			}
-			if strings.Contains(err.Error(), "proxy.") {
+			if strings.Contains(err.Error(), "config.") {
 				t.Errorf("error %q leaks Go type names", err)
 			}
 		})
@@ -817,21 +817,5 @@ func TestParseNetwork(t *testing.T) {
 		if err == nil && got.String() != tt.want {
 			t.Errorf("ParseNetwork(%q) = %s, want %s", tt.in, got, tt.want)
 		}
-	}
-}
-
-func TestNewLogger(t *testing.T) {
-	for _, lc := range []LogConfig{{"debug", "console"}, {"warn", "json"}} {
-		l, err := lc.NewLogger()
-		if err != nil {
-			t.Errorf("%+v: %v", lc, err)
-			continue
-		}
-		if l.Core().Enabled(zap.DebugLevel) != (lc.Level == "debug") {
-			t.Errorf("%+v: wrong level", lc)
-		}
-	}
-	if _, err := (LogConfig{"info", "xml"}).NewLogger(); err == nil {
-		t.Errorf("unknown format accepted")
 	}
 }

@@ -1,4 +1,4 @@
-package proxy
+package config
 
 import (
 	"crypto/x509"
@@ -9,9 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-
-	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
 )
 
 // Config is the proxy configuration. It is read from YAML by LoadConfig or
@@ -192,16 +189,10 @@ type Rule struct {
 	OnUnsupported UnsupportedAction `yaml:"on_unsupported"`
 }
 
-// Defaults.
-const (
-	DefaultListen = "127.0.0.1:8080"
-	appName       = "jpegveil"
-)
+const appName = "jpegveil"
 
-// defaultAllow is the client allow-list used with a loopback Listen.
-func defaultAllow() []Network {
-	return []Network{MustNetwork("127.0.0.0/8"), MustNetwork("::1/128")}
-}
+// DefaultListen is the listen address of the default configuration.
+const DefaultListen = "127.0.0.1:8080"
 
 // defaultMethods returns the methods a rule with body b matches by default.
 func defaultMethods(b BodyKind) []string {
@@ -211,66 +202,40 @@ func defaultMethods(b BodyKind) []string {
 	return []string{"POST", "PUT"}
 }
 
-// DefaultRules returns the rules of the default configuration: Google Photos
-// (Library API and web) and iCloud. config.example.yaml holds the same rules,
-// documented; a test keeps the two in step.
-func DefaultRules() []Rule {
-	return []Rule{
-		{
-			Name:      "google-photos-library-upload",
-			Hosts:     []string{"photoslibrary.googleapis.com"},
-			Methods:   []string{"POST"},
-			Paths:     []string{"/v1/uploads"},
-			Body:      BodyResumable,
-			Resumable: ResumableGoogle,
-		},
-		{
-			Name:      "google-photos-web-upload",
-			Hosts:     []string{"photos.google.com"},
-			Paths:     []string{"/_/upload/uploadmedia/**"},
-			Body:      BodyResumable,
-			Resumable: ResumableGoogle,
-		},
-		{
-			Name:  "google-photos-download",
-			Hosts: []string{"lh3.googleusercontent.com"},
-			Paths: []string{"/**"},
-			Body:  BodyDownload,
-		},
-		{
-			Name:    "icloud-upload",
-			Hosts:   []string{"*.icloud-content.com"},
-			Methods: []string{"POST"},
-			Body:    BodyRaw,
-		},
-		{
-			Name:    "icloud-download",
-			Hosts:   []string{"*.icloud-content.com"},
-			Methods: []string{"GET"},
-			Body:    BodyDownload,
-		},
+// builtin decodes the embedded config.example.yaml, whose active settings
+// are the defaults: every default value is written there, documented, and
+// nowhere in Go. It panics if the embedded file does not decode, which
+// TestExampleConfigIsDefault rules out.
+func builtin() *Config {
+	c := &Config{}
+	if _, err := decodeStrict(exampleConfig, c); err != nil {
+		panic("config: the embedded example does not decode: " + err.Error())
 	}
+	return c
 }
 
-// DefaultConfig returns the built-in configuration: loopback listen, the
-// default state directory and DefaultRules, with every default filled in.
-// It is not validated: call Validate (it fails, for example, when no home
-// directory is known to place the state directory in).
+// DefaultRules returns the rules of the default configuration, those of
+// config.example.yaml: Google Photos (Library API and web) and iCloud.
+func DefaultRules() []Rule { return builtin().Rules }
+
+// DefaultConfig returns the built-in configuration, config.example.yaml:
+// loopback listen, the default state directory and DefaultRules, with every
+// default filled in. It is not validated: call Validate (it fails, for
+// example, when no home directory is known to place the state directory
+// in).
 func DefaultConfig() *Config {
-	c := &Config{
-		CA:    CAConfig{NameConstraints: true},
-		Rules: DefaultRules(),
-	}
+	c := builtin()
 	c.applyDefaults()
 	return c
 }
 
-// applyDefaults fills in every unset field and normalizes case. It runs
-// after decoding and before Validate; it never fails (Validate reports what
-// could not be defaulted).
+// applyDefaults fills in every unset field from the example configuration
+// and normalizes case. It runs after decoding and before Validate; it never
+// fails (Validate reports what could not be defaulted).
 func (c *Config) applyDefaults() {
+	d := builtin()
 	if c.Listen == "" {
-		c.Listen = DefaultListen
+		c.Listen = d.Listen
 	}
 	if c.StateDir == "" {
 		c.StateDir = defaultStateDir()
@@ -278,49 +243,54 @@ func (c *Config) applyDefaults() {
 	if c.KeyFile == "" && c.StateDir != "" {
 		c.KeyFile = filepath.Join(c.StateDir, "key")
 	}
-	if c.Log.Level == "" {
-		c.Log.Level = "info"
-	}
-	if c.Log.Format == "" {
-		c.Log.Format = "console"
-	}
+	setString(&c.Log.Level, d.Log.Level)
+	setString(&c.Log.Format, d.Log.Format)
 	if c.Clients.Allow == nil && listenIsLoopback(c.Listen) {
-		c.Clients.Allow = defaultAllow()
+		c.Clients.Allow = d.Clients.Allow
 	}
-	setDuration(&c.Upstream.DialTimeout, 10*time.Second)
-	setDuration(&c.Upstream.IdleTimeout, 90*time.Second)
-	setDuration(&c.Upstream.ResponseHeaderTimeout, 60*time.Second)
-	setDuration(&c.ClientTimeouts.ReadHeader, 30*time.Second)
-	setDuration(&c.ClientTimeouts.Idle, 120*time.Second)
+	setDuration(&c.Upstream.DialTimeout, d.Upstream.DialTimeout.Duration)
+	setDuration(&c.Upstream.IdleTimeout, d.Upstream.IdleTimeout.Duration)
+	setDuration(&c.Upstream.ResponseHeaderTimeout, d.Upstream.ResponseHeaderTimeout.Duration)
+	setDuration(&c.ClientTimeouts.ReadHeader, d.ClientTimeouts.ReadHeader.Duration)
+	setDuration(&c.ClientTimeouts.Idle, d.ClientTimeouts.Idle.Duration)
 	if c.Limits.HashBuffer == 0 {
-		c.Limits.HashBuffer = 64 * MiB
+		c.Limits.HashBuffer = d.Limits.HashBuffer
 	}
 	if c.Limits.MaxSessions == 0 {
-		c.Limits.MaxSessions = 256
+		c.Limits.MaxSessions = d.Limits.MaxSessions
 	}
-	setDuration(&c.Limits.SessionTTL, 24*time.Hour)
-	for _, m := range []*MetadataAction{&c.Metadata.ExifThumbnail, &c.Metadata.MPFImages, &c.Metadata.GPS} {
-		if *m == "" {
-			*m = MetadataEncrypt
-		}
-	}
+	setDuration(&c.Limits.SessionTTL, d.Limits.SessionTTL.Duration)
+	setString(&c.Metadata.ExifThumbnail, d.Metadata.ExifThumbnail)
+	setString(&c.Metadata.MPFImages, d.Metadata.MPFImages)
+	setString(&c.Metadata.GPS, d.Metadata.GPS)
 	for i := range c.Rules {
-		r := &c.Rules[i]
-		for j, h := range r.Hosts {
-			r.Hosts[j] = strings.ToLower(strings.TrimSpace(h))
-		}
-		if len(r.Methods) == 0 {
-			r.Methods = defaultMethods(r.Body)
-		}
-		for j, m := range r.Methods {
-			r.Methods[j] = strings.ToUpper(strings.TrimSpace(m))
-		}
-		if len(r.Paths) == 0 {
-			r.Paths = []string{"/**"}
-		}
-		if r.OnUnsupported == "" && r.Body.IsUpload() {
-			r.OnUnsupported = UnsupportedBlock
-		}
+		c.Rules[i].applyDefaults()
+	}
+}
+
+// applyDefaults normalizes the case of hosts and methods and fills in the
+// methods, paths and on_unsupported policy a rule leaves out.
+func (r *Rule) applyDefaults() {
+	for j, h := range r.Hosts {
+		r.Hosts[j] = strings.ToLower(strings.TrimSpace(h))
+	}
+	if len(r.Methods) == 0 {
+		r.Methods = defaultMethods(r.Body)
+	}
+	for j, m := range r.Methods {
+		r.Methods[j] = strings.ToUpper(strings.TrimSpace(m))
+	}
+	if len(r.Paths) == 0 {
+		r.Paths = []string{"/**"}
+	}
+	if r.OnUnsupported == "" && r.Body.IsUpload() {
+		r.OnUnsupported = UnsupportedBlock
+	}
+}
+
+func setString[S ~string](s *S, def S) {
+	if *s == "" {
+		*s = def
 	}
 }
 
@@ -453,26 +423,4 @@ func appendPEMFile(pool *x509.CertPool, path string) error {
 		return fmt.Errorf("%s: no PEM certificate found", path)
 	}
 	return nil
-}
-
-// NewLogger builds the zap logger this LogConfig describes, writing to
-// standard error. The caller owns it and passes it on; there is no global
-// logger.
-func (l LogConfig) NewLogger(opts ...zap.Option) (*zap.Logger, error) {
-	level, err := zapcore.ParseLevel(l.Level)
-	if err != nil {
-		return nil, fmt.Errorf("log.level: %w", err)
-	}
-	zc := zap.NewProductionConfig()
-	zc.Level = zap.NewAtomicLevelAt(level)
-	zc.Sampling = nil
-	switch l.Format {
-	case "json":
-	case "console":
-		zc.Encoding = "console"
-		zc.EncoderConfig = zap.NewDevelopmentEncoderConfig()
-	default:
-		return nil, fmt.Errorf("log.format: unknown format %q", l.Format)
-	}
-	return zc.Build(opts...)
 }
