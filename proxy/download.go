@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"jpegveil/jpegbits"
+	"jpegveil/proxy/services"
 	"jpegveil/veil"
 )
 
@@ -48,52 +48,29 @@ var bodyHashHeaders = []string{"Content-MD5", "Content-Digest"}
 // The headers go to the client once the start of the body is decrypted and
 // the direction decided: hashes of the ciphertext (storedHashHeaders) are
 // dropped from a body the proxy changes.
-func (s *Server) download(req *http.Request, ev *event) (*http.Response, error) {
-	ev.dir = "download"
+func (ex *exchange) download() (*http.Response, error) {
+	req := ex.req
 	// Bodies must arrive as the file was stored, not compressed.
 	req.Header.Set("Accept-Encoding", "identity")
 	if req.Method == http.MethodHead {
 		// No body to decrypt, and a HEAD with Range must describe the
 		// client's range, not the prefix the proxy would fetch.
-		defer ev.log()
-		resp, err := s.upstream.RoundTrip(req)
-		if err != nil {
-			ev.outcome, ev.err = "upstream-error", err
-			return nil, err
-		}
-		ev.outcome = "passed-head"
-		return resp, nil
+		return ex.Pass(services.PassedHead)
 	}
-	clientRange, clientIfRange := req.Header.Get("Range"), req.Header.Get("If-Range")
-	rng, ranged := parseRange(clientRange)
-	if clientRange != "" {
-		if !ranged {
-			// Several ranges, or a syntax we do not serve: answer the whole
-			// file, as RFC 9110 §14.2 allows a server to.
-			req.Header.Del("Range")
-			req.Header.Del("If-Range")
-		} else if rng.suffix || rng.end < 0 {
-			req.Header.Del("Range")
-		} else {
-			req.Header.Set("Range", fmt.Sprintf("bytes=0-%d", rng.end+rangeMargin))
-		}
-	}
-	resp, err := s.upstream.RoundTrip(req)
+	client := clientRangeOf(req)
+	resp, err := ex.roundTrip(req)
 	if err != nil {
-		ev.outcome, ev.err = "upstream-error", err
-		ev.log()
 		return nil, err
 	}
 	if !decryptable(resp) {
-		ev.outcome = "passed-status-" + strconv.Itoa(resp.StatusCode)
-		ev.log()
+		ex.outcome = services.PassedStatus(resp.StatusCode)
 		return resp, nil
 	}
 	// staleIfRange: the client sent If-Range and the answer may be of
 	// another version of the file than the one it holds part of, so it
 	// gets the whole file (RFC 9110 §13.1.5).
 	staleIfRange := req.Header.Get("If-Range") != "" && resp.StatusCode == http.StatusOK
-	if ranged && resp.StatusCode == http.StatusPartialContent && !prefixCovers(resp, rng) {
+	if client.ranged && resp.StatusCode == http.StatusPartialContent && !prefixCovers(resp, client.rng) {
 		// The service answered a shorter prefix than asked for (or not
 		// one from byte 0, or without the file's size). Decrypting it would
 		// cut the keystream chunk around the end of the range, which
@@ -101,46 +78,73 @@ func (s *Server) download(req *http.Request, ev *event) (*http.Response, error) 
 		// missing. Fetch the whole file instead.
 		first := resp.Header
 		resp.Body.Close()
-		if resp, err = s.fetchWhole(req); err != nil {
-			ev.outcome, ev.err = "upstream-error", err
-			ev.log()
+		if resp, err = ex.fetchWhole(); err != nil {
 			return nil, err
 		}
 		if !decryptable(resp) || resp.StatusCode != http.StatusOK {
-			ev.outcome = "passed-status-" + strconv.Itoa(resp.StatusCode)
-			ev.log()
+			ex.outcome = services.PassedStatus(resp.StatusCode)
 			return resp, nil
 		}
 		staleIfRange = req.Header.Get("If-Range") != "" && !sameVersion(first, resp.Header)
 	}
-	vr := veil.NewReader(s.key, resp.Body, veil.Options{Decide: s.decideDownload(req.Context())})
-	body := &downloadBody{vr: vr, c: resp.Body, ev: ev}
+	return ex.decrypt(resp, client, staleIfRange)
+}
+
+// clientRange is the Range a client asked for, and whether the proxy
+// serves it as a slice (ranged) of what it fetched.
+type clientRange struct {
+	header, ifRange string
+	rng             byteRange
+	ranged          bool
+}
+
+// clientRangeOf reads the client's range from req and changes req to ask
+// for what the proxy must fetch to serve it: a prefix from byte 0 with a
+// margin for the keystream chunk at its end, or the whole file.
+func clientRangeOf(req *http.Request) clientRange {
+	c := clientRange{header: req.Header.Get("Range"), ifRange: req.Header.Get("If-Range")}
+	c.rng, c.ranged = parseRange(c.header)
+	switch {
+	case c.header == "":
+	case !c.ranged:
+		// Several ranges, or a syntax we do not serve: answer the whole
+		// file, as RFC 9110 §14.2 allows a server to.
+		req.Header.Del("Range")
+		req.Header.Del("If-Range")
+	case c.rng.suffix || c.rng.end < 0:
+		req.Header.Del("Range")
+	default:
+		req.Header.Set("Range", fmt.Sprintf("bytes=0-%d", c.rng.end+rangeMargin))
+	}
+	return c
+}
+
+// decrypt answers with resp's body decrypted where the ledger knows the
+// image, sliced to the client's range.
+func (ex *exchange) decrypt(resp *http.Response, client clientRange, staleIfRange bool) (*http.Response, error) {
+	req := ex.req
+	vr := ex.crypt.decrypting(req.Context(), resp.Body)
+	body := &downloadBody{vr: vr, c: resp.Body, ex: ex}
 	changed, err := body.preRead()
 	if err != nil {
 		resp.Body.Close()
-		ev.result = vr.Result()
-		ev.outcome, ev.err = "error", err
-		ev.log()
+		ex.result = vr.Result()
+		ex.Record(services.Failed, err)
 		return nil, err
 	}
-	if clientRange != "" && errors.Is(vr.Result().Err, jpegbits.ErrNotJPEG) && (req.Body == nil || req.Body == http.NoBody) {
+	if client.header != "" && errors.Is(vr.Result().Err, jpegbits.ErrNotJPEG) && (req.Body == nil || req.Body == http.NoBody) {
 		// Not a JPEG (a video, say): nothing to decrypt, so the client's
 		// own range goes to the service, rather than the proxy reading
 		// the file from byte 0 to slice it. What was fetched is dropped
 		// after its first bytes.
 		body.c.Close()
 		again := req.Clone(req.Context())
-		again.Header.Set("Range", clientRange)
-		if clientIfRange != "" {
-			again.Header.Set("If-Range", clientIfRange)
+		again.Header.Set("Range", client.header)
+		if client.ifRange != "" {
+			again.Header.Set("If-Range", client.ifRange)
 		}
-		defer ev.log()
-		if resp, err = s.upstream.RoundTrip(again); err != nil {
-			ev.outcome, ev.err = "upstream-error", err
-			return nil, err
-		}
-		ev.outcome = "passed-not-jpeg"
-		return resp, nil
+		ex.outcome = services.PassedNotJPEG
+		return ex.roundTrip(again)
 	}
 	if changed {
 		for _, h := range storedHashHeaders {
@@ -148,10 +152,11 @@ func (s *Server) download(req *http.Request, ev *event) (*http.Response, error) 
 		}
 	}
 	resp.Body = body
-	if !ranged {
+	ex.logOnClose = true
+	if !client.ranged {
 		return resp, nil
 	}
-	return sliceResponse(req, resp, body, rng, staleIfRange)
+	return sliceResponse(req, resp, body, client.rng, staleIfRange)
 }
 
 // decryptable reports whether resp has a body the proxy may decrypt: a 200
@@ -164,14 +169,17 @@ func decryptable(resp *http.Response) bool {
 
 // fetchWhole asks the service again for req's file, this time without a
 // range.
-func (s *Server) fetchWhole(req *http.Request) (*http.Response, error) {
+func (ex *exchange) fetchWhole() (*http.Response, error) {
+	req := ex.req
 	if req.Body != nil && req.Body != http.NoBody {
-		return nil, errors.New("the service answered a shorter range than asked, and a request with a body cannot be sent again for the whole file")
+		err := errors.New("the service answered a shorter range than asked, and a request with a body cannot be sent again for the whole file")
+		ex.Record(services.UpstreamError, err)
+		return nil, err
 	}
 	again := req.Clone(req.Context())
 	again.Header.Del("Range")
 	again.Header.Del("If-Range")
-	return s.upstream.RoundTrip(again)
+	return ex.roundTrip(again)
 }
 
 // sameVersion reports whether two responses are known to be of the same
@@ -185,133 +193,12 @@ func sameVersion(a, b http.Header) bool {
 	return lm != "" && lm == b.Get("Last-Modified")
 }
 
-// contentRange parses the Content-Range of a 206 answer: its first and last
-// byte and the file's size (-1 when the service did not say).
-func contentRange(resp *http.Response) (start, end, total int64, ok bool) {
-	var t string
-	if _, err := fmt.Sscanf(resp.Header.Get("Content-Range"), "bytes %d-%d/%s", &start, &end, &t); err != nil || start < 0 || end < start {
-		return 0, 0, 0, false
-	}
-	total = -1
-	if t != "*" {
-		n, err := strconv.ParseInt(t, 10, 64)
-		if err != nil || n <= end {
-			return 0, 0, 0, false
-		}
-		total = n
-	}
-	return start, end, total, true
-}
-
-// prefixCovers reports whether a 206 answer to the request from byte 0 for
-// rng can be decrypted and sliced: it starts at byte 0, says the file's
-// size, and reaches rangeMargin past the end of rng or the end of the file.
-func prefixCovers(resp *http.Response, rng byteRange) bool {
-	start, end, total, ok := contentRange(resp)
-	if !ok || start != 0 || total < 0 {
-		return false
-	}
-	want := total - 1
-	if !rng.suffix && rng.end >= 0 {
-		want = min(rng.end+rangeMargin, total-1)
-	}
-	return end >= want
-}
-
-// sliceResponse turns a decrypted response from byte 0 into the 206 answer
-// for rng. The whole response is returned when it cannot be sliced: the
-// client's If-Range copy is stale, or the service did not say the size.
-func sliceResponse(req *http.Request, resp *http.Response, body *downloadBody, rng byteRange, staleIfRange bool) (*http.Response, error) {
-	total := int64(-1)
-	switch resp.StatusCode {
-	case http.StatusOK:
-		if staleIfRange || resp.ContentLength < 0 {
-			// The client's copy is stale, or the size is unknown (a
-			// chunked answer): the whole file, as RFC 9110 allows.
-			return resp, nil
-		}
-		total = resp.ContentLength
-	case http.StatusPartialContent:
-		// download fetched the whole file unless this prefix covers rng.
-		_, _, total, _ = contentRange(resp)
-	}
-	start, end := rng.start, rng.end
-	if rng.suffix {
-		start, end = max(total-rng.start, 0), total-1
-	} else if end < 0 || end >= total {
-		end = total - 1
-	}
-	if start > end || start >= total {
-		resp.Body.Close()
-		return rangeNotSatisfiable(req, total), nil
-	}
-	if _, err := io.CopyN(io.Discard, body.r, start); err != nil {
-		body.ev.err = err
-		resp.Body.Close()
-		return nil, err
-	}
-	body.r = io.LimitReader(body.r, end-start+1)
-	for _, h := range bodyHashHeaders {
-		resp.Header.Del(h)
-	}
-	resp.StatusCode = http.StatusPartialContent
-	resp.Status = "206 Partial Content"
-	resp.ContentLength = end - start + 1
-	resp.Header.Set("Content-Length", strconv.FormatInt(resp.ContentLength, 10))
-	resp.Header.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", start, end, total))
-	return resp, nil
-}
-
-func rangeNotSatisfiable(req *http.Request, total int64) *http.Response {
-	h := make(http.Header)
-	h.Set("Content-Range", fmt.Sprintf("bytes */%d", total))
-	return synthResponse(req, http.StatusRequestedRangeNotSatisfiable, h, "")
-}
-
-// byteRange is one range of a Range header: start-end (end -1 when open),
-// or the last start bytes when suffix.
-type byteRange struct {
-	start, end int64
-	suffix     bool
-}
-
-// parseRange parses a single-range "bytes=" header value (RFC 9110 §14.1.2).
-func parseRange(h string) (byteRange, bool) {
-	spec, ok := strings.CutPrefix(strings.TrimSpace(h), "bytes=")
-	if !ok || strings.Contains(spec, ",") {
-		return byteRange{}, false
-	}
-	a, b, ok := strings.Cut(strings.TrimSpace(spec), "-")
-	if !ok {
-		return byteRange{}, false
-	}
-	if a == "" {
-		n, err := strconv.ParseInt(b, 10, 64)
-		if err != nil || n <= 0 {
-			return byteRange{}, false
-		}
-		return byteRange{start: n, suffix: true}, true
-	}
-	start, err := strconv.ParseInt(a, 10, 64)
-	if err != nil || start < 0 {
-		return byteRange{}, false
-	}
-	if b == "" {
-		return byteRange{start: start, end: -1}, true
-	}
-	end, err := strconv.ParseInt(b, 10, 64)
-	if err != nil || end < start {
-		return byteRange{}, false
-	}
-	return byteRange{start: start, end: end}, true
-}
-
 // downloadBody is a decrypting response body; closing it logs the request.
 type downloadBody struct {
 	r  io.Reader // what the client reads: the pre-read start, then vr
 	vr *veil.Reader
 	c  io.Closer
-	ev *event
+	ex *exchange
 	n  int64
 }
 
@@ -352,21 +239,23 @@ func (b *downloadBody) Read(p []byte) (int, error) {
 	n, err := b.r.Read(p)
 	b.n += int64(n)
 	if err != nil && err != io.EOF {
-		b.ev.err = err
+		b.ex.err = err
 	}
 	return n, err
 }
 
 func (b *downloadBody) Close() error {
-	b.ev.result, b.ev.bytes = b.vr.Result(), b.n
-	if b.ev.err != nil {
-		b.ev.outcome = "error"
-	} else {
-		b.ev.outcome = outcomeOf(b.ev.result)
-		if b.ev.outcome == "transformed" {
-			b.ev.outcome = "decrypted"
-		}
+	ex := b.ex
+	ex.Sent(b.n)
+	ex.SetResult(b.vr.Result())
+	switch {
+	case ex.err != nil:
+		ex.outcome = services.Failed
+	case services.Of(ex.result) == services.Transformed:
+		ex.outcome = services.Decrypted
+	default:
+		ex.outcome = services.Of(ex.result)
 	}
-	b.ev.log()
+	ex.done()
 	return b.c.Close()
 }

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -126,6 +127,7 @@ func newFakePhotos(t testing.TB) *fakePhotos {
 type testProxy struct {
 	srv    *Server
 	state  *testState
+	clock  *testClock // ages the upload sessions
 	url    *url.URL
 	client *http.Client // trusts jpegveil's CA and uses the proxy
 }
@@ -160,6 +162,8 @@ func startProxy(t testing.TB, yaml string, log *zap.Logger, extraRoots ...string
 	if log == nil {
 		log = zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))
 	}
+	clock := &testClock{}
+	st.Now = clock.now
 	srv, err := New(cfg, log, st.Deps)
 	if err != nil {
 		t.Fatal(err)
@@ -179,7 +183,7 @@ func startProxy(t testing.TB, yaml string, log *zap.Logger, extraRoots ...string
 		pool.AppendCertsFromPEM(b)
 	}
 	pu := &url.URL{Scheme: "http", Host: l.Addr().String()}
-	tp := &testProxy{srv: srv, state: st, url: pu}
+	tp := &testProxy{srv: srv, state: st, url: pu, clock: clock}
 	tp.client = &http.Client{Transport: &http.Transport{
 		Proxy:             http.ProxyURL(pu),
 		TLSClientConfig:   &tls.Config{RootCAs: pool},
@@ -225,3 +229,10 @@ func newReq(t testing.TB, method, u string, body io.Reader) *http.Request {
 	}
 	return req
 }
+
+// testClock is the time now, moved forward by advance.
+type testClock struct{ offset atomic.Int64 }
+
+func (c *testClock) now() time.Time { return time.Now().Add(time.Duration(c.offset.Load())) }
+
+func (c *testClock) advance(d time.Duration) { c.offset.Add(int64(d)) }

@@ -72,8 +72,8 @@ func TestGoogleStartCarriesNoData(t *testing.T) {
 	f.mu.Lock()
 	n := len(f.uploads) + len(f.tokens)
 	f.mu.Unlock()
-	if n != 0 || sessionsFor(p.srv).len() != 0 {
-		t.Fatalf("refused starts left %d uploads at the service, %d sessions", n, sessionsFor(p.srv).len())
+	if n != 0 || p.srv.Uploads() != 0 {
+		t.Fatalf("refused starts left %d uploads at the service, %d sessions", n, p.srv.Uploads())
 	}
 
 	// The web app's start: JSON metadata, here with a hash of it.
@@ -147,7 +147,7 @@ func TestGoogleQueryCancelBody(t *testing.T) {
 			if n := f.upstreamRequests() - before; n != 0 {
 				t.Fatalf("%d requests reached the service", n)
 			}
-			if sessionsFor(p.srv).len() != 1 {
+			if p.srv.Uploads() != 1 {
 				t.Fatal("the refused request dropped the session")
 			}
 		})
@@ -162,7 +162,7 @@ func TestGoogleQueryCancelBody(t *testing.T) {
 	if resp.StatusCode != 200 || resp.Header.Get("X-Goog-Upload-Status") != "cancelled" {
 		t.Fatalf("cancel: %s %q", resp.Status, msg)
 	}
-	if sessionsFor(p.srv).len() != 0 || f.upload1(loc).status != "cancelled" {
+	if p.srv.Uploads() != 0 || f.upload1(loc).status != "cancelled" {
 		t.Fatal("the cancel did not end the upload")
 	}
 }
@@ -215,7 +215,7 @@ func TestGoogleUnsureDeadUpload(t *testing.T) {
 				t.Fatalf("%s after the service ended the upload: %s (status %q) %q, want 502 (status %q) %q",
 					tc.next, resp.Status, resp.Header.Get("X-Goog-Upload-Status"), msg, tc.status, tc.want)
 			}
-			if n := sessionsFor(p.srv).len(); n != 0 {
+			if n := p.srv.Uploads(); n != 0 {
 				t.Fatalf("%d sessions left", n)
 			}
 			// The session is gone: a query now gets the service's answer.

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"jpegveil/config"
+	"jpegveil/proxy/services"
 )
 
 // maxPartsBefore bounds the multipart bytes buffered before the photo's
@@ -25,31 +26,29 @@ var errNoField = errors.New("the multipart form has no part with the photo")
 // as they came. The parts before the photo are read first (bounded), so a
 // form without the field is refused (or, with on_unsupported pass,
 // forwarded unchanged) before anything goes upstream.
-func (s *Server) uploadMultipart(req *http.Request, ev *event) (*http.Response, error) {
-	ev.dir = "upload"
+func (ex *exchange) uploadMultipart() (*http.Response, error) {
+	req := ex.req
 	mt, params, err := mime.ParseMediaType(req.Header.Get("Content-Type"))
 	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" || req.Body == nil || req.Body == http.NoBody {
-		defer ev.log()
-		return s.unsupported(req, ev, errors.New("the body is not a multipart/form-data form"))
+		return ex.Unsupported(errors.New("the body is not a multipart/form-data form"))
 	}
 	body := req.Body
 	br := bufio.NewReaderSize(body, 64<<10)
-	head, err := findPart(br, params["boundary"], ev.rule.Field)
+	head, err := findPart(br, params["boundary"], ex.rule.Field)
 	if err != nil {
-		defer ev.log()
 		if errors.Is(err, errNoField) {
-			req.Body = readCloser{io.MultiReader(bytes.NewReader(head), br), body}
-			return s.unsupported(req, ev, err)
+			req.Body = services.ReadCloser{Reader: io.MultiReader(bytes.NewReader(head), br), Closer: body}
+			return ex.Unsupported(err)
 		}
-		ev.outcome, ev.err = "client-error", err
+		ex.Record(services.ClientError, err)
 		return nil, err
 	}
 	photo := &partReader{br: br, delim: []byte("\r\n--" + params["boundary"])}
 	var rest io.Reader = br
-	if ev.rule.OnUnsupported != config.UnsupportedPass {
-		rest = &restGuard{br: br, boundary: params["boundary"], field: ev.rule.Field}
+	if ex.rule.OnUnsupported != config.UnsupportedPass {
+		rest = &restGuard{br: br, boundary: params["boundary"], field: ex.rule.Field}
 	}
-	return s.sendEncrypted(req, head, photo, rest, body, ev)
+	return ex.sendEncrypted(uploadParts{prefix: head, photo: photo, suffix: rest, body: body})
 }
 
 // maxPartsAfter bounds the multipart bytes read after the photo's part
@@ -113,11 +112,6 @@ func extraFile(rest []byte, boundary, field string) string {
 		}
 	}
 	return ""
-}
-
-type readCloser struct {
-	io.Reader
-	io.Closer
 }
 
 // findPart reads the body up to and including the header block of the part

@@ -2,15 +2,11 @@ package proxy
 
 import (
 	"context"
-	"crypto/subtle"
 	"crypto/tls"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
-	"net/netip"
-	"strings"
 	"time"
 
 	"github.com/elazarl/goproxy"
@@ -20,6 +16,8 @@ import (
 	"jpegveil/config"
 	"jpegveil/keystream"
 	"jpegveil/ledger"
+	"jpegveil/proxy/internal/session"
+	"jpegveil/proxy/services"
 )
 
 // Server is the intercepting proxy. Only CONNECTs to hosts named in the
@@ -30,20 +28,23 @@ type Server struct {
 	key      *keystream.Key
 	ca       *certs.CA
 	issuer   *certs.Issuer
-	ledger   ledger.Ledger
 	upstream *http.Transport
 	dial     func(ctx context.Context, network, addr string) (net.Conn, error)
 	gp       *goproxy.ProxyHttpServer
 	onboard  http.Handler
-	sessions *sessionTable // resumable uploads in progress
+	crypt    *crypt
+	env      *services.Env
+	services map[string]MultiRequestUploader // by the name rules give them
 }
 
-// Deps are the long-lived resources a Server uses; OpenState creates them
+// Deps are the long-lived resources a Server uses, which the command opens
 // from the state directory.
 type Deps struct {
 	Key    *keystream.Key
 	CA     *certs.CA
 	Ledger ledger.Ledger
+	// Now is the clock that ages upload sessions; nil: time.Now.
+	Now func() time.Time
 }
 
 // New builds a Server from a validated config.
@@ -55,7 +56,7 @@ func New(cfg *config.Config, log *zap.Logger, deps Deps) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("upstream.ca_files: %w", err)
 	}
-	s := &Server{cfg: cfg, log: log, key: deps.Key, ca: deps.CA, ledger: deps.Ledger}
+	s := &Server{cfg: cfg, log: log, key: deps.Key, ca: deps.CA}
 	s.issuer = deps.CA.NewIssuer(certs.IssuerOptions{})
 	dialer := &net.Dialer{Timeout: cfg.Upstream.DialTimeout.Duration, KeepAlive: 30 * time.Second}
 	s.dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -78,7 +79,24 @@ func New(cfg *config.Config, log *zap.Logger, deps Deps) (*Server, error) {
 		MaxIdleConnsPerHost:   16,
 	}
 	s.onboard = s.onboardingHandler()
-	s.sessions = newSessionTable(cfg.Limits.MaxSessions, cfg.Limits.SessionTTL.Duration)
+	s.crypt = &crypt{key: deps.Key, ledger: deps.Ledger, meta: cfg.Metadata}
+	svcs := builtinServices()
+	s.services = make(map[string]MultiRequestUploader)
+	for _, svc := range svcs {
+		if m, ok := svc.(MultiRequestUploader); ok {
+			s.services[svc.Name()] = m
+		}
+	}
+	evicted := func() {
+		log.Warn("limits.max_sessions reached: the least recently used resumable upload was dropped")
+	}
+	s.env = &services.Env{
+		Config:    cfg,
+		Upstream:  s.upstream,
+		Sessions:  session.NewTable(cfg.Limits.MaxSessions, cfg.Limits.SessionTTL.Duration, deps.Now, evicted),
+		Hashes:    hashParser(svcs),
+		NewStream: s.crypt.newStream,
+	}
 
 	gp := goproxy.NewProxyHttpServer()
 	gp.Logger = zapPrintf{log.Named("goproxy")}
@@ -128,85 +146,6 @@ func (s *Server) tlsConfigFor(host string, _ *goproxy.ProxyCtx) (*tls.Config, er
 	}, nil
 }
 
-// ServeHTTP checks that the client may use the proxy, then proxies.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	addr, err := netip.ParseAddrPort(r.RemoteAddr)
-	if err != nil || !s.cfg.ClientAddrAllowed(addr.Addr().Unmap()) {
-		s.log.Warn("client not allowed", zap.String("client", r.RemoteAddr))
-		http.Error(w, "jpegveil: this client is not allowed to use the proxy", http.StatusForbidden)
-		return
-	}
-	proxied := r.Method == http.MethodConnect || r.URL.IsAbs()
-	if proxied && isOnboardingHost(r.URL.Hostname()) && r.Method != http.MethodConnect {
-		s.onboard.ServeHTTP(w, r)
-		return
-	}
-	if proxied && !s.authorized(r) {
-		w.Header().Set("Proxy-Authenticate", `Basic realm="jpegveil"`)
-		http.Error(w, "jpegveil: proxy authentication required", http.StatusProxyAuthRequired)
-		return
-	}
-	if proxied && !addr.Addr().Unmap().IsLoopback() && s.targetsLoopback(r) {
-		s.log.Warn("refused a network client's request to a loopback address", zap.String("client", r.RemoteAddr), zap.String("target", r.URL.Host))
-		http.Error(w, "jpegveil: clients on the network may not reach the proxy host's own loopback services", http.StatusForbidden)
-		return
-	}
-	if r.Method == http.MethodConnect {
-		w = withIdleTimeout(w, r)
-	}
-	s.gp.ServeHTTP(w, r)
-}
-
-// targetsLoopback reports whether a proxied request would reach a loopback
-// address of the proxy host, which a client on the network must not get at
-// through the proxy (local admin pages, databases). A destination that
-// upstream.resolve maps explicitly is the user's choice and allowed.
-func (s *Server) targetsLoopback(r *http.Request) bool {
-	host, port := r.URL.Hostname(), r.URL.Port()
-	if port == "" {
-		port = map[bool]string{true: "443", false: "80"}[r.Method == http.MethodConnect || r.URL.Scheme == "https"]
-	}
-	if _, ok := s.cfg.Upstream.ResolveAddr(net.JoinHostPort(host, port)); ok {
-		return false
-	}
-	if ip, err := netip.ParseAddr(host); err == nil {
-		return ip.Unmap().IsLoopback() || ip.IsUnspecified()
-	}
-	h := strings.ToLower(strings.TrimSuffix(host, "."))
-	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
-		return true
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-	defer cancel()
-	ips, _ := net.DefaultResolver.LookupNetIP(ctx, "ip", h)
-	for _, ip := range ips {
-		if ip.Unmap().IsLoopback() || ip.IsUnspecified() {
-			return true
-		}
-	}
-	return false
-}
-
-func (s *Server) authorized(r *http.Request) bool {
-	auth := s.cfg.Clients.Auth
-	if auth == nil {
-		return true
-	}
-	h := r.Header.Get("Proxy-Authorization")
-	scheme, cred, ok := strings.Cut(h, " ")
-	if !ok || !strings.EqualFold(scheme, "Basic") {
-		return false
-	}
-	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(cred))
-	if err != nil {
-		return false
-	}
-	user, pass, ok := strings.Cut(string(raw), ":")
-	userOK := subtle.ConstantTimeCompare([]byte(user), []byte(auth.User)) == 1
-	passOK := subtle.ConstantTimeCompare([]byte(pass), []byte(auth.Password.Reveal())) == 1
-	return ok && userOK && passOK
-}
-
 // Serve accepts proxy clients on l until ctx is done, then shuts down.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	hs := &http.Server{
@@ -238,3 +177,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 type zapPrintf struct{ l *zap.Logger }
 
 func (z zapPrintf) Printf(format string, v ...any) { z.l.Debug(fmt.Sprintf(format, v...)) }
+
+// Uploads returns the number of uploads in progress that span several
+// requests (resumable and chunked uploads with a session).
+func (s *Server) Uploads() int { return s.env.Sessions.Len() }

@@ -253,7 +253,7 @@ func TestGoogleResumableUpload(t *testing.T) {
 			t.Fatalf("upstream chunk %d has %d bytes", i, n)
 		}
 	}
-	if n := sessionsFor(p.srv).len(); n != 0 {
+	if n := p.srv.Uploads(); n != 0 {
 		t.Fatalf("%d sessions left after the upload", n)
 	}
 	// Ranges at several offsets are checked with a smaller photo in
@@ -397,7 +397,7 @@ func TestGoogleResumableRefusals(t *testing.T) {
 	l1 := g.start(base, len(photo), "")
 	l2 := g.start(base, len(photo), "")
 	l3 := g.start(base, len(photo), "")
-	if n := sessionsFor(p.srv).len(); n != 2 {
+	if n := p.srv.Uploads(); n != 2 {
 		t.Fatalf("%d sessions, want 2", n)
 	}
 	resp, msg = g.chunk(l1, 0, photo, "upload, finalize", nil)
@@ -408,10 +408,7 @@ func TestGoogleResumableRefusals(t *testing.T) {
 		t.Fatalf("upload 2: %s %q", resp.Status, msg)
 	}
 	// Sessions expire after session_ttl.
-	tbl := sessionsFor(p.srv)
-	tbl.mu.Lock()
-	tbl.now = func() time.Time { return time.Now().Add(25 * time.Hour) }
-	tbl.mu.Unlock()
+	p.clock.advance(25 * time.Hour)
 	resp, msg = g.chunk(l3, 0, photo, "upload, finalize", nil)
 	if resp.StatusCode != http.StatusBadGateway || !strings.Contains(msg, "not known to jpegveil") {
 		t.Fatalf("chunk of an expired session: %s %q", resp.Status, msg)

@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"jpegveil/proxy/internal/hashes"
 )
 
 // TestHashHeaderRewrite checks parsing and re-encoding of every hash
@@ -39,13 +41,13 @@ func TestHashHeaderRewrite(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h := http.Header{}
 			h.Set(tt.header, tt.in)
-			hhs, err := parseHashHeaders(h)
+			hhs, err := hashParser(builtinServices()).Parse(h)
 			if err != nil || len(hhs) != 1 {
 				t.Fatalf("parse: %v %v", hhs, err)
 			}
-			algs := hashAlgsOf(hhs)
-			span := &hashSpan{what: "file", plain: digestsOf(plain, algs...), cipher: digestsOf(cipher, algs...)}
-			if err := rewriteHashes(h, hhs, span, span); err != nil {
+			algs := hashes.Algs(hhs)
+			span := &hashes.Span{What: "file", Plain: hashes.Of(plain, algs...), Cipher: hashes.Of(cipher, algs...)}
+			if err := hashes.Rewrite(h, hhs, span, span); err != nil {
 				t.Fatal(err)
 			}
 			if got := h.Get(tt.header); got != tt.want {
@@ -56,9 +58,9 @@ func TestHashHeaderRewrite(t *testing.T) {
 	// A hash that matches nothing the client sent is refused.
 	h := http.Header{}
 	h.Set("X-Immich-Checksum", hex.EncodeToString(s1([]byte("something else"))))
-	hhs, _ := parseHashHeaders(h)
-	span := &hashSpan{what: "file", plain: digestsOf(plain, hashSHA1), cipher: digestsOf(cipher, hashSHA1)}
-	if err := rewriteHashes(h, hhs, nil, span); err == nil || !strings.Contains(err.Error(), "does not match the file") {
+	hhs, _ := hashParser(builtinServices()).Parse(h)
+	span := &hashes.Span{What: "file", Plain: hashes.Of(plain, hashes.SHA1), Cipher: hashes.Of(cipher, hashes.SHA1)}
+	if err := hashes.Rewrite(h, hhs, nil, span); err == nil || !strings.Contains(err.Error(), "does not match the file") {
 		t.Fatalf("a foreign hash: %v", err)
 	}
 	for _, bad := range []http.Header{
@@ -68,7 +70,7 @@ func TestHashHeaderRewrite(t *testing.T) {
 		{"Oc-Checksum": {"SHA3:abc"}},
 		{"Content-Md5": {"not a digest"}},
 	} {
-		if _, err := parseHashHeaders(bad); err == nil {
+		if _, err := hashParser(builtinServices()).Parse(bad); err == nil {
 			t.Errorf("%v: no error", bad)
 		}
 	}

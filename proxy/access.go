@@ -1,0 +1,93 @@
+package proxy
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/base64"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// ServeHTTP checks that the client may use the proxy, then proxies.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	addr, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil || !s.cfg.ClientAddrAllowed(addr.Addr().Unmap()) {
+		s.log.Warn("client not allowed", zap.String("client", r.RemoteAddr))
+		http.Error(w, "jpegveil: this client is not allowed to use the proxy", http.StatusForbidden)
+		return
+	}
+	proxied := r.Method == http.MethodConnect || r.URL.IsAbs()
+	if proxied && isOnboardingHost(r.URL.Hostname()) && r.Method != http.MethodConnect {
+		s.onboard.ServeHTTP(w, r)
+		return
+	}
+	if proxied && !s.authorized(r) {
+		w.Header().Set("Proxy-Authenticate", `Basic realm="jpegveil"`)
+		http.Error(w, "jpegveil: proxy authentication required", http.StatusProxyAuthRequired)
+		return
+	}
+	if proxied && !addr.Addr().Unmap().IsLoopback() && s.targetsLoopback(r) {
+		s.log.Warn("refused a network client's request to a loopback address", zap.String("client", r.RemoteAddr), zap.String("target", r.URL.Host))
+		http.Error(w, "jpegveil: clients on the network may not reach the proxy host's own loopback services", http.StatusForbidden)
+		return
+	}
+	if r.Method == http.MethodConnect {
+		w = withIdleTimeout(w, r)
+	}
+	s.gp.ServeHTTP(w, r)
+}
+
+// targetsLoopback reports whether a proxied request would reach a loopback
+// address of the proxy host, which a client on the network must not get at
+// through the proxy (local admin pages, databases). A destination that
+// upstream.resolve maps explicitly is the user's choice and allowed.
+func (s *Server) targetsLoopback(r *http.Request) bool {
+	host, port := r.URL.Hostname(), r.URL.Port()
+	if port == "" {
+		port = map[bool]string{true: "443", false: "80"}[r.Method == http.MethodConnect || r.URL.Scheme == "https"]
+	}
+	if _, ok := s.cfg.Upstream.ResolveAddr(net.JoinHostPort(host, port)); ok {
+		return false
+	}
+	if ip, err := netip.ParseAddr(host); err == nil {
+		return ip.Unmap().IsLoopback() || ip.IsUnspecified()
+	}
+	h := strings.ToLower(strings.TrimSuffix(host, "."))
+	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	ips, _ := net.DefaultResolver.LookupNetIP(ctx, "ip", h)
+	for _, ip := range ips {
+		if ip.Unmap().IsLoopback() || ip.IsUnspecified() {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) authorized(r *http.Request) bool {
+	auth := s.cfg.Clients.Auth
+	if auth == nil {
+		return true
+	}
+	h := r.Header.Get("Proxy-Authorization")
+	scheme, cred, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Basic") {
+		return false
+	}
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(cred))
+	if err != nil {
+		return false
+	}
+	user, pass, ok := strings.Cut(string(raw), ":")
+	userOK := subtle.ConstantTimeCompare([]byte(user), []byte(auth.User)) == 1
+	passOK := subtle.ConstantTimeCompare([]byte(pass), []byte(auth.Password.Reveal())) == 1
+	return ok && userOK && passOK
+}

@@ -1,0 +1,156 @@
+package proxy
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"jpegveil/config"
+	"jpegveil/keystream"
+	"jpegveil/ledger"
+	"jpegveil/proxy/internal/hashes"
+	"jpegveil/proxy/internal/session"
+	"jpegveil/proxy/services"
+	"jpegveil/veil"
+)
+
+// roundTrip sends one request upstream, transforming it when a rule says
+// so, and logs what became of it.
+func (s *Server) roundTrip(req *http.Request) (*http.Response, error) {
+	rule := s.cfg.Match(req.Method, req.URL.Hostname(), matchPath(req.URL.Path))
+	if rule == nil {
+		return s.unmatched(req)
+	}
+	ex := s.newExchange(req, rule)
+	resp, err := s.dispatch(ex)
+	if !ex.logOnClose {
+		ex.done()
+	}
+	return resp, err
+}
+
+// dispatch hands an exchange to the handler of its rule's body kind.
+func (s *Server) dispatch(ex *exchange) (*http.Response, error) {
+	rule, req := ex.rule, ex.req
+	if rule.Body.IsUpload() && (len(req.Trailer) > 0 || req.Header.Get("Trailer") != "") {
+		// Trailers come after the body, where a hash of the plaintext
+		// could no longer be recomputed or held back.
+		return ex.Unsupported(errors.New("the request has trailers, which jpegveil cannot check for hashes of the photo"))
+	}
+	switch rule.Body {
+	case config.BodyDownload:
+		return ex.download()
+	case config.BodyRaw:
+		return ex.Upload()
+	case config.BodyMultipart:
+		return ex.uploadMultipart()
+	case config.BodyResumable:
+		if svc, ok := s.services[string(rule.Resumable)]; ok {
+			return svc.Upload(ex)
+		}
+		return nil, fmt.Errorf("rule %q: unknown resumable protocol %q", rule.Name, rule.Resumable)
+	}
+	return nil, fmt.Errorf("rule %q: unknown body kind %q", rule.Name, rule.Body)
+}
+
+// matchPath is the path that rules are matched against: with empty and dot
+// segments resolved, ";parameters" dropped and no trailing slash, as the
+// servers behind the rules read it, so that "/upload/", "//upload" or
+// "/upload;x" cannot slip past a rule for "/upload".
+func matchPath(p string) string {
+	segs := strings.Split(p, "/")
+	for i, seg := range segs {
+		if j := strings.IndexByte(seg, ';'); j >= 0 {
+			segs[i] = seg[:j]
+		}
+	}
+	return path.Clean("/" + strings.Join(segs, "/"))
+}
+
+// unmatched forwards a request that no rule matches. On an intercepted
+// host, a request whose body is a JPEG is refused instead: it is a photo
+// upload on a route the rules do not know (a changed API, a path variant),
+// and forwarding it would store the photo unencrypted.
+func (s *Server) unmatched(req *http.Request) (*http.Response, error) {
+	if req.Body == nil || req.Body == http.NoBody || !s.cfg.Intercepts(req.URL.Hostname()) {
+		return s.upstream.RoundTrip(req)
+	}
+	br := bufio.NewReader(req.Body)
+	if magic, _ := br.Peek(3); bytes.Equal(magic, []byte{0xFF, 0xD8, 0xFF}) {
+		s.log.Warn("refused a JPEG upload on a route no rule covers",
+			zap.String("host", req.URL.Hostname()), zap.String("method", req.Method), zap.String("path", req.URL.Path))
+		services.Drain(br)
+		req.Body.Close()
+		return refusal(req, fmt.Sprintf("a JPEG upload to %s %s, which no rule covers: it would be stored unencrypted (add a rule for it)", req.Method, req.URL.Path)), nil
+	}
+	req.Body = services.ReadCloser{Reader: br, Closer: req.Body}
+	return s.upstream.RoundTrip(req)
+}
+
+// crypt is what the body transforms need: the key, the ledger and the
+// metadata switches.
+type crypt struct {
+	key    *keystream.Key
+	ledger ledger.Ledger
+	meta   config.MetadataConfig
+}
+
+// lookup returns a veil decision that asks the ledger whether it knows an
+// image: encrypt (want false) what it does not know, decrypt (want true)
+// what it knows. An image the ledger knows is a ciphertext of ours, and
+// encrypting it again would decrypt it.
+func (c *crypt) lookup(ctx context.Context, want bool) func(veil.Fingerprint) (bool, error) {
+	return func(fp veil.Fingerprint) (bool, error) {
+		_, known, err := c.ledger.Lookup(ctx, ledger.Fingerprint(fp))
+		return known == want, err
+	}
+}
+
+func (c *crypt) record(ctx context.Context) func(veil.Fingerprint) error {
+	return func(fp veil.Fingerprint) error {
+		return c.ledger.Add(ctx, ledger.Fingerprint(fp), ledger.Entry{KeyID: c.key.ID(), Added: time.Now()})
+	}
+}
+
+// uploadOptions are the config's metadata switches (FORMAT.md part IV)
+// for uploads: what is not kept is encrypted. Downloads need no switches:
+// every metadata item is decrypted exactly when the ledger knows it, which
+// stays right when the switches change between upload and download.
+func (c *crypt) uploadOptions() veil.Options {
+	return veil.Options{
+		KeepThumbnail: c.meta.ExifThumbnail == config.MetadataKeep,
+		KeepMPF:       c.meta.MPFImages == config.MetadataKeep,
+		KeepGPS:       c.meta.GPS == config.MetadataKeep,
+	}
+}
+
+// encrypting returns body encrypted, the way the rule's policy wants: with
+// on_unsupported block a body the transform cannot fully handle stops with
+// its parse error; with pass it goes on unchanged after the problem.
+func (c *crypt) encrypting(ctx context.Context, body io.Reader, rule *config.Rule) *veil.Reader {
+	opts := c.uploadOptions()
+	opts.StopAtError = rule.OnUnsupported != config.UnsupportedPass
+	opts.Decide = c.lookup(ctx, false)
+	opts.Record = c.record(ctx)
+	return veil.NewReader(c.key, body, opts)
+}
+
+// decrypting returns body decrypted where the ledger knows the image.
+func (c *crypt) decrypting(ctx context.Context, body io.Reader) *veil.Reader {
+	return veil.NewReader(c.key, body, veil.Options{Decide: c.lookup(ctx, true)})
+}
+
+// newStream starts the encryption of an upload on rule that spans several
+// requests.
+func (c *crypt) newStream(rule *config.Rule, algs ...hashes.Alg) *session.Stream {
+	return session.NewStream(c.key, c.ledger, c.uploadOptions(), rule.OnUnsupported != config.UnsupportedPass, algs...)
+}

@@ -1,0 +1,157 @@
+package proxy
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"go.uber.org/zap"
+
+	"jpegveil/config"
+	"jpegveil/jpegbits"
+	"jpegveil/proxy/services"
+	"jpegveil/veil"
+)
+
+// exchange is one intercepted request: the rule that matched it, which way
+// the photo goes, and what became of it, logged as one line when it is
+// done. It is the services.Exchange the services handle requests through.
+type exchange struct {
+	req   *http.Request
+	rule  *config.Rule
+	env   *services.Env
+	crypt *crypt
+	log   *zap.Logger
+	start time.Time
+	dir   services.Direction
+
+	outcome services.Outcome
+	err     error
+	bytes   int64
+	result  veil.Result
+	// logOnClose is set when the response body, once closed, logs the
+	// exchange (a download decrypted as the client reads it).
+	logOnClose bool
+	logged     bool
+}
+
+func (s *Server) newExchange(req *http.Request, rule *config.Rule) *exchange {
+	dir := services.Upload
+	if rule.Body == config.BodyDownload {
+		dir = services.Download
+	}
+	return &exchange{req: req, rule: rule, env: s.env, crypt: s.crypt, log: s.log, start: time.Now(), dir: dir}
+}
+
+func (ex *exchange) Request() *http.Request { return ex.req }
+func (ex *exchange) Rule() *config.Rule     { return ex.rule }
+func (ex *exchange) Env() *services.Env     { return ex.env }
+
+func (ex *exchange) Record(o services.Outcome, err error) { ex.outcome, ex.err = o, err }
+
+func (ex *exchange) Sent(n int64) { ex.bytes = n }
+
+func (ex *exchange) SetResult(r veil.Result) { ex.result = r }
+
+func (ex *exchange) Pass(o services.Outcome) (*http.Response, error) {
+	ex.outcome = o
+	return ex.roundTrip(ex.req)
+}
+
+// roundTrip sends req upstream; a failure is the exchange's outcome.
+func (ex *exchange) roundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := ex.env.Upstream.RoundTrip(req)
+	if err != nil {
+		ex.Record(services.UpstreamError, err)
+	}
+	return resp, err
+}
+
+func (ex *exchange) Refuse(why error) (*http.Response, error) {
+	services.Drain(ex.req.Body)
+	return ex.refusal(why), nil
+}
+
+// refusal records why the upload is refused and answers 502 with the
+// reason, without touching the request body.
+func (ex *exchange) refusal(why error) *http.Response {
+	ex.Record(services.Refused, why)
+	return refusal(ex.req, describe(why))
+}
+
+// refusal answers a refused upload: 502 with a plain-text reason.
+func refusal(req *http.Request, reason string) *http.Response {
+	h := make(http.Header)
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("X-Jpegveil-Refused", "true")
+	resp := services.Respond(req, http.StatusBadGateway, h, "jpegveil refused this upload: "+reason+"\n")
+	resp.Close = true
+	return resp
+}
+
+// Unsupported applies the rule's on_unsupported policy to a body the
+// transform refused before anything went upstream. With block the client
+// gets 502 and the reason; with pass the request goes upstream unchanged
+// (only reachable for bodies the transform never started on, such as
+// compressed ones).
+func (ex *exchange) Unsupported(why error) (*http.Response, error) {
+	if ex.rule.OnUnsupported == config.UnsupportedPass {
+		ex.Record(services.PassedUnsupported, why)
+		return ex.env.Upstream.RoundTrip(ex.req)
+	}
+	return ex.Refuse(why)
+}
+
+// done logs the exchange, once.
+func (ex *exchange) done() {
+	if ex.logged {
+		return
+	}
+	ex.logged = true
+	fields := []zap.Field{
+		zap.String("host", ex.req.URL.Hostname()),
+		zap.String("method", ex.req.Method),
+		zap.String("path", ex.req.URL.Path),
+		zap.String("rule", ex.rule.Name),
+		zap.Stringer("direction", ex.dir),
+		zap.Int64("bytes", ex.bytes),
+		zap.Duration("duration", time.Since(ex.start)),
+		zap.String("outcome", string(ex.outcome)),
+	}
+	if st := ex.result.Stats; st != nil {
+		if t := st.Total(); t.CBits > 0 {
+			fields = append(fields, zap.Float64("encrypted_bits_pct", 100*float64(st.EncryptBits)/float64(t.CBits)))
+		}
+	}
+	if ex.err != nil {
+		fields = append(fields, zap.String("reason", ex.err.Error()))
+		ex.log.Warn("intercepted", fields...)
+		return
+	}
+	ex.log.Info("intercepted", fields...)
+}
+
+// refuseError stops an upload body for a reason other than the transform's
+// (a multipart form with a second file, say).
+type refuseError struct{ reason string }
+
+func (e *refuseError) Error() string { return e.reason }
+
+// describe turns a transform error into the reason given to the client.
+func describe(err error) string {
+	var fe *jpegbits.FormatError
+	var ue *jpegbits.UnsupportedError
+	var re *refuseError
+	switch {
+	case errors.As(err, &re):
+		return re.reason
+	case errors.Is(err, jpegbits.ErrNotJPEG):
+		return "the body is not a JPEG file (HEIC, PNG and video uploads cannot be encrypted)"
+	case errors.As(err, &ue):
+		return fmt.Sprintf("unsupported JPEG at byte %d: %s", ue.Offset, ue.Feature)
+	case errors.As(err, &fe):
+		return fmt.Sprintf("corrupt JPEG at byte %d: %s", fe.Offset, fe.Reason)
+	}
+	return err.Error()
+}

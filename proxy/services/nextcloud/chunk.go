@@ -1,0 +1,223 @@
+package nextcloud
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"jpegveil/config"
+	"jpegveil/proxy/internal/hashes"
+	"jpegveil/proxy/internal/session"
+	"jpegveil/proxy/services"
+)
+
+// putChunk handles the PUT of one chunk.
+func putChunk(ex services.Exchange, nc *upload, name string, found []hashes.Found) (*http.Response, error) {
+	req := ex.Request()
+	cn, ok := parseChunkName(name)
+	if !ok {
+		return ex.Refuse(fmt.Errorf("chunk name %q: jpegveil handles numbered chunks (1, 2, … or 00001, …) and byte-range names (000000000000000-000000010485759)", name))
+	}
+	if ce := services.Compressed(req.Header); ce != "" {
+		return ex.Refuse(fmt.Errorf("the chunk is compressed (Content-Encoding: %s)", ce))
+	}
+	b, tooLarge, err := session.ReadWholeChunk(req, "chunked upload", ex.Env().HashBuffer())
+	if tooLarge != nil {
+		return ex.Refuse(tooLarge)
+	}
+	if err != nil {
+		ex.Record(services.ClientError, err)
+		return nil, err
+	}
+	if nc.last.Matches(name, 0, b) {
+		// An exact repeat of the last chunk.
+		if nc.acked || nc.lastUp == "" {
+			ex.Record(services.AnsweredRepeat, nil)
+			return services.Respond(req, http.StatusCreated, nil, ""), nil
+		}
+		return forward(ex, nc, b, found)
+	}
+	if err := nc.checkNext(name, cn, len(b), ex.Env().HashBuffer()); err != nil {
+		return ex.Refuse(err)
+	}
+	st := nc.st
+	if err := st.Commit(req.Context(), b, false); err != nil {
+		ex.SetResult(st.Result())
+		return ex.Refuse(err)
+	}
+	nc.last = session.NewChunkID(name, 0, b)
+	nc.lastNm, nc.acked, nc.lastUp = cn, false, ""
+	if len(st.Out) == 0 {
+		// Everything is held back: nothing goes up for this chunk.
+		ex.Record(services.Held, nil)
+		return services.Respond(req, http.StatusCreated, nil, ""), nil
+	}
+	nc.lastUp = cn.upstreamName(st.OutOff, len(st.Out))
+	return forward(ex, nc, b, found)
+}
+
+// checkNext returns why chunk name (parsed: cn), of n bytes, cannot be the
+// next one of the upload, or nil.
+func (nc *upload) checkNext(name string, cn chunkName, n int, limit int64) error {
+	st := nc.st
+	switch {
+	case st.EOF:
+		return errors.New("a chunk after the upload was assembled")
+	case nc.last.Set && !nc.acked && nc.lastUp != "":
+		return fmt.Errorf("the previous chunk (%s) did not reach the server: send it again before the next one", nc.last.Name)
+	case nc.last.Set && cn.isRange != nc.lastNm.isRange:
+		return errors.New("numbered and byte-range chunk names mixed in one upload")
+	case cn.isRange && (cn.num != st.In || cn.end-cn.num+1 != int64(n)):
+		return fmt.Errorf("chunk %s: jpegveil expects the next chunk to start at byte %d and its name to give its length (%d bytes); chunks must come in order, one at a time", name, st.In, n)
+	case !cn.isRange && nc.last.Set && cn.num <= nc.lastNm.num:
+		return fmt.Errorf("chunk %s after chunk %s: jpegveil encrypts a chunked upload in order and cannot go back; chunks must come in order, one at a time", name, nc.last.Name)
+	case !cn.isRange && nc.v2 && (cn.num < 1 || cn.num >= 10000):
+		return fmt.Errorf("chunk %s: with chunked upload v2 jpegveil needs chunk numbers from 1 to 9999, to add the end of the file as one more chunk", name)
+	case int64(len(st.Out)+n) > limit:
+		return fmt.Errorf("jpegveil holds at most limits.hash_buffer (%s) of an upload", config.Size(limit))
+	}
+	return nil
+}
+
+// forward PUTs the session's pending output as the last chunk's upstream
+// chunk; b is the client's chunk.
+func forward(ex services.Exchange, nc *upload, b []byte, found []hashes.Found) (*http.Response, error) {
+	req, st := ex.Request(), nc.st
+	data := bytes.Clone(st.Out)
+	fwd := req.Clone(req.Context())
+	fwd.URL = siblingURL(req.URL, nc.lastUp)
+	setBody(fwd, data)
+	if len(found) > 0 {
+		algs := hashes.Algs(found)
+		if err := hashes.Rewrite(fwd.Header, found, &hashes.Span{What: "chunk", Plain: hashes.Of(b, algs...), Cipher: hashes.Of(data, algs...)}, nil); err != nil {
+			return ex.Refuse(err)
+		}
+	}
+	resp, err := ex.Env().Upstream.RoundTrip(fwd)
+	ex.Sent(int64(len(data)))
+	if err != nil {
+		ex.Record(services.UpstreamError, err)
+		return nil, err
+	}
+	if resp.StatusCode/100 != 2 {
+		ex.Record(services.PassedStatus(resp.StatusCode), nil)
+		return resp, nil
+	}
+	st.Ack(len(data))
+	nc.acked = true
+	ex.Record(services.Forwarded, nil)
+	return resp, nil
+}
+
+// assemble handles the MOVE that assembles the upload: the held-back end
+// of the file goes up as one more chunk first.
+func assemble(ex services.Exchange, sess *session.Session, nc *upload, found []hashes.Found) (*http.Response, error) {
+	req, env, st := ex.Request(), ex.Env(), nc.st
+	if nc.last.Set && !nc.acked && nc.lastUp != "" {
+		return ex.Refuse(fmt.Errorf("the last chunk (%s) did not reach the server: send it again before assembling", nc.last.Name))
+	}
+	if !st.EOF {
+		if err := st.Commit(req.Context(), nil, true); err != nil {
+			ex.SetResult(st.Result())
+			return ex.Refuse(err)
+		}
+		nc.tail = tailName(nc)
+	}
+	if len(st.Out) > 0 {
+		if resp, err := putTail(ex, nc); resp != nil || err != nil {
+			return resp, err
+		}
+	}
+	if len(found) > 0 {
+		plain, cipher := st.FileSums()
+		if err := hashes.Rewrite(req.Header, found, nil, &hashes.Span{What: "file", Plain: plain, Cipher: cipher}); err != nil {
+			return ex.Refuse(err)
+		}
+	}
+	resp, err := env.Upstream.RoundTrip(req)
+	if err != nil {
+		ex.Record(services.UpstreamError, err)
+		return nil, err
+	}
+	ex.SetResult(st.Result())
+	if resp.StatusCode/100 != 2 {
+		ex.Record(services.PassedStatus(resp.StatusCode), nil)
+		return resp, nil
+	}
+	env.Sessions.Remove(sess.Key(), sess)
+	ex.Record(services.Of(st.Result()), nil)
+	return resp, nil
+}
+
+// putTail PUTs the held-back end of the file as the next chunk, with the
+// MOVE's headers that a chunk upload carries (authentication; with v2
+// Destination and OC-Total-Length). It returns the service's answer only
+// when the tail failed.
+func putTail(ex services.Exchange, nc *upload) (*http.Response, error) {
+	req, st := ex.Request(), nc.st
+	put := req.Clone(req.Context())
+	put.Method = http.MethodPut
+	put.URL = siblingURL(req.URL, nc.tail)
+	for _, h := range []string{"OC-Checksum", "X-OC-Mtime", "X-OC-Ctime", "Overwrite", "Depth", "If", "If-Match", "If-None-Match", "OC-If-Match", "Content-MD5", "Content-Type", "Expect"} {
+		put.Header.Del(h)
+	}
+	if !nc.v2 { // v1 chunk uploads carry neither
+		put.Header.Del("Destination")
+		put.Header.Del("OC-Total-Length")
+	}
+	data := bytes.Clone(st.Out)
+	setBody(put, data)
+	resp, err := ex.Env().Upstream.RoundTrip(put)
+	ex.Sent(int64(len(data)))
+	if err != nil {
+		ex.Record(services.UpstreamError, err)
+		return nil, err
+	}
+	if resp.StatusCode/100 != 2 {
+		ex.Record(services.TailStatus(resp.StatusCode), nil)
+		return resp, nil
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	st.Ack(len(data))
+	return nil, nil
+}
+
+// tailName names the chunk that carries the held-back end of the file:
+// after the last chunk, in its style.
+func tailName(nc *upload) string {
+	if !nc.last.Set {
+		return "1"
+	}
+	c := nc.lastNm
+	if c.isRange {
+		return c.upstreamName(nc.st.OutOff, len(nc.st.Out))
+	}
+	c.num++
+	return c.upstreamName(0, 0)
+}
+
+// siblingURL returns u with its last path segment replaced by name.
+func siblingURL(u *url.URL, name string) *url.URL {
+	v := *u
+	ep := u.EscapedPath()
+	base := ep[:strings.LastIndex(ep, "/")+1]
+	v.RawPath = base + url.PathEscape(name)
+	if p, err := url.PathUnescape(v.RawPath); err == nil {
+		v.Path = p
+	}
+	return &v
+}
+
+func setBody(r *http.Request, data []byte) {
+	r.Body = io.NopCloser(bytes.NewReader(data))
+	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
+	r.ContentLength = int64(len(data))
+	r.TransferEncoding = nil
+	r.Header.Del("Expect")
+	r.Header.Del("Content-Length")
+}

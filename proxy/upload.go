@@ -1,0 +1,187 @@
+package proxy
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	"jpegveil/proxy/services"
+	"jpegveil/veil"
+)
+
+// preRead is how much of a transformed upload is produced before the
+// request goes upstream: a body that fails within it (not a JPEG,
+// arithmetic coding, corrupt headers, any small photo) is refused before
+// the service sees a byte of it.
+const preRead = 256 << 10
+
+// Upload encrypts a request whose body is the photo.
+func (ex *exchange) Upload() (*http.Response, error) {
+	req := ex.req
+	if req.Body == nil || req.Body == http.NoBody {
+		return ex.Pass(services.Empty)
+	}
+	return ex.sendEncrypted(uploadParts{photo: req.Body, body: req.Body})
+}
+
+// uploadParts is a request body in three parts: prefix, the photo, suffix (a
+// multipart form's parts around the photo's). body is closed when done.
+type uploadParts struct {
+	prefix []byte
+	photo  io.Reader
+	suffix io.Reader // may be nil
+	body   io.Closer
+}
+
+func (u uploadParts) all() io.Reader {
+	return io.MultiReader(bytes.NewReader(u.prefix), u.photo, orEmpty(u.suffix))
+}
+
+// sendEncrypted sends the request upstream with the photo encrypted
+// between prefix and suffix. Content-Length and chunked framing stay as
+// the client sent them: the body keeps its length. The first preRead bytes
+// of the photo are transformed before anything goes upstream, so most
+// refusals happen before the service sees the request.
+func (ex *exchange) sendEncrypted(u uploadParts) (*http.Response, error) {
+	req := ex.req
+	if ce := services.Compressed(req.Header); ce != "" {
+		req.Body = services.ReadCloser{Reader: u.all(), Closer: u.body}
+		return ex.Unsupported(fmt.Errorf("the body is compressed (Content-Encoding: %s)", ce))
+	}
+	// Headers that carry a hash of the body are recomputed over the
+	// ciphertext, which needs the whole body first (hashed.go).
+	if found, err := ex.env.Hashes.Parse(req.Header); err != nil || len(found) > 0 {
+		if err != nil {
+			u.body.Close()
+			return ex.refusal(err), nil
+		}
+		return ex.sendHashed(u, found)
+	}
+	vr := ex.crypt.encrypting(req.Context(), u.photo, ex.rule)
+	head, err := readUpTo(vr, preRead)
+	if err != nil && err != io.EOF {
+		ex.result = vr.Result()
+		if veil.IsParseError(err) {
+			services.Drain(u.photo)
+			services.Drain(u.suffix)
+			return ex.refusal(err), nil
+		}
+		ex.Record(services.ClientError, err)
+		return nil, err
+	}
+	var rest io.Reader = vr
+	if err == io.EOF {
+		rest = eofReader{}
+	}
+	cb := newCountingBody(io.MultiReader(bytes.NewReader(u.prefix), bytes.NewReader(head), rest, orEmpty(u.suffix)), u.body, vr)
+	req.Body = cb
+	resp, rerr := ex.env.Upstream.RoundTrip(req)
+	var refused error
+	ex.bytes, ex.result, refused = cb.outcome()
+	if refused != nil {
+		if resp != nil {
+			resp.Body.Close()
+		}
+		return ex.refusal(refused), nil
+	}
+	if rerr != nil {
+		ex.Record(services.UpstreamError, rerr)
+		return nil, rerr
+	}
+	ex.outcome = services.Of(ex.result)
+	return resp, nil
+}
+
+type eofReader struct{}
+
+func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
+
+func orEmpty(r io.Reader) io.Reader {
+	if r == nil {
+		return eofReader{}
+	}
+	return r
+}
+
+// readUpTo reads from r until n bytes, the end, or an error.
+func readUpTo(r io.Reader, n int) ([]byte, error) {
+	buf := make([]byte, 0, 32<<10)
+	for len(buf) < n {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		m, err := r.Read(buf[len(buf):min(cap(buf), n)])
+		buf = buf[:len(buf)+m]
+		if err != nil {
+			return buf, err
+		}
+	}
+	return buf, nil
+}
+
+// countingBody is the request body sent upstream. It remembers an error
+// that stopped it because the upload must be refused (a parse error under
+// on_unsupported block, or a refuseError), so the proxy can answer 502
+// instead of a broken connection. The transport may still read and close it
+// after RoundTrip returns (an early answer), so its results are taken under
+// a lock once it is closed.
+type countingBody struct {
+	r    io.Reader
+	c    io.Closer
+	vr   *veil.Reader // may be nil
+	once sync.Once
+	done chan struct{}
+
+	mu       sync.Mutex
+	n        int64
+	refusal  error
+	result   veil.Result
+	finished bool
+}
+
+func newCountingBody(r io.Reader, c io.Closer, vr *veil.Reader) *countingBody {
+	return &countingBody{r: r, c: c, vr: vr, done: make(chan struct{})}
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	b.mu.Lock()
+	b.n += int64(n)
+	var re *refuseError
+	if err != nil && err != io.EOF && (veil.IsParseError(err) || errors.As(err, &re)) {
+		b.refusal = err
+	}
+	b.mu.Unlock()
+	return n, err
+}
+
+func (b *countingBody) Close() error {
+	err := b.c.Close()
+	b.once.Do(func() {
+		b.mu.Lock()
+		if b.vr != nil {
+			b.result = b.vr.Result()
+		}
+		b.finished = true
+		b.mu.Unlock()
+		close(b.done)
+	})
+	return err
+}
+
+// outcome waits (briefly) for the transport to be done with the body and
+// returns what it saw: bytes sent, the transform result, the refusal if
+// any.
+func (b *countingBody) outcome() (int64, veil.Result, error) {
+	select {
+	case <-b.done:
+	case <-time.After(2 * time.Second):
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.n, b.result, b.refusal
+}
