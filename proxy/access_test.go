@@ -2,7 +2,9 @@ package proxy
 
 import (
 	"encoding/base64"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,18 +33,29 @@ func TestClientAccess(t *testing.T) {
 		t.Fatalf("client outside the allow-list: %s, want 403", resp.Status)
 	}
 
+	// Through the proxy with plain HTTP: an origin that answers 404, and
+	// one that cannot be reached.
+	origin := httptest.NewServer(http.NotFoundHandler())
+	t.Cleanup(origin.Close)
+	dead, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadAddr := dead.Addr().String()
+	dead.Close()
+
 	authed := startProxy(t, base()+"clients:\n  auth: {user: alice, password_file: "+pw+"}\n", nil)
+	good := "Basic " + base64.StdEncoding.EncodeToString([]byte("alice:s3cret"))
 	for _, tc := range []struct {
-		header string
-		want   int
+		header, host string
+		want         int
 	}{
-		{"", http.StatusProxyAuthRequired},
-		{"Basic " + base64.StdEncoding.EncodeToString([]byte("alice:wrong")), http.StatusProxyAuthRequired},
-		{"Basic " + base64.StdEncoding.EncodeToString([]byte("alice:s3cret")), http.StatusNotFound},
+		{"", origin.Listener.Addr().String(), http.StatusProxyAuthRequired},
+		{"Basic " + base64.StdEncoding.EncodeToString([]byte("alice:wrong")), origin.Listener.Addr().String(), http.StatusProxyAuthRequired},
+		{good, origin.Listener.Addr().String(), http.StatusNotFound},
+		{good, deadAddr, http.StatusBadGateway},
 	} {
-		req := newReq(t, "GET", "http://photos.test/nothing-here", nil)
-		req.URL.Host = "127.0.0.1:1" // plain HTTP through the proxy; nothing listens there
-		req.URL.Path = "/"
+		req := newReq(t, "GET", "http://"+tc.host+"/nothing-here", nil)
 		if tc.header != "" {
 			req.Header.Set("Proxy-Authorization", tc.header)
 		}
@@ -52,11 +65,11 @@ func TestClientAccess(t *testing.T) {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
-		if tc.want == http.StatusProxyAuthRequired && (resp.StatusCode != tc.want || !strings.Contains(resp.Header.Get("Proxy-Authenticate"), "Basic")) {
-			t.Fatalf("auth %q: %s, want 407 with Proxy-Authenticate", tc.header, resp.Status)
+		if resp.StatusCode != tc.want {
+			t.Fatalf("auth %q to %s: %s, want %d", tc.header, tc.host, resp.Status, tc.want)
 		}
-		if tc.want != http.StatusProxyAuthRequired && resp.StatusCode == http.StatusProxyAuthRequired {
-			t.Fatalf("valid credentials refused: %s", resp.Status)
+		if tc.want == http.StatusProxyAuthRequired && !strings.Contains(resp.Header.Get("Proxy-Authenticate"), "Basic") {
+			t.Fatalf("auth %q: 407 without Proxy-Authenticate", tc.header)
 		}
 	}
 }

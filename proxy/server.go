@@ -98,8 +98,15 @@ func New(cfg *config.Config, log *zap.Logger, deps Deps) (*Server, error) {
 		NewStream: s.crypt.newStream,
 	}
 
+	s.gp = s.newGoproxy()
+	return s, nil
+}
+
+// newGoproxy wires goproxy: every request goes through roundTrip, and a
+// CONNECT is intercepted only when a rule names its host.
+func (s *Server) newGoproxy() *goproxy.ProxyHttpServer {
 	gp := goproxy.NewProxyHttpServer()
-	gp.Logger = zapPrintf{log.Named("goproxy")}
+	gp.Logger = zapPrintf{s.log.Named("goproxy")}
 	gp.Tr = s.upstream
 	gp.KeepAcceptEncoding = true
 	gp.ConnectDial = func(network, addr string) (net.Conn, error) {
@@ -118,14 +125,21 @@ func New(cfg *config.Config, log *zap.Logger, deps Deps) (*Server, error) {
 		if h, _, err := net.SplitHostPort(host); err == nil {
 			hostname = h
 		}
-		if !cfg.Intercepts(hostname) {
+		if !s.cfg.Intercepts(hostname) {
 			return goproxy.OkConnect, host
 		}
 		ctx.RoundTripper = rt
 		return &goproxy.ConnectAction{Action: goproxy.ConnectMitm, TLSConfig: s.tlsConfigFor}, host
 	})
-	s.gp = gp
-	return s, nil
+	// A plain-HTTP request whose origin cannot be reached gets 502 Bad
+	// Gateway (RFC 9110 §15.6.3), not goproxy's 500.
+	gp.OnResponse().DoFunc(func(resp *http.Response, ctx *goproxy.ProxyCtx) *http.Response {
+		if resp == nil && ctx.Error != nil {
+			return badGateway(ctx.Req, ctx.Error)
+		}
+		return resp
+	})
+	return gp
 }
 
 // tlsConfigFor returns the TLS configuration presented to a client that
@@ -181,3 +195,10 @@ func (z zapPrintf) Printf(format string, v ...any) { z.l.Debug(fmt.Sprintf(forma
 // Uploads returns the number of uploads in progress that span several
 // requests (resumable and chunked uploads with a session).
 func (s *Server) Uploads() int { return s.env.Sessions.Len() }
+
+// badGateway answers a request whose origin could not be reached.
+func badGateway(req *http.Request, err error) *http.Response {
+	h := make(http.Header)
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	return services.Respond(req, http.StatusBadGateway, h, "jpegveil could not reach "+req.URL.Host+": "+err.Error()+"\n")
+}
