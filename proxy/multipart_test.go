@@ -1,0 +1,99 @@
+package proxy
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+)
+
+// form is a multipart body with boundary "b".
+func form(parts ...string) string {
+	var s strings.Builder
+	for _, p := range parts {
+		s.WriteString("--b\r\n" + p + "\r\n")
+	}
+	s.WriteString("--b--\r\n")
+	return s.String()
+}
+
+func part(name, filename, ctype, content string) string {
+	h := `Content-Disposition: form-data; name="` + name + `"`
+	if filename != "" {
+		h += `; filename="` + filename + `"`
+	}
+	if ctype != "" {
+		h += "\r\nContent-Type: " + ctype
+	}
+	return h + "\r\n\r\n" + content
+}
+
+func TestFindPart(t *testing.T) {
+	for _, tc := range []struct {
+		name, body, field string
+		found             bool
+		content           string
+	}{
+		{"first part", form(part("file", "a.jpg", "image/jpeg", "JPEG")), "file", true, "JPEG"},
+		{"after fields", form(part("deviceId", "", "", "x"), part("file", "a.jpg", "", "JPEG")), "file", true, "JPEG"},
+		{"preamble", "ignored\r\n" + form(part("file", "", "", "JPEG")), "file", true, "JPEG"},
+		{"boundary-like content", form(part("note", "", "", "--bb\r\n--b-"), part("file", "", "", "JPEG")), "file", true, "JPEG"},
+		{"content holds boundary prefix", form(part("file", "", "", "AB\r\n--c--\r\nCD")), "file", true, "AB\r\n--c--\r\nCD"},
+		{"no such field", form(part("other", "", "", "x")), "file", false, ""},
+		{"empty form", "--b--\r\n", "file", false, ""},
+		{"not a form", "just bytes", "file", false, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			br := bufio.NewReader(strings.NewReader(tc.body))
+			head, err := findPart(br, "b", tc.field)
+			if !tc.found {
+				if !errors.Is(err, errNoField) {
+					t.Fatalf("err %v, want errNoField", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(tc.body, string(head)) {
+				t.Fatalf("head %q is not the start of the body", head)
+			}
+			pr := &partReader{br: br, delim: []byte("\r\n--b")}
+			got, err := io.ReadAll(pr)
+			if err != nil || string(got) != tc.content {
+				t.Fatalf("part content %q, %v; want %q", got, err, tc.content)
+			}
+			rest, _ := io.ReadAll(br)
+			if string(head)+string(got)+string(rest) != tc.body {
+				t.Fatal("head, part and rest do not add up to the body")
+			}
+		})
+	}
+}
+
+func TestPartReaderTruncatedForm(t *testing.T) {
+	br := bufio.NewReader(strings.NewReader("JPEG bytes without a closing boundary"))
+	_, err := io.ReadAll(&partReader{br: br, delim: []byte("\r\n--b")})
+	if !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("err %v, want io.ErrUnexpectedEOF", err)
+	}
+}
+
+func TestExtraFile(t *testing.T) {
+	for _, tc := range []struct {
+		name, rest, want string // want: a substring of the reason, "" for none
+	}{
+		{"closing only", "\r\n--b--\r\n", ""},
+		{"a text field", "\r\n" + form(part("deviceId", "", "", "x")), ""},
+		{"second photo part", "\r\n" + form(part("file", "", "", "x")), `second "file" part`},
+		{"a file", "\r\n" + form(part("sidecar", "a.xmp", "", "x")), `another file ("sidecar")`},
+		{"an image field", "\r\n" + form(part("thumb", "", "image/jpeg", "x")), `another file ("thumb")`},
+		{"malformed header", "\r\n--b\r\nno colon here\r\n\r\nx\r\n--b--\r\n", "malformed"},
+	} {
+		got := extraFile([]byte(tc.rest), "b", "file")
+		if tc.want == "" && got != "" || tc.want != "" && !strings.Contains(got, tc.want) {
+			t.Errorf("%s: extraFile = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
