@@ -26,13 +26,14 @@ test:
 # Tests against real clients and decoders: djpeg/tjbench, exiftool, rclone,
 # curl, chromium, mitmproxy. They skip with a message when a tool is missing.
 interop:
-	$(GO) test -count=1 -tags interop -run Interop -skip InteropBench $(PKGS)
+	$(GO) test -count=1 -tags interop -run Interop $(PKGS)
 
 # Speed goals are benchmarks, not timed tests. BENCHTIME=1x for a quick look.
 BENCHTIME ?= 2s
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./jpegbits ./keystream ./veil ./proxy
-	$(GO) test -count=1 -tags interop -run 'InteropBench' -v ./jpegbits ./proxy
+	$(GO) test -tags interop -run '^$$' -bench 'InteropDecoders' -benchtime 1x ./jpegbits
+	$(GO) test -tags interop -run '^$$' -bench 'InteropProxy' -benchtime 40x ./proxy
 
 # Every fuzz target for FUZZTIME each (go test allows one target per run).
 fuzz:

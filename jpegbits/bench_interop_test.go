@@ -17,12 +17,13 @@ import (
 	"time"
 )
 
-// TestInteropBenchDecoders measures, in one run and on the same files, the
+// BenchmarkInteropDecoders measures, in one run and on the same files, the
 // mask computation and the mask+XOR transform against Go's image/jpeg.Decode,
 // libjpeg-turbo's in-process decoder (tjbench -nowrite) and djpeg (which
 // includes process start-up). It reports MB/s of file data and the median
-// ratios; speed goals are read from its output, not asserted.
-func TestInteropBenchDecoders(t *testing.T) {
+// ratios; speed goals are read from its output, not asserted. It measures
+// once whatever b.N is: run it with -benchtime 1x.
+func BenchmarkInteropDecoders(t *testing.B) {
 	tjbench, _ := exec.LookPath("tjbench")
 	djpeg, _ := exec.LookPath("djpeg")
 	type row struct {
@@ -75,6 +76,8 @@ func TestInteropBenchDecoders(t *testing.T) {
 	}
 	fmt.Fprintf(&b, "median mask speed: %.2f× image/jpeg.Decode, %.2f× tjbench (goals 6× and 1.5×)\n", median(xGo), median(xTj))
 	t.Log(b.String())
+	t.ReportMetric(median(xGo), "×image/jpeg")
+	t.ReportMetric(median(xTj), "×tjbench")
 }
 
 // bestOf runs f repeatedly for about half a second and returns its fastest
@@ -99,7 +102,7 @@ func median(v []float64) float64 {
 
 // tjbenchMBps runs libjpeg-turbo's tjbench decode-only benchmark on path and
 // converts its Mpixels/s into MB/s of file data.
-func tjbenchMBps(t *testing.T, tjbench, path string, size int) float64 {
+func tjbenchMBps(t testing.TB, tjbench, path string, size int) float64 {
 	out, err := exec.Command(tjbench, path, "-nowrite", "-benchtime", "1", "-warmup", "0.3", "-quiet").CombinedOutput()
 	if err != nil {
 		t.Logf("tjbench %s: %v", filepath.Base(path), err)

@@ -1,6 +1,7 @@
 package jpegbits
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -23,8 +24,13 @@ func TestMaskingCoverage(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, st, err := TransformBytes(in, Options{})
+		var ue *UnsupportedError
+		if errors.As(err, &ue) && strings.HasPrefix(ue.Feature, "arithmetic coding") {
+			continue // arithmetic coding has no additional bits to encrypt
+		}
 		if err != nil {
-			continue // only the arithmetic-coded photo, checked elsewhere
+			t.Errorf("%s: %v", filepath.Base(path), err)
+			continue
 		}
 		tot := st.Total()
 		name := filepath.Base(path)

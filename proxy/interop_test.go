@@ -137,50 +137,77 @@ func freePort(t testing.TB) string {
 	return l.Addr().String()
 }
 
-// TestInteropBenchProxy measures the CPU time per MB of the proxy process
+// BenchmarkInteropProxy measures the CPU time per MB of the proxy process
 // alone — jpegveil encrypting, jpegveil passing through, and mitmproxy's
 // mitmdump forwarding without any JPEG work — for the same uploads of a
-// 12-megapixel photo to the same fake service on loopback. It reports; the
-// goals are in the closing notes, not asserted.
-func TestInteropBenchProxy(t *testing.T) {
-	photo := corpusFile(t, "photos/phone-12mp-q92.jpg")
+// 12-megapixel photo to the same fake service on loopback. It reports
+// proxy-cpu-ms/MB; the goals are in the closing notes, not asserted.
+func BenchmarkInteropProxy(b *testing.B) {
+	photo := corpusFile(b, "photos/phone-12mp-q92.jpg")
 	svc := &fakePhotos{objects: map[string][]byte{}}
-	svc.srv, svc.caFile = newTLSServer(t, "localhost", http.HandlerFunc(svc.handler))
+	svc.srv, svc.caFile = newTLSServer(b, "localhost", http.HandlerFunc(svc.handler))
 	_, port, _ := net.SplitHostPort(svc.srv.Listener.Addr().String())
 	target := "https://localhost:" + port
-	const uploads = 40
-	mb := float64(uploads*len(photo)) / 1e6
-
+	svc.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.URL.Path = strings.Replace(r.URL.Path, "/plain/", "/", 1)
+		svc.handler(w, r)
+	})
 	run := func(name, proxyAddr, caFile string, pid int, path string) {
-		pem, _ := os.ReadFile(caFile)
-		pool := x509.NewCertPool()
-		pool.AppendCertsFromPEM(pem)
-		client := directClientVia(proxyAddr, pool)
-		before := procCPU(t, pid)
-		start := time.Now()
-		for i := 0; i < uploads; i++ {
-			resp, err := client.Post(target+path, "image/jpeg", bytes.NewReader(photo))
-			if err != nil {
-				t.Fatalf("%s: %v", name, err)
+		b.Run(name, func(b *testing.B) {
+			pem, _ := os.ReadFile(caFile)
+			pool := x509.NewCertPool()
+			pool.AppendCertsFromPEM(pem)
+			client := directClientVia(proxyAddr, pool)
+			b.SetBytes(int64(len(photo)))
+			before := procCPU(b, pid)
+			for range b.N {
+				resp, err := client.Post(target+path, "image/jpeg", bytes.NewReader(photo))
+				if err != nil {
+					b.Fatal(err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					b.Fatal(resp.Status)
+				}
 			}
-			resp.Body.Close()
-			if resp.StatusCode != 200 {
-				t.Fatalf("%s: %s", name, resp.Status)
-			}
-		}
-		wall := time.Since(start)
-		cpu := procCPU(t, pid) - before
-		t.Logf("%-22s %6.1f MB/s  %6.2f cpu-ms/MB (proxy process)", name, mb/wall.Seconds(), float64(cpu.Milliseconds())/mb)
+			mb := float64(b.N*len(photo)) / 1e6
+			b.ReportMetric(float64((procCPU(b, pid) - before).Milliseconds())/mb, "proxy-cpu-ms/MB")
+		})
 	}
 
-	// jpegveil, as a separate process.
-	bin := filepath.Join(t.TempDir(), "jpegveil")
-	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/jpegveil").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
+	addr, state, pid := startJpegveil(b, svc.caFile)
+	run("jpegveil-encrypt", addr, filepath.Join(state, "ca.pem"), pid, "/upload")
+	run("jpegveil-pass-through", addr, filepath.Join(state, "ca.pem"), pid, "/plain/upload")
+
+	mitm, err := exec.LookPath("mitmdump")
+	if err != nil {
+		b.Log("mitmdump not installed: no mitmproxy reference")
+		return
 	}
-	addr := freePort(t)
-	state := t.TempDir()
-	conf := filepath.Join(t.TempDir(), "config.yaml")
+	maddr := freePort(b)
+	_, mport, _ := net.SplitHostPort(maddr)
+	confdir := b.TempDir()
+	md := exec.Command(mitm, "--listen-host", "127.0.0.1", "--listen-port", mport, "-q",
+		"--set", "confdir="+confdir, "--set", "ssl_verify_upstream_trusted_ca="+svc.caFile)
+	if err := md.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() { md.Process.Kill(); md.Wait() }()
+	waitPort(b, maddr)
+	run("mitmdump-forwarding", maddr, filepath.Join(confdir, "mitmproxy-ca-cert.pem"), md.Process.Pid, "/upload")
+}
+
+// startJpegveil builds and starts jpegveil as a process of its own, with
+// one raw upload rule for localhost; it returns the address, state
+// directory and process ID.
+func startJpegveil(b *testing.B, caFile string) (addr, state string, pid int) {
+	bin := filepath.Join(b.TempDir(), "jpegveil")
+	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/jpegveil").CombinedOutput(); err != nil {
+		b.Fatalf("build: %v\n%s", err, out)
+	}
+	addr = freePort(b)
+	state = b.TempDir()
+	conf := filepath.Join(b.TempDir(), "config.yaml")
 	os.WriteFile(conf, []byte(fmt.Sprintf(`listen: %s
 state_dir: %s
 log: {level: warn}
@@ -191,37 +218,15 @@ rules:
     methods: [POST]
     paths: [/upload]
     body: raw
-`, addr, state, svc.caFile)), 0o600)
+`, addr, state, caFile)), 0o600)
 	jv := exec.Command(bin, "serve", "--config", conf)
 	jv.Stderr = os.Stderr
 	if err := jv.Start(); err != nil {
-		t.Fatal(err)
+		b.Fatal(err)
 	}
-	defer func() { jv.Process.Kill(); jv.Wait() }()
-	waitPort(t, addr)
-	svc.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.URL.Path = strings.Replace(r.URL.Path, "/plain/", "/", 1)
-		svc.handler(w, r)
-	})
-	run("jpegveil encrypt", addr, filepath.Join(state, "ca.pem"), jv.Process.Pid, "/upload")
-	run("jpegveil pass-through", addr, filepath.Join(state, "ca.pem"), jv.Process.Pid, "/plain/upload")
-
-	mitm, err := exec.LookPath("mitmdump")
-	if err != nil {
-		t.Log("mitmdump not installed: no mitmproxy reference")
-		return
-	}
-	maddr := freePort(t)
-	_, mport, _ := net.SplitHostPort(maddr)
-	confdir := t.TempDir()
-	md := exec.Command(mitm, "--listen-host", "127.0.0.1", "--listen-port", mport, "-q",
-		"--set", "confdir="+confdir, "--set", "ssl_verify_upstream_trusted_ca="+svc.caFile)
-	if err := md.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { md.Process.Kill(); md.Wait() }()
-	waitPort(t, maddr)
-	run("mitmdump forwarding", maddr, filepath.Join(confdir, "mitmproxy-ca-cert.pem"), md.Process.Pid, "/upload")
+	b.Cleanup(func() { jv.Process.Kill(); jv.Wait() })
+	waitPort(b, addr)
+	return addr, state, jv.Process.Pid
 }
 
 func directClientVia(proxyAddr string, roots *x509.CertPool) *http.Client {
