@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"go.uber.org/zap"
 )
 
 // TestClientAccess: a client outside clients.allow gets 403; with
@@ -71,5 +73,29 @@ func TestClientAccess(t *testing.T) {
 		if tc.want == http.StatusProxyAuthRequired && !strings.Contains(resp.Header.Get("Proxy-Authenticate"), "Basic") {
 			t.Fatalf("auth %q: 407 without Proxy-Authenticate", tc.header)
 		}
+	}
+}
+
+// TestNetworkClientCannotReachLoopback: a client on the network may not
+// use the proxy to reach the proxy host's own loopback services.
+func TestNetworkClientCannotReachLoopback(t *testing.T) {
+	svc := newFakePhotos(t)
+	yaml := testConfigYAML(t.TempDir(), svc.srv.Listener.Addr().String(), []string{svc.caFile}, "clients:\n  allow: [192.0.2.0/24, 127.0.0.0/8]\n")
+	p := startProxy(t, yaml, zap.NewNop())
+	for _, target := range []string{"127.0.0.1:22", "localhost:6379", "[::1]:5432", "db.localhost:5432"} {
+		req := httptest.NewRequest(http.MethodConnect, "http://"+target, nil)
+		req.RemoteAddr = "192.0.2.10:40000"
+		req.URL.Host, req.Host = target, target
+		rec := httptest.NewRecorder()
+		p.srv.ServeHTTP(rec, req)
+		if rec.Code != http.StatusForbidden {
+			t.Errorf("CONNECT %s from the network: %d, want 403", target, rec.Code)
+		}
+	}
+	// A destination the config maps explicitly stays reachable.
+	req := httptest.NewRequest(http.MethodConnect, "http://photos.test:443", nil)
+	req.RemoteAddr = "192.0.2.10:40000"
+	if p.srv.targetsLoopback(req) {
+		t.Error("a destination mapped by upstream.resolve counts as loopback")
 	}
 }
