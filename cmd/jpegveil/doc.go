@@ -18,10 +18,6 @@
 // stderr. The exit status is 0 on success, 1 on an error and 2 on a usage
 // error.
 //
-// The environment variable JPEGVEIL_TEST_ARGON2=fast makes
-// keygen --passphrase use tiny Argon2id parameters. It exists for tests
-// only: such key files are cheap to attack.
-//
 // # inspect --json
 //
 // inspect --json prints one object. Fields are only ever added, never

@@ -11,12 +11,6 @@ import (
 	"jpegveil/keystream"
 )
 
-// testArgon2Env, set to "fast", makes keygen --passphrase use tiny Argon2id
-// parameters (t=1, 64 KiB, 1 thread) so that tests run in milliseconds.
-// It is for tests only: such a key file is cheap to brute-force. keygen
-// says so on stderr whenever it is in effect.
-const testArgon2Env = "JPEGVEIL_TEST_ARGON2"
-
 func newKeygenCmd(a *app) *cobra.Command {
 	var (
 		out        string
@@ -100,9 +94,9 @@ func (a *app) passphraseKey(m keystream.Mode) (*keystream.Key, []byte, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if a.getenv(testArgon2Env) == "fast" {
+	if a.weakArgon2 {
 		params.Time, params.MemoryKiB, params.Threads = 1, 64, 1
-		fmt.Fprintf(a.stderr, "jpegveil: warning: %s=fast: using test-only Argon2id parameters; do not use this key file for real photos\n", testArgon2Env)
+		fmt.Fprintln(a.stderr, "jpegveil: warning: using test-only Argon2id parameters; do not use this key file for real photos")
 	}
 	pass, err := a.readPassphrase(true)
 	if err != nil {

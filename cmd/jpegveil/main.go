@@ -15,13 +15,11 @@ func main() { os.Exit(Main()) }
 // Main runs the command line with the process's arguments and standard
 // streams and returns the exit status: 0 on success, 1 on an error, 2 on a
 // usage error. It never exits itself, so tests can run it in-process.
-func Main() int {
-	return run(os.Args[1:], &app{
-		stdin:  os.Stdin,
-		stdout: os.Stdout,
-		stderr: os.Stderr,
-		getenv: os.Getenv,
-	})
+func Main() int { return run(os.Args[1:], processApp()) }
+
+// processApp is an app on the process's standard streams and environment.
+func processApp() *app {
+	return &app{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}
 }
 
 // run executes one command line. Every error is printed once, as one line
@@ -106,6 +104,13 @@ type app struct {
 	stdout io.Writer
 	stderr io.Writer
 	getenv func(string) string
+
+	// weakArgon2 makes keygen --passphrase use tiny Argon2id parameters
+	// (t=1, 64 KiB, 1 thread) so that tests run in milliseconds. Only
+	// tests set it: Main never does, so nothing outside the test binary
+	// can make the shipped command write a key file that is cheap to
+	// brute-force.
+	weakArgon2 bool
 
 	started bool // a command's RunE was entered
 	// ctx, when set, ends long-running commands (serve) when done;

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -16,9 +17,17 @@ import (
 //
 // testscript.RunMain is deprecated in go-internal v1.16.0 (staticcheck
 // SA1019); testscript.Main with os.Exit(Main()) is what it does.
+//
+// In the test binary, and only there, JPEGVEIL_TEST_ARGON2=fast gives
+// keygen --passphrase tiny Argon2id parameters (app.weakArgon2), so that
+// scripts run in milliseconds; the shipped command has no such switch.
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"jpegveil": func() { os.Exit(Main()) },
+		"jpegveil": func() {
+			a := processApp()
+			a.weakArgon2 = os.Getenv("JPEGVEIL_TEST_ARGON2") == "fast"
+			os.Exit(run(os.Args[1:], a))
+		},
 	})
 }
 
@@ -197,5 +206,26 @@ func TestFirstLine(t *testing.T) {
 		if (err == nil) != tt.ok || string(got) != tt.want {
 			t.Errorf("firstLine(%.20q) = %q, %v", tt.in, got, err)
 		}
+	}
+}
+
+// TestShippedKeygenIgnoresTestSwitch: the command as Main builds it derives
+// passphrase keys with the real Argon2id parameters, whatever the
+// environment says.
+func TestShippedKeygenIgnoresTestSwitch(t *testing.T) {
+	t.Setenv("JPEGVEIL_TEST_ARGON2", "fast")
+	dir := t.TempDir()
+	a := processApp()
+	var stderr strings.Builder
+	a.stdin, a.stdout, a.stderr = strings.NewReader("correct horse\n"), io.Discard, &stderr
+	if code := run([]string{"keygen", "--passphrase", "-o", filepath.Join(dir, "k")}, a); code != 0 {
+		t.Fatalf("keygen: exit %d: %s", code, stderr.String())
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "k"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), "argon2id-memory-kib: 65536") || strings.Contains(stderr.String(), "test-only") {
+		t.Fatalf("weakened key file:\n%s\n%s", b, stderr.String())
 	}
 }
