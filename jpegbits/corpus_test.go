@@ -58,7 +58,7 @@ func transformWith(t testing.TB, in []byte, mode Mode) ([]byte, *Stats, error) {
 	return out, st, err
 }
 
-// checkInvariants checks DESIGN.md §1 invariants 1–3 and 5 on one input.
+// checkInvariants checks FORMAT.md §1 invariants 1–3 and 5 on one input.
 func checkInvariants(t *testing.T, in []byte, mode Mode) (enc []byte, st *Stats, err error) {
 	t.Helper()
 	enc, st, err = transformWith(t, in, mode)

@@ -25,7 +25,7 @@ func TestFuzzSeedsPresent(t *testing.T) {
 	}
 }
 
-// FuzzTransform checks the invariants of DESIGN.md §1 on any input: same
+// FuzzTransform checks the invariants of FORMAT.md §1 on any input: same
 // length, same 0xFF bytes, nothing changed after a reported error, applying
 // the transform twice restores the input, the same error both ways, and
 // streaming gives the same bytes as the whole-buffer transform.

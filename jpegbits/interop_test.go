@@ -11,8 +11,8 @@ import (
 )
 
 // TestInteropDjpeg decodes every transformed corpus file with libjpeg-turbo's
-// djpeg and checks that it succeeds wherever the original did (DESIGN.md
-// invariant 4, checked against the reference decoder).
+// djpeg and checks that it succeeds wherever the original did (FORMAT.md
+// §1 invariant 4, checked against the reference decoder).
 func TestInteropDjpeg(t *testing.T) {
 	djpeg, err := exec.LookPath("djpeg")
 	if err != nil {

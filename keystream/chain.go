@@ -36,7 +36,7 @@ const maxChunk = 1 << 16
 // 32-byte BLAKE2b digest.
 const nonceSize = chacha20.NonceSizeX
 
-// Chain is the nonce chain of one image (DESIGN.md §3): a keyed BLAKE2b-256
+// Chain is the nonce chain of one image (FORMAT.md §14): a keyed BLAKE2b-256
 // hash (key: the "nonce" subkey) over a sequence of framed records, started
 // by the image's label. Each chunk's nonce is the hash of everything
 // absorbed up to and including that chunk's skeleton, so two images share

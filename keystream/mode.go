@@ -3,7 +3,7 @@ package keystream
 import "fmt"
 
 // Mode is the masking rule of a key: which candidate bits of a JPEG byte
-// the transform encrypts (DESIGN.md §2). It is a property of the key,
+// the transform encrypts (FORMAT.md §5 and §11). It is a property of the key,
 // recorded in the key file and bound into every subkey, so that decrypting
 // with the wrong rule fails as a wrong key rather than silently scrambling.
 type Mode string

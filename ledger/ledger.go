@@ -1,4 +1,4 @@
-// Package ledger records which images this proxy encrypted (DESIGN.md §4).
+// Package ledger records which images this proxy encrypted (FORMAT.md §18).
 //
 // XOR encryption is its own inverse, so direction must never be guessed: an
 // upload whose fingerprint is in the ledger is already encrypted and passes
