@@ -7,7 +7,7 @@ BIN      := bin/jpegveil
 FUZZTIME ?= 10m
 PKGS     := ./...
 
-.PHONY: all build run test interop bench fuzz lint clean
+.PHONY: all build run test interop bench fuzz lint race clean
 
 all: build
 
@@ -41,10 +41,19 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./exif
 	$(GO) test -run '^$$' -fuzz '^FuzzMetadata$$' -fuzztime $(FUZZTIME) ./veil
 
+# gofmt, vet and staticcheck. Without staticcheck installed it is skipped
+# with a note, except under CI (CI set), where that is a failure.
 lint:
 	@test -z "$$(gofmt -l .)" || (gofmt -l . && exit 1)
 	$(GO) vet $(PKGS)
-	@command -v staticcheck >/dev/null && staticcheck $(PKGS) || echo "staticcheck not installed; skipped"
+	@if command -v staticcheck >/dev/null; then staticcheck $(PKGS); \
+	elif [ -n "$$CI" ]; then echo "staticcheck not installed" >&2; exit 1; \
+	else echo "staticcheck not installed; skipped"; fi
+
+# The race detector on the packages with concurrency.
+RACE_PKGS := ./proxy/... ./ledger/... ./certs/...
+race:
+	$(GO) test -count=1 -race $(RACE_PKGS)
 
 clean:
 	rm -rf bin

@@ -171,7 +171,7 @@ func BenchmarkInteropProxy(b *testing.B) {
 				}
 			}
 			mb := float64(b.N*len(photo)) / 1e6
-			b.ReportMetric(float64((procCPU(b, pid) - before).Milliseconds())/mb, "proxy-cpu-ms/MB")
+			b.ReportMetric(float64((procCPU(b, pid)-before).Milliseconds())/mb, "proxy-cpu-ms/MB")
 		})
 	}
 
