@@ -1,0 +1,30 @@
+// Package proxy is jpegveil's intercepting HTTPS proxy: it encrypts the
+// JPEG photos clients upload to the photo services its rules name, and
+// decrypts them on the way back.
+//
+// An upload: Server.ServeHTTP checks the client (allow-list, proxy
+// authentication, no loopback targets from the network) and hands the
+// CONNECT to goproxy, which intercepts it with a leaf from jpegveil's CA
+// when a rule names the host. Each request inside is matched against the
+// rules (config.Config.Match); the dispatcher opens an exchange for it and
+// passes it, by the rule's body kind, to the raw upload (the body is the
+// file), the multipart upload (one form field is) or the rule's Service
+// (proxy/services/google, …/nextcloud: uploads over several requests,
+// kept in a session). The photo is encrypted as a stream on its way
+// upstream (veil), hash headers are recomputed over the ciphertext, and
+// the ledger records its fingerprint. The exchange logs one line.
+//
+// A download: the response of a download rule is decrypted as the client
+// reads it, when the ledger knows the image; a Range is served by
+// fetching from byte 0 and slicing the decrypted bytes.
+//
+// The services: a Service (service.go) is one photo service's protocol
+// knowledge in a package of its own under proxy/services. It sees the
+// proxy only through services.Exchange (the request, its rule, refusing,
+// passing, encrypting a raw body, recording the outcome) and services.Env
+// (upstream transport, session table, hash headers, encryption streams),
+// and never imports this package. What a service does beyond its name and
+// hash headers is an interface of its own that the dispatcher checks for:
+// MultiRequestUploader today; renditions, checksum translation, upload IDs
+// and a motion-photo policy next (see service.go).
+package proxy
