@@ -11,18 +11,20 @@ import (
 	"testing"
 
 	"go.uber.org/zap"
+
+	"jpegveil/internal/fakes"
 )
 
 // TestClientAccess: a client outside clients.allow gets 403; with
 // clients.auth, a client without the right Proxy-Authorization gets 407.
 func TestClientAccess(t *testing.T) {
-	svc := newFakePhotos(t)
+	svc := fakes.NewPhotos(t)
 	pw := filepath.Join(t.TempDir(), "pw")
 	if err := os.WriteFile(pw, []byte("s3cret\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	base := func() string {
-		return testConfigYAML(t.TempDir(), svc.srv.Listener.Addr().String(), []string{svc.caFile}, "")
+		return testConfigYAML(t.TempDir(), svc.Srv.Listener.Addr().String(), []string{svc.CAFile}, "")
 	}
 
 	denied := startProxy(t, base()+"clients:\n  allow: [192.0.2.0/24]\n", nil)
@@ -79,8 +81,8 @@ func TestClientAccess(t *testing.T) {
 // TestNetworkClientCannotReachLoopback: a client on the network may not
 // use the proxy to reach the proxy host's own loopback services.
 func TestNetworkClientCannotReachLoopback(t *testing.T) {
-	svc := newFakePhotos(t)
-	yaml := testConfigYAML(t.TempDir(), svc.srv.Listener.Addr().String(), []string{svc.caFile}, "clients:\n  allow: [192.0.2.0/24, 127.0.0.0/8]\n")
+	svc := fakes.NewPhotos(t)
+	yaml := testConfigYAML(t.TempDir(), svc.Srv.Listener.Addr().String(), []string{svc.CAFile}, "clients:\n  allow: [192.0.2.0/24, 127.0.0.0/8]\n")
 	p := startProxy(t, yaml, zap.NewNop())
 	for _, target := range []string{"127.0.0.1:22", "localhost:6379", "[::1]:5432", "db.localhost:5432"} {
 		req := httptest.NewRequest(http.MethodConnect, "http://"+target, nil)

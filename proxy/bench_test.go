@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"jpegveil/internal/fakes"
 )
 
 // cpuTime is the CPU time (user+system) this process has used.
@@ -23,14 +25,14 @@ func cpuTime() time.Duration {
 // path). cpu-ms/MB is the whole process (client, proxy and fake service);
 // the interop benchmark measures the proxy process alone.
 func BenchmarkProxy(b *testing.B) {
-	photo := corpusFile(b, "photos/phone-12mp-q92.jpg")
-	svc := newFakePhotos(b)
-	yaml := testConfigYAML(b.TempDir(), svc.srv.Listener.Addr().String(), []string{svc.caFile}, "")
+	photo := fakes.CorpusFile(b, "photos/phone-12mp-q92.jpg")
+	svc := fakes.NewPhotos(b)
+	yaml := testConfigYAML(b.TempDir(), svc.Srv.Listener.Addr().String(), []string{svc.CAFile}, "")
 	p := startProxy(b, yaml, nil)
 	p.client.Transport.(*http.Transport).DisableKeepAlives = false
 	// Pass-through: the same service under a path no rule matches.
-	inner := svc.srv.Config.Handler
-	svc.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	inner := svc.Srv.Config.Handler
+	svc.Srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.URL.Path = strings.Replace(r.URL.Path, "/plain/", "/", 1)
 		inner.ServeHTTP(w, r)
 	})

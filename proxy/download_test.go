@@ -10,13 +10,15 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"jpegveil/internal/fakes"
 )
 
-// oddPhotos is fakePhotos with downloads that behave as some services do:
+// oddPhotos is Photos with downloads that behave as some services do:
 // ranges capped to a length, Range ignored with a chunked 200, hash headers
 // of the stored bytes.
 type oddPhotos struct {
-	*fakePhotos
+	*fakes.Photos
 
 	omu         sync.Mutex
 	capLen      int64    // a 206 holds at most capLen bytes (0: no cap)
@@ -26,19 +28,19 @@ type oddPhotos struct {
 }
 
 func newOddPhotos(t testing.TB) *oddPhotos {
-	o := &oddPhotos{fakePhotos: &fakePhotos{objects: map[string][]byte{}}}
-	o.srv, o.caFile = newTLSServer(t, "photos.test", http.HandlerFunc(o.handle))
+	o := &oddPhotos{Photos: &fakes.Photos{Objects: map[string][]byte{}}}
+	o.Srv, o.CAFile = fakes.NewTLSServer(t, "photos.test", http.HandlerFunc(o.handle))
 	return o
 }
 
 func (o *oddPhotos) handle(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet || !strings.HasPrefix(r.URL.Path, "/objects/") {
-		o.fakePhotos.handler(w, r)
+		o.Photos.Handler(w, r)
 		return
 	}
-	o.fakePhotos.mu.Lock()
-	b, ok := o.objects[strings.TrimPrefix(r.URL.Path, "/objects/")]
-	o.fakePhotos.mu.Unlock()
+	o.Photos.Mu.Lock()
+	b, ok := o.Objects[strings.TrimPrefix(r.URL.Path, "/objects/")]
+	o.Photos.Mu.Unlock()
 	o.omu.Lock()
 	o.ranges = append(o.ranges, r.Header.Get("Range"))
 	capLen, ignore, hashes := o.capLen, o.ignoreRange, o.hashes
@@ -90,12 +92,12 @@ func (o *oddPhotos) seenRanges() []string {
 func startOdd(t *testing.T, photo []byte) (*oddPhotos, *testProxy, string) {
 	t.Helper()
 	o := newOddPhotos(t)
-	p := startProxy(t, testConfigYAML(t.TempDir(), o.srv.Listener.Addr().String(), []string{o.caFile}, ""), nil)
+	p := startProxy(t, testConfigYAML(t.TempDir(), o.Srv.Listener.Addr().String(), []string{o.CAFile}, ""), nil)
 	resp, id := upload(t, p.client, photo)
 	if resp.StatusCode != 200 {
 		t.Fatalf("upload: %s %s", resp.Status, id)
 	}
-	if stored := o.objects[id]; len(stored) != len(photo) || bytes.Equal(stored, photo) {
+	if stored := o.Objects[id]; len(stored) != len(photo) || bytes.Equal(stored, photo) {
 		t.Fatal("the upload was not stored encrypted")
 	}
 	return o, p, id
@@ -108,7 +110,7 @@ func startOdd(t *testing.T, photo []byte) (*oddPhotos, *testProxy, string) {
 // cut chunk, nor one shorter than its Content-Length.
 func TestDownloadCappedRange(t *testing.T) {
 	t.Parallel()
-	photo := corpusFile(t, "photos/retina-q92-optimized.jpg")
+	photo := fakes.CorpusFile(t, "photos/retina-q92-optimized.jpg")
 	o, p, id := startOdd(t, photo)
 	const capLen = 100000
 	o.omu.Lock()
@@ -153,7 +155,7 @@ func TestDownloadCappedRange(t *testing.T) {
 // (RFC 9110 lets a server ignore Range), not a broken connection.
 func TestDownloadRangeIgnoredChunked(t *testing.T) {
 	t.Parallel()
-	photo := corpusFile(t, "photos/coffee-q95-420-optimized.jpg")
+	photo := fakes.CorpusFile(t, "photos/coffee-q95-420-optimized.jpg")
 	o, p, id := startOdd(t, photo)
 	o.omu.Lock()
 	o.ignoreRange = true
@@ -173,21 +175,21 @@ func TestDownloadRangeIgnoredChunked(t *testing.T) {
 // not change keeps them. Content-Length and ETag are kept.
 func TestDownloadHashHeaders(t *testing.T) {
 	t.Parallel()
-	photo := corpusFile(t, "photos/astronaut-q95-444.jpg")
+	photo := fakes.CorpusFile(t, "photos/astronaut-q95-444.jpg")
 	o, p, id := startOdd(t, photo)
 	o.omu.Lock()
 	o.hashes = true
 	o.omu.Unlock()
-	stranger := corpusFile(t, "photos/chelsea-q90-422.jpg")
+	stranger := fakes.CorpusFile(t, "photos/chelsea-q90-422.jpg")
 	video := append([]byte("\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2"), bytes.Repeat([]byte{9}, 300000)...)
 	// A JPEG whose image data starts past the pre-read: whether it is
 	// decrypted is not known when the headers go, so its hashes go too.
 	late := lateJPEG(stranger, 300<<10)
-	o.fakePhotos.mu.Lock()
-	o.objects["stranger"] = stranger
-	o.objects["video"] = video
-	o.objects["late"] = late
-	o.fakePhotos.mu.Unlock()
+	o.Photos.Mu.Lock()
+	o.Objects["stranger"] = stranger
+	o.Objects["video"] = video
+	o.Objects["late"] = late
+	o.Photos.Mu.Unlock()
 
 	get := func(name, rng string) (*http.Response, []byte) {
 		req := newReq(t, "GET", "https://photos.test/objects/"+name, nil)
@@ -256,15 +258,15 @@ func lateJPEG(jpg []byte, n int) []byte {
 // from byte 0 (for an open or suffix range, the whole file) and sliced.
 func TestDownloadRangeNotJPEG(t *testing.T) {
 	t.Parallel()
-	photo := corpusFile(t, "photos/coffee-q80-420.jpg")
+	photo := fakes.CorpusFile(t, "photos/coffee-q80-420.jpg")
 	o, p, _ := startOdd(t, photo)
 	video := append([]byte("\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2"), make([]byte, 400000)...)
 	for i := range video[24:] {
 		video[24+i] = byte(i * 7)
 	}
-	o.fakePhotos.mu.Lock()
-	o.objects["video"] = video
-	o.fakePhotos.mu.Unlock()
+	o.Photos.Mu.Lock()
+	o.Objects["video"] = video
+	o.Photos.Mu.Unlock()
 	n := len(video)
 	for _, tc := range []struct {
 		rng        string

@@ -1,21 +1,15 @@
 package proxy
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/hex"
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -23,105 +17,8 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
-	"jpegveil/certs"
 	"jpegveil/config"
 )
-
-const corpusDir = "../../shared/corpus"
-
-func corpusFile(t testing.TB, rel string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(corpusDir, rel))
-	if os.IsNotExist(err) {
-		t.Skipf("shared corpus not found: %v", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-// fakePhotos is a photo service: POST /upload stores the body and answers
-// its ID, GET /objects/{id} serves it back (with Range support), GET
-// /thumb/{id} serves a server-made JPEG.
-type fakePhotos struct {
-	mu       sync.Mutex
-	objects  map[string][]byte
-	lastReq  *http.Request
-	received int // upload requests that reached the service
-	srv      *httptest.Server
-	caFile   string
-	thumb    []byte
-}
-
-func (f *fakePhotos) handler(w http.ResponseWriter, r *http.Request) {
-	switch {
-	case r.Method == http.MethodPost && r.URL.Path == "/upload":
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		if r.ContentLength >= 0 && int64(len(body)) != r.ContentLength {
-			http.Error(w, "length mismatch", http.StatusBadRequest)
-			return
-		}
-		sum := sha256.Sum256(body)
-		id := hex.EncodeToString(sum[:8])
-		f.mu.Lock()
-		f.objects[id] = body
-		f.lastReq = r
-		f.received++
-		f.mu.Unlock()
-		io.WriteString(w, id)
-	case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/objects/"):
-		f.mu.Lock()
-		b, ok := f.objects[strings.TrimPrefix(r.URL.Path, "/objects/")]
-		f.mu.Unlock()
-		if !ok {
-			http.NotFound(w, r)
-			return
-		}
-		w.Header().Set("Content-Type", "image/jpeg")
-		w.Header().Set("ETag", `"`+hex.EncodeToString(func() []byte { s := sha256.Sum256(b); return s[:8] }())+`"`)
-		http.ServeContent(w, r, "photo.jpg", time.Time{}, bytes.NewReader(b))
-	case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/thumb/"):
-		w.Header().Set("Content-Type", "image/jpeg")
-		w.Write(f.thumb)
-	default:
-		http.NotFound(w, r)
-	}
-}
-
-// newTLSServer starts an HTTPS server on 127.0.0.1 whose certificate, for
-// host, comes from a CA of its own; it returns the server and that CA's PEM
-// file.
-func newTLSServer(t testing.TB, host string, h http.Handler) (*httptest.Server, string) {
-	t.Helper()
-	ca, err := certs.NewCA(certs.CAOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, err := ca.NewIssuer(certs.IssuerOptions{}).Certificate(host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewUnstartedServer(h)
-	srv.TLS = &tls.Config{Certificates: []tls.Certificate{*leaf}}
-	srv.StartTLS()
-	t.Cleanup(srv.Close)
-	caFile := filepath.Join(t.TempDir(), "upstream-ca.pem")
-	if err := os.WriteFile(caFile, ca.CertPEM(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return srv, caFile
-}
-
-func newFakePhotos(t testing.TB) *fakePhotos {
-	f := &fakePhotos{objects: map[string][]byte{}}
-	f.srv, f.caFile = newTLSServer(t, "photos.test", http.HandlerFunc(f.handler))
-	return f
-}
 
 // testProxy is a running jpegveil proxy in front of the fake service.
 type testProxy struct {

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"jpegveil/internal/fakes"
 	"jpegveil/veil"
 )
 
@@ -62,8 +63,8 @@ func TestLargeUploadStreams(t *testing.T) {
 
 	var gotSum [32]byte
 	var gotLen int64
-	svc := newFakePhotos(t)
-	svc.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	svc := fakes.NewPhotos(t)
+	svc.Srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := sha256.New()
 		n, err := io.Copy(h, r.Body)
 		if err != nil {
@@ -74,7 +75,7 @@ func TestLargeUploadStreams(t *testing.T) {
 		copy(gotSum[:], h.Sum(nil))
 		io.WriteString(w, "ok")
 	})
-	p := startProxy(t, testConfigYAML(t.TempDir(), svc.srv.Listener.Addr().String(), []string{svc.caFile}, ""), nil)
+	p := startProxy(t, testConfigYAML(t.TempDir(), svc.Srv.Listener.Addr().String(), []string{svc.CAFile}, ""), nil)
 
 	runtime.GC()
 	var ms runtime.MemStats

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"jpegveil/internal/fakes"
 )
 
 func upload(t *testing.T, c *http.Client, body []byte) (*http.Response, string) {
@@ -19,21 +21,21 @@ func upload(t *testing.T, c *http.Client, body []byte) (*http.Response, string) 
 // stored encrypted with its size and Content-Length unchanged, a download
 // through the proxy gives the original, a direct download the ciphertext.
 func TestUploadDownloadRoundTrip(t *testing.T) {
-	photo := corpusFile(t, "photos/coffee-q80-420.jpg")
-	svc := newFakePhotos(t)
-	p := startProxy(t, testConfigYAML(t.TempDir(), svc.srv.Listener.Addr().String(), []string{svc.caFile}, ""), nil)
-	direct := directClient(t, svc.srv.Listener.Addr().String(), svc.caFile)
+	photo := fakes.CorpusFile(t, "photos/coffee-q80-420.jpg")
+	svc := fakes.NewPhotos(t)
+	p := startProxy(t, testConfigYAML(t.TempDir(), svc.Srv.Listener.Addr().String(), []string{svc.CAFile}, ""), nil)
+	direct := directClient(t, svc.Srv.Listener.Addr().String(), svc.CAFile)
 
 	resp, id := upload(t, p.client, photo)
 	if resp.StatusCode != 200 {
 		t.Fatalf("upload: %s %s", resp.Status, id)
 	}
-	stored := svc.objects[id]
+	stored := svc.Objects[id]
 	if len(stored) != len(photo) || bytes.Equal(stored, photo) {
 		t.Fatalf("stored object: %d bytes, equal to the photo: %v", len(stored), bytes.Equal(stored, photo))
 	}
-	if svc.lastReq.ContentLength != int64(len(photo)) {
-		t.Fatalf("service saw Content-Length %d, want %d", svc.lastReq.ContentLength, len(photo))
+	if svc.LastReq.ContentLength != int64(len(photo)) {
+		t.Fatalf("service saw Content-Length %d, want %d", svc.LastReq.ContentLength, len(photo))
 	}
 	_, got := mustDo(t, p.client, newReq(t, "GET", "https://photos.test/objects/"+id, nil))
 	if !bytes.Equal(got, photo) {
@@ -47,34 +49,34 @@ func TestUploadDownloadRoundTrip(t *testing.T) {
 	// A ciphertext uploaded again (say, after a direct download) is known
 	// to the ledger and is not encrypted a second time.
 	_, id2 := upload(t, p.client, raw)
-	if !bytes.Equal(svc.objects[id2], raw) {
+	if !bytes.Equal(svc.Objects[id2], raw) {
 		t.Fatal("a re-uploaded ciphertext was transformed again")
 	}
 }
 
 func TestChunkedUploadKeepsFraming(t *testing.T) {
-	photo := corpusFile(t, "photos/chelsea-q90-422.jpg")
-	svc := newFakePhotos(t)
-	p := startProxy(t, testConfigYAML(t.TempDir(), svc.srv.Listener.Addr().String(), []string{svc.caFile}, ""), nil)
+	photo := fakes.CorpusFile(t, "photos/chelsea-q90-422.jpg")
+	svc := fakes.NewPhotos(t)
+	p := startProxy(t, testConfigYAML(t.TempDir(), svc.Srv.Listener.Addr().String(), []string{svc.CAFile}, ""), nil)
 	req := newReq(t, "POST", "https://photos.test/upload", io.MultiReader(bytes.NewReader(photo))) // unknown length: chunked
 	req.ContentLength = -1
 	resp, id := mustDo(t, p.client, req)
 	if resp.StatusCode != 200 {
 		t.Fatalf("upload: %s", resp.Status)
 	}
-	if te := svc.lastReq.TransferEncoding; len(te) != 1 || te[0] != "chunked" {
+	if te := svc.LastReq.TransferEncoding; len(te) != 1 || te[0] != "chunked" {
 		t.Fatalf("service saw Transfer-Encoding %v, want chunked", te)
 	}
-	if stored := svc.objects[string(id)]; len(stored) != len(photo) || bytes.Equal(stored, photo) {
+	if stored := svc.Objects[string(id)]; len(stored) != len(photo) || bytes.Equal(stored, photo) {
 		t.Fatal("chunked upload was not encrypted in place")
 	}
 }
 
 func TestRefusesWhatItCannotEncrypt(t *testing.T) {
-	svc := newFakePhotos(t)
-	p := startProxy(t, testConfigYAML(t.TempDir(), svc.srv.Listener.Addr().String(), []string{svc.caFile}, ""), nil)
+	svc := fakes.NewPhotos(t)
+	p := startProxy(t, testConfigYAML(t.TempDir(), svc.Srv.Listener.Addr().String(), []string{svc.CAFile}, ""), nil)
 	heic := append([]byte("\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic"), bytes.Repeat([]byte{7}, 5000)...)
-	arith := corpusFile(t, "photos/coffee-q85-arithmetic.jpg")
+	arith := fakes.CorpusFile(t, "photos/coffee-q85-arithmetic.jpg")
 	for name, body := range map[string][]byte{"heic": heic, "arithmetic": arith} {
 		t.Run(name, func(t *testing.T) {
 			resp, msg := upload(t, p.client, body)
@@ -83,37 +85,37 @@ func TestRefusesWhatItCannotEncrypt(t *testing.T) {
 			}
 		})
 	}
-	if svc.received != 0 {
-		t.Fatalf("%d refused uploads reached the service", svc.received)
+	if svc.Received != 0 {
+		t.Fatalf("%d refused uploads reached the service", svc.Received)
 	}
 }
 
 func TestPassPolicyForwardsUnchanged(t *testing.T) {
-	svc := newFakePhotos(t)
-	yaml := strings.Replace(testConfigYAML(t.TempDir(), svc.srv.Listener.Addr().String(), []string{svc.caFile}, ""),
+	svc := fakes.NewPhotos(t)
+	yaml := strings.Replace(testConfigYAML(t.TempDir(), svc.Srv.Listener.Addr().String(), []string{svc.CAFile}, ""),
 		"    body: raw\n", "    body: raw\n    on_unsupported: pass\n", 1)
 	p := startProxy(t, yaml, nil)
 	heic := append([]byte("\x00\x00\x00\x18ftypheic"), bytes.Repeat([]byte{7}, 5000)...)
 	resp, id := upload(t, p.client, heic)
-	if resp.StatusCode != 200 || !bytes.Equal(svc.objects[id], heic) {
-		t.Fatalf("pass policy: %s, stored unchanged: %v", resp.Status, bytes.Equal(svc.objects[id], heic))
+	if resp.StatusCode != 200 || !bytes.Equal(svc.Objects[id], heic) {
+		t.Fatalf("pass policy: %s, stored unchanged: %v", resp.Status, bytes.Equal(svc.Objects[id], heic))
 	}
 }
 
 func TestServerMadeJPEGIsNotDecrypted(t *testing.T) {
-	svc := newFakePhotos(t)
-	svc.thumb = corpusFile(t, "conformance/pillow-Tests-images-hopper.jpg")
-	p := startProxy(t, testConfigYAML(t.TempDir(), svc.srv.Listener.Addr().String(), []string{svc.caFile}, ""), nil)
+	svc := fakes.NewPhotos(t)
+	svc.Thumb = fakes.CorpusFile(t, "conformance/pillow-Tests-images-hopper.jpg")
+	p := startProxy(t, testConfigYAML(t.TempDir(), svc.Srv.Listener.Addr().String(), []string{svc.CAFile}, ""), nil)
 	_, got := mustDo(t, p.client, newReq(t, "GET", "https://photos.test/thumb/1", nil))
-	if !bytes.Equal(got, svc.thumb) {
+	if !bytes.Equal(got, svc.Thumb) {
 		t.Fatal("a JPEG the proxy never encrypted was changed on the way down")
 	}
 }
 
 func TestRangeDownloads(t *testing.T) {
-	photo := corpusFile(t, "photos/hubble-q85-progressive.jpg")
-	svc := newFakePhotos(t)
-	p := startProxy(t, testConfigYAML(t.TempDir(), svc.srv.Listener.Addr().String(), []string{svc.caFile}, ""), nil)
+	photo := fakes.CorpusFile(t, "photos/hubble-q85-progressive.jpg")
+	svc := fakes.NewPhotos(t)
+	p := startProxy(t, testConfigYAML(t.TempDir(), svc.Srv.Listener.Addr().String(), []string{svc.CAFile}, ""), nil)
 	_, id := upload(t, p.client, photo)
 	n := len(photo)
 	for _, tc := range []struct {
@@ -140,9 +142,9 @@ func TestRangeDownloads(t *testing.T) {
 }
 
 func TestUnrelatedHostIsTunnelled(t *testing.T) {
-	svc := newFakePhotos(t)
-	other, otherCA := newTLSServer(t, "other.test", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "hello") }))
-	yaml := testConfigYAML(t.TempDir(), svc.srv.Listener.Addr().String(), []string{svc.caFile}, "")
+	svc := fakes.NewPhotos(t)
+	other, otherCA := fakes.NewTLSServer(t, "other.test", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "hello") }))
+	yaml := testConfigYAML(t.TempDir(), svc.Srv.Listener.Addr().String(), []string{svc.CAFile}, "")
 	yaml = strings.Replace(yaml, `resolve: {`, `resolve: {"other.test:443": "`+other.Listener.Addr().String()+`", `, 1)
 	p := startProxy(t, yaml, nil, otherCA)
 	resp, body := mustDo(t, p.client, newReq(t, "GET", "https://other.test/", nil))
@@ -159,24 +161,24 @@ func TestUnrelatedHostIsTunnelled(t *testing.T) {
 }
 
 func TestWrongUpstreamCertificateIsRefused(t *testing.T) {
-	svc := newFakePhotos(t)
+	svc := fakes.NewPhotos(t)
 	// The proxy is not told the service's CA.
-	p := startProxy(t, testConfigYAML(t.TempDir(), svc.srv.Listener.Addr().String(), nil, ""), nil)
-	resp, err := p.client.Post("https://photos.test/upload", "image/jpeg", bytes.NewReader(corpusFile(t, "photos/coffee-q80-420.jpg")))
+	p := startProxy(t, testConfigYAML(t.TempDir(), svc.Srv.Listener.Addr().String(), nil, ""), nil)
+	resp, err := p.client.Post("https://photos.test/upload", "image/jpeg", bytes.NewReader(fakes.CorpusFile(t, "photos/coffee-q80-420.jpg")))
 	if err == nil {
 		resp.Body.Close()
 		if resp.StatusCode < 500 {
 			t.Fatalf("upload over an unverified upstream connection succeeded: %s", resp.Status)
 		}
 	}
-	if svc.received != 0 {
+	if svc.Received != 0 {
 		t.Fatal("the service received an upload over an unverified connection")
 	}
 }
 
 func TestOnboardingPage(t *testing.T) {
-	svc := newFakePhotos(t)
-	p := startProxy(t, testConfigYAML(t.TempDir(), svc.srv.Listener.Addr().String(), []string{svc.caFile}, ""), nil)
+	svc := fakes.NewPhotos(t)
+	p := startProxy(t, testConfigYAML(t.TempDir(), svc.Srv.Listener.Addr().String(), []string{svc.CAFile}, ""), nil)
 	plain := &http.Client{}
 	resp, page := mustDo(t, plain, newReq(t, "GET", p.url.String()+"/", nil))
 	if resp.StatusCode != 200 || !strings.Contains(string(page), p.state.Key.ID()) || !strings.Contains(string(page), p.state.CA.Fingerprint()) {

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"jpegveil/internal/fakes"
 )
 
 // brokenReader yields its data up to cut bytes, then fails, like a client
@@ -39,15 +41,15 @@ func (b *brokenReader) Read(p []byte) (int, error) {
 // no goroutine is left behind and every upload that completed round-trips.
 func TestFaults(t *testing.T) {
 	photos := [][]byte{
-		corpusFile(t, "photos/coffee-q80-420.jpg"),
-		corpusFile(t, "photos/page-q70-gray-progressive.jpg"),
-		corpusFile(t, "photos/motorcycle-q80-restart8.jpg"),
-		corpusFile(t, "conformance/imagers-tests-reftest-images-restarts.jpg"),
+		fakes.CorpusFile(t, "photos/coffee-q80-420.jpg"),
+		fakes.CorpusFile(t, "photos/page-q70-gray-progressive.jpg"),
+		fakes.CorpusFile(t, "photos/motorcycle-q80-restart8.jpg"),
+		fakes.CorpusFile(t, "conformance/imagers-tests-reftest-images-restarts.jpg"),
 	}
-	svc := newFakePhotos(t)
-	inner := svc.srv.Config.Handler
+	svc := fakes.NewPhotos(t)
+	inner := svc.Srv.Config.Handler
 	var resets sync.Map
-	svc.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	svc.Srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("X-Test-Reset") == "1" {
 			// Read part of the body, then drop the connection with a reset.
 			io.CopyN(io.Discard, r.Body, 3000)
@@ -65,7 +67,7 @@ func TestFaults(t *testing.T) {
 		}
 		inner.ServeHTTP(w, r)
 	})
-	p := startProxy(t, testConfigYAML(t.TempDir(), svc.srv.Listener.Addr().String(), []string{svc.caFile}, ""), nil)
+	p := startProxy(t, testConfigYAML(t.TempDir(), svc.Srv.Listener.Addr().String(), []string{svc.CAFile}, ""), nil)
 
 	settle := func() int {
 		p.client.CloseIdleConnections()

@@ -7,14 +7,16 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"jpegveil/internal/fakes"
 )
 
 // TestIdleTunnelIsClosed opens a CONNECT tunnel, stays silent, and expects
 // the proxy to close it after client_timeouts.idle.
 func TestIdleTunnelIsClosed(t *testing.T) {
-	svc := newFakePhotos(t)
-	yaml := testConfigYAML(t.TempDir(), svc.srv.Listener.Addr().String(), []string{svc.caFile}, "client_timeouts: {idle: 300ms}\n")
-	yaml = strings.Replace(yaml, `resolve: {`, `resolve: {"elsewhere.test:443": "`+svc.srv.Listener.Addr().String()+`", `, 1)
+	svc := fakes.NewPhotos(t)
+	yaml := testConfigYAML(t.TempDir(), svc.Srv.Listener.Addr().String(), []string{svc.CAFile}, "client_timeouts: {idle: 300ms}\n")
+	yaml = strings.Replace(yaml, `resolve: {`, `resolve: {"elsewhere.test:443": "`+svc.Srv.Listener.Addr().String()+`", `, 1)
 	p := startProxy(t, yaml, nil)
 	c, err := net.Dial("tcp", p.url.Host)
 	if err != nil {

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"jpegveil/internal/fakes"
 )
 
 // TestInteropRclone copies photos to and from the fake Nextcloud through the
@@ -62,7 +64,7 @@ func TestInteropRclone(t *testing.T) {
 		{"large-chunked", "photos/phone-12mp-q92.jpg", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			photo := corpusFile(t, tc.file)
+			photo := fakes.CorpusFile(t, tc.file)
 			var extra []string
 			if tc.chunked {
 				if !canChunk {
@@ -71,19 +73,19 @@ func TestInteropRclone(t *testing.T) {
 				extra = []string{"--webdav-nextcloud-chunk-size", "512Ki"}
 			}
 			want := encryptedWith(t, p, photo)
-			f.guard.add(tc.name, photo)
+			f.Guard.Add(tc.name, photo)
 			src := filepath.Join(dir, tc.name+".jpg")
 			if err := os.WriteFile(src, photo, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			putsBefore := len(f.puts())
+			putsBefore := len(f.Puts())
 			rc(append([]string{"copyto", src, ":webdav:Photos/" + tc.name + ".jpg"}, extra...)...)
-			fl := f.file("alice/Photos/" + tc.name + ".jpg")
+			fl := f.File("alice/Photos/" + tc.name + ".jpg")
 			if fl == nil {
 				t.Fatal("rclone did not store the file")
 			}
-			checkStored(t, "rclone upload", fl.data, photo, want)
-			if chunks := len(f.puts()) - putsBefore; tc.chunked && chunks < 2 {
+			checkStored(t, "rclone upload", fl.Data, photo, want)
+			if chunks := len(f.Puts()) - putsBefore; tc.chunked && chunks < 2 {
 				t.Fatalf("rclone sent %d chunks, want a chunked upload", chunks)
 			}
 			back := filepath.Join(dir, tc.name+"-back.jpg")

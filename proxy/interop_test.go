@@ -19,6 +19,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"jpegveil/internal/fakes"
 )
 
 // TestInteropCurl uploads and downloads a photo with curl through the proxy,
@@ -28,9 +30,9 @@ func TestInteropCurl(t *testing.T) {
 	if err != nil {
 		t.Skip("curl not installed")
 	}
-	photo := corpusFile(t, "photos/chelsea-q90-422.jpg")
-	svc := newFakePhotos(t)
-	p := startProxy(t, testConfigYAML(t.TempDir(), svc.srv.Listener.Addr().String(), []string{svc.caFile}, ""), nil)
+	photo := fakes.CorpusFile(t, "photos/chelsea-q90-422.jpg")
+	svc := fakes.NewPhotos(t)
+	p := startProxy(t, testConfigYAML(t.TempDir(), svc.Srv.Listener.Addr().String(), []string{svc.CAFile}, ""), nil)
 	dir := t.TempDir()
 	in, out, ca := filepath.Join(dir, "in.jpg"), filepath.Join(dir, "out.jpg"), filepath.Join(dir, "ca.pem")
 	os.WriteFile(in, photo, 0o644)
@@ -40,7 +42,7 @@ func TestInteropCurl(t *testing.T) {
 	if err != nil {
 		t.Fatalf("curl upload: %v", err)
 	}
-	if stored := svc.objects[string(id)]; len(stored) != len(photo) || bytes.Equal(stored, photo) {
+	if stored := svc.Objects[string(id)]; len(stored) != len(photo) || bytes.Equal(stored, photo) {
 		t.Fatal("curl upload was not stored encrypted at the same size")
 	}
 	if err := exec.Command(curl, "-sS", "--fail", "-x", p.url.String(), "--cacert", ca, "-o", out, "https://photos.test/objects/"+string(id)).Run(); err != nil {
@@ -58,8 +60,8 @@ func TestInteropOnboardingInChromium(t *testing.T) {
 	if err != nil {
 		t.Skip("chromium not installed")
 	}
-	svc := newFakePhotos(t)
-	p := startProxy(t, testConfigYAML(t.TempDir(), svc.srv.Listener.Addr().String(), []string{svc.caFile}, ""), nil)
+	svc := fakes.NewPhotos(t)
+	p := startProxy(t, testConfigYAML(t.TempDir(), svc.Srv.Listener.Addr().String(), []string{svc.CAFile}, ""), nil)
 	shot := filepath.Join(os.TempDir(), "jpegveil-onboarding.png")
 	os.Remove(shot)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -143,14 +145,14 @@ func freePort(t testing.TB) string {
 // 12-megapixel photo to the same fake service on loopback. It reports
 // proxy-cpu-ms/MB; the goals are in the closing notes, not asserted.
 func BenchmarkInteropProxy(b *testing.B) {
-	photo := corpusFile(b, "photos/phone-12mp-q92.jpg")
-	svc := &fakePhotos{objects: map[string][]byte{}}
-	svc.srv, svc.caFile = newTLSServer(b, "localhost", http.HandlerFunc(svc.handler))
-	_, port, _ := net.SplitHostPort(svc.srv.Listener.Addr().String())
+	photo := fakes.CorpusFile(b, "photos/phone-12mp-q92.jpg")
+	svc := &fakes.Photos{Objects: map[string][]byte{}}
+	svc.Srv, svc.CAFile = fakes.NewTLSServer(b, "localhost", http.HandlerFunc(svc.Handler))
+	_, port, _ := net.SplitHostPort(svc.Srv.Listener.Addr().String())
 	target := "https://localhost:" + port
-	svc.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	svc.Srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.URL.Path = strings.Replace(r.URL.Path, "/plain/", "/", 1)
-		svc.handler(w, r)
+		svc.Handler(w, r)
 	})
 	run := func(name, proxyAddr, caFile string, pid int, path string) {
 		b.Run(name, func(b *testing.B) {
@@ -175,7 +177,7 @@ func BenchmarkInteropProxy(b *testing.B) {
 		})
 	}
 
-	addr, state, pid := startJpegveil(b, svc.caFile)
+	addr, state, pid := startJpegveil(b, svc.CAFile)
 	run("jpegveil-encrypt", addr, filepath.Join(state, "ca.pem"), pid, "/upload")
 	run("jpegveil-pass-through", addr, filepath.Join(state, "ca.pem"), pid, "/plain/upload")
 
@@ -188,7 +190,7 @@ func BenchmarkInteropProxy(b *testing.B) {
 	_, mport, _ := net.SplitHostPort(maddr)
 	confdir := b.TempDir()
 	md := exec.Command(mitm, "--listen-host", "127.0.0.1", "--listen-port", mport, "-q",
-		"--set", "confdir="+confdir, "--set", "ssl_verify_upstream_trusted_ca="+svc.caFile)
+		"--set", "confdir="+confdir, "--set", "ssl_verify_upstream_trusted_ca="+svc.CAFile)
 	if err := md.Start(); err != nil {
 		b.Fatal(err)
 	}

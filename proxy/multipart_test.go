@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"jpegveil/internal/fakes"
 )
 
 // form is a multipart body with boundary "b".
@@ -105,11 +107,11 @@ func TestExtraFile(t *testing.T) {
 // TestMultipartSecondFileIsRefused: only the rule's field is encrypted, so a
 // form carrying another file is refused rather than half encrypted.
 func TestMultipartSecondFileIsRefused(t *testing.T) {
-	photo := corpusFile(t, "photos/coffee-q80-420.jpg")
-	svc := newFakePhotos(t)
-	inner := svc.srv.Config.Handler
+	photo := fakes.CorpusFile(t, "photos/coffee-q80-420.jpg")
+	svc := fakes.NewPhotos(t)
+	inner := svc.Srv.Config.Handler
 	var got [][]byte
-	svc.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	svc.Srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/form" {
 			inner.ServeHTTP(w, r)
 			return
@@ -129,7 +131,7 @@ func TestMultipartSecondFileIsRefused(t *testing.T) {
 		fmt.Fprint(w, "ok")
 	})
 	extra := "  - name: test-form\n    hosts: [photos.test]\n    methods: [POST]\n    paths: [/form]\n    body: multipart\n    field: assetData\n"
-	p := startProxy(t, testConfigYAML(t.TempDir(), svc.srv.Listener.Addr().String(), []string{svc.caFile}, "")+extra, nil)
+	p := startProxy(t, testConfigYAML(t.TempDir(), svc.Srv.Listener.Addr().String(), []string{svc.CAFile}, "")+extra, nil)
 	form := func(parts func(*multipart.Writer)) (*bytes.Buffer, string) {
 		var b bytes.Buffer
 		mw := multipart.NewWriter(&b)

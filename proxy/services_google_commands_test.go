@@ -7,23 +7,18 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-)
 
-// upstreamRequests returns how many requests reached the fake service.
-func (f *fakeGoogle) upstreamRequests() int {
-	f.guard.mu.Lock()
-	defer f.guard.mu.Unlock()
-	return f.guard.seen
-}
+	"jpegveil/internal/fakes"
+)
 
 // TestGoogleStartCarriesNoData: a start request never takes data of the
 // file to the service, nor a hash of it; a start with JSON metadata (and a
 // hash of that metadata) still goes through.
 func TestGoogleStartCarriesNoData(t *testing.T) {
 	t.Parallel()
-	photo := corpusFile(t, "photos/coffee-q80-420.jpg")
+	photo := fakes.CorpusFile(t, "photos/coffee-q80-420.jpg")
 	f, p := startGoogle(t, "")
-	f.guard.add("photo", photo)
+	f.Guard.Add("photo", photo)
 	g := gClient{t: t, c: p.client}
 	base := "https://photoslibrary.googleapis.com/v1/uploads"
 	start := map[string]string{
@@ -59,19 +54,19 @@ func TestGoogleStartCarriesNoData(t *testing.T) {
 		{"Content-MD5 of the file on the start", with(map[string]string{"Content-MD5": contentMD5(photo)}), nil, "cannot tell what it covers"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			before := f.upstreamRequests()
+			before := f.UpstreamRequests()
 			resp, msg := mustDo(t, p.client, g.req("POST", base, bytes.NewReader(tc.body), tc.hdr))
 			if resp.StatusCode != http.StatusBadGateway || resp.Header.Get("X-Jpegveil-Refused") != "true" || !strings.Contains(string(msg), tc.want) {
 				t.Fatalf("%s %q, want 502 with %q", resp.Status, msg, tc.want)
 			}
-			if n := f.upstreamRequests() - before; n != 0 {
+			if n := f.UpstreamRequests() - before; n != 0 {
 				t.Fatalf("%d requests reached the service", n)
 			}
 		})
 	}
-	f.mu.Lock()
-	n := len(f.uploads) + len(f.tokens)
-	f.mu.Unlock()
+	f.Mu.Lock()
+	n := len(f.Uploads) + len(f.Tokens)
+	f.Mu.Unlock()
 	if n != 0 || p.srv.Uploads() != 0 {
 		t.Fatalf("refused starts left %d uploads at the service, %d sessions", n, p.srv.Uploads())
 	}
@@ -94,24 +89,24 @@ func TestGoogleStartCarriesNoData(t *testing.T) {
 	if resp.StatusCode != 200 || token == "" {
 		t.Fatalf("upload after the web start: %s %q", resp.Status, token)
 	}
-	checkStored(t, "web upload", f.upload1(loc).data, photo, encryptedWith(t, p, photo))
+	checkStored(t, "web upload", f.Upload1(loc).Data, photo, encryptedWith(t, p, photo))
 }
 
 // TestGoogleStartDataPassPolicy: with on_unsupported pass, a start that
 // carries data is the user's choice to let through unchanged.
 func TestGoogleStartDataPassPolicy(t *testing.T) {
 	t.Parallel()
-	photo := corpusFile(t, "photos/coffee-q80-420.jpg")
+	photo := fakes.CorpusFile(t, "photos/coffee-q80-420.jpg")
 	rules := strings.Replace(googleRules, "    resumable: google\n", "    resumable: google\n    on_unsupported: pass\n", 1)
-	f := newFakeGoogle(t)
-	p := startProxy(t, servicesConfigYAML(t.TempDir(), f.srv.Listener.Addr().String(), f.ca, googleHosts, rules, ""), nil)
+	f := fakes.NewGoogle(t)
+	p := startProxy(t, servicesConfigYAML(t.TempDir(), f.Srv.Listener.Addr().String(), f.CA, fakes.GoogleHosts, rules, ""), nil)
 	g := gClient{t: t, c: p.client}
-	before := f.upstreamRequests()
+	before := f.UpstreamRequests()
 	resp, msg := mustDo(t, p.client, g.req("POST", "https://photoslibrary.googleapis.com/v1/uploads", bytes.NewReader(photo), map[string]string{
 		"X-Goog-Upload-Protocol": "resumable",
 		"X-Goog-Upload-Command":  "start, upload, finalize",
 	}))
-	if resp.Header.Get("X-Jpegveil-Refused") != "" || f.upstreamRequests() != before+1 {
+	if resp.Header.Get("X-Jpegveil-Refused") != "" || f.UpstreamRequests() != before+1 {
 		t.Fatalf("with on_unsupported pass the start was not forwarded: %s %q", resp.Status, msg)
 	}
 }
@@ -120,7 +115,7 @@ func TestGoogleStartDataPassPolicy(t *testing.T) {
 // service, with or without a session.
 func TestGoogleQueryCancelBody(t *testing.T) {
 	t.Parallel()
-	photo := corpusFile(t, "photos/coffee-q80-420.jpg")
+	photo := fakes.CorpusFile(t, "photos/coffee-q80-420.jpg")
 	f, p := startGoogle(t, "")
 	g := gClient{t: t, c: p.client}
 	loc := g.start("https://photoslibrary.googleapis.com/v1/uploads", len(photo), "")
@@ -138,13 +133,13 @@ func TestGoogleQueryCancelBody(t *testing.T) {
 		{"cancel without session", unknown, "cancel", chunked(photo)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			before := f.upstreamRequests()
+			before := f.UpstreamRequests()
 			req := g.req("POST", tc.url, tc.body, map[string]string{"X-Goog-Upload-Command": tc.cmd})
 			resp, msg := mustDo(t, p.client, req)
 			if resp.StatusCode != http.StatusBadGateway || !strings.Contains(string(msg), "with a body") {
 				t.Fatalf("%s %q, want 502", resp.Status, msg)
 			}
-			if n := f.upstreamRequests() - before; n != 0 {
+			if n := f.UpstreamRequests() - before; n != 0 {
 				t.Fatalf("%d requests reached the service", n)
 			}
 			if p.srv.Uploads() != 1 {
@@ -162,7 +157,7 @@ func TestGoogleQueryCancelBody(t *testing.T) {
 	if resp.StatusCode != 200 || resp.Header.Get("X-Goog-Upload-Status") != "cancelled" {
 		t.Fatalf("cancel: %s %q", resp.Status, msg)
 	}
-	if p.srv.Uploads() != 0 || f.upload1(loc).status != "cancelled" {
+	if p.srv.Uploads() != 0 || f.Upload1(loc).Status != "cancelled" {
 		t.Fatal("the cancel did not end the upload")
 	}
 }
@@ -173,38 +168,38 @@ func TestGoogleQueryCancelBody(t *testing.T) {
 // of "active" from the session and 503 on every chunk after.
 func TestGoogleUnsureDeadUpload(t *testing.T) {
 	t.Parallel()
-	photo := corpusFile(t, "photos/retina-q92-optimized.jpg")
+	photo := fakes.CorpusFile(t, "photos/retina-q92-optimized.jpg")
 	const cs = 3 * 65536
 	for _, tc := range []struct {
 		name   string
-		kill   func(u *gUpload, f *fakeGoogle, id string)
+		kill   func(u *fakes.GoogleUpload, f *fakes.Google, id string)
 		next   string // "query" or "chunk"
 		status string // X-Goog-Upload-Status of the refusal
 		want   string
 	}{
-		{"cancelled then query", func(u *gUpload, _ *fakeGoogle, _ string) { u.status = "cancelled" }, "query", "cancelled", "reports this upload as cancelled"},
-		{"expired then query", func(_ *gUpload, f *fakeGoogle, id string) { delete(f.uploads, id) }, "query", "", "no longer knows this upload"},
-		{"cancelled then chunk", func(u *gUpload, _ *fakeGoogle, _ string) { u.status = "cancelled" }, "chunk", "cancelled", "reports this upload as cancelled"},
-		{"expired then chunk", func(_ *gUpload, f *fakeGoogle, id string) { delete(f.uploads, id) }, "chunk", "", "no longer knows this upload"},
+		{"cancelled then query", func(u *fakes.GoogleUpload, _ *fakes.Google, _ string) { u.Status = "cancelled" }, "query", "cancelled", "reports this upload as cancelled"},
+		{"expired then query", func(_ *fakes.GoogleUpload, f *fakes.Google, id string) { delete(f.Uploads, id) }, "query", "", "no longer knows this upload"},
+		{"cancelled then chunk", func(u *fakes.GoogleUpload, _ *fakes.Google, _ string) { u.Status = "cancelled" }, "chunk", "cancelled", "reports this upload as cancelled"},
+		{"expired then chunk", func(_ *fakes.GoogleUpload, f *fakes.Google, id string) { delete(f.Uploads, id) }, "chunk", "", "no longer knows this upload"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			f, p := startGoogle(t, "")
-			f.mu.Lock()
-			f.gran = 65536
-			f.failNext = []string{"drop"}
-			f.mu.Unlock()
+			f.Mu.Lock()
+			f.Gran = 65536
+			f.FailNext = []string{"drop"}
+			f.Mu.Unlock()
 			g := gClient{t: t, c: p.client}
 			loc := g.start("https://photoslibrary.googleapis.com/v1/uploads", len(photo), "")
 			resp, msg := g.chunk(loc, 0, photo[:cs], "upload", nil)
 			if resp.StatusCode != http.StatusServiceUnavailable {
 				t.Fatalf("first chunk: %s %q, want 503 (the forward fails)", resp.Status, msg)
 			}
-			f.mu.Lock()
+			f.Mu.Lock()
 			id := loc[strings.Index(loc, "upload_id=")+len("upload_id="):]
 			id, _, _ = strings.Cut(id, "&")
-			tc.kill(f.uploads[id], f, id)
-			f.mu.Unlock()
+			tc.kill(f.Uploads[id], f, id)
+			f.Mu.Unlock()
 
 			if tc.next == "query" {
 				resp, msg = mustDoString(t, p.client, g.req("POST", loc, nil, map[string]string{"X-Goog-Upload-Command": "query"}))
@@ -232,34 +227,34 @@ func TestGoogleUnsureDeadUpload(t *testing.T) {
 // bytes the proxy had sent, and a failure to ask is a 503, not a guess.
 func TestGoogleUnsureQueryResyncs(t *testing.T) {
 	t.Parallel()
-	photo := corpusFile(t, "photos/retina-q92-optimized.jpg")
+	photo := fakes.CorpusFile(t, "photos/retina-q92-optimized.jpg")
 	f, p := startGoogle(t, "")
-	f.mu.Lock()
-	f.gran = 65536
-	f.failNext = []string{"store"} // the service keeps the bytes, the answer is lost
-	f.mu.Unlock()
+	f.Mu.Lock()
+	f.Gran = 65536
+	f.FailNext = []string{"store"} // the service keeps the bytes, the answer is lost
+	f.Mu.Unlock()
 	g := gClient{t: t, c: p.client}
 	loc := g.start("https://photoslibrary.googleapis.com/v1/uploads", len(photo), "")
 	const cs = 3 * 65536
 	if resp, msg := g.chunk(loc, 0, photo[:cs], "upload", nil); resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("first chunk: %s %q", resp.Status, msg)
 	}
-	before := f.upstreamRequests()
+	before := f.UpstreamRequests()
 	if st, n := g.query(loc); st != "active" || n != cs {
 		t.Fatalf("query: %s %d, want active %d", st, n, cs)
 	}
-	if f.upstreamRequests() != before+1 {
+	if f.UpstreamRequests() != before+1 {
 		t.Fatal("the query after a failed forward did not ask the service")
 	}
 	// Now sure: the next query is answered from the session.
-	if st, n := g.query(loc); st != "active" || n != cs || f.upstreamRequests() != before+1 {
+	if st, n := g.query(loc); st != "active" || n != cs || f.UpstreamRequests() != before+1 {
 		t.Fatalf("second query: %s %d", st, n)
 	}
 	resp, token := g.chunk(loc, cs, photo[cs:], "upload, finalize", nil)
 	if resp.StatusCode != 200 || token == "" {
 		t.Fatalf("finalize: %s %q", resp.Status, token)
 	}
-	checkStored(t, "upload after a resync", f.upload1(loc).data, photo, encryptedWith(t, p, photo))
+	checkStored(t, "upload after a resync", f.Upload1(loc).Data, photo, encryptedWith(t, p, photo))
 }
 
 func mustDoString(t testing.TB, c *http.Client, req *http.Request) (*http.Response, string) {

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"jpegveil/internal/fakes"
 )
 
 // googleRules are the Google Photos presets of config.example.yaml.
@@ -35,10 +37,10 @@ const googleRules = `  - name: google-photos-library-upload
     body: download
 `
 
-func startGoogle(t *testing.T, extra string) (*fakeGoogle, *testProxy) {
+func startGoogle(t *testing.T, extra string) (*fakes.Google, *testProxy) {
 	t.Helper()
-	f := newFakeGoogle(t)
-	p := startProxy(t, servicesConfigYAML(t.TempDir(), f.srv.Listener.Addr().String(), f.ca, googleHosts, googleRules, extra), nil)
+	f := fakes.NewGoogle(t)
+	p := startProxy(t, servicesConfigYAML(t.TempDir(), f.Srv.Listener.Addr().String(), f.CA, fakes.GoogleHosts, googleRules, extra), nil)
 	return f, p
 }
 
@@ -147,7 +149,7 @@ func (b *brokenBody) Read(p []byte) (int, error) {
 
 // checkGoogleDownloads downloads the media item through the proxy (whole,
 // ranged, and a server-rendered size) and directly.
-func checkGoogleDownloads(t *testing.T, f *fakeGoogle, p *testProxy, baseURL string, photo, want []byte, ranges bool) {
+func checkGoogleDownloads(t *testing.T, f *fakes.Google, p *testProxy, baseURL string, photo, want []byte, ranges bool) {
 	t.Helper()
 	g := gClient{t: t, c: p.client}
 	_, got := mustDo(t, p.client, g.req("GET", baseURL+"=d", nil, nil))
@@ -157,7 +159,7 @@ func checkGoogleDownloads(t *testing.T, f *fakeGoogle, p *testProxy, baseURL str
 	if ranges {
 		checkRanges(t, p.client, baseURL+"=d", photo, nil)
 	}
-	direct := directClient(t, f.srv.Listener.Addr().String(), f.ca)
+	direct := directClient(t, f.Srv.Listener.Addr().String(), f.CA)
 	_, raw := mustDo(t, direct, newReq(t, "GET", baseURL+"=d", nil))
 	checkStored(t, "direct download", raw, photo, want)
 	// A copy the service rendered from the ciphertext is no photo of ours:
@@ -174,17 +176,17 @@ func checkGoogleDownloads(t *testing.T, f *fakeGoogle, p *testProxy, baseURL str
 // query; the service gets the ciphertext, in chunks of its granularity.
 func TestGoogleResumableUpload(t *testing.T) {
 	t.Parallel()
-	photo := corpusFile(t, "photos/phone-12mp-q92.jpg")
+	photo := fakes.CorpusFile(t, "photos/phone-12mp-q92.jpg")
 	f, p := startGoogle(t, "")
 	want := encryptedWith(t, p, photo)
-	f.guard.add("photo", photo)
+	f.Guard.Add("photo", photo)
 	g := gClient{t: t, c: p.client}
 
 	loc := g.start("https://photoslibrary.googleapis.com/v1/uploads", len(photo), "")
-	const cs = 2 * googleFakeGranularity
+	const cs = 2 * fakes.GoogleGranularity
 	chunks := [][]byte{photo[:cs], photo[cs : 2*cs], photo[2*cs : 3*cs], photo[3*cs:]}
 	for _, c := range chunks {
-		f.guard.add("chunk", c)
+		f.Guard.Add("chunk", c)
 	}
 	for i, c := range chunks[:2] {
 		resp, msg := g.chunk(loc, i*cs, c, "upload", nil)
@@ -238,18 +240,18 @@ func TestGoogleResumableUpload(t *testing.T) {
 	if resp.StatusCode != 200 || resp.Header.Get("X-Goog-Upload-Status") != "final" || again != token {
 		t.Fatalf("repeated finalize: %s %q", resp.Status, again)
 	}
-	u := f.upload1(loc)
-	checkStored(t, "resumable upload", u.data, photo, want)
-	if !u.hashFinal {
+	u := f.Upload1(loc)
+	checkStored(t, "resumable upload", u.Data, photo, want)
+	if !u.HashFinal {
 		t.Fatal("the service got no X-Goog-Hash on the finalize")
 	}
-	lens := f.lens()
+	lens := f.Lens()
 	t.Logf("upstream chunk lengths %v", lens)
 	if len(lens) < 3 {
 		t.Fatalf("the service got %d chunk requests, want at least 3", len(lens))
 	}
 	for i, n := range lens[:len(lens)-1] {
-		if n == 0 || n%googleFakeGranularity != 0 {
+		if n == 0 || n%fakes.GoogleGranularity != 0 {
 			t.Fatalf("upstream chunk %d has %d bytes", i, n)
 		}
 	}
@@ -270,7 +272,7 @@ func TestGoogleResumableUpload(t *testing.T) {
 // makes several forwards.
 func TestGoogleResumableUpstreamFailures(t *testing.T) {
 	t.Parallel()
-	photo := corpusFile(t, "photos/retina-q92-optimized.jpg")
+	photo := fakes.CorpusFile(t, "photos/retina-q92-optimized.jpg")
 	for _, tc := range []struct {
 		name string
 		fail []string // per upstream chunk request: "", "drop" or "store"
@@ -282,12 +284,12 @@ func TestGoogleResumableUpstreamFailures(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f, p := startGoogle(t, "")
-			f.mu.Lock()
-			f.gran = 65536
-			f.failNext = tc.fail
-			f.mu.Unlock()
+			f.Mu.Lock()
+			f.Gran = 65536
+			f.FailNext = tc.fail
+			f.Mu.Unlock()
 			want := encryptedWith(t, p, photo)
-			f.guard.add("photo", photo)
+			f.Guard.Add("photo", photo)
 			g := gClient{t: t, c: p.client}
 			loc := g.start("https://photoslibrary.googleapis.com/v1/uploads", len(photo), "")
 			const cs = 65536
@@ -318,7 +320,7 @@ func TestGoogleResumableUpstreamFailures(t *testing.T) {
 			if failures != 1 {
 				t.Fatalf("%d failed chunks, want 1", failures)
 			}
-			checkStored(t, "upload after a failure", f.upload1(loc).data, photo, want)
+			checkStored(t, "upload after a failure", f.Upload1(loc).Data, photo, want)
 			checkGoogleDownloads(t, f, p, g.mediaItem(token), photo, want, false)
 		})
 	}
@@ -328,10 +330,10 @@ func TestGoogleResumableUpstreamFailures(t *testing.T) {
 // hash of the body.
 func TestGoogleRawUpload(t *testing.T) {
 	t.Parallel()
-	photo := corpusFile(t, "photos/astronaut-q95-444.jpg")
+	photo := fakes.CorpusFile(t, "photos/astronaut-q95-444.jpg")
 	f, p := startGoogle(t, "")
 	want := encryptedWith(t, p, photo)
-	f.guard.add("photo", photo)
+	f.Guard.Add("photo", photo)
 	g := gClient{t: t, c: p.client}
 	resp, token := mustDo(t, p.client, g.req("POST", "https://photoslibrary.googleapis.com/v1/uploads", bytes.NewReader(photo), map[string]string{
 		"X-Goog-Upload-Protocol":     "raw",
@@ -350,10 +352,10 @@ func TestGoogleRawUpload(t *testing.T) {
 // request, the whole file in one "upload, finalize".
 func TestGoogleWebUpload(t *testing.T) {
 	t.Parallel()
-	photo := corpusFile(t, "photos/motorcycle-q88-progressive-restart1b.jpg")
+	photo := fakes.CorpusFile(t, "photos/motorcycle-q88-progressive-restart1b.jpg")
 	f, p := startGoogle(t, "")
 	want := encryptedWith(t, p, photo)
-	f.guard.add("photo", photo)
+	f.Guard.Add("photo", photo)
 	g := gClient{t: t, c: p.client}
 	meta := fmt.Sprintf(`{"protocolVersion":"0.8","createSessionRequest":{"fields":[{"external":{"name":"file","filename":"m.jpg","size":%d}}]}}`, len(photo))
 	loc := g.start("https://photos.google.com/_/upload/uploadmedia/interactive?authuser=0", len(photo), meta)
@@ -364,25 +366,25 @@ func TestGoogleWebUpload(t *testing.T) {
 	if resp.StatusCode != 200 || token == "" {
 		t.Fatalf("upload: %s %q", resp.Status, token)
 	}
-	checkStored(t, "web upload", f.upload1(loc).data, photo, want)
+	checkStored(t, "web upload", f.Upload1(loc).Data, photo, want)
 }
 
 // TestGoogleResumableRefusals: what cannot be encrypted is refused before it
 // goes up, and a session the proxy lost is not continued.
 func TestGoogleResumableRefusals(t *testing.T) {
 	t.Parallel()
-	photo := corpusFile(t, "photos/coffee-q80-420.jpg")
+	photo := fakes.CorpusFile(t, "photos/coffee-q80-420.jpg")
 	f, p := startGoogle(t, "limits: {max_sessions: 2, hash_buffer: 1MiB}\n")
 	g := gClient{t: t, c: p.client}
 	base := "https://photoslibrary.googleapis.com/v1/uploads"
 
 	heic := append([]byte("\x00\x00\x00\x18ftypheic"), bytes.Repeat([]byte{7}, 300000)...)
 	loc := g.start(base, len(heic), "")
-	resp, msg := g.chunk(loc, 0, heic[:googleFakeGranularity], "upload", nil)
+	resp, msg := g.chunk(loc, 0, heic[:fakes.GoogleGranularity], "upload", nil)
 	if resp.StatusCode != http.StatusBadGateway || !strings.Contains(msg, "not a JPEG") {
 		t.Fatalf("HEIC chunk: %s %q", resp.Status, msg)
 	}
-	if len(f.lens()) != 0 {
+	if len(f.Lens()) != 0 {
 		t.Fatal("a refused upload reached the service")
 	}
 

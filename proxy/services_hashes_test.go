@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"jpegveil/internal/fakes"
 	"jpegveil/proxy/internal/hashes"
 )
 
@@ -80,9 +81,9 @@ func TestHashHeaderRewrite(t *testing.T) {
 // one jpegveil does not recompute, stops the upload before it goes up.
 func TestHashedUploadRefusals(t *testing.T) {
 	t.Parallel()
-	photo := corpusFile(t, "photos/astronaut-q95-444.jpg")
-	svc := newFakePhotos(t)
-	p := startProxy(t, testConfigYAML(t.TempDir(), svc.srv.Listener.Addr().String(), []string{svc.caFile}, "limits: {hash_buffer: 100KiB}\n"), nil)
+	photo := fakes.CorpusFile(t, "photos/astronaut-q95-444.jpg")
+	svc := fakes.NewPhotos(t)
+	p := startProxy(t, testConfigYAML(t.TempDir(), svc.Srv.Listener.Addr().String(), []string{svc.CAFile}, "limits: {hash_buffer: 100KiB}\n"), nil)
 	for _, tc := range []struct {
 		name, header, value, reason string
 	}{
@@ -93,7 +94,7 @@ func TestHashedUploadRefusals(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			body := photo
 			if tc.name != "above hash_buffer" {
-				body = corpusFile(t, "photos/coffee-q80-420.jpg")
+				body = fakes.CorpusFile(t, "photos/coffee-q80-420.jpg")
 			}
 			req := newReq(t, "POST", "https://photos.test/upload", bytes.NewReader(body))
 			req.Header.Set(tc.header, tc.value)
@@ -103,7 +104,7 @@ func TestHashedUploadRefusals(t *testing.T) {
 			}
 		})
 	}
-	if svc.received != 0 {
-		t.Fatalf("%d refused uploads reached the service", svc.received)
+	if svc.Received != 0 {
+		t.Fatalf("%d refused uploads reached the service", svc.Received)
 	}
 }

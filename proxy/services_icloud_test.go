@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"jpegveil/internal/fakes"
 )
 
 // icloudRules are the iCloud presets of config.example.yaml.
@@ -29,11 +31,11 @@ const icloudRules = `  - name: icloud-upload
 // by a client that accepts gzip.
 func TestICloudUploadAndRangeDownloads(t *testing.T) {
 	t.Parallel()
-	photo := corpusFile(t, "photos/rocket-original.jpg")
-	f := newFakeICloud(t)
-	p := startProxy(t, servicesConfigYAML(t.TempDir(), f.srv.Listener.Addr().String(), f.ca, icloudHosts, icloudRules, ""), nil, f.ca)
+	photo := fakes.CorpusFile(t, "photos/rocket-original.jpg")
+	f := fakes.NewICloud(t)
+	p := startProxy(t, servicesConfigYAML(t.TempDir(), f.Srv.Listener.Addr().String(), f.CA, fakes.ICloudHosts, icloudRules, ""), nil, f.CA)
 	want := encryptedWith(t, p, photo)
-	f.guard.add("photo", photo)
+	f.Guard.Add("photo", photo)
 
 	post := func(u, ctype string, body []byte) []byte {
 		t.Helper()
@@ -45,7 +47,7 @@ func TestICloudUploadAndRangeDownloads(t *testing.T) {
 		}
 		return out
 	}
-	ck := "https://p42-ckdatabasews.icloud.com" + ckPrefix
+	ck := "https://p42-ckdatabasews.icloud.com" + fakes.CKPrefix
 	var declared struct {
 		Tokens []struct{ URL string }
 	}
@@ -64,7 +66,7 @@ func TestICloudUploadAndRangeDownloads(t *testing.T) {
 	if err := json.Unmarshal(out, &single); err != nil || single.SingleFile.Size != len(photo) {
 		t.Fatalf("upload: %q", out)
 	}
-	checkStored(t, "iCloud upload", f.receivedFile(single.SingleFile.Receipt), photo, want)
+	checkStored(t, "iCloud upload", f.ReceivedFile(single.SingleFile.Receipt), photo, want)
 	var saved struct {
 		Records []struct {
 			Fields struct {
@@ -92,12 +94,12 @@ func TestICloudUploadAndRangeDownloads(t *testing.T) {
 		t.Fatalf("download headers: %v", resp.Header)
 	}
 	checkRanges(t, p.client, dl, photo, gzipOK)
-	for _, ae := range f.encodings() {
+	for _, ae := range f.Encodings() {
 		if ae != "identity" {
 			t.Fatalf("the service was sent Accept-Encoding %q on a download route", ae)
 		}
 	}
-	direct := directClient(t, f.srv.Listener.Addr().String(), f.ca)
+	direct := directClient(t, f.Srv.Listener.Addr().String(), f.CA)
 	_, raw := mustDo(t, direct, newReq(t, "GET", dl, nil))
 	checkStored(t, "direct download", raw, photo, want)
 }

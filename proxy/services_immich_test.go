@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"net/textproto"
 	"testing"
+
+	"jpegveil/internal/fakes"
 )
 
 // immichRules are the Immich presets of config.example.yaml for the host
@@ -84,13 +86,13 @@ func immichUpload(t *testing.T, c *http.Client, photo []byte, checksum string, w
 // the duplicate, because encryption is deterministic), and reads them back.
 func TestImmichUploadAndDownload(t *testing.T) {
 	t.Parallel()
-	photoA := corpusFile(t, "photos/astronaut-q85-progressive.jpg")
-	photoB := corpusFile(t, "photos/motorcycle-q80-restart8.jpg")
-	f := newFakeImmich(t)
-	p := startProxy(t, servicesConfigYAML(t.TempDir(), f.srv.Listener.Addr().String(), f.ca, []string{"immich.test"}, immichRules, ""), nil)
+	photoA := fakes.CorpusFile(t, "photos/astronaut-q85-progressive.jpg")
+	photoB := fakes.CorpusFile(t, "photos/motorcycle-q80-restart8.jpg")
+	f := fakes.NewImmich(t)
+	p := startProxy(t, servicesConfigYAML(t.TempDir(), f.Srv.Listener.Addr().String(), f.CA, []string{"immich.test"}, immichRules, ""), nil)
 	wantA, wantB := encryptedWith(t, p, photoA), encryptedWith(t, p, photoB)
-	f.guard.add("photo A", photoA)
-	f.guard.add("photo B", photoB)
+	f.Guard.Add("photo A", photoA)
+	f.Guard.Add("photo B", photoB)
 
 	sumA, sumB := sha1.Sum(photoA), sha1.Sum(photoB)
 	code, idA, status := immichUpload(t, p.client, photoA, hex.EncodeToString(sumA[:]), true, true)
@@ -101,8 +103,8 @@ func TestImmichUploadAndDownload(t *testing.T) {
 	if code != http.StatusCreated || status != "created" {
 		t.Fatalf("upload B: %d %s", code, status)
 	}
-	storedA, hdrA := f.asset(idA)
-	storedB, hdrB := f.asset(idB)
+	storedA, hdrA := f.Asset(idA)
+	storedB, hdrB := f.Asset(idB)
 	checkStored(t, "asset A", storedA, photoA, wantA)
 	checkStored(t, "asset B", storedB, photoB, wantB)
 	cA, cB := sha1.Sum(wantA), sha1.Sum(wantB)
@@ -130,12 +132,12 @@ func TestImmichUploadAndDownload(t *testing.T) {
 		}
 		checkRanges(t, p.client, "https://immich.test/api/assets/"+id+"/original", photo, key)
 	}
-	for _, ae := range f.encodings() {
+	for _, ae := range f.Encodings() {
 		if ae != "identity" {
 			t.Fatalf("the server was sent Accept-Encoding %q on a download route", ae)
 		}
 	}
-	direct := directClient(t, f.srv.Listener.Addr().String(), f.ca)
+	direct := directClient(t, f.Srv.Listener.Addr().String(), f.CA)
 	_, raw := get(direct, "/api/assets/"+idA+"/original", nil)
 	checkStored(t, "direct download", raw, photoA, wantA)
 	_, thumbProxy := get(p.client, "/api/assets/"+idA+"/thumbnail", nil)

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"jpegveil/internal/fakes"
 	"jpegveil/veil"
 )
 
@@ -36,10 +37,10 @@ const nextcloudRules = `  - name: nextcloud-upload
 
 const ncBase = "https://cloud.test/remote.php/dav/"
 
-func startNextcloud(t testing.TB) (*fakeNextcloud, *testProxy) {
+func startNextcloud(t testing.TB) (*fakes.Nextcloud, *testProxy) {
 	t.Helper()
-	f := newFakeNextcloud(t)
-	p := startProxy(t, servicesConfigYAML(t.TempDir(), f.srv.Listener.Addr().String(), f.ca, []string{"cloud.test"}, nextcloudRules, ""), nil)
+	f := fakes.NewNextcloud(t)
+	p := startProxy(t, servicesConfigYAML(t.TempDir(), f.Srv.Listener.Addr().String(), f.CA, []string{"cloud.test"}, nextcloudRules, ""), nil)
 	return f, p
 }
 
@@ -63,14 +64,14 @@ func ocSHA1(b []byte) string {
 
 // checkNextcloudDownloads reads the file back through the proxy, whole and
 // ranged, and directly.
-func checkNextcloudDownloads(t *testing.T, f *fakeNextcloud, p *testProxy, rel string, photo, want []byte) {
+func checkNextcloudDownloads(t *testing.T, f *fakes.Nextcloud, p *testProxy, rel string, photo, want []byte) {
 	t.Helper()
 	resp, got := davDo(t, p.client, "GET", "files/"+rel, nil, nil)
 	if resp.StatusCode != 200 || got != string(photo) {
 		t.Fatalf("download through the proxy: %s, original: %v", resp.Status, got == string(photo))
 	}
 	checkRanges(t, p.client, ncBase+"files/"+rel, photo, nil)
-	direct := directClient(t, f.srv.Listener.Addr().String(), f.ca)
+	direct := directClient(t, f.Srv.Listener.Addr().String(), f.CA)
 	_, raw := mustDo(t, direct, newReq(t, "GET", ncBase+"files/"+rel, nil))
 	checkStored(t, "direct download", raw, photo, want)
 }
@@ -79,10 +80,10 @@ func checkNextcloudDownloads(t *testing.T, f *fakeNextcloud, p *testProxy, rel s
 // client and rclone send small files.
 func TestNextcloudPut(t *testing.T) {
 	t.Parallel()
-	photo := corpusFile(t, "photos/retina-q92-optimized.jpg")
+	photo := fakes.CorpusFile(t, "photos/retina-q92-optimized.jpg")
 	f, p := startNextcloud(t)
 	want := encryptedWith(t, p, photo)
-	f.guard.add("photo", photo)
+	f.Guard.Add("photo", photo)
 	if resp, msg := davDo(t, p.client, "MKCOL", "files/alice/Photos", nil, nil); resp.StatusCode != 201 {
 		t.Fatalf("MKCOL: %s %q", resp.Status, msg)
 	}
@@ -93,10 +94,10 @@ func TestNextcloudPut(t *testing.T) {
 	if resp.StatusCode != 201 {
 		t.Fatalf("PUT: %s %q", resp.Status, msg)
 	}
-	fl := f.file("alice/Photos/r.jpg")
-	checkStored(t, "PUT", fl.data, photo, want)
-	if !strings.HasPrefix(fl.checksum, ocSHA1(want)+" ADLER32:") {
-		t.Fatalf("stored checksum %q is not that of the ciphertext", fl.checksum)
+	fl := f.File("alice/Photos/r.jpg")
+	checkStored(t, "PUT", fl.Data, photo, want)
+	if !strings.HasPrefix(fl.Checksum, ocSHA1(want)+" ADLER32:") {
+		t.Fatalf("stored checksum %q is not that of the ciphertext", fl.Checksum)
 	}
 	checkNextcloudDownloads(t, f, p, "alice/Photos/r.jpg", photo, want)
 }
@@ -106,11 +107,11 @@ func TestNextcloudPut(t *testing.T) {
 // and one that repeats a chunk, then assembles.
 func TestNextcloudChunkedV2(t *testing.T) {
 	t.Parallel()
-	photo := corpusFile(t, "photos/hubble-q85-progressive.jpg")
+	photo := fakes.CorpusFile(t, "photos/hubble-q85-progressive.jpg")
 	f, p := startNextcloud(t)
-	f.setMinChunk(40000) // as with object storage, scaled down
+	f.SetMinChunk(40000) // as with object storage, scaled down
 	want := encryptedWith(t, p, photo)
-	f.guard.add("photo", photo)
+	f.Guard.Add("photo", photo)
 	davDo(t, p.client, "MKCOL", "files/alice/Photos", nil, nil)
 	dest := ncBase + "files/alice/Photos/hubble.jpg"
 	folder := "uploads/alice/web-file-upload-8f3a2c"
@@ -122,7 +123,7 @@ func TestNextcloudChunkedV2(t *testing.T) {
 	var chunks [][]byte
 	for off := 0; off < len(photo); off += cs {
 		chunks = append(chunks, photo[off:min(off+cs, len(photo))])
-		f.guard.add("chunk", chunks[len(chunks)-1])
+		f.Guard.Add("chunk", chunks[len(chunks)-1])
 	}
 	for i, c := range chunks {
 		name := fmt.Sprintf("%05d", i+1)
@@ -175,15 +176,15 @@ func TestNextcloudChunkedV2(t *testing.T) {
 	if resp.StatusCode != 201 {
 		t.Fatalf("MOVE: %s %q", resp.Status, msg)
 	}
-	fl := f.file("alice/Photos/hubble.jpg")
-	checkStored(t, "chunked v2", fl.data, photo, want)
-	if fl.checksum != ocSHA1(want) {
-		t.Fatalf("stored checksum %q, want the ciphertext's", fl.checksum)
+	fl := f.File("alice/Photos/hubble.jpg")
+	checkStored(t, "chunked v2", fl.Data, photo, want)
+	if fl.Checksum != ocSHA1(want) {
+		t.Fatalf("stored checksum %q, want the ciphertext's", fl.Checksum)
 	}
 	// The last chunk holds the end of the image, so nothing was held back
 	// for a tail chunk.
 	wantPuts := []string{"00001", "00002", "00003", "00004"}
-	if got := dedupe(f.puts()); strings.Join(got, ",") != strings.Join(wantPuts, ",") {
+	if got := dedupe(f.Puts()); strings.Join(got, ",") != strings.Join(wantPuts, ",") {
 		t.Fatalf("upstream chunks %v, want %v", got, wantPuts)
 	}
 	checkNextcloudDownloads(t, f, p, "alice/Photos/hubble.jpg", photo, want)
@@ -207,10 +208,10 @@ func dedupe(s []string) []string {
 // ranges it sends.
 func TestNextcloudChunkedByteRanges(t *testing.T) {
 	t.Parallel()
-	photo := corpusFile(t, "photos/retina-q92-optimized.jpg")
+	photo := fakes.CorpusFile(t, "photos/retina-q92-optimized.jpg")
 	f, p := startNextcloud(t)
 	want := encryptedWith(t, p, photo)
-	f.guard.add("photo", photo)
+	f.Guard.Add("photo", photo)
 	davDo(t, p.client, "MKCOL", "files/alice/Photos", nil, nil)
 	folder := "uploads/alice/rclone-chunked-upload-0123456789abcdef"
 	if resp, _ := davDo(t, p.client, "DELETE", folder+"/", nil, nil); resp.StatusCode != 404 {
@@ -223,7 +224,7 @@ func TestNextcloudChunkedByteRanges(t *testing.T) {
 	for off := 0; off < len(photo); off += cs {
 		end := min(off+cs, len(photo))
 		name := fmt.Sprintf("%015d-%015d", off, end-1)
-		f.guard.add("chunk", photo[off:end])
+		f.Guard.Add("chunk", photo[off:end])
 		resp, msg := davDo(t, p.client, "PUT", folder+"/"+name, photo[off:end], map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
 		if resp.StatusCode != 201 {
 			t.Fatalf("chunk %s: %s %q", name, resp.Status, msg)
@@ -245,11 +246,11 @@ func TestNextcloudChunkedByteRanges(t *testing.T) {
 	if resp.StatusCode != 201 {
 		t.Fatalf("MOVE: %s %q", resp.Status, msg)
 	}
-	fl := f.file("alice/Photos/retina.jpg")
-	checkStored(t, "chunked v1", fl.data, photo, want)
+	fl := f.File("alice/Photos/retina.jpg")
+	checkStored(t, "chunked v1", fl.Data, photo, want)
 	// The upstream chunks are named by the ranges they hold, contiguous.
 	next := int64(0)
-	puts := f.puts()
+	puts := f.Puts()
 	for _, n := range puts {
 		a, b, _ := strings.Cut(n, "-")
 		start, _ := strconv.ParseInt(a, 10, 64)
@@ -271,7 +272,7 @@ func TestNextcloudChunkedByteRanges(t *testing.T) {
 // chunk before the MOVE. With the block policy the MOVE is refused.
 func TestNextcloudChunkedTail(t *testing.T) {
 	t.Parallel()
-	photo := corpusFile(t, "photos/coffee-q95-420-optimized.jpg")
+	photo := fakes.CorpusFile(t, "photos/coffee-q95-420-optimized.jpg")
 	photo = photo[:len(photo)-3000]
 	for _, tc := range []struct {
 		name, policy string
@@ -283,14 +284,14 @@ func TestNextcloudChunkedTail(t *testing.T) {
 		{"block", "block", false, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFakeNextcloud(t)
+			f := fakes.NewNextcloud(t)
 			rules := strings.Replace(nextcloudRules, "    resumable: nextcloud\n", "    resumable: nextcloud\n    on_unsupported: "+tc.policy+"\n", 1)
-			p := startProxy(t, servicesConfigYAML(t.TempDir(), f.srv.Listener.Addr().String(), f.ca, []string{"cloud.test"}, rules, ""), nil)
+			p := startProxy(t, servicesConfigYAML(t.TempDir(), f.Srv.Listener.Addr().String(), f.CA, []string{"cloud.test"}, rules, ""), nil)
 			var want bytes.Buffer
 			if _, err := veil.Encrypt(p.state.Key, &want, bytes.NewReader(photo)); err == nil {
 				t.Fatal("the truncated photo encrypted without an error")
 			}
-			f.guard.add("photo", photo)
+			f.Guard.Add("photo", photo)
 			davDo(t, p.client, "MKCOL", "files/alice/Photos", nil, nil)
 			dest := ncBase + "files/alice/Photos/t.jpg"
 			folder := "uploads/alice/web-file-upload-tail"
@@ -307,7 +308,7 @@ func TestNextcloudChunkedTail(t *testing.T) {
 				if tc.v1 {
 					name = fmt.Sprintf("%06d-%06d", i*cs, end-1)
 				}
-				f.guard.add("chunk", c)
+				f.Guard.Add("chunk", c)
 				if resp, msg := davDo(t, p.client, "PUT", folder+"/"+name, c, hdr); resp.StatusCode != 201 {
 					t.Fatalf("chunk %s: %s %q", name, resp.Status, msg)
 				}
@@ -317,7 +318,7 @@ func TestNextcloudChunkedTail(t *testing.T) {
 				if resp.StatusCode != http.StatusBadGateway || !strings.Contains(msg, "corrupt JPEG") {
 					t.Fatalf("MOVE of a truncated photo: %s %q", resp.Status, msg)
 				}
-				if f.file("alice/Photos/t.jpg") != nil {
+				if f.File("alice/Photos/t.jpg") != nil {
 					t.Fatal("a refused upload was assembled")
 				}
 				return
@@ -325,7 +326,7 @@ func TestNextcloudChunkedTail(t *testing.T) {
 			if resp.StatusCode != 201 {
 				t.Fatalf("MOVE: %s %q", resp.Status, msg)
 			}
-			puts := f.puts()
+			puts := f.Puts()
 			if !tc.v1 && strings.Join(puts, ",") != tc.puts {
 				t.Fatalf("upstream chunks %v, want %s (the tail last)", puts, tc.puts)
 			}
@@ -342,7 +343,7 @@ func TestNextcloudChunkedTail(t *testing.T) {
 					t.Fatalf("upstream chunks %v: want 3 and the tail, up to %d", puts, len(photo))
 				}
 			}
-			checkStored(t, "chunked upload with a tail", f.file("alice/Photos/t.jpg").data, photo, want.Bytes())
+			checkStored(t, "chunked upload with a tail", f.File("alice/Photos/t.jpg").Data, photo, want.Bytes())
 		})
 	}
 }
@@ -352,13 +353,13 @@ func TestNextcloudChunkedTail(t *testing.T) {
 // retry of that chunk sends the same bytes again.
 func TestNextcloudChunkUpstreamFailure(t *testing.T) {
 	t.Parallel()
-	photo := corpusFile(t, "photos/coffee-q80-420.jpg")
+	photo := fakes.CorpusFile(t, "photos/coffee-q80-420.jpg")
 	f, p := startNextcloud(t)
-	f.mu.Lock()
-	f.failPuts = []string{"", "fail"}
-	f.mu.Unlock()
+	f.Mu.Lock()
+	f.FailPuts = []string{"", "fail"}
+	f.Mu.Unlock()
 	want := encryptedWith(t, p, photo)
-	f.guard.add("photo", photo)
+	f.Guard.Add("photo", photo)
 	davDo(t, p.client, "MKCOL", "files/alice/Photos", nil, nil)
 	dest := ncBase + "files/alice/Photos/c.jpg"
 	folder := "uploads/alice/retry"
@@ -385,5 +386,5 @@ func TestNextcloudChunkUpstreamFailure(t *testing.T) {
 	if resp, msg := davDo(t, p.client, "MOVE", folder+"/.file", nil, hdr); resp.StatusCode != 201 {
 		t.Fatalf("MOVE: %s %q", resp.Status, msg)
 	}
-	checkStored(t, "upload after a failed chunk", f.file("alice/Photos/c.jpg").data, photo, want)
+	checkStored(t, "upload after a failed chunk", f.File("alice/Photos/c.jpg").Data, photo, want)
 }

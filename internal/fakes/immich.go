@@ -1,4 +1,4 @@
-package proxy
+package fakes
 
 import (
 	"bytes"
@@ -19,7 +19,7 @@ import (
 	"time"
 )
 
-// fakeImmich is an Immich server (API as of v1.1xx):
+// Immich is an Immich server (API as of v1.1xx):
 //
 //   - POST /api/assets, multipart/form-data with deviceAssetId, deviceId,
 //     fileCreatedAt, fileModifiedAt and the file in assetData; an optional
@@ -34,22 +34,22 @@ import (
 //   - GET /api/assets/{id}/thumbnail: a JPEG the server made.
 //
 // Every request needs x-api-key and goes through the plaintext-hash guard.
-type fakeImmich struct {
+type Immich struct {
 	t     testing.TB
-	srv   *httptest.Server
-	ca    string
-	guard *plainGuard
+	Srv   *httptest.Server
+	CA    string
+	Guard *PlainGuard
 
-	mu              sync.Mutex
+	Mu              sync.Mutex
 	assets          map[string][]byte
 	checksums       map[string]string // SHA-1 (raw) → asset ID
 	headers         map[string]string // asset ID → x-immich-checksum as received
 	acceptEncodings []string
 }
 
-func newFakeImmich(t testing.TB) *fakeImmich {
-	f := &fakeImmich{t: t, guard: newPlainGuard(t), assets: map[string][]byte{}, checksums: map[string]string{}, headers: map[string]string{}}
-	f.srv, f.ca = newMultiHostTLSServer(t, http.HandlerFunc(f.handle))
+func NewImmich(t testing.TB) *Immich {
+	f := &Immich{t: t, Guard: NewPlainGuard(t), assets: map[string][]byte{}, checksums: map[string]string{}, headers: map[string]string{}}
+	f.Srv, f.CA = NewMultiHostTLSServer(t, http.HandlerFunc(f.handle))
 	return f
 }
 
@@ -71,8 +71,8 @@ func jsonReply(w http.ResponseWriter, code int, v any) {
 	json.NewEncoder(w).Encode(v)
 }
 
-func (f *fakeImmich) handle(w http.ResponseWriter, r *http.Request) {
-	body, ok := f.guard.readBody(w, r)
+func (f *Immich) handle(w http.ResponseWriter, r *http.Request) {
+	body, ok := f.Guard.ReadBody(w, r)
 	if !ok {
 		return
 	}
@@ -80,8 +80,8 @@ func (f *fakeImmich) handle(w http.ResponseWriter, r *http.Request) {
 		jsonReply(w, http.StatusUnauthorized, map[string]string{"message": "Authentication required"})
 		return
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
 	if r.Method == http.MethodPost && r.URL.Path == "/api/assets" {
 		f.upload(w, r, body)
 		return
@@ -93,7 +93,7 @@ func (f *fakeImmich) handle(w http.ResponseWriter, r *http.Request) {
 	}
 	data := f.assets[m[1]]
 	if m[2] == "thumbnail" {
-		thumb, err := serverRendered(data, 250)
+		thumb, err := ServerRendered(data, 250)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
@@ -115,7 +115,7 @@ func (f *fakeImmich) handle(w http.ResponseWriter, r *http.Request) {
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(data))
 }
 
-func (f *fakeImmich) upload(w http.ResponseWriter, r *http.Request, body []byte) {
+func (f *Immich) upload(w http.ResponseWriter, r *http.Request, body []byte) {
 	if v := r.Header.Get("Content-MD5"); v != "" {
 		sum := md5.Sum(body)
 		if v != base64.StdEncoding.EncodeToString(sum[:]) {
@@ -186,14 +186,14 @@ func (f *fakeImmich) upload(w http.ResponseWriter, r *http.Request, body []byte)
 	jsonReply(w, http.StatusCreated, map[string]string{"id": id, "status": "created"})
 }
 
-func (f *fakeImmich) asset(id string) ([]byte, string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+func (f *Immich) Asset(id string) ([]byte, string) {
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
 	return f.assets[id], f.headers[id]
 }
 
-func (f *fakeImmich) encodings() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+func (f *Immich) Encodings() []string {
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
 	return append([]string(nil), f.acceptEncodings...)
 }

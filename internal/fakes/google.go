@@ -1,4 +1,4 @@
-package proxy
+package fakes
 
 import (
 	"bytes"
@@ -22,7 +22,7 @@ import (
 	"jpegveil/config"
 )
 
-// fakeGoogle is Google Photos as its clients see it:
+// Google is Google Photos as its clients see it:
 //
 //   - photoslibrary.googleapis.com: POST /v1/uploads, raw
 //     (X-Goog-Upload-Protocol: raw, the body is the file, the answer the
@@ -42,42 +42,42 @@ import (
 // Content-MD5 is checked against the body; X-Goog-Hash against the body of
 // a raw upload or a chunk, or on a finalizing request against the whole
 // object. Every request goes through the plaintext-hash guard.
-type fakeGoogle struct {
+type Google struct {
 	t     testing.TB
-	srv   *httptest.Server
-	ca    string
-	guard *plainGuard
+	Srv   *httptest.Server
+	CA    string
+	Guard *PlainGuard
 
-	mu      sync.Mutex
-	uploads map[string]*gUpload
-	tokens  map[string][]byte
+	Mu      sync.Mutex
+	Uploads map[string]*GoogleUpload
+	Tokens  map[string][]byte
 	media   map[string][]byte
 	// chunkLens lists the body lengths of the upload and finalize
 	// requests that reached the service, in order.
 	chunkLens []int
 	// gran is the chunk granularity the service announces.
-	gran int
+	Gran int
 	// failNext makes the next chunk requests fail with 503: "drop"
 	// before storing the chunk, "store" after storing it (the answer is
 	// lost, the bytes are not).
-	failNext []string
+	FailNext []string
 }
 
-type gUpload struct {
+type GoogleUpload struct {
 	size      int64 // declared, or -1
-	data      []byte
-	status    string // active, final, cancelled
+	Data      []byte
+	Status    string // active, final, cancelled
 	token     string
-	hashFinal bool // a finalize carried an X-Goog-Hash of the object
+	HashFinal bool // a finalize carried an X-Goog-Hash of the object
 }
 
-const googleFakeGranularity = 262144
+const GoogleGranularity = 262144
 
-var googleHosts = []string{"photoslibrary.googleapis.com", "photos.google.com", "lh3.googleusercontent.com"}
+var GoogleHosts = []string{"photoslibrary.googleapis.com", "photos.google.com", "lh3.googleusercontent.com"}
 
-func newFakeGoogle(t testing.TB) *fakeGoogle {
-	f := &fakeGoogle{t: t, gran: googleFakeGranularity, guard: newPlainGuard(t), uploads: map[string]*gUpload{}, tokens: map[string][]byte{}, media: map[string][]byte{}}
-	f.srv, f.ca = newMultiHostTLSServer(t, http.HandlerFunc(f.handle))
+func NewGoogle(t testing.TB) *Google {
+	f := &Google{t: t, Gran: GoogleGranularity, Guard: NewPlainGuard(t), Uploads: map[string]*GoogleUpload{}, Tokens: map[string][]byte{}, media: map[string][]byte{}}
+	f.Srv, f.CA = NewMultiHostTLSServer(t, http.HandlerFunc(f.handle))
 	return f
 }
 
@@ -128,8 +128,8 @@ func checkGoogHashes(r *http.Request, body, object []byte) error {
 
 var lh3Path = regexp.MustCompile(`^/lr/([0-9a-f]+)(?:=(.*))?$`)
 
-func (f *fakeGoogle) handle(w http.ResponseWriter, r *http.Request) {
-	body, ok := f.guard.readBody(w, r)
+func (f *Google) handle(w http.ResponseWriter, r *http.Request) {
+	body, ok := f.Guard.ReadBody(w, r)
 	if !ok {
 		return
 	}
@@ -157,9 +157,9 @@ func (f *fakeGoogle) handle(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (f *fakeGoogle) upload(w http.ResponseWriter, r *http.Request, host string, body []byte) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+func (f *Google) upload(w http.ResponseWriter, r *http.Request, host string, body []byte) {
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
 	proto := r.Header.Get("X-Goog-Upload-Protocol")
 	cmd := strings.ReplaceAll(strings.ToLower(r.Header.Get("X-Goog-Upload-Command")), " ", "")
 	id := r.URL.Query().Get("upload_id")
@@ -174,7 +174,7 @@ func (f *fakeGoogle) upload(w http.ResponseWriter, r *http.Request, host string,
 			return
 		}
 		tok := randomID()
-		f.tokens[tok] = body
+		f.Tokens[tok] = body
 		w.Header().Set("Content-Type", "text/plain")
 		fmt.Fprint(w, tok)
 		return
@@ -195,41 +195,41 @@ func (f *fakeGoogle) upload(w http.ResponseWriter, r *http.Request, host string,
 			return
 		}
 		id := randomID()
-		f.uploads[id] = &gUpload{size: size, status: "active"}
+		f.Uploads[id] = &GoogleUpload{size: size, Status: "active"}
 		loc := "https://" + host + r.URL.Path + "?upload_id=" + id + "&upload_protocol=resumable"
 		w.Header().Set("X-Goog-Upload-URL", loc)
 		w.Header().Set("X-Goog-Upload-Status", "active")
-		w.Header().Set("X-Goog-Upload-Chunk-Granularity", strconv.Itoa(f.gran))
+		w.Header().Set("X-Goog-Upload-Chunk-Granularity", strconv.Itoa(f.Gran))
 		w.Header().Set("X-GUploader-UploadID", id)
 		return
 	case id == "":
 		http.Error(w, "unknown upload protocol", http.StatusBadRequest)
 		return
 	}
-	u := f.uploads[id]
+	u := f.Uploads[id]
 	if u == nil {
 		http.Error(w, "no such upload", http.StatusNotFound)
 		return
 	}
 	switch cmd {
 	case "query":
-		w.Header().Set("X-Goog-Upload-Status", u.status)
-		w.Header().Set("X-Goog-Upload-Size-Received", strconv.Itoa(len(u.data)))
-		if u.status == "final" {
+		w.Header().Set("X-Goog-Upload-Status", u.Status)
+		w.Header().Set("X-Goog-Upload-Size-Received", strconv.Itoa(len(u.Data)))
+		if u.Status == "final" {
 			fmt.Fprint(w, u.token)
 		}
 		return
 	case "cancel":
-		u.status = "cancelled"
+		u.Status = "cancelled"
 		w.Header().Set("X-Goog-Upload-Status", "cancelled")
 		return
 	case "upload", "upload,finalize", "finalize":
 	default:
-		googleError(w, http.StatusBadRequest, u.status, "unknown command "+cmd)
+		googleError(w, http.StatusBadRequest, u.Status, "unknown command "+cmd)
 		return
 	}
-	if u.status != "active" {
-		googleError(w, http.StatusBadRequest, u.status, "the upload is "+u.status)
+	if u.Status != "active" {
+		googleError(w, http.StatusBadRequest, u.Status, "the upload is "+u.Status)
 		return
 	}
 	final := strings.HasSuffix(cmd, "finalize")
@@ -237,7 +237,7 @@ func (f *fakeGoogle) upload(w http.ResponseWriter, r *http.Request, host string,
 		googleError(w, http.StatusBadRequest, "active", "finalize with a body")
 		return
 	}
-	off := int64(len(u.data))
+	off := int64(len(u.Data))
 	if cmd != "finalize" {
 		var err error
 		off, err = strconv.ParseInt(r.Header.Get("X-Goog-Upload-Offset"), 10, 64)
@@ -246,18 +246,18 @@ func (f *fakeGoogle) upload(w http.ResponseWriter, r *http.Request, host string,
 			return
 		}
 	}
-	if off != int64(len(u.data)) {
-		googleError(w, http.StatusBadRequest, "active", fmt.Sprintf("offset %d, expected %d", off, len(u.data)))
+	if off != int64(len(u.Data)) {
+		googleError(w, http.StatusBadRequest, "active", fmt.Sprintf("offset %d, expected %d", off, len(u.Data)))
 		return
 	}
-	if !final && len(body)%f.gran != 0 {
-		googleError(w, http.StatusBadRequest, "active", fmt.Sprintf("a non-final chunk of %d bytes is no multiple of %d", len(body), f.gran))
+	if !final && len(body)%f.Gran != 0 {
+		googleError(w, http.StatusBadRequest, "active", fmt.Sprintf("a non-final chunk of %d bytes is no multiple of %d", len(body), f.Gran))
 		return
 	}
 	object := body
 	if final {
-		object = append(append([]byte(nil), u.data...), body...)
-		u.hashFinal = r.Header.Get("X-Goog-Hash") != ""
+		object = append(append([]byte(nil), u.Data...), body...)
+		u.HashFinal = r.Header.Get("X-Goog-Hash") != ""
 	}
 	if err := checkGoogHashes(r, body, object); err != nil {
 		googleError(w, http.StatusBadRequest, "active", err.Error())
@@ -268,31 +268,31 @@ func (f *fakeGoogle) upload(w http.ResponseWriter, r *http.Request, host string,
 		return
 	}
 	var fail string
-	if len(f.failNext) > 0 {
-		fail, f.failNext = f.failNext[0], f.failNext[1:]
+	if len(f.FailNext) > 0 {
+		fail, f.FailNext = f.FailNext[0], f.FailNext[1:]
 	}
 	if fail == "drop" {
 		googleError(w, http.StatusServiceUnavailable, "", "backend unavailable")
 		return
 	}
 	f.chunkLens = append(f.chunkLens, len(body))
-	u.data = append(u.data, body...)
+	u.Data = append(u.Data, body...)
 	if final {
-		u.status, u.token = "final", randomID()
-		f.tokens[u.token] = u.data
+		u.Status, u.token = "final", randomID()
+		f.Tokens[u.token] = u.Data
 	}
 	if fail == "store" {
 		googleError(w, http.StatusServiceUnavailable, "", "backend unavailable")
 		return
 	}
-	w.Header().Set("X-Goog-Upload-Status", u.status)
+	w.Header().Set("X-Goog-Upload-Status", u.Status)
 	if final {
 		w.Header().Set("Content-Type", "text/plain")
 		fmt.Fprint(w, u.token)
 	}
 }
 
-func (f *fakeGoogle) batchCreate(w http.ResponseWriter, body []byte) {
+func (f *Google) batchCreate(w http.ResponseWriter, body []byte) {
 	var req struct {
 		NewMediaItems []struct {
 			SimpleMediaItem struct {
@@ -319,16 +319,16 @@ func (f *fakeGoogle) batchCreate(w http.ResponseWriter, body []byte) {
 	var out struct {
 		NewMediaItemResults []result `json:"newMediaItemResults"`
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
 	for _, it := range req.NewMediaItems {
 		tok := it.SimpleMediaItem.UploadToken
-		data, ok := f.tokens[tok]
+		data, ok := f.Tokens[tok]
 		if !ok {
 			out.NewMediaItemResults = append(out.NewMediaItemResults, result{UploadToken: tok, Status: map[string]string{"message": "NOT_FOUND"}})
 			continue
 		}
-		delete(f.tokens, tok)
+		delete(f.Tokens, tok)
 		id := randomID()
 		f.media[id] = data
 		out.NewMediaItemResults = append(out.NewMediaItemResults, result{UploadToken: tok, Status: map[string]string{"message": "Success"},
@@ -338,15 +338,15 @@ func (f *fakeGoogle) batchCreate(w http.ResponseWriter, body []byte) {
 	json.NewEncoder(w).Encode(out)
 }
 
-func (f *fakeGoogle) download(w http.ResponseWriter, r *http.Request) {
+func (f *Google) download(w http.ResponseWriter, r *http.Request) {
 	m := lh3Path.FindStringSubmatch(r.URL.Path)
 	if r.Method != http.MethodGet || m == nil {
 		http.NotFound(w, r)
 		return
 	}
-	f.mu.Lock()
+	f.Mu.Lock()
 	data, ok := f.media[m[1]]
-	f.mu.Unlock()
+	f.Mu.Unlock()
 	if !ok {
 		http.NotFound(w, r)
 		return
@@ -356,7 +356,7 @@ func (f *fakeGoogle) download(w http.ResponseWriter, r *http.Request) {
 		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(data))
 		return
 	}
-	rendered, err := serverRendered(data, 256)
+	rendered, err := ServerRendered(data, 256)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
@@ -365,17 +365,24 @@ func (f *fakeGoogle) download(w http.ResponseWriter, r *http.Request) {
 }
 
 // stored returns the data of an upload by its upload URL.
-func (f *fakeGoogle) upload1(uploadURL string) *gUpload {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+func (f *Google) Upload1(uploadURL string) *GoogleUpload {
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
 	i := strings.Index(uploadURL, "upload_id=")
 	id, _, _ := strings.Cut(uploadURL[i+len("upload_id="):], "&")
-	return f.uploads[id]
+	return f.Uploads[id]
 }
 
-// lens returns the body lengths of the chunk requests the service got.
-func (f *fakeGoogle) lens() []int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+// Lens returns the body lengths of the chunk requests the service got.
+func (f *Google) Lens() []int {
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
 	return append([]int(nil), f.chunkLens...)
+}
+
+// UpstreamRequests returns how many requests reached the fake service.
+func (f *Google) UpstreamRequests() int {
+	f.Guard.Mu.Lock()
+	defer f.Guard.Mu.Unlock()
+	return f.Guard.Seen
 }

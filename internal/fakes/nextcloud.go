@@ -1,4 +1,4 @@
-package proxy
+package fakes
 
 import (
 	"bytes"
@@ -22,7 +22,7 @@ import (
 	"time"
 )
 
-// fakeNextcloud is Nextcloud's WebDAV endpoint /remote.php/dav:
+// Nextcloud is Nextcloud's WebDAV endpoint /remote.php/dav:
 //
 //   - files/{user}/…: PROPFIND (Depth 0 and 1), MKCOL, PUT (with
 //     OC-Checksum, checked and stored, and X-OC-Mtime), GET/HEAD with Range,
@@ -38,51 +38,51 @@ import (
 //
 // oc:checksums in PROPFIND answers is what the client sent in OC-Checksum,
 // as Nextcloud stores it. Every request goes through the plaintext-hash
-// guard.
-type fakeNextcloud struct {
+// Guard.
+type Nextcloud struct {
 	t     testing.TB
-	srv   *httptest.Server
-	ca    string
-	guard *plainGuard
+	Srv   *httptest.Server
+	CA    string
+	Guard *PlainGuard
 	// minChunk is the least size of a v2 chunk but the last (0: none).
 	minChunk int
 
-	mu      sync.Mutex
-	files   map[string]*ncFile // by path under /remote.php/dav/files/
+	Mu      sync.Mutex
+	files   map[string]*NextcloudFile // by path under /remote.php/dav/files/
 	dirs    map[string]bool
-	uploads map[string]*ncUpload // by folder path under /remote.php/dav/uploads/
+	Uploads map[string]*NextcloudUpload // by folder path under /remote.php/dav/uploads/
 	// chunkPuts lists the upstream chunk names PUT, in order.
 	chunkPuts []string
 	nextID    int
 	// failPuts makes the next chunk PUTs fail with 503 ("" lets one
 	// through), before storing them.
-	failPuts []string
+	FailPuts []string
 }
 
-type ncFile struct {
-	data     []byte
+type NextcloudFile struct {
+	Data     []byte
 	mtime    time.Time
-	checksum string
+	Checksum string
 	id       int
 }
 
-type ncUpload struct {
+type NextcloudUpload struct {
 	dest   string // v2
 	chunks map[string][]byte
 }
 
 const ncRoot = "/remote.php/dav/"
 
-func newFakeNextcloud(t testing.TB) *fakeNextcloud {
-	f := &fakeNextcloud{t: t, guard: newPlainGuard(t), files: map[string]*ncFile{}, dirs: map[string]bool{}, uploads: map[string]*ncUpload{}}
-	f.srv, f.ca = newMultiHostTLSServer(t, http.HandlerFunc(f.handle))
+func NewNextcloud(t testing.TB) *Nextcloud {
+	f := &Nextcloud{t: t, Guard: NewPlainGuard(t), files: map[string]*NextcloudFile{}, dirs: map[string]bool{}, Uploads: map[string]*NextcloudUpload{}}
+	f.Srv, f.CA = NewMultiHostTLSServer(t, http.HandlerFunc(f.handle))
 	return f
 }
 
-// file returns a stored file by its path under files/ ("alice/Photos/a.jpg").
-func (f *fakeNextcloud) file(p string) *ncFile {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+// File returns a stored file by its path under files/ ("alice/Photos/a.jpg").
+func (f *Nextcloud) File(p string) *NextcloudFile {
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
 	return f.files["files/"+p]
 }
 
@@ -115,8 +115,8 @@ func checkOCChecksum(v string, data []byte) error {
 	return nil
 }
 
-func (f *fakeNextcloud) handle(w http.ResponseWriter, r *http.Request) {
-	body, ok := f.guard.readBody(w, r)
+func (f *Nextcloud) handle(w http.ResponseWriter, r *http.Request) {
+	body, ok := f.Guard.ReadBody(w, r)
 	if !ok {
 		return
 	}
@@ -126,8 +126,8 @@ func (f *fakeNextcloud) handle(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rel = strings.TrimSuffix(rel, "/")
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
 	switch {
 	case strings.HasPrefix(rel, "files/"):
 		f.files1(w, r, rel, body)
@@ -147,9 +147,9 @@ func userRoot(rel string) string {
 	return parts[0] + "/" + parts[1]
 }
 
-func (f *fakeNextcloud) isDir(rel string) bool { return f.dirs[rel] || rel == userRoot(rel) }
+func (f *Nextcloud) isDir(rel string) bool { return f.dirs[rel] || rel == userRoot(rel) }
 
-func (f *fakeNextcloud) files1(w http.ResponseWriter, r *http.Request, rel string, body []byte) {
+func (f *Nextcloud) files1(w http.ResponseWriter, r *http.Request, rel string, body []byte) {
 	switch r.Method {
 	case "PROPFIND":
 		f.propfind(w, r, rel)
@@ -177,8 +177,8 @@ func (f *fakeNextcloud) files1(w http.ResponseWriter, r *http.Request, rel strin
 		}
 		w.Header().Set("Content-Type", "image/jpeg")
 		w.Header().Set("ETag", fmt.Sprintf(`"%x"`, fl.mtime.UnixNano()))
-		w.Header().Set("OC-Checksum", fl.checksum)
-		http.ServeContent(w, r, "", fl.mtime, bytes.NewReader(fl.data))
+		w.Header().Set("OC-Checksum", fl.Checksum)
+		http.ServeContent(w, r, "", fl.mtime, bytes.NewReader(fl.Data))
 	case http.MethodDelete:
 		if f.files[rel] == nil && !f.dirs[rel] {
 			http.NotFound(w, r)
@@ -201,7 +201,7 @@ func (f *fakeNextcloud) files1(w http.ResponseWriter, r *http.Request, rel strin
 }
 
 // store puts a file at rel and answers as Nextcloud does.
-func (f *fakeNextcloud) store(w http.ResponseWriter, r *http.Request, rel string, data []byte) {
+func (f *Nextcloud) store(w http.ResponseWriter, r *http.Request, rel string, data []byte) {
 	if !f.isDir(path.Dir(rel)) {
 		http.Error(w, "parent missing", http.StatusConflict)
 		return
@@ -215,7 +215,7 @@ func (f *fakeNextcloud) store(w http.ResponseWriter, r *http.Request, rel string
 		}
 	}
 	f.nextID++
-	fl := &ncFile{data: data, mtime: mt, checksum: r.Header.Get("OC-Checksum"), id: f.nextID}
+	fl := &NextcloudFile{Data: data, mtime: mt, Checksum: r.Header.Get("OC-Checksum"), id: f.nextID}
 	f.files[rel] = fl
 	etag := fmt.Sprintf(`"%x"`, fl.mtime.UnixNano()+int64(fl.id))
 	w.Header().Set("OC-ETag", etag)
@@ -251,7 +251,7 @@ type davResponse struct {
 	} `xml:"d:propstat"`
 }
 
-func (f *fakeNextcloud) entry(rel string, dir bool) davResponse {
+func (f *Nextcloud) entry(rel string, dir bool) davResponse {
 	var e davResponse
 	e.Href = (&url.URL{Path: ncRoot + rel}).EscapedPath()
 	if dir {
@@ -262,11 +262,11 @@ func (f *fakeNextcloud) entry(rel string, dir bool) davResponse {
 		var data []byte
 		mt := time.Now()
 		if fl := f.files[rel]; fl != nil {
-			data, mt = fl.data, fl.mtime
-			if fl.checksum != "" {
+			data, mt = fl.Data, fl.mtime
+			if fl.Checksum != "" {
 				e.Propstat.Prop.Checksums = &struct {
 					Checksum string `xml:"oc:checksum"`
-				}{fl.checksum}
+				}{fl.Checksum}
 			}
 			e.Propstat.Prop.FileID = strconv.Itoa(fl.id)
 			e.Propstat.Prop.ETag = fmt.Sprintf(`"%x"`, fl.mtime.UnixNano()+int64(fl.id))
@@ -282,24 +282,24 @@ func (f *fakeNextcloud) entry(rel string, dir bool) davResponse {
 	return e
 }
 
-func (f *fakeNextcloud) chunkOf(rel string) (*ncUpload, string) {
-	up := f.uploads[path.Dir(rel)]
+func (f *Nextcloud) chunkOf(rel string) (*NextcloudUpload, string) {
+	up := f.Uploads[path.Dir(rel)]
 	if up == nil {
 		return nil, ""
 	}
 	return up, path.Base(rel)
 }
 
-func (f *fakeNextcloud) propfind(w http.ResponseWriter, r *http.Request, rel string) {
+func (f *Nextcloud) propfind(w http.ResponseWriter, r *http.Request, rel string) {
 	var list []davResponse
 	switch {
 	case f.files[rel] != nil:
 		list = append(list, f.entry(rel, false))
-	case f.isDir(rel) || f.uploads[rel] != nil:
+	case f.isDir(rel) || f.Uploads[rel] != nil:
 		list = append(list, f.entry(rel, true))
 		if r.Header.Get("Depth") != "0" {
 			var names []string
-			if up := f.uploads[rel]; up != nil {
+			if up := f.Uploads[rel]; up != nil {
 				for n := range up.chunks {
 					names = append(names, rel+"/"+n)
 				}
@@ -349,14 +349,14 @@ func destPath(v string) (string, bool) {
 	return strings.TrimSuffix(rel, "/"), ok && strings.HasPrefix(rel, "files/")
 }
 
-func (f *fakeNextcloud) uploads1(w http.ResponseWriter, r *http.Request, rel string, body []byte) {
+func (f *Nextcloud) uploads1(w http.ResponseWriter, r *http.Request, rel string, body []byte) {
 	parts := strings.Split(rel, "/") // uploads, user, folder[, chunk]
 	if len(parts) < 3 || len(parts) > 4 {
 		http.Error(w, "not an upload folder", http.StatusForbidden)
 		return
 	}
 	folder := strings.Join(parts[:3], "/")
-	up := f.uploads[folder]
+	up := f.Uploads[folder]
 	if len(parts) == 3 {
 		switch r.Method {
 		case "MKCOL":
@@ -364,7 +364,7 @@ func (f *fakeNextcloud) uploads1(w http.ResponseWriter, r *http.Request, rel str
 				http.Error(w, "exists", http.StatusMethodNotAllowed)
 				return
 			}
-			up = &ncUpload{chunks: map[string][]byte{}}
+			up = &NextcloudUpload{chunks: map[string][]byte{}}
 			if d := r.Header.Get("Destination"); d != "" {
 				if _, ok := destPath(d); !ok {
 					http.Error(w, "bad Destination", http.StatusBadRequest)
@@ -372,14 +372,14 @@ func (f *fakeNextcloud) uploads1(w http.ResponseWriter, r *http.Request, rel str
 				}
 				up.dest = d
 			}
-			f.uploads[folder] = up
+			f.Uploads[folder] = up
 			w.WriteHeader(http.StatusCreated)
 		case http.MethodDelete:
 			if up == nil {
 				http.NotFound(w, r)
 				return
 			}
-			delete(f.uploads, folder)
+			delete(f.Uploads, folder)
 			w.WriteHeader(http.StatusNoContent)
 		case "PROPFIND":
 			if up == nil {
@@ -414,9 +414,9 @@ func (f *fakeNextcloud) uploads1(w http.ResponseWriter, r *http.Request, rel str
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		if len(f.failPuts) > 0 {
-			fail := f.failPuts[0]
-			f.failPuts = f.failPuts[1:]
+		if len(f.FailPuts) > 0 {
+			fail := f.FailPuts[0]
+			f.FailPuts = f.FailPuts[1:]
 			if fail != "" {
 				http.Error(w, "storage unavailable", http.StatusServiceUnavailable)
 				return
@@ -440,7 +440,7 @@ func (f *fakeNextcloud) uploads1(w http.ResponseWriter, r *http.Request, rel str
 		for n := range up.chunks {
 			names = append(names, n)
 		}
-		sortNatural(names)
+		SortNatural(names)
 		var data []byte
 		for i, n := range names {
 			c := up.chunks[n]
@@ -458,22 +458,22 @@ func (f *fakeNextcloud) uploads1(w http.ResponseWriter, r *http.Request, rel str
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		delete(f.uploads, folder)
+		delete(f.Uploads, folder)
 		f.store(w, r, dest, data)
 	default:
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 	}
 }
 
-// puts returns the chunk names PUT so far.
-func (f *fakeNextcloud) puts() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+// Puts returns the chunk names PUT so far.
+func (f *Nextcloud) Puts() []string {
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
 	return append([]string(nil), f.chunkPuts...)
 }
 
-func (f *fakeNextcloud) setMinChunk(n int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+func (f *Nextcloud) SetMinChunk(n int) {
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
 	f.minChunk = n
 }

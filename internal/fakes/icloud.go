@@ -1,4 +1,4 @@
-package proxy
+package fakes
 
 import (
 	"bytes"
@@ -17,7 +17,7 @@ import (
 	"jpegveil/config"
 )
 
-// fakeICloud is iCloud Photos as the web app and icloudpd see it:
+// ICloud is iCloud Photos as the web app and icloudpd see it:
 //
 //   - p42-ckdatabasews.icloud.com (not intercepted): POST …/assets/upload
 //     declares an upload (JSON: record, field and size) and answers an
@@ -30,40 +30,40 @@ import (
 //   - cvws.icloud-content.com: GET the file, application/octet-stream,
 //     Accept-Ranges: bytes, with Range; gzip-encoded when the client
 //     accepts gzip and asks for the whole file.
-type fakeICloud struct {
+type ICloud struct {
 	t     testing.TB
-	srv   *httptest.Server
-	ca    string
-	guard *plainGuard
+	Srv   *httptest.Server
+	CA    string
+	Guard *PlainGuard
 
-	mu       sync.Mutex
+	Mu       sync.Mutex
 	declared map[string]int64  // upload ID → size
-	received map[string][]byte // receipt → file
+	Received map[string][]byte // receipt → file
 	files    map[string][]byte // download ID → file
 	// acceptEncodings lists the Accept-Encoding of every download request.
 	acceptEncodings []string
 }
 
-var icloudHosts = []string{"p42-ckdatabasews.icloud.com", "p42-content.icloud-content.com", "cvws.icloud-content.com"}
+var ICloudHosts = []string{"p42-ckdatabasews.icloud.com", "p42-content.icloud-content.com", "cvws.icloud-content.com"}
 
-func newFakeICloud(t testing.TB) *fakeICloud {
-	f := &fakeICloud{t: t, guard: newPlainGuard(t), declared: map[string]int64{}, received: map[string][]byte{}, files: map[string][]byte{}}
-	f.srv, f.ca = newMultiHostTLSServer(t, http.HandlerFunc(f.handle))
+func NewICloud(t testing.TB) *ICloud {
+	f := &ICloud{t: t, Guard: NewPlainGuard(t), declared: map[string]int64{}, Received: map[string][]byte{}, files: map[string][]byte{}}
+	f.Srv, f.CA = NewMultiHostTLSServer(t, http.HandlerFunc(f.handle))
 	return f
 }
 
-const ckPrefix = "/database/1/com.apple.photos.cloud/production/private"
+const CKPrefix = "/database/1/com.apple.photos.cloud/production/private"
 
-func (f *fakeICloud) handle(w http.ResponseWriter, r *http.Request) {
-	body, ok := f.guard.readBody(w, r)
+func (f *ICloud) handle(w http.ResponseWriter, r *http.Request) {
+	body, ok := f.Guard.ReadBody(w, r)
 	if !ok {
 		return
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
 	host := config.CanonicalHost(r.Host)
 	switch {
-	case host == "p42-ckdatabasews.icloud.com" && r.Method == http.MethodPost && r.URL.Path == ckPrefix+"/assets/upload":
+	case host == "p42-ckdatabasews.icloud.com" && r.Method == http.MethodPost && r.URL.Path == CKPrefix+"/assets/upload":
 		var req struct {
 			Tokens []struct {
 				RecordName string `json:"recordName"`
@@ -104,11 +104,11 @@ func (f *fakeICloud) handle(w http.ResponseWriter, r *http.Request) {
 		delete(f.declared, id)
 		sum := sha256.Sum256(body)
 		receipt := randomID()
-		f.received[receipt] = body
+		f.Received[receipt] = body
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"singleFile":{"size":%d,"fileChecksum":%q,"receipt":%q,"wrappingKey":"AAAA","referenceChecksum":"AQ=="}}`,
 			len(body), base64.StdEncoding.EncodeToString(sum[:]), receipt)
-	case host == "p42-ckdatabasews.icloud.com" && r.Method == http.MethodPost && r.URL.Path == ckPrefix+"/records/modify":
+	case host == "p42-ckdatabasews.icloud.com" && r.Method == http.MethodPost && r.URL.Path == CKPrefix+"/records/modify":
 		var req struct {
 			Operations []struct {
 				Record struct {
@@ -128,7 +128,7 @@ func (f *fakeICloud) handle(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		rec := req.Operations[0].Record
-		data, ok := f.received[rec.Fields.ResOriginalRes.Value.Receipt]
+		data, ok := f.Received[rec.Fields.ResOriginalRes.Value.Receipt]
 		if !ok {
 			http.Error(w, "unknown receipt", http.StatusBadRequest)
 			return
@@ -161,15 +161,15 @@ func (f *fakeICloud) handle(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// receivedFile returns the file uploaded with receipt.
-func (f *fakeICloud) receivedFile(receipt string) []byte {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.received[receipt]
+// ReceivedFile returns the file uploaded with receipt.
+func (f *ICloud) ReceivedFile(receipt string) []byte {
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
+	return f.Received[receipt]
 }
 
-func (f *fakeICloud) encodings() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+func (f *ICloud) Encodings() []string {
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
 	return append([]string(nil), f.acceptEncodings...)
 }
