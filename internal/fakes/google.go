@@ -165,42 +165,10 @@ func (f *Google) upload(w http.ResponseWriter, r *http.Request, host string, bod
 	id := r.URL.Query().Get("upload_id")
 	switch {
 	case id == "" && strings.EqualFold(proto, "raw"):
-		if err := checkGoogHashes(r, body, body); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		if len(body) == 0 {
-			http.Error(w, "empty upload", http.StatusBadRequest)
-			return
-		}
-		tok := randomID()
-		f.Tokens[tok] = body
-		w.Header().Set("Content-Type", "text/plain")
-		fmt.Fprint(w, tok)
+		f.rawUpload(w, r, body)
 		return
 	case id == "" && strings.EqualFold(proto, "resumable") && cmd == "start":
-		size := int64(-1)
-		for _, h := range []string{"X-Goog-Upload-Raw-Size", "X-Goog-Upload-Header-Content-Length"} {
-			if v := r.Header.Get(h); v != "" {
-				n, err := strconv.ParseInt(v, 10, 64)
-				if err != nil || n < 0 {
-					http.Error(w, "bad "+h, http.StatusBadRequest)
-					return
-				}
-				size = n
-			}
-		}
-		if host == "photos.google.com" && !json.Valid(body) {
-			http.Error(w, "the web start request carries JSON metadata", http.StatusBadRequest)
-			return
-		}
-		id := randomID()
-		f.Uploads[id] = &GoogleUpload{size: size, Status: "active"}
-		loc := "https://" + host + r.URL.Path + "?upload_id=" + id + "&upload_protocol=resumable"
-		w.Header().Set("X-Goog-Upload-URL", loc)
-		w.Header().Set("X-Goog-Upload-Status", "active")
-		w.Header().Set("X-Goog-Upload-Chunk-Granularity", strconv.Itoa(f.Gran))
-		w.Header().Set("X-GUploader-UploadID", id)
+		f.start(w, r, host, body)
 		return
 	case id == "":
 		http.Error(w, "unknown upload protocol", http.StatusBadRequest)
@@ -218,40 +186,63 @@ func (f *Google) upload(w http.ResponseWriter, r *http.Request, host string, bod
 		if u.Status == "final" {
 			fmt.Fprint(w, u.token)
 		}
-		return
 	case "cancel":
 		u.Status = "cancelled"
 		w.Header().Set("X-Goog-Upload-Status", "cancelled")
-		return
 	case "upload", "upload,finalize", "finalize":
+		f.chunk(w, r, u, cmd, body)
 	default:
 		googleError(w, http.StatusBadRequest, u.Status, "unknown command "+cmd)
+	}
+}
+
+// rawUpload takes a single-request upload: the body is the file.
+func (f *Google) rawUpload(w http.ResponseWriter, r *http.Request, body []byte) {
+	if err := checkGoogHashes(r, body, body); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	if u.Status != "active" {
-		googleError(w, http.StatusBadRequest, u.Status, "the upload is "+u.Status)
+	if len(body) == 0 {
+		http.Error(w, "empty upload", http.StatusBadRequest)
 		return
 	}
-	final := strings.HasSuffix(cmd, "finalize")
-	if cmd == "finalize" && len(body) > 0 {
-		googleError(w, http.StatusBadRequest, "active", "finalize with a body")
-		return
-	}
-	off := int64(len(u.Data))
-	if cmd != "finalize" {
-		var err error
-		off, err = strconv.ParseInt(r.Header.Get("X-Goog-Upload-Offset"), 10, 64)
-		if err != nil {
-			googleError(w, http.StatusBadRequest, "active", "missing X-Goog-Upload-Offset")
-			return
+	tok := randomID()
+	f.Tokens[tok] = body
+	w.Header().Set("Content-Type", "text/plain")
+	fmt.Fprint(w, tok)
+}
+
+// start opens a resumable upload.
+func (f *Google) start(w http.ResponseWriter, r *http.Request, host string, body []byte) {
+	size := int64(-1)
+	for _, h := range []string{"X-Goog-Upload-Raw-Size", "X-Goog-Upload-Header-Content-Length"} {
+		if v := r.Header.Get(h); v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 0 {
+				http.Error(w, "bad "+h, http.StatusBadRequest)
+				return
+			}
+			size = n
 		}
 	}
-	if off != int64(len(u.Data)) {
-		googleError(w, http.StatusBadRequest, "active", fmt.Sprintf("offset %d, expected %d", off, len(u.Data)))
+	if host == "photos.google.com" && !json.Valid(body) {
+		http.Error(w, "the web start request carries JSON metadata", http.StatusBadRequest)
 		return
 	}
-	if !final && len(body)%f.Gran != 0 {
-		googleError(w, http.StatusBadRequest, "active", fmt.Sprintf("a non-final chunk of %d bytes is no multiple of %d", len(body), f.Gran))
+	id := randomID()
+	f.Uploads[id] = &GoogleUpload{size: size, Status: "active"}
+	loc := "https://" + host + r.URL.Path + "?upload_id=" + id + "&upload_protocol=resumable"
+	w.Header().Set("X-Goog-Upload-URL", loc)
+	w.Header().Set("X-Goog-Upload-Status", "active")
+	w.Header().Set("X-Goog-Upload-Chunk-Granularity", strconv.Itoa(f.Gran))
+	w.Header().Set("X-GUploader-UploadID", id)
+}
+
+// chunk takes an upload or finalize command of a resumable upload.
+func (f *Google) chunk(w http.ResponseWriter, r *http.Request, u *GoogleUpload, cmd string, body []byte) {
+	final := strings.HasSuffix(cmd, "finalize")
+	if why := f.checkChunk(r, u, cmd, body); why != "" {
+		googleError(w, http.StatusBadRequest, u.Status, why)
 		return
 	}
 	object := body
@@ -290,6 +281,30 @@ func (f *Google) upload(w http.ResponseWriter, r *http.Request, host string, bod
 		w.Header().Set("Content-Type", "text/plain")
 		fmt.Fprint(w, u.token)
 	}
+}
+
+// checkChunk returns why a chunk command is refused, or "".
+func (f *Google) checkChunk(r *http.Request, u *GoogleUpload, cmd string, body []byte) string {
+	if u.Status != "active" {
+		return "the upload is " + u.Status
+	}
+	if cmd == "finalize" && len(body) > 0 {
+		return "finalize with a body"
+	}
+	off := int64(len(u.Data))
+	if cmd != "finalize" {
+		var err error
+		if off, err = strconv.ParseInt(r.Header.Get("X-Goog-Upload-Offset"), 10, 64); err != nil {
+			return "missing X-Goog-Upload-Offset"
+		}
+	}
+	if off != int64(len(u.Data)) {
+		return fmt.Sprintf("offset %d, expected %d", off, len(u.Data))
+	}
+	if !strings.HasSuffix(cmd, "finalize") && len(body)%f.Gran != 0 {
+		return fmt.Sprintf("a non-final chunk of %d bytes is no multiple of %d", len(body), f.Gran)
+	}
+	return ""
 }
 
 func (f *Google) batchCreate(w http.ResponseWriter, body []byte) {

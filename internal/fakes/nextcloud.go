@@ -38,7 +38,7 @@ import (
 //
 // oc:checksums in PROPFIND answers is what the client sent in OC-Checksum,
 // as Nextcloud stores it. Every request goes through the plaintext-hash
-// Guard.
+// guard.
 type Nextcloud struct {
 	t     testing.TB
 	Srv   *httptest.Server
@@ -358,38 +358,7 @@ func (f *Nextcloud) uploads1(w http.ResponseWriter, r *http.Request, rel string,
 	folder := strings.Join(parts[:3], "/")
 	up := f.Uploads[folder]
 	if len(parts) == 3 {
-		switch r.Method {
-		case "MKCOL":
-			if up != nil {
-				http.Error(w, "exists", http.StatusMethodNotAllowed)
-				return
-			}
-			up = &NextcloudUpload{chunks: map[string][]byte{}}
-			if d := r.Header.Get("Destination"); d != "" {
-				if _, ok := destPath(d); !ok {
-					http.Error(w, "bad Destination", http.StatusBadRequest)
-					return
-				}
-				up.dest = d
-			}
-			f.Uploads[folder] = up
-			w.WriteHeader(http.StatusCreated)
-		case http.MethodDelete:
-			if up == nil {
-				http.NotFound(w, r)
-				return
-			}
-			delete(f.Uploads, folder)
-			w.WriteHeader(http.StatusNoContent)
-		case "PROPFIND":
-			if up == nil {
-				http.NotFound(w, r)
-				return
-			}
-			f.propfind(w, r, rel)
-		default:
-			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		}
+		f.uploadFolder(w, r, rel, folder, up)
 		return
 	}
 	if up == nil {
@@ -403,66 +372,113 @@ func (f *Nextcloud) uploads1(w http.ResponseWriter, r *http.Request, rel string,
 	}
 	switch {
 	case r.Method == http.MethodPut:
-		if up.dest != "" {
-			n, err := strconv.Atoi(name)
-			if err != nil || n < 1 || n > 10000 {
-				http.Error(w, "chunk names are numbers from 1 to 10000", http.StatusBadRequest)
-				return
-			}
-		}
-		if err := checkOCChecksum(r.Header.Get("OC-Checksum"), body); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		if len(f.FailPuts) > 0 {
-			fail := f.FailPuts[0]
-			f.FailPuts = f.FailPuts[1:]
-			if fail != "" {
-				http.Error(w, "storage unavailable", http.StatusServiceUnavailable)
-				return
-			}
-		}
-		_, existed := up.chunks[name]
-		up.chunks[name] = body
-		f.chunkPuts = append(f.chunkPuts, name)
-		if existed {
-			w.WriteHeader(http.StatusNoContent)
-		} else {
-			w.WriteHeader(http.StatusCreated)
-		}
+		f.putChunk(w, r, up, name, body)
 	case r.Method == "MOVE" && name == ".file":
-		dest, ok := destPath(r.Header.Get("Destination"))
-		if !ok {
-			http.Error(w, "bad Destination", http.StatusBadRequest)
-			return
-		}
-		var names []string
-		for n := range up.chunks {
-			names = append(names, n)
-		}
-		SortNatural(names)
-		var data []byte
-		for i, n := range names {
-			c := up.chunks[n]
-			if up.dest != "" && f.minChunk > 0 && i < len(names)-1 && len(c) < f.minChunk {
-				http.Error(w, fmt.Sprintf("chunk %s has %d bytes, below the minimum of %d", n, len(c), f.minChunk), http.StatusBadRequest)
-				return
-			}
-			data = append(data, c...)
-		}
-		if v := r.Header.Get("OC-Total-Length"); v != "" && v != strconv.Itoa(len(data)) {
-			http.Error(w, fmt.Sprintf("expected %s bytes, the chunks have %d", v, len(data)), http.StatusBadRequest)
-			return
-		}
-		if err := checkOCChecksum(r.Header.Get("OC-Checksum"), data); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		delete(f.Uploads, folder)
-		f.store(w, r, dest, data)
+		f.assemble(w, r, folder, up)
 	default:
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 	}
+}
+
+// uploadFolder creates, deletes or lists an upload folder.
+func (f *Nextcloud) uploadFolder(w http.ResponseWriter, r *http.Request, rel, folder string, up *NextcloudUpload) {
+	switch r.Method {
+	case "MKCOL":
+		if up != nil {
+			http.Error(w, "exists", http.StatusMethodNotAllowed)
+			return
+		}
+		up = &NextcloudUpload{chunks: map[string][]byte{}}
+		if d := r.Header.Get("Destination"); d != "" {
+			if _, ok := destPath(d); !ok {
+				http.Error(w, "bad Destination", http.StatusBadRequest)
+				return
+			}
+			up.dest = d
+		}
+		f.Uploads[folder] = up
+		w.WriteHeader(http.StatusCreated)
+	case http.MethodDelete:
+		if up == nil {
+			http.NotFound(w, r)
+			return
+		}
+		delete(f.Uploads, folder)
+		w.WriteHeader(http.StatusNoContent)
+	case "PROPFIND":
+		if up == nil {
+			http.NotFound(w, r)
+			return
+		}
+		f.propfind(w, r, rel)
+	default:
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	}
+}
+
+// putChunk stores one chunk of an upload.
+func (f *Nextcloud) putChunk(w http.ResponseWriter, r *http.Request, up *NextcloudUpload, name string, body []byte) {
+	if up.dest != "" {
+		n, err := strconv.Atoi(name)
+		if err != nil || n < 1 || n > 10000 {
+			http.Error(w, "chunk names are numbers from 1 to 10000", http.StatusBadRequest)
+			return
+		}
+	}
+	if err := checkOCChecksum(r.Header.Get("OC-Checksum"), body); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	if len(f.FailPuts) > 0 {
+		fail := f.FailPuts[0]
+		f.FailPuts = f.FailPuts[1:]
+		if fail != "" {
+			http.Error(w, "storage unavailable", http.StatusServiceUnavailable)
+			return
+		}
+	}
+	_, existed := up.chunks[name]
+	up.chunks[name] = body
+	f.chunkPuts = append(f.chunkPuts, name)
+	if existed {
+		w.WriteHeader(http.StatusNoContent)
+	} else {
+		w.WriteHeader(http.StatusCreated)
+	}
+}
+
+// assemble joins the chunks of an upload in natural order and stores the
+// file at Destination.
+func (f *Nextcloud) assemble(w http.ResponseWriter, r *http.Request, folder string, up *NextcloudUpload) {
+	dest, ok := destPath(r.Header.Get("Destination"))
+	if !ok {
+		http.Error(w, "bad Destination", http.StatusBadRequest)
+		return
+	}
+	var names []string
+	for n := range up.chunks {
+		names = append(names, n)
+	}
+	SortNatural(names)
+	var data []byte
+	for i, n := range names {
+		c := up.chunks[n]
+		if up.dest != "" && f.minChunk > 0 && i < len(names)-1 && len(c) < f.minChunk {
+			http.Error(w, fmt.Sprintf("chunk %s has %d bytes, below the minimum of %d", n, len(c), f.minChunk), http.StatusBadRequest)
+			return
+		}
+		data = append(data, c...)
+	}
+	if v := r.Header.Get("OC-Total-Length"); v != "" && v != strconv.Itoa(len(data)) {
+		http.Error(w, fmt.Sprintf("expected %s bytes, the chunks have %d", v, len(data)), http.StatusBadRequest)
+		return
+	}
+	if err := checkOCChecksum(r.Header.Get("OC-Checksum"), data); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	delete(f.Uploads, folder)
+	f.store(w, r, dest, data)
 }
 
 // Puts returns the chunk names PUT so far.
