@@ -77,29 +77,7 @@ func TestLargeUploadStreams(t *testing.T) {
 	})
 	p := startProxy(t, testConfigYAML(t.TempDir(), svc.Srv.Listener.Addr().String(), []string{svc.CAFile}, ""), nil)
 
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	base := ms.HeapAlloc
-	var peak atomic.Uint64
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		var m runtime.MemStats
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(2 * time.Millisecond):
-			}
-			runtime.ReadMemStats(&m)
-			if m.HeapAlloc > peak.Load() {
-				peak.Store(m.HeapAlloc)
-			}
-		}
-	}()
+	stop := watchHeap()
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
@@ -110,12 +88,10 @@ func TestLargeUploadStreams(t *testing.T) {
 	start := time.Now()
 	resp, body := mustDo(t, p.client, req)
 	elapsed := time.Since(start)
-	close(stop)
-	wg.Wait()
+	growth := stop()
 	if resp.StatusCode != 200 {
 		t.Fatalf("upload: %s %s", resp.Status, body)
 	}
-	growth := int64(peak.Load()) - int64(base)
 	t.Logf("uploaded %d MB in %v (%.0f MB/s); heap growth %.1f MB", st.Size()>>20, elapsed, float64(st.Size())/1e6/elapsed.Seconds(), float64(growth)/(1<<20))
 	if growth > 16<<20 {
 		t.Errorf("heap grew by %.1f MB during the upload, want < 16 MB", float64(growth)/(1<<20))
@@ -133,5 +109,38 @@ func TestLargeUploadStreams(t *testing.T) {
 	}
 	if sha256.Sum256(enc.Bytes()) != gotSum {
 		t.Fatal("the service did not receive the ciphertext of the photo")
+	}
+}
+
+// watchHeap samples the heap until stop is called, which returns how far it
+// grew above where it was at the start.
+func watchHeap() (stop func() int64) {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	base := ms.HeapAlloc
+	var peak atomic.Uint64
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		var m runtime.MemStats
+		for {
+			select {
+			case <-done:
+				return
+			case <-time.After(2 * time.Millisecond):
+			}
+			runtime.ReadMemStats(&m)
+			if m.HeapAlloc > peak.Load() {
+				peak.Store(m.HeapAlloc)
+			}
+		}
+	}()
+	return func() int64 {
+		close(done)
+		wg.Wait()
+		return int64(peak.Load()) - int64(base)
 	}
 }

@@ -47,26 +47,7 @@ func TestFaults(t *testing.T) {
 		fakes.CorpusFile(t, "conformance/imagers-tests-reftest-images-restarts.jpg"),
 	}
 	svc := fakes.NewPhotos(t)
-	inner := svc.Srv.Config.Handler
-	var resets sync.Map
-	svc.Srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("X-Test-Reset") == "1" {
-			// Read part of the body, then drop the connection with a reset.
-			io.CopyN(io.Discard, r.Body, 3000)
-			conn, _, err := w.(http.Hijacker).Hijack()
-			if err == nil {
-				if tc, ok := conn.(interface{ NetConn() net.Conn }); ok {
-					if tcp, ok := tc.NetConn().(*net.TCPConn); ok {
-						tcp.SetLinger(0)
-					}
-				}
-				conn.Close()
-			}
-			resets.Store(r.Header.Get("X-Test-ID"), true)
-			return
-		}
-		inner.ServeHTTP(w, r)
-	})
+	svc.Srv.Config.Handler = resetting(svc.Srv.Config.Handler)
 	p := startProxy(t, testConfigYAML(t.TempDir(), svc.Srv.Listener.Addr().String(), []string{svc.CAFile}, ""), nil)
 
 	settle := func() int {
@@ -90,16 +71,65 @@ func TestFaults(t *testing.T) {
 	baselineGoroutines = 1 << 30
 	baselineGoroutines = settle()
 
-	rng := rand.New(rand.NewPCG(1, 2))
-	type done struct {
-		photo []byte
-		id    string
+	completed, failed := faultyUploads(p, photos)
+	if len(completed) < 40 {
+		t.Fatalf("only %d uploads completed", len(completed))
 	}
-	var (
-		mu        sync.Mutex
-		completed []done
-		failed    int
-	)
+	for _, d := range completed {
+		_, got := mustDo(t, p.client, newReq(t, "GET", "https://photos.test/objects/"+d.id, nil))
+		if !bytes.Equal(got, d.photo) {
+			t.Fatalf("object %s does not round-trip", d.id)
+		}
+	}
+	if n := settle(); n > baselineGoroutines {
+		buf := make([]byte, 1<<20)
+		buf = buf[:runtime.Stack(buf, true)]
+		t.Fatalf("goroutines: %d after the faults, %d before\n%s", n, baselineGoroutines, firstStacks(string(buf), 12))
+	}
+	t.Logf("%d completed, %d failed on purpose; goroutines back to %d", len(completed), failed, baselineGoroutines)
+}
+
+var baselineGoroutines int
+
+func firstStacks(all string, n int) string {
+	parts := strings.Split(all, "\n\n")
+	return strings.Join(parts[:min(n, len(parts))], "\n\n")
+}
+
+// resetting wraps a fake service's handler: a request with X-Test-Reset: 1
+// has part of its body read, then its connection reset.
+func resetting(inner http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Test-Reset") != "1" {
+			inner.ServeHTTP(w, r)
+			return
+		}
+		io.CopyN(io.Discard, r.Body, 3000)
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			return
+		}
+		if tc, ok := conn.(interface{ NetConn() net.Conn }); ok {
+			if tcp, ok := tc.NetConn().(*net.TCPConn); ok {
+				tcp.SetLinger(0)
+			}
+		}
+		conn.Close()
+	})
+}
+
+// done is an upload that completed: the photo and the ID the service gave.
+type done struct {
+	photo []byte
+	id    string
+}
+
+// faultyUploads sends 200 uploads of the photos, 8 at a time: a third
+// complete, a third break off on the client's side, a third are reset by
+// the service. It returns the completed ones and the count of the others.
+func faultyUploads(p *testProxy, photos [][]byte) (completed []done, failed int) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var mu sync.Mutex
 	sem := make(chan struct{}, 8)
 	var wg sync.WaitGroup
 	for i := 0; i < 200; i++ {
@@ -139,26 +169,5 @@ func TestFaults(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if len(completed) < 40 {
-		t.Fatalf("only %d uploads completed", len(completed))
-	}
-	for _, d := range completed {
-		_, got := mustDo(t, p.client, newReq(t, "GET", "https://photos.test/objects/"+d.id, nil))
-		if !bytes.Equal(got, d.photo) {
-			t.Fatalf("object %s does not round-trip", d.id)
-		}
-	}
-	if n := settle(); n > baselineGoroutines {
-		buf := make([]byte, 1<<20)
-		buf = buf[:runtime.Stack(buf, true)]
-		t.Fatalf("goroutines: %d after the faults, %d before\n%s", n, baselineGoroutines, firstStacks(string(buf), 12))
-	}
-	t.Logf("%d completed, %d failed on purpose; goroutines back to %d", len(completed), failed, baselineGoroutines)
-}
-
-var baselineGoroutines int
-
-func firstStacks(all string, n int) string {
-	parts := strings.Split(all, "\n\n")
-	return strings.Join(parts[:min(n, len(parts))], "\n\n")
+	return completed, failed
 }

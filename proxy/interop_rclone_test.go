@@ -24,32 +24,7 @@ func TestInteropRclone(t *testing.T) {
 	}
 	f, p := startNextcloud(t)
 	dir := t.TempDir()
-	bundle := filepath.Join(dir, "jpegveil-ca.pem")
-	if err := os.WriteFile(bundle, p.state.CA.CertPEM(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	conf := filepath.Join(dir, "rclone.conf")
-	if err := os.WriteFile(conf, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	env := []string{"HOME=" + dir, "PATH=" + os.Getenv("PATH"),
-		"HTTPS_PROXY=" + p.url.String(), "https_proxy=" + p.url.String(), "NO_PROXY=", "no_proxy="}
-	rc := func(args ...string) string {
-		t.Helper()
-		base := []string{"--config", conf, "--ca-cert", bundle,
-			"--webdav-url", "https://cloud.test/remote.php/dav/files/alice", "--webdav-vendor", "nextcloud",
-			// The server's checksum is the ciphertext's, the local file's
-			// the plaintext's: rclone must not compare them.
-			"--ignore-checksum",
-			"--retries", "1", "--low-level-retries", "2", "-v"}
-		cmd := exec.Command(rclone, append(base, args...)...)
-		cmd.Env = env
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("rclone %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return string(out)
-	}
+	rc := rcloneRunner(t, rclone, dir, p)
 	version, _ := exec.Command(rclone, "version").Output()
 	flags, _ := exec.Command(rclone, "help", "flags").Output()
 	canChunk := bytes.Contains(flags, []byte("webdav-nextcloud-chunk-size"))
@@ -98,5 +73,37 @@ func TestInteropRclone(t *testing.T) {
 				t.Fatal("the file rclone copied back is not the original")
 			}
 		})
+	}
+}
+
+// rcloneRunner returns a function that runs rclone against the fake
+// Nextcloud through the proxy p, with its configuration in dir, and fails
+// the test when rclone does.
+func rcloneRunner(t *testing.T, rclone, dir string, p *testProxy) func(args ...string) string {
+	bundle := filepath.Join(dir, "jpegveil-ca.pem")
+	if err := os.WriteFile(bundle, p.state.CA.CertPEM(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	conf := filepath.Join(dir, "rclone.conf")
+	if err := os.WriteFile(conf, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"HOME=" + dir, "PATH=" + os.Getenv("PATH"),
+		"HTTPS_PROXY=" + p.url.String(), "https_proxy=" + p.url.String(), "NO_PROXY=", "no_proxy="}
+	return func(args ...string) string {
+		t.Helper()
+		base := []string{"--config", conf, "--ca-cert", bundle,
+			"--webdav-url", "https://cloud.test/remote.php/dav/files/alice", "--webdav-vendor", "nextcloud",
+			// The server's checksum is the ciphertext's, the local file's
+			// the plaintext's: rclone must not compare them.
+			"--ignore-checksum",
+			"--retries", "1", "--low-level-retries", "2", "-v"}
+		cmd := exec.Command(rclone, append(base, args...)...)
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("rclone %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
 	}
 }

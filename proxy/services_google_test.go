@@ -198,33 +198,7 @@ func TestGoogleResumableUpload(t *testing.T) {
 		t.Fatalf("query after two chunks: %s %d, want active %d", st, n, 2*cs)
 	}
 
-	// The third chunk breaks off half-way.
-	req := g.req("POST", loc, &brokenBody{r: bytes.NewReader(chunks[2][:cs/2])},
-		map[string]string{"X-Goog-Upload-Command": "upload", "X-Goog-Upload-Offset": strconv.Itoa(2 * cs)})
-	req.ContentLength = cs
-	if resp, err := p.client.Do(req); err == nil {
-		resp.Body.Close()
-		t.Fatalf("a broken chunk was answered %s", resp.Status)
-	}
-	// The client asks where to resume, and resumes there.
-	if st, n := g.query(loc); st != "active" || n != 2*cs {
-		t.Fatalf("query after the break: %s %d, want active %d", st, n, 2*cs)
-	}
-	// A chunk at another offset is refused: the proxy cannot go back.
-	resp, msg := g.chunk(loc, cs, chunks[2], "upload", nil)
-	if resp.StatusCode != http.StatusBadGateway || !strings.Contains(msg, "continues at offset") {
-		t.Fatalf("chunk at a wrong offset: %s %q", resp.Status, msg)
-	}
-	resp, msg = g.chunk(loc, 2*cs, chunks[2], "upload", nil)
-	if resp.StatusCode != 200 {
-		t.Fatalf("resumed chunk: %s %q", resp.Status, msg)
-	}
-	// A repeat of the last chunk (the client did not see the answer) is
-	// answered from the session.
-	resp, msg = g.chunk(loc, 2*cs, chunks[2], "upload", nil)
-	if resp.StatusCode != 200 || resp.Header.Get("X-Goog-Upload-Status") != "active" {
-		t.Fatalf("repeated chunk: %s %q", resp.Status, msg)
-	}
+	breakAndResume(t, g, p, loc, chunks[2], 2*cs)
 	// The last chunk carries hashes of itself (Content-MD5) and of the
 	// whole file (X-Goog-Hash).
 	resp, token := g.chunk(loc, 3*cs, chunks[3], "upload, finalize", map[string]string{
@@ -245,16 +219,7 @@ func TestGoogleResumableUpload(t *testing.T) {
 	if !u.HashFinal {
 		t.Fatal("the service got no X-Goog-Hash on the finalize")
 	}
-	lens := f.Lens()
-	t.Logf("upstream chunk lengths %v", lens)
-	if len(lens) < 3 {
-		t.Fatalf("the service got %d chunk requests, want at least 3", len(lens))
-	}
-	for i, n := range lens[:len(lens)-1] {
-		if n == 0 || n%fakes.GoogleGranularity != 0 {
-			t.Fatalf("upstream chunk %d has %d bytes", i, n)
-		}
-	}
+	checkChunkLengths(t, f)
 	if n := p.srv.Uploads(); n != 0 {
 		t.Fatalf("%d sessions left after the upload", n)
 	}
@@ -414,5 +379,55 @@ func TestGoogleResumableRefusals(t *testing.T) {
 	resp, msg = g.chunk(l3, 0, photo, "upload, finalize", nil)
 	if resp.StatusCode != http.StatusBadGateway || !strings.Contains(msg, "not known to jpegveil") {
 		t.Fatalf("chunk of an expired session: %s %q", resp.Status, msg)
+	}
+}
+
+// breakAndResume sends chunk at off broken off half-way, checks that the
+// upload resumes at off, that a chunk elsewhere is refused, and resumes
+// with chunk, twice (the repeat is answered from the session).
+func breakAndResume(t *testing.T, g gClient, p *testProxy, loc string, chunk []byte, off int) {
+	t.Helper()
+	// The chunk breaks off half-way.
+	req := g.req("POST", loc, &brokenBody{r: bytes.NewReader(chunk[:len(chunk)/2])},
+		map[string]string{"X-Goog-Upload-Command": "upload", "X-Goog-Upload-Offset": strconv.Itoa(off)})
+	req.ContentLength = int64(len(chunk))
+	if resp, err := p.client.Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatalf("a broken chunk was answered %s", resp.Status)
+	}
+	// The client asks where to resume, and resumes there.
+	if st, n := g.query(loc); st != "active" || n != off {
+		t.Fatalf("query after the break: %s %d, want active %d", st, n, off)
+	}
+	// A chunk at another offset is refused: the proxy cannot go back.
+	resp, msg := g.chunk(loc, off-len(chunk), chunk, "upload", nil)
+	if resp.StatusCode != http.StatusBadGateway || !strings.Contains(msg, "continues at offset") {
+		t.Fatalf("chunk at a wrong offset: %s %q", resp.Status, msg)
+	}
+	resp, msg = g.chunk(loc, off, chunk, "upload", nil)
+	if resp.StatusCode != 200 {
+		t.Fatalf("resumed chunk: %s %q", resp.Status, msg)
+	}
+	// A repeat of the last chunk (the client did not see the answer) is
+	// answered from the session.
+	resp, msg = g.chunk(loc, off, chunk, "upload", nil)
+	if resp.StatusCode != 200 || resp.Header.Get("X-Goog-Upload-Status") != "active" {
+		t.Fatalf("repeated chunk: %s %q", resp.Status, msg)
+	}
+}
+
+// checkChunkLengths checks that every upstream chunk but the last is a
+// whole multiple of the granularity.
+func checkChunkLengths(t *testing.T, f *fakes.Google) {
+	t.Helper()
+	lens := f.Lens()
+	t.Logf("upstream chunk lengths %v", lens)
+	if len(lens) < 3 {
+		t.Fatalf("the service got %d chunk requests, want at least 3", len(lens))
+	}
+	for i, n := range lens[:len(lens)-1] {
+		if n == 0 || n%fakes.GoogleGranularity != 0 {
+			t.Fatalf("upstream chunk %d has %d bytes", i, n)
+		}
 	}
 }

@@ -128,14 +128,7 @@ func TestNextcloudChunkedV2(t *testing.T) {
 	for i, c := range chunks {
 		name := fmt.Sprintf("%05d", i+1)
 		if i == 1 {
-			// The client breaks off half-way, then sends the chunk again.
-			req := newReq(t, "PUT", ncBase+folder+"/"+name, &brokenBody{r: bytes.NewReader(c[:cs/2])})
-			req.ContentLength = int64(len(c))
-			req.Header.Set("Destination", dest)
-			if resp, err := p.client.Do(req); err == nil {
-				resp.Body.Close()
-				t.Fatalf("a broken chunk was answered %s", resp.Status)
-			}
+			breakChunk(t, p, folder+"/"+name, dest, c)
 		}
 		h := map[string]string{"Destination": dest, "OC-Total-Length": strconv.Itoa(len(photo))}
 		if i == 2 {
@@ -188,6 +181,18 @@ func TestNextcloudChunkedV2(t *testing.T) {
 		t.Fatalf("upstream chunks %v, want %v", got, wantPuts)
 	}
 	checkNextcloudDownloads(t, f, p, "alice/Photos/hubble.jpg", photo, want)
+}
+
+// breakChunk PUTs half of chunk c and breaks off.
+func breakChunk(t *testing.T, p *testProxy, path, dest string, c []byte) {
+	t.Helper()
+	req := newReq(t, "PUT", ncBase+path, &brokenBody{r: bytes.NewReader(c[:len(c)/2])})
+	req.ContentLength = int64(len(c))
+	req.Header.Set("Destination", dest)
+	if resp, err := p.client.Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatalf("a broken chunk was answered %s", resp.Status)
+	}
 }
 
 func adler(b []byte) uint32 { return adler32.Checksum(b) }
