@@ -117,31 +117,15 @@ type session struct {
 	eoiEnd       int64
 	declared     [][2]int64
 	trailingSeen bool
-}
 
-// checkTrailing looks at output bytes b, which start at file offset pos and
-// come from the primary transformer, for data after the primary image's EOI
-// that no MPF entry declares. It returns how many of them may be handed
-// out: all, unless such data is found and Options.StopAtError is set.
-// Bytes 0x00 and 0xFF are padding that some encoders leave, not data.
-func (s *session) checkTrailing(b []byte, pos int64) int {
-	if s.eoiEnd == 0 || s.trailingSeen || pos+int64(len(b)) <= s.eoiEnd {
-		return len(b)
-	}
-	for i := max(0, int(s.eoiEnd-pos)); i < len(b); i++ {
-		at := pos + int64(i)
-		if b[i] == 0x00 || b[i] == 0xFF || s.isDeclared(at) {
-			continue
-		}
-		s.trailingSeen = true
-		s.add(MetadataResult{Kind: KindTrailing, Label: KindTrailing, Offset: at, Action: ActionNone,
-			Problem: "data after the image's end that no MPF entry declares (a motion photo's video, say) cannot be encrypted"}, at)
-		if s.stop != nil {
-			return int(max(0, s.stopAt-pos))
-		}
-		return len(b)
-	}
-	return len(b)
+	// container is the primary image's XMP Container directory and
+	// motion-photo flags, if any; anchor the skeleton of its first chunk,
+	// which the chains of trailer items absorb (FORMAT.md §31.4); pad the
+	// last padding bytes handed out after EOI; tr the trailer, once found.
+	container *exif.Container
+	anchor    []byte
+	pad       []byte
+	tr        *trailer
 }
 
 func (s *session) isDeclared(at int64) bool {
@@ -200,6 +184,11 @@ func (img *image) metadataSegment(seg []byte) {
 			img.exifSegment(p, off, x)
 		}
 	case m == 0xE1 && bytes.HasPrefix(p, []byte(exif.XMPHeader)):
+		if img.primary {
+			// Before the location transform: it never changes the
+			// Container properties, but read them as they are.
+			img.s.containerSegment(p)
+		}
 		img.xmpSegment(p, off)
 	case m == 0xE1 && bytes.HasPrefix(p, []byte(exif.XMPExtendedHeader)):
 		img.xmpExtended(p, off)

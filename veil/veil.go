@@ -139,6 +139,9 @@ func (r *Reader) Read(p []byte) (int, error) {
 		if r.s.stop != nil && r.pos >= r.s.stopAt {
 			return 0, r.s.stop
 		}
+		if r.s.tr != nil {
+			return r.readTrailer(p)
+		}
 		if r.cur != nil {
 			n, err := r.readMPF(p)
 			if n == 0 && err == nil {
@@ -158,7 +161,17 @@ func (r *Reader) Read(p []byte) (int, error) {
 		if r.s.err != nil {
 			return 0, r.s.err
 		}
-		n = r.s.checkTrailing(q[:n], r.pos)
+		n = r.s.checkTrailing(q[:n], r.pos, r.mpfAt < len(r.s.mpf))
+		if r.s.tr != nil {
+			// The trailer starts here; the transformer's end of
+			// input is the trailer's, which readTrailer meets again.
+			if err == io.EOF {
+				err = nil
+			}
+			if n == 0 && err == nil {
+				continue
+			}
+		}
 		if r.s.stop != nil && r.pos+int64(n) > r.s.stopAt {
 			// Metadata that cannot be encrypted was found while reading:
 			// nothing from its segment on is handed out.
@@ -304,6 +317,9 @@ func (img *image) Segment(seg []byte) {
 func (img *image) Chunk(c jpegbits.Chunk, dst []byte) {
 	if !img.started {
 		img.started = true
+		if img.primary && img.s != nil {
+			img.s.anchor = append([]byte(nil), c.Skeleton...)
+		}
 		record(img.fpIn, 0x02, c.Data)
 		img.res.HasFingerprint = true
 		img.fpIn.Sum(img.res.In[:0])
