@@ -96,6 +96,7 @@ func planTrailer(b []byte, c *exif.Container) trailerPlan {
 					return fail(bl.data, "Samsung MotionPhoto_Data block %d is not an MP4", bl.index)
 				}
 				p.ctx = append([][2]int{{bl.start, bl.data}}, p.ctx...)
+				p.start = bl.start
 				pl.parts = append(pl.parts, p)
 				videos[bl.data] = true
 			case sefClearTypes[bl.typ] != "":
@@ -340,7 +341,8 @@ func (r *Reader) readTrailer(p []byte) (int, error) {
 func (s *session) transformTrailer(t *trailer) {
 	pl := planTrailer(t.buf, s.container)
 	if pl.problem != "" {
-		s.add(MetadataResult{Kind: KindTrailing, Label: KindTrailing, Offset: t.start + int64(pl.at), Action: ActionNone,
+		// The padding before t.at has been handed out already.
+		s.add(MetadataResult{Kind: KindTrailing, Label: KindTrailing, Offset: max(t.at, t.start+int64(pl.at)), Action: ActionNone,
 			Problem: pl.problem}, t.at)
 		return
 	}
