@@ -343,3 +343,41 @@ func xmpSegmentOf(f []byte) []byte {
 	}
 	return nil
 }
+
+// TestUnsupportedFormats: files of other kinds are refused with a typed
+// error that says what to do, and still count as "not a JPEG".
+func TestUnsupportedFormats(t *testing.T) {
+	key := testKey(t, keystream.ModeExtended)
+	heic := append([]byte{0, 0, 0, 0x18}, "ftypheic\x00\x00\x00\x00mif1heic"...)
+	cases := []struct {
+		in     []byte
+		format string
+		advice string
+	}{
+		{heic, "HEIC/HEIF", "Most Compatible"},
+		{append([]byte{0, 0, 0, 0x18}, "ftypavif\x00\x00\x00\x00"...), "AVIF", "JPEG"},
+		{testMP4(t), "MP4/MOV video", "videos"},
+		{[]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), "PNG", "JPEG"},
+		{[]byte("RIFF\x10\x00\x00\x00WEBPVP8 "), "WebP", "JPEG"},
+	}
+	for _, c := range cases {
+		for _, stop := range []bool{false, true} {
+			var out bytes.Buffer
+			_, err := Transform(key, &out, bytes.NewReader(c.in), Options{StopAtError: stop})
+			var ufe *UnsupportedFormatError
+			if !errors.As(err, &ufe) || ufe.Format != c.format || !strings.Contains(err.Error(), c.advice) {
+				t.Errorf("%s (stop %v): %v", c.format, stop, err)
+				continue
+			}
+			if !errors.Is(err, jpegbits.ErrNotJPEG) || !IsParseError(err) {
+				t.Errorf("%s: %v does not wrap the JPEG layer's error", c.format, err)
+			}
+		}
+	}
+	var out bytes.Buffer
+	_, err := Transform(key, &out, strings.NewReader("hello, world"), Options{})
+	var ufe *UnsupportedFormatError
+	if errors.As(err, &ufe) || !errors.Is(err, jpegbits.ErrNotJPEG) {
+		t.Errorf("unknown data: %v", err)
+	}
+}

@@ -102,11 +102,15 @@ type Reader struct {
 	curT   *jpegbits.Transformer
 	curImg *image
 	mpfAt  int // next entry of s.mpf
+
+	head *headRecorder // the first bytes, to name a format that is not JPEG
 }
 
 // NewReader returns a Reader that transforms src with key.
 func NewReader(key *keystream.Key, src io.Reader, opts Options) *Reader {
 	s := &session{key: key, opts: opts, budget: new(jpegbits.WorkBudget)}
+	head := &headRecorder{r: src}
+	src = head
 	img := newImage(key, "image", opts.Decide, opts.Record)
 	img.s, img.meta, img.primary = s, true, true
 	t := jpegbits.NewReader(src, jpegbits.Options{
@@ -116,7 +120,7 @@ func NewReader(key *keystream.Key, src io.Reader, opts Options) *Reader {
 		Budget:      s.budget,
 	})
 	img.t = t
-	return &Reader{t: t, img: img, s: s}
+	return &Reader{t: t, img: img, s: s, head: head}
 }
 
 // Mode returns the masking rule of key.
@@ -158,6 +162,7 @@ func (r *Reader) Read(p []byte) (int, error) {
 			q = q[:min(int64(len(q)), m.start-r.pos)]
 		}
 		n, err := r.t.Read(q)
+		err = r.formatError(err)
 		if r.s.err != nil {
 			return 0, r.s.err
 		}
@@ -189,7 +194,7 @@ func (r *Reader) Read(p []byte) (int, error) {
 func (r *Reader) Result() Result {
 	res := r.img.res
 	res.Stats = r.t.Stats()
-	res.Err = r.t.Err()
+	res.Err = r.formatError(r.t.Err())
 	res.Metadata = append([]MetadataResult(nil), r.s.items...)
 	for _, m := range res.Metadata {
 		res.Transformed = res.Transformed || m.Transformed
@@ -230,6 +235,7 @@ func Decrypt(key *keystream.Key, dst io.Writer, src io.Reader) (Result, error) {
 // error, or a *MetadataError (metadata that cannot be encrypted), as
 // opposed to an I/O error.
 func IsParseError(err error) bool {
+	// An *UnsupportedFormatError wraps a *jpegbits.FormatError.
 	var fe *jpegbits.FormatError
 	var ue *jpegbits.UnsupportedError
 	var me *MetadataError
