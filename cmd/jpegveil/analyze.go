@@ -90,7 +90,7 @@ type (
 		MPFImages      []mpfAnalyze `json:"mpf_images"`
 		// Items after the image other than MPF images (FORMAT.md §31).
 		Embedded []embeddedAnalyze `json:"embedded"`
-		PNG            string       `json:"png,omitempty"`
+		PNG      string            `json:"png,omitempty"`
 	}
 	metaAnalysis struct {
 		Present   bool     `json:"present"`
