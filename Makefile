@@ -24,7 +24,7 @@ test:
 	$(GO) test -count=1 $(PKGS)
 
 # Tests against real clients and decoders: djpeg/tjbench, exiftool, rclone,
-# curl, chromium, mitmproxy. They skip with a message when a tool is missing.
+# curl, chromium, mitmproxy, ffmpeg. They skip with a message when a tool is missing.
 interop:
 	$(GO) test -count=1 -tags interop -run Interop -skip InteropBench $(PKGS)
 
