@@ -38,6 +38,7 @@ bench:
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzTransform$$' -fuzztime $(FUZZTIME) ./jpegbits
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./exif
+	$(GO) test -run '^$$' -fuzz '^FuzzTrailer$$' -fuzztime $(FUZZTIME) ./veil
 	$(GO) test -run '^$$' -fuzz '^FuzzMetadata$$' -fuzztime $(FUZZTIME) ./veil
 
 lint:
