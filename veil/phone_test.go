@@ -27,6 +27,10 @@ func phoneFiles(t testing.TB) []phoneFile {
 	mp4 := testMP4(t)
 	hdr, gmAt, gmLen := ultraHDR(nil)
 	both, bAt, bLen := ultraHDR(mp4)
+	// A writer that lists the gain map in the Container directory only.
+	mpf := bytes.Index(hdr, []byte("MPF\x00")) - 4
+	mpfLen := 2 + int(binary.BigEndian.Uint16(hdr[mpf+2:]))
+	noMPF := append(append([]byte(nil), hdr[:mpf]...), hdr[mpf+mpfLen:]...)
 	return []phoneFile{
 		{name: "pixel Container with padding", file: pixelMotionPhoto("Container", "Item", 8, mp4), kinds: []string{KindMotionVideo}},
 		{name: "pixel GContainer", file: pixelMotionPhoto("GContainer", "GContainerItem", 0, mp4), kinds: []string{KindMotionVideo}},
@@ -34,6 +38,7 @@ func phoneFiles(t testing.TB) []phoneFile {
 		{name: "samsung SEF", file: samsungMotionPhoto(mp4, false), kinds: []string{KindSEFBlock, KindMotionVideo}, sefDepth: true},
 		{name: "samsung SEF with Google XMP", file: samsungMotionPhoto(mp4, true), kinds: []string{KindSEFBlock, KindMotionVideo}, sefDepth: true},
 		{name: "ultra HDR", file: hdr, gainMap: [2]int{gmAt, gmLen}, kinds: []string{KindMPFImage}, noVideo: true},
+		{name: "gain map without MPF", file: noMPF, gainMap: [2]int{gmAt - mpfLen, gmLen}, kinds: []string{KindContainerImage}, noVideo: true},
 		{name: "ultra HDR motion photo", file: both, gainMap: [2]int{bAt, bLen}, kinds: []string{KindMPFImage, KindMotionVideo}},
 	}
 }

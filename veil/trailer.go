@@ -113,6 +113,7 @@ func planTrailer(b []byte, c *exif.Container) trailerPlan {
 	type declared struct {
 		start, end int
 		mime       string
+		index      int // in the directory; 0 for MicroVideo
 	}
 	var decl []declared
 	if c != nil {
@@ -123,11 +124,11 @@ func planTrailer(b []byte, c *exif.Container) trailerPlan {
 				break
 			}
 			start := end - int(it.Length)
-			decl = append(decl, declared{start, end, it.Mime})
+			decl = append(decl, declared{start, end, it.Mime, i})
 			end = start
 		}
 		if c.MicroVideo > 0 && c.MicroVideoOffset > 0 && c.MicroVideoOffset <= int64(n) {
-			decl = append(decl, declared{n - int(c.MicroVideoOffset), n, "video/mp4"})
+			decl = append(decl, declared{n - int(c.MicroVideoOffset), n, "video/mp4", 0})
 		}
 	}
 	for _, d := range decl {
@@ -150,7 +151,7 @@ func planTrailer(b []byte, c *exif.Container) trailerPlan {
 			pl.parts = append(pl.parts, p)
 			videos[d.start] = true
 		case d.mime == "image/jpeg" && len(b)-d.start >= 2 && b[d.start] == 0xFF && b[d.start+1] == 0xD8:
-			label := fmt.Sprintf("container image %d", len(pl.parts)+1)
+			label := fmt.Sprintf("container image %d", d.index)
 			pl.parts = append(pl.parts, trailerPart{kind: KindContainerImage, label: label, start: d.start, end: d.end, jpeg: true})
 			covered = append(covered, [2]int{d.start, d.end})
 		}
@@ -184,11 +185,13 @@ func planTrailer(b []byte, c *exif.Container) trailerPlan {
 		return fail(pos+i, "%s", undeclaredData)
 	}
 	slices.SortFunc(pl.parts, func(x, y trailerPart) int { return x.start - y.start })
+	videoN := 0
 	for i := range pl.parts {
 		if pl.parts[i].kind == KindMotionVideo {
-			pl.parts[i].label = "motion video"
-			if i > 0 && pl.parts[i-1].kind == KindMotionVideo {
-				pl.parts[i].label = fmt.Sprintf("motion video at %d", pl.parts[i].start)
+			if videoN++; videoN == 1 {
+				pl.parts[i].label = "motion video"
+			} else {
+				pl.parts[i].label = fmt.Sprintf("motion video %d", videoN)
 			}
 		}
 	}
