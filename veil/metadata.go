@@ -262,17 +262,24 @@ func (img *image) extraExif(p []byte, off int64, x *exif.Exif) {
 
 // thumbnail transforms an Exif thumbnail in place as an image of its own.
 func (img *image) thumbnail(thumb []byte, it *MetadataResult) {
-	sub := newImage(img.s.key, it.Label, img.decide, img.record)
-	sub.s = img.s
-	out, st, perr := jpegbits.TransformBytes(thumb, jpegbits.Options{Mode: Mode(img.s.key), Keystream: sub, Budget: img.s.budget})
-	if len(out) == len(thumb) {
-		copy(thumb, out)
-	}
-	it.Stats, it.Err = st, perr
-	img.embeddedResult(sub, it)
-	if perr != nil {
+	if perr := img.s.embeddedJPEG(thumb, it); perr != nil {
 		it.Problem = "the thumbnail is not fully encrypted: " + perr.Error()
 	}
+}
+
+// embeddedJPEG transforms an embedded JPEG image held in memory (an Exif
+// thumbnail, a Container image) in place, as an image of its own labelled
+// it.Label, and returns its parse error.
+func (s *session) embeddedJPEG(b []byte, it *MetadataResult) error {
+	sub := newImage(s.key, it.Label, s.opts.Decide, s.opts.Record)
+	sub.s = s
+	out, st, perr := jpegbits.TransformBytes(b, jpegbits.Options{Mode: Mode(s.key), Keystream: sub, Budget: s.budget})
+	if len(out) == len(b) {
+		copy(b, out)
+	}
+	it.Stats, it.Err = st, perr
+	sub.embeddedResult(sub, it)
+	return perr
 }
 
 // embeddedResult fills in what an embedded image's Keystream did.

@@ -187,24 +187,7 @@ func TestPhoneStreamsInParts(t *testing.T) {
 		for i := 0; i < len(in); i += size {
 			f.parts = append(f.parts, in[i:min(i+size, len(in))])
 		}
-		r := NewReader(key, f, Options{})
-		var out []byte
-		buf := make([]byte, 777)
-		for {
-			n, err := r.Read(buf)
-			out = append(out, buf[:n]...)
-			if errors.Is(err, jpegbits.ErrInputPending) {
-				f.cur, f.parts = f.parts[0], f.parts[1:]
-				continue
-			}
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-		}
-		if !bytes.Equal(out, want) {
+		if out := readInParts(t, key, f); !bytes.Equal(out, want) {
 			t.Fatalf("parts of %d bytes: the output differs from the one-piece transform", size)
 		}
 	}

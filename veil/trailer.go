@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"jpegveil/exif"
-	"jpegveil/jpegbits"
 	"jpegveil/keystream"
 )
 
@@ -369,15 +368,7 @@ func (s *session) transformTrailer(t *trailer) {
 // trailerJPEG transforms a JPEG image of a Container directory as an image
 // of its own (part I with its own label), like an Exif thumbnail.
 func (s *session) trailerJPEG(b []byte, it *MetadataResult) {
-	sub := newImage(s.key, it.Label, s.opts.Decide, s.opts.Record)
-	sub.s = s
-	out, st, perr := jpegbits.TransformBytes(b, jpegbits.Options{Mode: Mode(s.key), Keystream: sub, Budget: s.budget})
-	if len(out) == len(b) {
-		copy(b, out)
-	}
-	it.Stats, it.Err = st, perr
-	sub.embeddedResult(sub, it)
-	if perr != nil {
+	if perr := s.embeddedJPEG(b, it); perr != nil {
 		it.Problem = "the image is not fully encrypted: " + perr.Error()
 	}
 }
@@ -480,7 +471,3 @@ func (s *session) containerSegment(p []byte) {
 	}
 }
 
-// isTrailerKind reports whether an item kind belongs to a trailer.
-func isTrailerKind(k string) bool {
-	return k == KindMotionVideo || k == KindSEFBlock || k == KindContainerImage
-}
