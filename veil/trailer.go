@@ -470,4 +470,3 @@ func (s *session) containerSegment(p []byte) {
 		s.container = c
 	}
 }
-
