@@ -448,8 +448,11 @@ func writeReport(w io.Writer, r *inspectReport) error {
 		if len(it.Fields) > 0 {
 			desc += " (" + strings.Join(it.Fields, " ") + ")"
 		}
-		if it.Problem != nil {
+		switch {
+		case it.Problem != nil:
 			desc += ": NOT fully, " + *it.Problem
+		case it.Action == veil.ActionClear:
+			continue
 		}
 		enc = append(enc, desc)
 	}
