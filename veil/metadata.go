@@ -137,6 +137,10 @@ func (s *session) isDeclared(at int64) bool {
 	return false
 }
 
+// tagStripOffsets is TIFF's StripOffsets: in IFD1, an uncompressed
+// thumbnail.
+const tagStripOffsets = 0x0111
+
 // maxMPFImages bounds the MPF images a file can make the transform parse.
 const maxMPFImages = 32
 
@@ -229,6 +233,12 @@ func (img *image) exifSegment(p []byte, off int64, x *exif.Exif) {
 			img.thumbnail(thumb, &it)
 		}
 		s.add(it, off)
+	}
+	if e, ok := x.IFD1.Find(tagStripOffsets); ok && !s.opts.KeepThumbnail {
+		// An uncompressed (TIFF strips) thumbnail: a picture that is not
+		// a JPEG image, which some cameras write (FORMAT.md §22).
+		s.add(MetadataResult{Kind: KindThumbnail, Label: img.thumbnailLabel(), Offset: payOff + int64(e.EntryOffset), Action: ActionNone,
+			Problem: "the thumbnail is stored as TIFF strips, not as a JPEG image"}, off)
 	}
 	pl := planGPS(p, x)
 	if len(pl.fields) == 0 && len(pl.problems) == 0 {

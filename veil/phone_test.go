@@ -369,3 +369,24 @@ func TestUnsupportedFormats(t *testing.T) {
 		t.Errorf("unknown data: %v", err)
 	}
 }
+
+// TestStripThumbnailIsAProblem: an uncompressed thumbnail (IFD1 with TIFF
+// strips) is a picture that is not a JPEG image: it is reported, never
+// passed silently.
+func TestStripThumbnailIsAProblem(t *testing.T) {
+	key := testKey(t, keystream.ModeExtended)
+	b := newTIFF(binary.LittleEndian)
+	pixels := b.blob(depthMap(16, 12))
+	ifd1 := b.ifd(0, b.long(0x0103, 1), b.long(tagStripOffsets, pixels), b.long(0x0117, 16*12))
+	ifd0 := b.ifd(ifd1, asciiEnt(0x010F, "Camera"))
+	b.o.PutUint32(b.buf[4:], ifd0)
+	in := withSegments(testJPEG(64, 48, 3), segment(0xE1, append([]byte("Exif\x00\x00"), b.buf...)))
+	_, res, err := encrypt(t, key, in, Options{})
+	var me *MetadataError
+	if !errors.As(err, &me) || me.Item != "exif thumbnail" || !strings.Contains(me.Reason, "TIFF strips") {
+		t.Fatalf("err %v\n%s", err, itemSummary(res))
+	}
+	if _, res, err := encrypt(t, key, in, Options{KeepThumbnail: true}); err != nil {
+		t.Fatalf("kept: %v\n%s", err, itemSummary(res))
+	}
+}
