@@ -60,3 +60,58 @@ func printable(t []byte) bool {
 	}
 	return true
 }
+
+// mp4Location is where a movie header states the place of recording
+// (FORMAT.md §31.3): the text of a QuickTime/Android '©xyz' box (ISO 6709,
+// "+48.8584+002.2945/"), whose digits and signs are transformed keeping
+// its syntax, or the longitude, latitude and altitude of a 3GPP 'loci'
+// box, encrypted as bytes.
+type mp4Location struct {
+	start, end int
+	text       bool // ©xyz: digits and signs; else bytes
+}
+
+// childBoxes walks the boxes inside b[start:end] (a container box's
+// payload) with walkMP4's rules, without the ftyp requirement.
+func childBoxes(b []byte, start, end int) []mp4Box {
+	boxes, _, _ := walkMP4(b, start, end)
+	return boxes
+}
+
+// moovLocations finds the location boxes of moov/udta.
+func moovLocations(b []byte, moov mp4Box) []mp4Location {
+	var out []mp4Location
+	for _, udta := range childBoxes(b, moov.start+moov.hdr, moov.end) {
+		if udta.typ != "udta" {
+			continue
+		}
+		for _, bx := range childBoxes(b, udta.start+udta.hdr, udta.end) {
+			p, end := bx.start+bx.hdr, bx.end
+			switch bx.typ {
+			case "\xa9xyz":
+				// u16 text length, u16 language, then the text.
+				if end-p < 4 {
+					continue
+				}
+				n := int(binary.BigEndian.Uint16(b[p:]))
+				if n > end-p-4 {
+					n = end - p - 4
+				}
+				out = append(out, mp4Location{start: p + 4, end: p + 4 + n, text: true})
+			case "loci":
+				// version and flags (4), language (2), a NUL-terminated
+				// name, role (1), then longitude, latitude and altitude,
+				// 32-bit fixed point each (3GPP TS 26.244 §8.2.5).
+				q := p + 6
+				for q < end && b[q] != 0 {
+					q++
+				}
+				q += 2 // the NUL and the role
+				if q+12 <= end {
+					out = append(out, mp4Location{start: q, end: q + 12})
+				}
+			}
+		}
+	}
+	return out
+}

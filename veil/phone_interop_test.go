@@ -14,13 +14,16 @@ import (
 )
 
 // ffmpegMP4 makes a clip with ffmpeg, laid out as phones write them: the
-// moov box after mdat (no faststart), H.264, with an audio track.
-func ffmpegMP4(t *testing.T, dir string) []byte {
+// moov box after mdat (no faststart), H.264, with an audio track and a
+// place of recording (the mp4 muxer writes it as a 3GPP loci box, the mov
+// muxer as ©xyz, as Android does).
+func ffmpegMP4(t *testing.T, dir, name string) []byte {
 	t.Helper()
-	p := filepath.Join(dir, "clip.mp4")
+	p := filepath.Join(dir, name)
 	out, err := exec.Command("ffmpeg", "-v", "error", "-y",
 		"-f", "lavfi", "-i", "testsrc2=size=160x120:rate=15", "-f", "lavfi", "-i", "sine=frequency=440",
-		"-t", "1.5", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", p).CombinedOutput()
+		"-t", "1.5", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest",
+		"-metadata", "location=+48.8584+002.2945/", p).CombinedOutput()
 	if err != nil {
 		t.Skipf("ffmpeg cannot make a clip (%v): %s", err, out)
 	}
@@ -29,6 +32,15 @@ func ffmpegMP4(t *testing.T, dir string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// location is the place of recording ffprobe reads from a clip.
+func location(t *testing.T, p string) string {
+	out, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "format_tags=location", "-of", "default=nw=1:nk=1", p).Output()
+	if err != nil {
+		t.Fatalf("ffprobe %s: %v", p, err)
+	}
+	return string(bytes.TrimSpace(out))
 }
 
 // ffprobeJSON is ffprobe's view of a file's container and streams (its
@@ -71,11 +83,13 @@ func TestInteropPhone(t *testing.T) {
 	}
 	key := testKey(t, keystream.ModeExtended)
 	dir := t.TempDir()
-	clip := ffmpegMP4(t, dir)
+	clip := ffmpegMP4(t, dir, "clip.mp4")
+	mov := ffmpegMP4(t, dir, "clip.mov")
 	files := phoneFiles(t)
 	hdrMotion, _, _ := ultraHDR(clip)
 	files = append(files,
 		phoneFile{name: "pixel with ffmpeg clip", file: pixelMotionPhoto("Container", "Item", 16, clip)},
+		phoneFile{name: "pixel with ffmpeg mov clip", file: pixelMotionPhoto("Container", "Item", 0, mov)},
 		phoneFile{name: "samsung with ffmpeg clip", file: samsungMotionPhoto(clip, true)},
 		phoneFile{name: "ultra HDR motion with ffmpeg clip", file: hdrMotion})
 	for i, pf := range files {
@@ -111,6 +125,13 @@ func TestInteropPhone(t *testing.T) {
 			pe, err := ffprobeJSON(t, me)
 			if err != nil || pe != po {
 				t.Fatalf("ffprobe reads the encrypted clip differently (%v):\n%s\nwant\n%s", err, pe, po)
+			}
+			if lo := location(t, mo); lo != "" {
+				le := location(t, me)
+				if le == lo {
+					t.Errorf("the clip's place of recording %q is readable", lo)
+				}
+				t.Logf("place of recording %q → %q", lo, le)
 			}
 			fo, err := frames(mo)
 			if err != nil || len(fo) == 0 {

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -389,4 +390,65 @@ func TestStripThumbnailIsAProblem(t *testing.T) {
 	if _, res, err := encrypt(t, key, in, Options{KeepThumbnail: true}); err != nil {
 		t.Fatalf("kept: %v\n%s", err, itemSummary(res))
 	}
+}
+
+// withUdta appends a udta box holding boxes to the moov of an MP4 (the
+// chunk offsets are not fixed up: for tests that do not decode).
+func withUdta(mp4 []byte, boxes ...[]byte) []byte {
+	var udta []byte
+	for _, b := range boxes {
+		udta = append(udta, b...)
+	}
+	udta = mp4BoxBytes("udta", udta)
+	top, _, _ := walkMP4(mp4, 0, len(mp4))
+	for _, bx := range top {
+		if bx.typ == "moov" {
+			out := append([]byte(nil), mp4[:bx.end]...)
+			out = append(out, udta...)
+			out = append(out, mp4[bx.end:]...)
+			binary.BigEndian.PutUint32(out[bx.start:], uint32(bx.end-bx.start+len(udta)))
+			return out
+		}
+	}
+	panic("no moov")
+}
+
+func mp4BoxBytes(typ string, payload []byte) []byte {
+	b := binary.BigEndian.AppendUint32(nil, uint32(8+len(payload)))
+	return append(append(b, typ...), payload...)
+}
+
+// TestVideoLocation: the place of recording in the movie header, as
+// Android writes it (©xyz, ISO 6709 text) and as 3GPP does (loci), is
+// encrypted; the ©xyz text keeps its syntax.
+func TestVideoLocation(t *testing.T) {
+	key := testKey(t, keystream.ModeExtended)
+	const where = "+48.8584+002.2945/"
+	xyz := append(binary.BigEndian.AppendUint16(nil, uint16(len(where))), 0x15, 0xc7)
+	xyz = mp4BoxBytes("\xa9xyz", append(xyz, where...))
+	loci := []byte{0, 0, 0, 0, 0x15, 0xc7, 'H', 'o', 'm', 'e', 0, 0}
+	loci = binary.BigEndian.AppendUint32(loci, 0x00024b4a) // 2.2945 in 16.16
+	loci = binary.BigEndian.AppendUint32(loci, 0x0030dbc0) // 48.8584
+	loci = binary.BigEndian.AppendUint32(loci, 0x00230000) // 35 m
+	loci = mp4BoxBytes("loci", append(loci, "Earth\x00\x00"...))
+	mp4 := withUdta(testMP4(t), xyz, loci)
+	in := pixelMotionPhoto("Container", "Item", 0, mp4)
+	enc, res, err := encrypt(t, key, in, Options{})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, itemSummary(res))
+	}
+	dec, _, _ := encrypt(t, key, enc, Options{})
+	if !bytes.Equal(dec, in) {
+		t.Fatal("no exact round trip")
+	}
+	i := bytes.Index(in, []byte(where))
+	got := string(enc[i : i+len(where)])
+	if got == where || !regexp.MustCompile(`^[+-]\d\d\.\d{4}[+-]\d{3}\.\d{4}/$`).MatchString(got) {
+		t.Errorf("©xyz %q → %q", where, got)
+	}
+	j := bytes.Index(in, []byte("Home\x00")) + 6
+	if bytes.Equal(in[j:j+12], enc[j:j+12]) || !bytes.Equal(in[j+12:j+19], enc[j+12:j+19]) {
+		t.Error("loci: coordinates unchanged, or more than them changed")
+	}
+	t.Logf("©xyz %s → %s", where, got)
 }

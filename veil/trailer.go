@@ -54,6 +54,7 @@ type trailerPart struct {
 	start, end  int
 	enc         [][2]int // ranges encrypted as bytes
 	ctx         [][2]int // readable ranges absorbed into the chain, in order
+	iso6709     [][2]int // ISO 6709 location texts, transformed keeping their syntax
 	jpeg        bool     // an embedded JPEG image (part I)
 	clear       bool     // nothing to encrypt (ActionClear)
 }
@@ -226,6 +227,21 @@ func mp4Part(b []byte, start, limit int, whole bool) (trailerPart, bool) {
 	}
 	p := trailerPart{kind: KindMotionVideo, start: start, end: end}
 	for _, bx := range boxes {
+		if bx.typ == "moov" {
+			// Readable but for the place of recording.
+			pos := bx.start
+			for _, l := range moovLocations(b, bx) {
+				p.ctx = append(p.ctx, [2]int{pos, l.start})
+				if l.text {
+					p.iso6709 = append(p.iso6709, [2]int{l.start, l.end})
+				} else {
+					p.enc = append(p.enc, [2]int{l.start, l.end})
+				}
+				pos = l.end
+			}
+			p.ctx = append(p.ctx, [2]int{pos, bx.end})
+			continue
+		}
 		if mp4Structure[bx.typ] {
 			p.ctx = append(p.ctx, [2]int{bx.start, bx.end})
 			continue
@@ -431,6 +447,9 @@ func (s *session) trailerBytes(b []byte, p trailerPart, it *MetadataResult) {
 	for _, r := range p.ctx {
 		ch.AbsorbSegment(b[r[0]:r[1]])
 	}
+	for _, r := range p.iso6709 {
+		transformISO6709(ch, b[r[0]:r[1]])
+	}
 	ks := make([]byte, keystream.ChunkSize)
 	for _, r := range p.enc {
 		for off := r[0]; off < r[1]; off += keystream.ChunkSize {
@@ -450,6 +469,35 @@ func (s *session) trailerBytes(b []byte, p trailerPart, it *MetadataResult) {
 		}
 	}
 	it.Action, it.Transformed = ActionTransformed, true
+}
+
+// transformISO6709 encrypts an ISO 6709 location text in place, keeping
+// its syntax (FORMAT.md §31.4): the chain derives one byte k_i per
+// character from the text's skeleton (digits as '0', signs as '+'); digit
+// d becomes (k_i − d) mod 10, a sign flips when k_i ≥ 128. Both are
+// involutions, and the skeleton is the same for plaintext and ciphertext.
+func transformISO6709(ch *keystream.Chain, v []byte) {
+	skel := make([]byte, len(v))
+	for i, c := range v {
+		switch {
+		case c >= '0' && c <= '9':
+			skel[i] = '0'
+		case c == '+' || c == '-':
+			skel[i] = '+'
+		default:
+			skel[i] = c
+		}
+	}
+	ks := make([]byte, len(v))
+	ch.Derive(skel, ks)
+	for i, c := range v {
+		switch {
+		case c >= '0' && c <= '9':
+			v[i] = '0' + byte((10+int(ks[i]%10)-int(c-'0'))%10)
+		case (c == '+' || c == '-') && ks[i] >= 128:
+			v[i] = '+' + '-' - c
+		}
+	}
 }
 
 // fail keeps the first Decide or Record error.
