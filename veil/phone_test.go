@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"regexp"
 	"strings"
@@ -451,4 +452,26 @@ func TestVideoLocation(t *testing.T) {
 		t.Error("loci: coordinates unchanged, or more than them changed")
 	}
 	t.Logf("©xyz %s → %s", where, got)
+}
+
+// TestSamsungXMPLengths: however a writer counts the Google XMP lengths of
+// a Samsung file (from the MP4 to the end of the file, or the MP4 alone),
+// the Samsung trailer explains the bytes and the file is encrypted.
+func TestSamsungXMPLengths(t *testing.T) {
+	key := testKey(t, keystream.ModeExtended)
+	mp4 := testMP4(t)
+	f := samsungMotionPhoto(mp4, true)
+	i := bytes.Index(f, []byte(`MicroVideoOffset="`)) + len(`MicroVideoOffset="`)
+	j := i + bytes.IndexByte(f[i:], '"')
+	short := []byte(fmt.Sprint(len(mp4)))
+	short = append(bytes.Repeat([]byte("0"), j-i-len(short)), short...) // same length
+	g := append(append(append([]byte(nil), f[:i]...), short...), f[j:]...)
+	g = bytes.Replace(g, []byte(fmt.Sprintf(`Item:Length="%s"`, f[i:j])), []byte(fmt.Sprintf(`Item:Length="%s"`, short)), 1)
+	enc, res, err := encrypt(t, key, g, Options{})
+	if err != nil || len(items(res, KindMotionVideo)) != 1 {
+		t.Fatalf("%v\n%s", err, itemSummary(res))
+	}
+	if dec, _, _ := encrypt(t, key, enc, Options{}); !bytes.Equal(dec, g) {
+		t.Fatal("no exact round trip")
+	}
 }

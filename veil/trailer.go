@@ -134,7 +134,10 @@ func planTrailer(b []byte, c *exif.Container) trailerPlan {
 	for _, d := range decl {
 		switch {
 		case strings.HasPrefix(d.mime, "video/"):
-			if videos[d.start] {
+			if videos[d.start] || slices.ContainsFunc(covered, func(r [2]int) bool { return r[0] <= d.start && d.start < r[1] }) {
+				// The same MP4 as a Samsung block's, or a declaration
+				// into the Samsung trailer, which explains those bytes
+				// itself (writers count the XMP lengths differently).
 				continue
 			}
 			limit := d.end
