@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -88,6 +89,10 @@ func TestPhoneLayouts(t *testing.T) {
 				}
 				if len(enc) != len(in) {
 					t.Fatalf("size changed: %d -> %d", len(in), len(enc))
+				}
+				wantTrailer := !pf.noVideo || slices.Contains(pf.kinds, KindContainerImage)
+				if end := int64(primaryEnd(t, in)); wantTrailer != (res.TrailerOffset >= end) {
+					t.Errorf("TrailerOffset %d (image ends at %d)", res.TrailerOffset, end)
 				}
 				dec, _, err := encrypt(t, key, enc, Options{})
 				if err != nil || !bytes.Equal(dec, in) {

@@ -74,9 +74,16 @@ type Result struct {
 	HasFingerprint bool
 	In, Out        Fingerprint
 	// Metadata lists the metadata items found, in file order of
-	// discovery: Exif thumbnails, GPS values, XMP location values and MPF
-	// images, each with what was done to it.
+	// discovery: Exif thumbnails, GPS values, XMP location values, MPF
+	// images and the items after the image (FORMAT.md §31), each with
+	// what was done to it.
 	Metadata []MetadataResult
+	// TrailerOffset is the file offset where the data after the image
+	// that §31 plans starts, or -1 when there is none. Its items are
+	// planned from the end of the file: a transform of a prefix of the
+	// file (a ranged download) cannot decrypt them, so a caller that
+	// wants bytes from here on must transform the whole file.
+	TrailerOffset int64
 }
 
 // MetadataProblem returns the first metadata item that should have been
@@ -196,6 +203,10 @@ func (r *Reader) Result() Result {
 	res.Stats = r.t.Stats()
 	res.Err = r.formatError(r.t.Err())
 	res.Metadata = append([]MetadataResult(nil), r.s.items...)
+	res.TrailerOffset = -1
+	if r.s.tr != nil {
+		res.TrailerOffset = r.s.tr.start
+	}
 	for _, m := range res.Metadata {
 		res.Transformed = res.Transformed || m.Transformed
 	}
