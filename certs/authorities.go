@@ -330,14 +330,3 @@ func (a *Authorities) hasUnconstrained() bool {
 	}
 	return false
 }
-
-// permitted returns the union of the live generations' domains, for error
-// messages.
-func (a *Authorities) permitted() []string {
-	var all []string
-	for _, g := range a.live() {
-		all = append(all, g.Domains()...)
-	}
-	slices.Sort(all)
-	return slices.Compact(all)
-}
