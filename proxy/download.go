@@ -58,7 +58,7 @@ func (ex *exchange) download() (*http.Response, error) {
 		return ex.Pass(services.PassedHead)
 	}
 	client := clientRangeOf(req)
-	resp, err := ex.roundTrip(req)
+	resp, err := ex.RoundTrip(req)
 	if err != nil {
 		return nil, err
 	}
@@ -144,7 +144,7 @@ func (ex *exchange) decrypt(resp *http.Response, client clientRange, staleIfRang
 			again.Header.Set("If-Range", client.ifRange)
 		}
 		ex.outcome = services.PassedNotJPEG
-		return ex.roundTrip(again)
+		return ex.RoundTrip(again)
 	}
 	if changed {
 		for _, h := range storedHashHeaders {
@@ -179,7 +179,7 @@ func (ex *exchange) fetchWhole() (*http.Response, error) {
 	again := req.Clone(req.Context())
 	again.Header.Del("Range")
 	again.Header.Del("If-Range")
-	return ex.roundTrip(again)
+	return ex.RoundTrip(again)
 }
 
 // sameVersion reports whether two responses are known to be of the same

@@ -56,11 +56,11 @@ func (ex *exchange) SetResult(r veil.Result) { ex.result = r }
 
 func (ex *exchange) Pass(o services.Outcome) (*http.Response, error) {
 	ex.outcome = o
-	return ex.roundTrip(ex.req)
+	return ex.RoundTrip(ex.req)
 }
 
-// roundTrip sends req upstream; a failure is the exchange's outcome.
-func (ex *exchange) roundTrip(req *http.Request) (*http.Response, error) {
+// RoundTrip sends req upstream; a failure is the exchange's outcome.
+func (ex *exchange) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := ex.env.Upstream.RoundTrip(req)
 	if err != nil {
 		ex.Record(services.UpstreamError, err)

@@ -117,7 +117,7 @@ func (ex *exchange) sendBuffered(sent []byte) (*http.Response, error) {
 		req.ContentLength = int64(len(sent))
 	}
 	ex.bytes = int64(len(sent))
-	resp, err := ex.roundTrip(req)
+	resp, err := ex.RoundTrip(req)
 	if err != nil {
 		return nil, err
 	}

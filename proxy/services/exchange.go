@@ -35,6 +35,9 @@ type Exchange interface {
 	// SetResult records the transform's result.
 	SetResult(veil.Result)
 
+	// RoundTrip sends req (the request or one the service derived from
+	// it) upstream; a failure is recorded as the exchange's outcome.
+	RoundTrip(req *http.Request) (*http.Response, error)
 	// Pass records outcome and sends the request upstream unchanged.
 	Pass(Outcome) (*http.Response, error)
 	// Refuse answers 502 with why, after draining the request body.

@@ -145,13 +145,12 @@ func forward(ex services.Exchange, sess *session.Session, g *upload, b []byte, f
 			return ex.Refuse(err)
 		}
 	}
-	resp, err := env.Upstream.RoundTrip(fwd)
+	resp, err := ex.RoundTrip(fwd)
 	ex.Sent(int64(n))
 	switch {
 	case err != nil:
 		g.unsure = true
-		ex.Record(services.UpstreamError, err)
-		return upstreamFailed(req, err), nil
+		return retryLater(req, "forward this upload to the service", "query the upload status and continue", err), nil
 	case resp.StatusCode/100 != 2:
 		g.unsure = true
 		ex.Record(services.PassedStatus(resp.StatusCode), nil)
@@ -185,7 +184,7 @@ func resyncFirst(ex services.Exchange, sess *session.Session, g *upload) (resp *
 		return refusal(ex, st.Err), true, nil
 	case err != nil:
 		ex.Record(services.UpstreamError, err)
-		return upstreamFailed(req, err), true, nil
+		return retryLater(req, "forward this upload to the service", "query the upload status and continue", err), true, nil
 	case resp != nil: // the service finalized the upload already
 		ex.Env().Sessions.Remove(sess.Key(), sess)
 		ex.SetResult(st.Result())

@@ -217,7 +217,7 @@ func answerQuery(ex services.Exchange, sess *session.Session, g *upload) (*http.
 			return refusal(ex, g.st.Err), nil
 		case err != nil:
 			ex.Record(services.UpstreamError, err)
-			return queryFailed(req, err), nil
+			return retryLater(req, "ask the service for the status of this upload", "query again", err), nil
 		case resp != nil:
 			// The finalize got through but its answer was lost. The
 			// client learns it when it finalizes again (the session

@@ -67,14 +67,15 @@ func query(ex services.Exchange) (*http.Response, error) {
 	return ex.Env().Upstream.RoundTrip(q)
 }
 
-// upstreamFailed answers a chunk the proxy committed but could not forward:
-// the client should query the upload and go on; the proxy keeps the bytes.
-func upstreamFailed(req *http.Request, err error) *http.Response {
+// retryLater answers a request the proxy could not complete with the
+// service (it could not do what): it keeps what it received, and the
+// client should do next.
+func retryLater(req *http.Request, what, next string, err error) *http.Response {
 	h := make(http.Header)
 	h.Set("Content-Type", "text/plain; charset=utf-8")
 	h.Set("Retry-After", "1")
 	return services.Respond(req, http.StatusServiceUnavailable, h,
-		"jpegveil could not forward this upload to the service ("+err.Error()+"); it keeps what it received: query the upload status and continue\n")
+		"jpegveil could not "+what+" ("+err.Error()+"); it keeps what it received: "+next+"\n")
 }
 
 // GoneError is why an upload cannot go on when the service ended it
@@ -100,14 +101,4 @@ func refusal(ex services.Exchange, err error) *http.Response {
 		resp.Header.Set("X-Goog-Upload-Status", gone.Status)
 	}
 	return resp
-}
-
-// queryFailed answers a status query the proxy could not check with the
-// service: the client should ask again.
-func queryFailed(req *http.Request, err error) *http.Response {
-	h := make(http.Header)
-	h.Set("Content-Type", "text/plain; charset=utf-8")
-	h.Set("Retry-After", "1")
-	return services.Respond(req, http.StatusServiceUnavailable, h,
-		"jpegveil could not ask the service for the status of this upload ("+err.Error()+"); it keeps what it received: query again\n")
 }

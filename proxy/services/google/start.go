@@ -52,9 +52,8 @@ func start(ex services.Exchange, cmds commands) (*http.Response, error) {
 		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
 	}
 	req.ContentLength, req.TransferEncoding = int64(len(b)), nil
-	resp, err := ex.Env().Upstream.RoundTrip(req)
+	resp, err := ex.RoundTrip(req)
 	if err != nil {
-		ex.Record(services.UpstreamError, err)
 		return nil, err
 	}
 	return openSession(ex, resp)

@@ -97,10 +97,9 @@ func forward(ex services.Exchange, nc *upload, b []byte, found []hashes.Found) (
 			return ex.Refuse(err)
 		}
 	}
-	resp, err := ex.Env().Upstream.RoundTrip(fwd)
+	resp, err := ex.RoundTrip(fwd)
 	ex.Sent(int64(len(data)))
 	if err != nil {
-		ex.Record(services.UpstreamError, err)
 		return nil, err
 	}
 	if resp.StatusCode/100 != 2 {
@@ -138,9 +137,8 @@ func assemble(ex services.Exchange, sess *session.Session, nc *upload, found []h
 			return ex.Refuse(err)
 		}
 	}
-	resp, err := env.Upstream.RoundTrip(req)
+	resp, err := ex.RoundTrip(req)
 	if err != nil {
-		ex.Record(services.UpstreamError, err)
 		return nil, err
 	}
 	ex.SetResult(st.Result())
@@ -171,10 +169,9 @@ func putTail(ex services.Exchange, nc *upload) (*http.Response, error) {
 	}
 	data := bytes.Clone(st.Out)
 	setBody(put, data)
-	resp, err := ex.Env().Upstream.RoundTrip(put)
+	resp, err := ex.RoundTrip(put)
 	ex.Sent(int64(len(data)))
 	if err != nil {
-		ex.Record(services.UpstreamError, err)
 		return nil, err
 	}
 	if resp.StatusCode/100 != 2 {

@@ -149,9 +149,8 @@ func (Service) Upload(ex services.Exchange) (*http.Response, error) {
 // service made it, opens the upload's session.
 func mkcol(ex services.Exchange, key string) (*http.Response, error) {
 	req, env := ex.Request(), ex.Env()
-	resp, err := env.Upstream.RoundTrip(req)
+	resp, err := ex.RoundTrip(req)
 	if err != nil {
-		ex.Record(services.UpstreamError, err)
 		return nil, err
 	}
 	if resp.StatusCode/100 != 2 {
