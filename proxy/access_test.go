@@ -1,4 +1,4 @@
-package proxy
+package proxy_test
 
 import (
 	"encoding/base64"
@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"jpegveil/internal/fakes"
+	"jpegveil/internal/proxytest"
 )
 
 // TestClientAccess: a client outside clients.allow gets 403; with
@@ -24,11 +25,11 @@ func TestClientAccess(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := func() string {
-		return testConfigYAML(t.TempDir(), svc.Srv.Listener.Addr().String(), []string{svc.CAFile}, "")
+		return proxytest.ConfigYAML(t.TempDir(), svc.Srv.Listener.Addr().String(), []string{svc.CAFile}, "")
 	}
 
-	denied := startProxy(t, base()+"clients:\n  allow: [192.0.2.0/24]\n", nil)
-	resp, err := http.Get(denied.url.String() + "/")
+	denied := proxytest.Start(t, base()+"clients:\n  allow: [192.0.2.0/24]\n", nil)
+	resp, err := http.Get(denied.URL.String() + "/")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +49,7 @@ func TestClientAccess(t *testing.T) {
 	deadAddr := dead.Addr().String()
 	dead.Close()
 
-	authed := startProxy(t, base()+"clients:\n  auth: {user: alice, password_file: "+pw+"}\n", nil)
+	authed := proxytest.Start(t, base()+"clients:\n  auth: {user: alice, password_file: "+pw+"}\n", nil)
 	good := "Basic " + base64.StdEncoding.EncodeToString([]byte("alice:s3cret"))
 	for _, tc := range []struct {
 		header, host string
@@ -59,11 +60,11 @@ func TestClientAccess(t *testing.T) {
 		{good, origin.Listener.Addr().String(), http.StatusNotFound},
 		{good, deadAddr, http.StatusBadGateway},
 	} {
-		req := newReq(t, "GET", "http://"+tc.host+"/nothing-here", nil)
+		req := proxytest.NewReq(t, "GET", "http://"+tc.host+"/nothing-here", nil)
 		if tc.header != "" {
 			req.Header.Set("Proxy-Authorization", tc.header)
 		}
-		tr := &http.Transport{Proxy: http.ProxyURL(authed.url)}
+		tr := &http.Transport{Proxy: http.ProxyURL(authed.URL)}
 		resp, err := tr.RoundTrip(req)
 		if err != nil {
 			t.Fatal(err)
@@ -82,14 +83,14 @@ func TestClientAccess(t *testing.T) {
 // use the proxy to reach the proxy host's own loopback services.
 func TestNetworkClientCannotReachLoopback(t *testing.T) {
 	svc := fakes.NewPhotos(t)
-	yaml := testConfigYAML(t.TempDir(), svc.Srv.Listener.Addr().String(), []string{svc.CAFile}, "clients:\n  allow: [192.0.2.0/24, 127.0.0.0/8]\n")
-	p := startProxy(t, yaml, zap.NewNop())
+	yaml := proxytest.ConfigYAML(t.TempDir(), svc.Srv.Listener.Addr().String(), []string{svc.CAFile}, "clients:\n  allow: [192.0.2.0/24, 127.0.0.0/8]\n")
+	p := proxytest.Start(t, yaml, zap.NewNop())
 	for _, target := range []string{"127.0.0.1:22", "localhost:6379", "[::1]:5432", "db.localhost:5432"} {
 		req := httptest.NewRequest(http.MethodConnect, "http://"+target, nil)
 		req.RemoteAddr = "192.0.2.10:40000"
 		req.URL.Host, req.Host = target, target
 		rec := httptest.NewRecorder()
-		p.srv.ServeHTTP(rec, req)
+		p.Server.ServeHTTP(rec, req)
 		if rec.Code != http.StatusForbidden {
 			t.Errorf("CONNECT %s from the network: %d, want 403", target, rec.Code)
 		}
@@ -97,7 +98,10 @@ func TestNetworkClientCannotReachLoopback(t *testing.T) {
 	// A destination the config maps explicitly stays reachable.
 	req := httptest.NewRequest(http.MethodConnect, "http://photos.test:443", nil)
 	req.RemoteAddr = "192.0.2.10:40000"
-	if p.srv.targetsLoopback(req) {
+	req.URL.Host, req.Host = "photos.test:443", "photos.test:443"
+	rec := httptest.NewRecorder()
+	p.Server.ServeHTTP(rec, req)
+	if rec.Code == http.StatusForbidden {
 		t.Error("a destination mapped by upstream.resolve counts as loopback")
 	}
 }

@@ -1,4 +1,4 @@
-package proxy
+package proxy_test
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"jpegveil/internal/fakes"
+	"jpegveil/internal/proxytest"
 )
 
 // cpuTime is the CPU time (user+system) this process has used.
@@ -27,9 +28,9 @@ func cpuTime() time.Duration {
 func BenchmarkProxy(b *testing.B) {
 	photo := fakes.CorpusFile(b, "photos/phone-12mp-q92.jpg")
 	svc := fakes.NewPhotos(b)
-	yaml := testConfigYAML(b.TempDir(), svc.Srv.Listener.Addr().String(), []string{svc.CAFile}, "")
-	p := startProxy(b, yaml, nil)
-	p.client.Transport.(*http.Transport).DisableKeepAlives = false
+	yaml := proxytest.ConfigYAML(b.TempDir(), svc.Srv.Listener.Addr().String(), []string{svc.CAFile}, "")
+	p := proxytest.Start(b, yaml, nil)
+	p.Client.Transport.(*http.Transport).DisableKeepAlives = false
 	// Pass-through: the same service under a path no rule matches.
 	inner := svc.Srv.Config.Handler
 	svc.Srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -42,7 +43,7 @@ func BenchmarkProxy(b *testing.B) {
 			b.SetBytes(int64(len(photo)))
 			start := cpuTime()
 			for b.Loop() {
-				resp, err := p.client.Post("https://photos.test"+mode.prefix+"/upload", "image/jpeg", bytes.NewReader(photo))
+				resp, err := p.Client.Post("https://photos.test"+mode.prefix+"/upload", "image/jpeg", bytes.NewReader(photo))
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -59,7 +60,7 @@ func BenchmarkProxy(b *testing.B) {
 			b.SetBytes(int64(len(photo)))
 			start := cpuTime()
 			for b.Loop() {
-				resp, err := p.client.Get("https://photos.test" + mode.prefix + "/objects/" + id)
+				resp, err := p.Client.Get("https://photos.test" + mode.prefix + "/objects/" + id)
 				if err != nil {
 					b.Fatal(err)
 				}

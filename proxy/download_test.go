@@ -1,4 +1,4 @@
-package proxy
+package proxy_test
 
 import (
 	"bytes"
@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"jpegveil/internal/fakes"
+	"jpegveil/internal/proxytest"
+	"jpegveil/proxy"
 )
 
 // oddPhotos is Photos with downloads that behave as some services do:
@@ -53,20 +55,22 @@ func (o *oddPhotos) handle(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Type", "image/jpeg")
 	h.Set("ETag", `"v1"`)
 	if hashes {
-		h.Set("Content-MD5", contentMD5(b))
-		h.Set("X-Goog-Hash", googHash(b))
+		h.Set("Content-MD5", proxytest.ContentMD5(b))
+		h.Set("X-Goog-Hash", proxytest.GoogHash(b))
 	}
-	rng, ranged := parseRange(r.Header.Get("Range"))
+	// The proxy asks for ranges as a prefix, bytes=0-end.
+	var start, end int64
+	_, err := fmt.Sscanf(r.Header.Get("Range"), "bytes=%d-%d", &start, &end)
+	ranged := err == nil
 	switch {
 	case ignore:
 		w.WriteHeader(http.StatusOK)
 		w.Write(b[:len(b)/2])
 		w.(http.Flusher).Flush() // no Content-Length: chunked
 		w.Write(b[len(b)/2:])
-	case capLen > 0 && ranged && !rng.suffix:
+	case capLen > 0 && ranged:
 		n := int64(len(b))
-		start, end := rng.start, rng.end
-		if end < 0 || end >= n {
+		if end >= n {
 			end = n - 1
 		}
 		end = min(end, start+capLen-1)
@@ -89,11 +93,11 @@ func (o *oddPhotos) seenRanges() []string {
 
 // startOdd starts the fake and the proxy and uploads photo through it: the
 // service holds its ciphertext, the ledger knows it.
-func startOdd(t *testing.T, photo []byte) (*oddPhotos, *testProxy, string) {
+func startOdd(t *testing.T, photo []byte) (*oddPhotos, *proxytest.Proxy, string) {
 	t.Helper()
 	o := newOddPhotos(t)
-	p := startProxy(t, testConfigYAML(t.TempDir(), o.Srv.Listener.Addr().String(), []string{o.CAFile}, ""), nil)
-	resp, id := upload(t, p.client, photo)
+	p := proxytest.Start(t, proxytest.ConfigYAML(t.TempDir(), o.Srv.Listener.Addr().String(), []string{o.CAFile}, ""), nil)
+	resp, id := upload(t, p.Client, photo)
 	if resp.StatusCode != 200 {
 		t.Fatalf("upload: %s %s", resp.Status, id)
 	}
@@ -130,10 +134,10 @@ func TestDownloadCappedRange(t *testing.T) {
 		{n - 5000, n + 100, true},           // past the end of the file
 	} {
 		t.Run(fmt.Sprintf("%d-%d", tc.start, tc.end), func(t *testing.T) {
-			req := newReq(t, "GET", u, nil)
+			req := proxytest.NewReq(t, "GET", u, nil)
 			req.Header.Set("Range", fmt.Sprintf("bytes=%d-%d", tc.start, tc.end))
 			o.seenRanges()
-			resp, got := mustDo(t, p.client, req)
+			resp, got := proxytest.MustDo(t, p.Client, req)
 			end := min(tc.end, n-1)
 			want := fmt.Sprintf("bytes %d-%d/%d", tc.start, end, n)
 			if resp.StatusCode != http.StatusPartialContent || resp.Header.Get("Content-Range") != want {
@@ -161,9 +165,9 @@ func TestDownloadRangeIgnoredChunked(t *testing.T) {
 	o.ignoreRange = true
 	o.omu.Unlock()
 	for _, rng := range []string{"bytes=100-200", "bytes=-100", "bytes=5000-"} {
-		req := newReq(t, "GET", "https://photos.test/objects/"+id, nil)
+		req := proxytest.NewReq(t, "GET", "https://photos.test/objects/"+id, nil)
 		req.Header.Set("Range", rng)
-		resp, got := mustDo(t, p.client, req)
+		resp, got := proxytest.MustDo(t, p.Client, req)
 		if resp.StatusCode != http.StatusOK || !bytes.Equal(got, photo) {
 			t.Fatalf("%s: %s, %d bytes, want 200 with the whole photo", rng, resp.Status, len(got))
 		}
@@ -192,11 +196,11 @@ func TestDownloadHashHeaders(t *testing.T) {
 	o.Photos.Mu.Unlock()
 
 	get := func(name, rng string) (*http.Response, []byte) {
-		req := newReq(t, "GET", "https://photos.test/objects/"+name, nil)
+		req := proxytest.NewReq(t, "GET", "https://photos.test/objects/"+name, nil)
 		if rng != "" {
 			req.Header.Set("Range", rng)
 		}
-		return mustDo(t, p.client, req)
+		return proxytest.MustDo(t, p.Client, req)
 	}
 	for _, tc := range []struct {
 		name     string
@@ -217,7 +221,7 @@ func TestDownloadHashHeaders(t *testing.T) {
 		}
 		md5, gh := resp.Header.Get("Content-MD5"), resp.Header.Get("X-Goog-Hash")
 		if tc.keepsMD5 {
-			if md5 != contentMD5(got) || gh != googHash(got) {
+			if md5 != proxytest.ContentMD5(got) || gh != proxytest.GoogHash(got) {
 				t.Fatalf("%s: an unchanged download lost its hashes (Content-MD5 %q, X-Goog-Hash %q)", tc.name, md5, gh)
 			}
 		} else if md5 != "" || gh != "" {
@@ -231,7 +235,7 @@ func TestDownloadHashHeaders(t *testing.T) {
 		t.Fatalf("ranged decrypted download: %s, headers %v", resp.Status, resp.Header)
 	}
 	resp, got = get("stranger", "bytes=100-5000")
-	if resp.StatusCode != 206 || !bytes.Equal(got, stranger[100:5001]) || resp.Header.Get("Content-MD5") != "" || resp.Header.Get("X-Goog-Hash") != googHash(stranger) {
+	if resp.StatusCode != 206 || !bytes.Equal(got, stranger[100:5001]) || resp.Header.Get("Content-MD5") != "" || resp.Header.Get("X-Goog-Hash") != proxytest.GoogHash(stranger) {
 		t.Fatalf("ranged unchanged download: %s, headers %v", resp.Status, resp.Header)
 	}
 }
@@ -273,14 +277,14 @@ func TestDownloadRangeNotJPEG(t *testing.T) {
 		start, end int
 		first      string // the proxy's first request
 	}{
-		{"bytes=300000-300099", 300000, 300099, fmt.Sprintf("bytes=0-%d", 300099+rangeMargin)},
+		{"bytes=300000-300099", 300000, 300099, fmt.Sprintf("bytes=0-%d", 300099+proxy.RangeMargin)},
 		{"bytes=-100", n - 100, n - 1, ""},
 		{"bytes=350000-", 350000, n - 1, ""},
 	} {
 		o.seenRanges()
-		req := newReq(t, "GET", "https://photos.test/objects/video", nil)
+		req := proxytest.NewReq(t, "GET", "https://photos.test/objects/video", nil)
 		req.Header.Set("Range", tc.rng)
-		resp, got := mustDo(t, p.client, req)
+		resp, got := proxytest.MustDo(t, p.Client, req)
 		want := fmt.Sprintf("bytes %d-%d/%d", tc.start, tc.end, n)
 		if resp.StatusCode != http.StatusPartialContent || resp.Header.Get("Content-Range") != want || !bytes.Equal(got, video[tc.start:tc.end+1]) {
 			t.Fatalf("%s: %s %q, %d bytes", tc.rng, resp.Status, resp.Header.Get("Content-Range"), len(got))

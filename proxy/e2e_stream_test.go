@@ -1,4 +1,4 @@
-package proxy
+package proxy_test
 
 import (
 	"bytes"
@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"jpegveil/internal/fakes"
+	"jpegveil/internal/proxytest"
 	"jpegveil/veil"
 )
 
@@ -75,7 +76,7 @@ func TestLargeUploadStreams(t *testing.T) {
 		copy(gotSum[:], h.Sum(nil))
 		io.WriteString(w, "ok")
 	})
-	p := startProxy(t, testConfigYAML(t.TempDir(), svc.Srv.Listener.Addr().String(), []string{svc.CAFile}, ""), nil)
+	p := proxytest.Start(t, proxytest.ConfigYAML(t.TempDir(), svc.Srv.Listener.Addr().String(), []string{svc.CAFile}, ""), nil)
 
 	stop := watchHeap()
 	f, err := os.Open(path)
@@ -83,10 +84,10 @@ func TestLargeUploadStreams(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	req := newReq(t, "POST", "https://photos.test/upload", f)
+	req := proxytest.NewReq(t, "POST", "https://photos.test/upload", f)
 	req.ContentLength = st.Size()
 	start := time.Now()
-	resp, body := mustDo(t, p.client, req)
+	resp, body := proxytest.MustDo(t, p.Client, req)
 	elapsed := time.Since(start)
 	growth := stop()
 	if resp.StatusCode != 200 {
@@ -104,7 +105,7 @@ func TestLargeUploadStreams(t *testing.T) {
 		t.Fatal(err)
 	}
 	var enc bytes.Buffer
-	if _, err := veil.Encrypt(p.state.Key, &enc, bytes.NewReader(in)); err != nil {
+	if _, err := veil.Encrypt(p.Key, &enc, bytes.NewReader(in)); err != nil {
 		t.Fatal(err)
 	}
 	if sha256.Sum256(enc.Bytes()) != gotSum {

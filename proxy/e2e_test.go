@@ -1,4 +1,4 @@
-package proxy
+package proxy_test
 
 import (
 	"bytes"
@@ -9,11 +9,12 @@ import (
 	"testing"
 
 	"jpegveil/internal/fakes"
+	"jpegveil/internal/proxytest"
 )
 
 func upload(t *testing.T, c *http.Client, body []byte) (*http.Response, string) {
 	t.Helper()
-	resp, id := mustDo(t, c, newReq(t, "POST", "https://photos.test/upload", bytes.NewReader(body)))
+	resp, id := proxytest.MustDo(t, c, proxytest.NewReq(t, "POST", "https://photos.test/upload", bytes.NewReader(body)))
 	return resp, string(id)
 }
 
@@ -23,10 +24,10 @@ func upload(t *testing.T, c *http.Client, body []byte) (*http.Response, string) 
 func TestUploadDownloadRoundTrip(t *testing.T) {
 	photo := fakes.CorpusFile(t, "photos/coffee-q80-420.jpg")
 	svc := fakes.NewPhotos(t)
-	p := startProxy(t, testConfigYAML(t.TempDir(), svc.Srv.Listener.Addr().String(), []string{svc.CAFile}, ""), nil)
-	direct := directClient(t, svc.Srv.Listener.Addr().String(), svc.CAFile)
+	p := proxytest.Start(t, proxytest.ConfigYAML(t.TempDir(), svc.Srv.Listener.Addr().String(), []string{svc.CAFile}, ""), nil)
+	direct := proxytest.DirectClient(t, svc.Srv.Listener.Addr().String(), svc.CAFile)
 
-	resp, id := upload(t, p.client, photo)
+	resp, id := upload(t, p.Client, photo)
 	if resp.StatusCode != 200 {
 		t.Fatalf("upload: %s %s", resp.Status, id)
 	}
@@ -37,18 +38,18 @@ func TestUploadDownloadRoundTrip(t *testing.T) {
 	if svc.LastReq.ContentLength != int64(len(photo)) {
 		t.Fatalf("service saw Content-Length %d, want %d", svc.LastReq.ContentLength, len(photo))
 	}
-	_, got := mustDo(t, p.client, newReq(t, "GET", "https://photos.test/objects/"+id, nil))
+	_, got := proxytest.MustDo(t, p.Client, proxytest.NewReq(t, "GET", "https://photos.test/objects/"+id, nil))
 	if !bytes.Equal(got, photo) {
 		t.Fatal("download through the proxy is not the original photo")
 	}
-	_, raw := mustDo(t, direct, newReq(t, "GET", "https://photos.test/objects/"+id, nil))
+	_, raw := proxytest.MustDo(t, direct, proxytest.NewReq(t, "GET", "https://photos.test/objects/"+id, nil))
 	if !bytes.Equal(raw, stored) {
 		t.Fatal("direct download is not the stored ciphertext")
 	}
 
 	// A ciphertext uploaded again (say, after a direct download) is known
 	// to the ledger and is not encrypted a second time.
-	_, id2 := upload(t, p.client, raw)
+	_, id2 := upload(t, p.Client, raw)
 	if !bytes.Equal(svc.Objects[id2], raw) {
 		t.Fatal("a re-uploaded ciphertext was transformed again")
 	}
@@ -57,10 +58,10 @@ func TestUploadDownloadRoundTrip(t *testing.T) {
 func TestChunkedUploadKeepsFraming(t *testing.T) {
 	photo := fakes.CorpusFile(t, "photos/chelsea-q90-422.jpg")
 	svc := fakes.NewPhotos(t)
-	p := startProxy(t, testConfigYAML(t.TempDir(), svc.Srv.Listener.Addr().String(), []string{svc.CAFile}, ""), nil)
-	req := newReq(t, "POST", "https://photos.test/upload", io.MultiReader(bytes.NewReader(photo))) // unknown length: chunked
+	p := proxytest.Start(t, proxytest.ConfigYAML(t.TempDir(), svc.Srv.Listener.Addr().String(), []string{svc.CAFile}, ""), nil)
+	req := proxytest.NewReq(t, "POST", "https://photos.test/upload", io.MultiReader(bytes.NewReader(photo))) // unknown length: chunked
 	req.ContentLength = -1
-	resp, id := mustDo(t, p.client, req)
+	resp, id := proxytest.MustDo(t, p.Client, req)
 	if resp.StatusCode != 200 {
 		t.Fatalf("upload: %s", resp.Status)
 	}
@@ -74,12 +75,12 @@ func TestChunkedUploadKeepsFraming(t *testing.T) {
 
 func TestRefusesWhatItCannotEncrypt(t *testing.T) {
 	svc := fakes.NewPhotos(t)
-	p := startProxy(t, testConfigYAML(t.TempDir(), svc.Srv.Listener.Addr().String(), []string{svc.CAFile}, ""), nil)
+	p := proxytest.Start(t, proxytest.ConfigYAML(t.TempDir(), svc.Srv.Listener.Addr().String(), []string{svc.CAFile}, ""), nil)
 	heic := append([]byte("\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic"), bytes.Repeat([]byte{7}, 5000)...)
 	arith := fakes.CorpusFile(t, "photos/coffee-q85-arithmetic.jpg")
 	for name, body := range map[string][]byte{"heic": heic, "arithmetic": arith} {
 		t.Run(name, func(t *testing.T) {
-			resp, msg := upload(t, p.client, body)
+			resp, msg := upload(t, p.Client, body)
 			if resp.StatusCode != http.StatusBadGateway || !strings.Contains(msg, "jpegveil refused") {
 				t.Fatalf("got %s %q, want 502 with a reason", resp.Status, msg)
 			}
@@ -92,11 +93,11 @@ func TestRefusesWhatItCannotEncrypt(t *testing.T) {
 
 func TestPassPolicyForwardsUnchanged(t *testing.T) {
 	svc := fakes.NewPhotos(t)
-	yaml := strings.Replace(testConfigYAML(t.TempDir(), svc.Srv.Listener.Addr().String(), []string{svc.CAFile}, ""),
+	yaml := strings.Replace(proxytest.ConfigYAML(t.TempDir(), svc.Srv.Listener.Addr().String(), []string{svc.CAFile}, ""),
 		"    body: raw\n", "    body: raw\n    on_unsupported: pass\n", 1)
-	p := startProxy(t, yaml, nil)
+	p := proxytest.Start(t, yaml, nil)
 	heic := append([]byte("\x00\x00\x00\x18ftypheic"), bytes.Repeat([]byte{7}, 5000)...)
-	resp, id := upload(t, p.client, heic)
+	resp, id := upload(t, p.Client, heic)
 	if resp.StatusCode != 200 || !bytes.Equal(svc.Objects[id], heic) {
 		t.Fatalf("pass policy: %s, stored unchanged: %v", resp.Status, bytes.Equal(svc.Objects[id], heic))
 	}
@@ -105,8 +106,8 @@ func TestPassPolicyForwardsUnchanged(t *testing.T) {
 func TestServerMadeJPEGIsNotDecrypted(t *testing.T) {
 	svc := fakes.NewPhotos(t)
 	svc.Thumb = fakes.CorpusFile(t, "conformance/pillow-Tests-images-hopper.jpg")
-	p := startProxy(t, testConfigYAML(t.TempDir(), svc.Srv.Listener.Addr().String(), []string{svc.CAFile}, ""), nil)
-	_, got := mustDo(t, p.client, newReq(t, "GET", "https://photos.test/thumb/1", nil))
+	p := proxytest.Start(t, proxytest.ConfigYAML(t.TempDir(), svc.Srv.Listener.Addr().String(), []string{svc.CAFile}, ""), nil)
+	_, got := proxytest.MustDo(t, p.Client, proxytest.NewReq(t, "GET", "https://photos.test/thumb/1", nil))
 	if !bytes.Equal(got, svc.Thumb) {
 		t.Fatal("a JPEG the proxy never encrypted was changed on the way down")
 	}
@@ -115,8 +116,8 @@ func TestServerMadeJPEGIsNotDecrypted(t *testing.T) {
 func TestRangeDownloads(t *testing.T) {
 	photo := fakes.CorpusFile(t, "photos/hubble-q85-progressive.jpg")
 	svc := fakes.NewPhotos(t)
-	p := startProxy(t, testConfigYAML(t.TempDir(), svc.Srv.Listener.Addr().String(), []string{svc.CAFile}, ""), nil)
-	_, id := upload(t, p.client, photo)
+	p := proxytest.Start(t, proxytest.ConfigYAML(t.TempDir(), svc.Srv.Listener.Addr().String(), []string{svc.CAFile}, ""), nil)
+	_, id := upload(t, p.Client, photo)
 	n := len(photo)
 	for _, tc := range []struct {
 		rng        string
@@ -128,9 +129,9 @@ func TestRangeDownloads(t *testing.T) {
 		{"bytes=-500", n - 500, n - 1},
 		{fmt.Sprintf("bytes=%d-%d", n-10, n+100), n - 10, n - 1},
 	} {
-		req := newReq(t, "GET", "https://photos.test/objects/"+id, nil)
+		req := proxytest.NewReq(t, "GET", "https://photos.test/objects/"+id, nil)
 		req.Header.Set("Range", tc.rng)
-		resp, got := mustDo(t, p.client, req)
+		resp, got := proxytest.MustDo(t, p.Client, req)
 		want := fmt.Sprintf("bytes %d-%d/%d", tc.start, tc.end, n)
 		if resp.StatusCode != http.StatusPartialContent || resp.Header.Get("Content-Range") != want {
 			t.Fatalf("%s: %s Content-Range %q, want 206 %q", tc.rng, resp.Status, resp.Header.Get("Content-Range"), want)
@@ -144,15 +145,15 @@ func TestRangeDownloads(t *testing.T) {
 func TestUnrelatedHostIsTunnelled(t *testing.T) {
 	svc := fakes.NewPhotos(t)
 	other, otherCA := fakes.NewTLSServer(t, "other.test", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "hello") }))
-	yaml := testConfigYAML(t.TempDir(), svc.Srv.Listener.Addr().String(), []string{svc.CAFile}, "")
+	yaml := proxytest.ConfigYAML(t.TempDir(), svc.Srv.Listener.Addr().String(), []string{svc.CAFile}, "")
 	yaml = strings.Replace(yaml, `resolve: {`, `resolve: {"other.test:443": "`+other.Listener.Addr().String()+`", `, 1)
-	p := startProxy(t, yaml, nil, otherCA)
-	resp, body := mustDo(t, p.client, newReq(t, "GET", "https://other.test/", nil))
+	p := proxytest.Start(t, yaml, nil, otherCA)
+	resp, body := proxytest.MustDo(t, p.Client, proxytest.NewReq(t, "GET", "https://other.test/", nil))
 	if string(body) != "hello" {
 		t.Fatalf("got %q", body)
 	}
 	leaf := resp.TLS.PeerCertificates[0]
-	if err := leaf.CheckSignatureFrom(p.state.CA.Certificate()); err == nil {
+	if err := leaf.CheckSignatureFrom(p.CA.Certificate()); err == nil {
 		t.Fatalf("an unrelated host was intercepted (issuer %q)", leaf.Issuer.CommonName)
 	}
 	if !bytes.Equal(leaf.Raw, other.TLS.Certificates[0].Leaf.Raw) {
@@ -163,8 +164,8 @@ func TestUnrelatedHostIsTunnelled(t *testing.T) {
 func TestWrongUpstreamCertificateIsRefused(t *testing.T) {
 	svc := fakes.NewPhotos(t)
 	// The proxy is not told the service's CA.
-	p := startProxy(t, testConfigYAML(t.TempDir(), svc.Srv.Listener.Addr().String(), nil, ""), nil)
-	resp, err := p.client.Post("https://photos.test/upload", "image/jpeg", bytes.NewReader(fakes.CorpusFile(t, "photos/coffee-q80-420.jpg")))
+	p := proxytest.Start(t, proxytest.ConfigYAML(t.TempDir(), svc.Srv.Listener.Addr().String(), nil, ""), nil)
+	resp, err := p.Client.Post("https://photos.test/upload", "image/jpeg", bytes.NewReader(fakes.CorpusFile(t, "photos/coffee-q80-420.jpg")))
 	if err == nil {
 		resp.Body.Close()
 		if resp.StatusCode < 500 {
@@ -178,19 +179,19 @@ func TestWrongUpstreamCertificateIsRefused(t *testing.T) {
 
 func TestOnboardingPage(t *testing.T) {
 	svc := fakes.NewPhotos(t)
-	p := startProxy(t, testConfigYAML(t.TempDir(), svc.Srv.Listener.Addr().String(), []string{svc.CAFile}, ""), nil)
+	p := proxytest.Start(t, proxytest.ConfigYAML(t.TempDir(), svc.Srv.Listener.Addr().String(), []string{svc.CAFile}, ""), nil)
 	plain := &http.Client{}
-	resp, page := mustDo(t, plain, newReq(t, "GET", p.url.String()+"/", nil))
-	if resp.StatusCode != 200 || !strings.Contains(string(page), p.state.Key.ID()) || !strings.Contains(string(page), p.state.CA.Fingerprint()) {
+	resp, page := proxytest.MustDo(t, plain, proxytest.NewReq(t, "GET", p.URL.String()+"/", nil))
+	if resp.StatusCode != 200 || !strings.Contains(string(page), p.Key.ID()) || !strings.Contains(string(page), p.CA.Fingerprint()) {
 		t.Fatalf("onboarding page: %s, missing key ID or fingerprint", resp.Status)
 	}
-	_, der := mustDo(t, plain, newReq(t, "GET", p.url.String()+"/jpegveil-ca.crt", nil))
-	if !bytes.Equal(der, p.state.CA.CertDER()) {
+	_, der := proxytest.MustDo(t, plain, proxytest.NewReq(t, "GET", p.URL.String()+"/jpegveil-ca.crt", nil))
+	if !bytes.Equal(der, p.CA.CertDER()) {
 		t.Fatal("DER download is not the CA")
 	}
 	// Through the proxy, as a phone would open it.
-	_, viaProxy := mustDo(t, p.client, newReq(t, "GET", "http://jpegveil/jpegveil-ca.pem", nil))
-	if !bytes.Equal(viaProxy, p.state.CA.CertPEM()) {
+	_, viaProxy := proxytest.MustDo(t, p.Client, proxytest.NewReq(t, "GET", "http://jpegveil/jpegveil-ca.pem", nil))
+	if !bytes.Equal(viaProxy, p.CA.CertPEM()) {
 		t.Fatal("http://jpegveil/ does not serve the CA")
 	}
 }

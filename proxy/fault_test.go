@@ -1,4 +1,4 @@
-package proxy
+package proxy_test
 
 import (
 	"bytes"
@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"jpegveil/internal/fakes"
+	"jpegveil/internal/proxytest"
 )
 
 // brokenReader yields its data up to cut bytes, then fails, like a client
@@ -48,11 +49,11 @@ func TestFaults(t *testing.T) {
 	}
 	svc := fakes.NewPhotos(t)
 	svc.Srv.Config.Handler = resetting(svc.Srv.Config.Handler)
-	p := startProxy(t, testConfigYAML(t.TempDir(), svc.Srv.Listener.Addr().String(), []string{svc.CAFile}, ""), nil)
+	p := proxytest.Start(t, proxytest.ConfigYAML(t.TempDir(), svc.Srv.Listener.Addr().String(), []string{svc.CAFile}, ""), nil)
 
 	settle := func() int {
-		p.client.CloseIdleConnections()
-		p.srv.upstream.CloseIdleConnections()
+		p.Client.CloseIdleConnections()
+		p.Server.CloseIdleConnections()
 		var n int
 		for i := 0; i < 100; i++ {
 			runtime.Gosched()
@@ -65,7 +66,7 @@ func TestFaults(t *testing.T) {
 		return n
 	}
 	// Warm up: one complete upload, then count.
-	if resp, _ := upload(t, p.client, photos[0]); resp.StatusCode != 200 {
+	if resp, _ := upload(t, p.Client, photos[0]); resp.StatusCode != 200 {
 		t.Fatalf("warm-up upload: %s", resp.Status)
 	}
 	baselineGoroutines = 1 << 30
@@ -76,7 +77,7 @@ func TestFaults(t *testing.T) {
 		t.Fatalf("only %d uploads completed", len(completed))
 	}
 	for _, d := range completed {
-		_, got := mustDo(t, p.client, newReq(t, "GET", "https://photos.test/objects/"+d.id, nil))
+		_, got := proxytest.MustDo(t, p.Client, proxytest.NewReq(t, "GET", "https://photos.test/objects/"+d.id, nil))
 		if !bytes.Equal(got, d.photo) {
 			t.Fatalf("object %s does not round-trip", d.id)
 		}
@@ -127,7 +128,7 @@ type done struct {
 // faultyUploads sends 200 uploads of the photos, 8 at a time: a third
 // complete, a third break off on the client's side, a third are reset by
 // the service. It returns the completed ones and the count of the others.
-func faultyUploads(p *testProxy, photos [][]byte) (completed []done, failed int) {
+func faultyUploads(p *proxytest.Proxy, photos [][]byte) (completed []done, failed int) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	var mu sync.Mutex
 	sem := make(chan struct{}, 8)
@@ -150,7 +151,7 @@ func faultyUploads(p *testProxy, photos [][]byte) (completed []done, failed int)
 			if mode == 2 {
 				req.Header.Set("X-Test-Reset", "1")
 			}
-			resp, err := p.client.Do(req)
+			resp, err := p.Client.Do(req)
 			if err != nil {
 				mu.Lock()
 				failed++

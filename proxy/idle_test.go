@@ -1,4 +1,4 @@
-package proxy
+package proxy_test
 
 import (
 	"bufio"
@@ -9,16 +9,17 @@ import (
 	"time"
 
 	"jpegveil/internal/fakes"
+	"jpegveil/internal/proxytest"
 )
 
 // TestIdleTunnelIsClosed opens a CONNECT tunnel, stays silent, and expects
 // the proxy to close it after client_timeouts.idle.
 func TestIdleTunnelIsClosed(t *testing.T) {
 	svc := fakes.NewPhotos(t)
-	yaml := testConfigYAML(t.TempDir(), svc.Srv.Listener.Addr().String(), []string{svc.CAFile}, "client_timeouts: {idle: 300ms}\n")
+	yaml := proxytest.ConfigYAML(t.TempDir(), svc.Srv.Listener.Addr().String(), []string{svc.CAFile}, "client_timeouts: {idle: 300ms}\n")
 	yaml = strings.Replace(yaml, `resolve: {`, `resolve: {"elsewhere.test:443": "`+svc.Srv.Listener.Addr().String()+`", `, 1)
-	p := startProxy(t, yaml, nil)
-	c, err := net.Dial("tcp", p.url.Host)
+	p := proxytest.Start(t, yaml, nil)
+	c, err := net.Dial("tcp", p.URL.Host)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,6 @@
 //go:build interop
 
-package proxy
+package proxy_test
 
 import (
 	"bytes"
@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"jpegveil/internal/fakes"
+	"jpegveil/internal/proxytest"
 )
 
 // TestInteropCurl uploads and downloads a photo with curl through the proxy,
@@ -32,12 +33,12 @@ func TestInteropCurl(t *testing.T) {
 	}
 	photo := fakes.CorpusFile(t, "photos/chelsea-q90-422.jpg")
 	svc := fakes.NewPhotos(t)
-	p := startProxy(t, testConfigYAML(t.TempDir(), svc.Srv.Listener.Addr().String(), []string{svc.CAFile}, ""), nil)
+	p := proxytest.Start(t, proxytest.ConfigYAML(t.TempDir(), svc.Srv.Listener.Addr().String(), []string{svc.CAFile}, ""), nil)
 	dir := t.TempDir()
 	in, out, ca := filepath.Join(dir, "in.jpg"), filepath.Join(dir, "out.jpg"), filepath.Join(dir, "ca.pem")
 	os.WriteFile(in, photo, 0o644)
-	os.WriteFile(ca, p.state.CA.CertPEM(), 0o644)
-	id, err := exec.Command(curl, "-sS", "--fail", "-x", p.url.String(), "--cacert", ca,
+	os.WriteFile(ca, p.CA.CertPEM(), 0o644)
+	id, err := exec.Command(curl, "-sS", "--fail", "-x", p.URL.String(), "--cacert", ca,
 		"-H", "Content-Type: image/jpeg", "--data-binary", "@"+in, "https://photos.test/upload").Output()
 	if err != nil {
 		t.Fatalf("curl upload: %v", err)
@@ -45,7 +46,7 @@ func TestInteropCurl(t *testing.T) {
 	if stored := svc.Objects[string(id)]; len(stored) != len(photo) || bytes.Equal(stored, photo) {
 		t.Fatal("curl upload was not stored encrypted at the same size")
 	}
-	if err := exec.Command(curl, "-sS", "--fail", "-x", p.url.String(), "--cacert", ca, "-o", out, "https://photos.test/objects/"+string(id)).Run(); err != nil {
+	if err := exec.Command(curl, "-sS", "--fail", "-x", p.URL.String(), "--cacert", ca, "-o", out, "https://photos.test/objects/"+string(id)).Run(); err != nil {
 		t.Fatalf("curl download: %v", err)
 	}
 	if got, _ := os.ReadFile(out); !bytes.Equal(got, photo) {
@@ -61,14 +62,14 @@ func TestInteropOnboardingInChromium(t *testing.T) {
 		t.Skip("chromium not installed")
 	}
 	svc := fakes.NewPhotos(t)
-	p := startProxy(t, testConfigYAML(t.TempDir(), svc.Srv.Listener.Addr().String(), []string{svc.CAFile}, ""), nil)
+	p := proxytest.Start(t, proxytest.ConfigYAML(t.TempDir(), svc.Srv.Listener.Addr().String(), []string{svc.CAFile}, ""), nil)
 	shot := filepath.Join(os.TempDir(), "jpegveil-onboarding.png")
 	os.Remove(shot)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
 		"--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-		"--user-data-dir="+t.TempDir(), "--window-size=900,1600", "--screenshot="+shot, p.url.String()+"/")
+		"--user-data-dir="+t.TempDir(), "--window-size=900,1600", "--screenshot="+shot, p.URL.String()+"/")
 	if outb, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("chromium: %v\n%s", err, outb)
 	}
@@ -93,7 +94,7 @@ func TestInteropOnboardingInChromium(t *testing.T) {
 		t.Fatalf("the screenshot is nearly blank (%d colours)", len(colors))
 	}
 	t.Logf("onboarding screenshot: %s (%dx%d, %d colours)", shot, b.Dx(), b.Dy(), len(colors))
-	resp, err := http.Get(p.url.String() + "/jpegveil-ca.crt")
+	resp, err := http.Get(p.URL.String() + "/jpegveil-ca.crt")
 	if err != nil {
 		t.Fatal(err)
 	}

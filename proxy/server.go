@@ -179,7 +179,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err := hs.Shutdown(shutdown)
-	s.upstream.CloseIdleConnections()
+	s.CloseIdleConnections()
 	if errors.Is(err, context.DeadlineExceeded) {
 		err = hs.Close()
 	}
@@ -202,3 +202,7 @@ func badGateway(req *http.Request, err error) *http.Response {
 	h.Set("Content-Type", "text/plain; charset=utf-8")
 	return services.Respond(req, http.StatusBadGateway, h, "jpegveil could not reach "+req.URL.Host+": "+err.Error()+"\n")
 }
+
+// CloseIdleConnections closes the proxy's idle connections to the
+// services, as http.Client's method of that name does.
+func (s *Server) CloseIdleConnections() { s.upstream.CloseIdleConnections() }

@@ -1,4 +1,4 @@
-package proxy
+package icloud_test
 
 import (
 	"bytes"
@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"jpegveil/internal/fakes"
+	"jpegveil/internal/proxytest"
 )
 
 // icloudRules are the iCloud presets of config.example.yaml.
@@ -33,15 +34,15 @@ func TestICloudUploadAndRangeDownloads(t *testing.T) {
 	t.Parallel()
 	photo := fakes.CorpusFile(t, "photos/rocket-original.jpg")
 	f := fakes.NewICloud(t)
-	p := startProxy(t, servicesConfigYAML(t.TempDir(), f.Srv.Listener.Addr().String(), f.CA, fakes.ICloudHosts, icloudRules, ""), nil, f.CA)
-	want := encryptedWith(t, p, photo)
+	p := proxytest.Start(t, proxytest.ServicesConfigYAML(t.TempDir(), f.Srv.Listener.Addr().String(), f.CA, fakes.ICloudHosts, icloudRules, ""), nil, f.CA)
+	want := proxytest.EncryptedWith(t, p, photo)
 	f.Guard.Add("photo", photo)
 
 	post := func(u, ctype string, body []byte) []byte {
 		t.Helper()
-		req := newReq(t, "POST", u, bytes.NewReader(body))
+		req := proxytest.NewReq(t, "POST", u, bytes.NewReader(body))
 		req.Header.Set("Content-Type", ctype)
-		resp, out := mustDo(t, p.client, req)
+		resp, out := proxytest.MustDo(t, p.Client, req)
 		if resp.StatusCode != 200 {
 			t.Fatalf("POST %s: %s %q", u, resp.Status, out)
 		}
@@ -66,7 +67,7 @@ func TestICloudUploadAndRangeDownloads(t *testing.T) {
 	if err := json.Unmarshal(out, &single); err != nil || single.SingleFile.Size != len(photo) {
 		t.Fatalf("upload: %q", out)
 	}
-	checkStored(t, "iCloud upload", f.ReceivedFile(single.SingleFile.Receipt), photo, want)
+	proxytest.CheckStored(t, "iCloud upload", f.ReceivedFile(single.SingleFile.Receipt), photo, want)
 	var saved struct {
 		Records []struct {
 			Fields struct {
@@ -84,22 +85,22 @@ func TestICloudUploadAndRangeDownloads(t *testing.T) {
 	dl := strings.ReplaceAll(saved.Records[0].Fields.ResOriginalRes.Value.DownloadURL, "${f}", "IMG_0001.JPG")
 
 	gzipOK := http.Header{"Accept-Encoding": {"gzip, deflate, br"}}
-	req := newReq(t, "GET", dl, nil)
+	req := proxytest.NewReq(t, "GET", dl, nil)
 	req.Header.Set("Accept-Encoding", "gzip, deflate, br")
-	resp, got := mustDo(t, p.client, req)
+	resp, got := proxytest.MustDo(t, p.Client, req)
 	if resp.StatusCode != 200 || !bytes.Equal(got, photo) {
 		t.Fatalf("download through the proxy: %s, original: %v (Content-Encoding %q)", resp.Status, bytes.Equal(got, photo), resp.Header.Get("Content-Encoding"))
 	}
 	if resp.Header.Get("Accept-Ranges") != "bytes" || resp.Header.Get("Content-Type") != "application/octet-stream" {
 		t.Fatalf("download headers: %v", resp.Header)
 	}
-	checkRanges(t, p.client, dl, photo, gzipOK)
+	proxytest.CheckRanges(t, p.Client, dl, photo, gzipOK)
 	for _, ae := range f.Encodings() {
 		if ae != "identity" {
 			t.Fatalf("the service was sent Accept-Encoding %q on a download route", ae)
 		}
 	}
-	direct := directClient(t, f.Srv.Listener.Addr().String(), f.CA)
-	_, raw := mustDo(t, direct, newReq(t, "GET", dl, nil))
-	checkStored(t, "direct download", raw, photo, want)
+	direct := proxytest.DirectClient(t, f.Srv.Listener.Addr().String(), f.CA)
+	_, raw := proxytest.MustDo(t, direct, proxytest.NewReq(t, "GET", dl, nil))
+	proxytest.CheckStored(t, "direct download", raw, photo, want)
 }

@@ -1,4 +1,4 @@
-package proxy
+package immich_test
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"jpegveil/internal/fakes"
+	"jpegveil/internal/proxytest"
 )
 
 // immichRules are the Immich presets of config.example.yaml for the host
@@ -63,16 +64,16 @@ func immichForm(t *testing.T, photo []byte, after bool) ([]byte, string) {
 func immichUpload(t *testing.T, c *http.Client, photo []byte, checksum string, withMD5, after bool) (int, string, string) {
 	t.Helper()
 	body, ctype := immichForm(t, photo, after)
-	req := newReq(t, "POST", "https://immich.test/api/assets", bytes.NewReader(body))
+	req := proxytest.NewReq(t, "POST", "https://immich.test/api/assets", bytes.NewReader(body))
 	req.Header.Set("Content-Type", ctype)
 	req.Header.Set("x-api-key", "test-key")
 	if checksum != "" {
 		req.Header.Set("x-immich-checksum", checksum)
 	}
 	if withMD5 {
-		req.Header.Set("Content-MD5", contentMD5(body))
+		req.Header.Set("Content-MD5", proxytest.ContentMD5(body))
 	}
-	resp, out := mustDo(t, c, req)
+	resp, out := proxytest.MustDo(t, c, req)
 	var res struct{ ID, Status string }
 	if err := json.Unmarshal(out, &res); err != nil {
 		t.Fatalf("upload: %s %q", resp.Status, out)
@@ -89,58 +90,58 @@ func TestImmichUploadAndDownload(t *testing.T) {
 	photoA := fakes.CorpusFile(t, "photos/astronaut-q85-progressive.jpg")
 	photoB := fakes.CorpusFile(t, "photos/motorcycle-q80-restart8.jpg")
 	f := fakes.NewImmich(t)
-	p := startProxy(t, servicesConfigYAML(t.TempDir(), f.Srv.Listener.Addr().String(), f.CA, []string{"immich.test"}, immichRules, ""), nil)
-	wantA, wantB := encryptedWith(t, p, photoA), encryptedWith(t, p, photoB)
+	p := proxytest.Start(t, proxytest.ServicesConfigYAML(t.TempDir(), f.Srv.Listener.Addr().String(), f.CA, []string{"immich.test"}, immichRules, ""), nil)
+	wantA, wantB := proxytest.EncryptedWith(t, p, photoA), proxytest.EncryptedWith(t, p, photoB)
 	f.Guard.Add("photo A", photoA)
 	f.Guard.Add("photo B", photoB)
 
 	sumA, sumB := sha1.Sum(photoA), sha1.Sum(photoB)
-	code, idA, status := immichUpload(t, p.client, photoA, hex.EncodeToString(sumA[:]), true, true)
+	code, idA, status := immichUpload(t, p.Client, photoA, hex.EncodeToString(sumA[:]), true, true)
 	if code != http.StatusCreated || status != "created" {
 		t.Fatalf("upload A: %d %s", code, status)
 	}
-	code, idB, status := immichUpload(t, p.client, photoB, base64.StdEncoding.EncodeToString(sumB[:]), false, false)
+	code, idB, status := immichUpload(t, p.Client, photoB, base64.StdEncoding.EncodeToString(sumB[:]), false, false)
 	if code != http.StatusCreated || status != "created" {
 		t.Fatalf("upload B: %d %s", code, status)
 	}
 	storedA, hdrA := f.Asset(idA)
 	storedB, hdrB := f.Asset(idB)
-	checkStored(t, "asset A", storedA, photoA, wantA)
-	checkStored(t, "asset B", storedB, photoB, wantB)
+	proxytest.CheckStored(t, "asset A", storedA, photoA, wantA)
+	proxytest.CheckStored(t, "asset B", storedB, photoB, wantB)
 	cA, cB := sha1.Sum(wantA), sha1.Sum(wantB)
 	if hdrA != hex.EncodeToString(cA[:]) || hdrB != base64.StdEncoding.EncodeToString(cB[:]) {
 		t.Fatalf("x-immich-checksum as received: %q, %q; want the ciphertexts' SHA-1 in the clients' encodings", hdrA, hdrB)
 	}
-	code, idA2, status := immichUpload(t, p.client, photoA, hex.EncodeToString(sumA[:]), false, false)
+	code, idA2, status := immichUpload(t, p.Client, photoA, hex.EncodeToString(sumA[:]), false, false)
 	if code != http.StatusOK || status != "duplicate" || idA2 != idA {
 		t.Fatalf("re-upload of A: %d %s %s, want the duplicate %s", code, status, idA2, idA)
 	}
 
 	get := func(c *http.Client, path string, hdr http.Header) (*http.Response, []byte) {
-		req := newReq(t, "GET", "https://immich.test"+path, nil)
+		req := proxytest.NewReq(t, "GET", "https://immich.test"+path, nil)
 		req.Header.Set("x-api-key", "test-key")
 		for k, v := range hdr {
 			req.Header[k] = v
 		}
-		return mustDo(t, c, req)
+		return proxytest.MustDo(t, c, req)
 	}
 	key := http.Header{"X-Api-Key": {"test-key"}, "Accept-Encoding": {"gzip, deflate, br"}}
 	for id, photo := range map[string][]byte{idA: photoA, idB: photoB} {
-		resp, got := get(p.client, "/api/assets/"+id+"/original", key)
+		resp, got := get(p.Client, "/api/assets/"+id+"/original", key)
 		if resp.StatusCode != 200 || !bytes.Equal(got, photo) {
 			t.Fatalf("original through the proxy: %s, equal: %v", resp.Status, bytes.Equal(got, photo))
 		}
-		checkRanges(t, p.client, "https://immich.test/api/assets/"+id+"/original", photo, key)
+		proxytest.CheckRanges(t, p.Client, "https://immich.test/api/assets/"+id+"/original", photo, key)
 	}
 	for _, ae := range f.Encodings() {
 		if ae != "identity" {
 			t.Fatalf("the server was sent Accept-Encoding %q on a download route", ae)
 		}
 	}
-	direct := directClient(t, f.Srv.Listener.Addr().String(), f.CA)
+	direct := proxytest.DirectClient(t, f.Srv.Listener.Addr().String(), f.CA)
 	_, raw := get(direct, "/api/assets/"+idA+"/original", nil)
-	checkStored(t, "direct download", raw, photoA, wantA)
-	_, thumbProxy := get(p.client, "/api/assets/"+idA+"/thumbnail", nil)
+	proxytest.CheckStored(t, "direct download", raw, photoA, wantA)
+	_, thumbProxy := get(p.Client, "/api/assets/"+idA+"/thumbnail", nil)
 	_, thumbDirect := get(direct, "/api/assets/"+idA+"/thumbnail", nil)
 	if len(thumbDirect) == 0 || !bytes.Equal(thumbProxy, thumbDirect) {
 		t.Fatal("a server-made thumbnail was changed by the proxy")

@@ -1,4 +1,4 @@
-package proxy
+package google_test
 
 import (
 	"bytes"
@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"jpegveil/internal/fakes"
+	"jpegveil/internal/proxytest"
 )
 
 // TestGoogleStartCarriesNoData: a start request never takes data of the
@@ -19,7 +20,7 @@ func TestGoogleStartCarriesNoData(t *testing.T) {
 	photo := fakes.CorpusFile(t, "photos/coffee-q80-420.jpg")
 	f, p := startGoogle(t, "")
 	f.Guard.Add("photo", photo)
-	g := gClient{t: t, c: p.client}
+	g := gClient{t: t, c: p.Client}
 	base := "https://photoslibrary.googleapis.com/v1/uploads"
 	start := map[string]string{
 		"X-Goog-Upload-Protocol":     "resumable",
@@ -47,15 +48,15 @@ func TestGoogleStartCarriesNoData(t *testing.T) {
 		{"start+upload without body", with(map[string]string{"X-Goog-Upload-Command": "start, upload"}), nil, "starts an upload and sends its data"},
 		{"start with the photo as body", start, photo, "not JSON metadata"},
 		{"start with an unknown command", with(map[string]string{"X-Goog-Upload-Command": "start, frobnicate"}), nil, "unknown X-Goog-Upload-Command"},
-		{"file MD5 ahead", with(map[string]string{"X-Goog-Upload-Header-Content-MD5": contentMD5(photo)}), nil, "X-Goog-Upload-Header-Content-MD5"},
-		{"file X-Goog-Hash ahead", with(map[string]string{"X-Goog-Upload-Header-X-Goog-Hash": googHash(photo)}), nil, "X-Goog-Upload-Header-X-Goog-Hash"},
+		{"file MD5 ahead", with(map[string]string{"X-Goog-Upload-Header-Content-MD5": proxytest.ContentMD5(photo)}), nil, "X-Goog-Upload-Header-Content-MD5"},
+		{"file X-Goog-Hash ahead", with(map[string]string{"X-Goog-Upload-Header-X-Goog-Hash": proxytest.GoogHash(photo)}), nil, "X-Goog-Upload-Header-X-Goog-Hash"},
 		{"file digest ahead", with(map[string]string{"X-Goog-Upload-Header-Digest": "sha-256=abc"}), nil, "X-Goog-Upload-Header-Digest"},
-		{"X-Goog-Hash of the file on the start", with(map[string]string{"X-Goog-Hash": googHash(photo)}), nil, "cannot tell what it covers"},
-		{"Content-MD5 of the file on the start", with(map[string]string{"Content-MD5": contentMD5(photo)}), nil, "cannot tell what it covers"},
+		{"X-Goog-Hash of the file on the start", with(map[string]string{"X-Goog-Hash": proxytest.GoogHash(photo)}), nil, "cannot tell what it covers"},
+		{"Content-MD5 of the file on the start", with(map[string]string{"Content-MD5": proxytest.ContentMD5(photo)}), nil, "cannot tell what it covers"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := f.UpstreamRequests()
-			resp, msg := mustDo(t, p.client, g.req("POST", base, bytes.NewReader(tc.body), tc.hdr))
+			resp, msg := proxytest.MustDo(t, p.Client, g.req("POST", base, bytes.NewReader(tc.body), tc.hdr))
 			if resp.StatusCode != http.StatusBadGateway || resp.Header.Get("X-Jpegveil-Refused") != "true" || !strings.Contains(string(msg), tc.want) {
 				t.Fatalf("%s %q, want 502 with %q", resp.Status, msg, tc.want)
 			}
@@ -67,19 +68,19 @@ func TestGoogleStartCarriesNoData(t *testing.T) {
 	f.Mu.Lock()
 	n := len(f.Uploads) + len(f.Tokens)
 	f.Mu.Unlock()
-	if n != 0 || p.srv.Uploads() != 0 {
-		t.Fatalf("refused starts left %d uploads at the service, %d sessions", n, p.srv.Uploads())
+	if n != 0 || p.Server.Uploads() != 0 {
+		t.Fatalf("refused starts left %d uploads at the service, %d sessions", n, p.Server.Uploads())
 	}
 
 	// The web app's start: JSON metadata, here with a hash of it.
 	meta := `{"protocolVersion":"0.8","createSessionRequest":{"fields":[{"external":{"name":"file","filename":"c.jpg","size":` + strconv.Itoa(len(photo)) + `}}]}}`
-	resp, msg := mustDo(t, p.client, g.req("POST", "https://photos.google.com/_/upload/uploadmedia/interactive", strings.NewReader(meta), map[string]string{
+	resp, msg := proxytest.MustDo(t, p.Client, g.req("POST", "https://photos.google.com/_/upload/uploadmedia/interactive", strings.NewReader(meta), map[string]string{
 		"X-Goog-Upload-Protocol":              "resumable",
 		"X-Goog-Upload-Command":               "start",
 		"X-Goog-Upload-Header-Content-Length": strconv.Itoa(len(photo)),
 		"X-Goog-Upload-Header-Content-Type":   "image/jpeg",
 		"Content-Type":                        "application/x-www-form-urlencoded;charset=utf-8",
-		"Content-MD5":                         contentMD5([]byte(meta)),
+		"Content-MD5":                         proxytest.ContentMD5([]byte(meta)),
 	}))
 	loc := resp.Header.Get("X-Goog-Upload-URL")
 	if resp.StatusCode != 200 || loc == "" {
@@ -89,7 +90,7 @@ func TestGoogleStartCarriesNoData(t *testing.T) {
 	if resp.StatusCode != 200 || token == "" {
 		t.Fatalf("upload after the web start: %s %q", resp.Status, token)
 	}
-	checkStored(t, "web upload", f.Upload1(loc).Data, photo, encryptedWith(t, p, photo))
+	proxytest.CheckStored(t, "web upload", f.Upload1(loc).Data, photo, proxytest.EncryptedWith(t, p, photo))
 }
 
 // TestGoogleStartDataPassPolicy: with on_unsupported pass, a start that
@@ -99,10 +100,10 @@ func TestGoogleStartDataPassPolicy(t *testing.T) {
 	photo := fakes.CorpusFile(t, "photos/coffee-q80-420.jpg")
 	rules := strings.Replace(googleRules, "    resumable: google\n", "    resumable: google\n    on_unsupported: pass\n", 1)
 	f := fakes.NewGoogle(t)
-	p := startProxy(t, servicesConfigYAML(t.TempDir(), f.Srv.Listener.Addr().String(), f.CA, fakes.GoogleHosts, rules, ""), nil)
-	g := gClient{t: t, c: p.client}
+	p := proxytest.Start(t, proxytest.ServicesConfigYAML(t.TempDir(), f.Srv.Listener.Addr().String(), f.CA, fakes.GoogleHosts, rules, ""), nil)
+	g := gClient{t: t, c: p.Client}
 	before := f.UpstreamRequests()
-	resp, msg := mustDo(t, p.client, g.req("POST", "https://photoslibrary.googleapis.com/v1/uploads", bytes.NewReader(photo), map[string]string{
+	resp, msg := proxytest.MustDo(t, p.Client, g.req("POST", "https://photoslibrary.googleapis.com/v1/uploads", bytes.NewReader(photo), map[string]string{
 		"X-Goog-Upload-Protocol": "resumable",
 		"X-Goog-Upload-Command":  "start, upload, finalize",
 	}))
@@ -117,7 +118,7 @@ func TestGoogleQueryCancelBody(t *testing.T) {
 	t.Parallel()
 	photo := fakes.CorpusFile(t, "photos/coffee-q80-420.jpg")
 	f, p := startGoogle(t, "")
-	g := gClient{t: t, c: p.client}
+	g := gClient{t: t, c: p.Client}
 	loc := g.start("https://photoslibrary.googleapis.com/v1/uploads", len(photo), "")
 	unknown := "https://photoslibrary.googleapis.com/v1/uploads?upload_id=0123456789abcdef&upload_protocol=resumable"
 	chunked := func(b []byte) io.Reader { return io.MultiReader(bytes.NewReader(b)) } // no length: chunked
@@ -135,14 +136,14 @@ func TestGoogleQueryCancelBody(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			before := f.UpstreamRequests()
 			req := g.req("POST", tc.url, tc.body, map[string]string{"X-Goog-Upload-Command": tc.cmd})
-			resp, msg := mustDo(t, p.client, req)
+			resp, msg := proxytest.MustDo(t, p.Client, req)
 			if resp.StatusCode != http.StatusBadGateway || !strings.Contains(string(msg), "with a body") {
 				t.Fatalf("%s %q, want 502", resp.Status, msg)
 			}
 			if n := f.UpstreamRequests() - before; n != 0 {
 				t.Fatalf("%d requests reached the service", n)
 			}
-			if p.srv.Uploads() != 1 {
+			if p.Server.Uploads() != 1 {
 				t.Fatal("the refused request dropped the session")
 			}
 		})
@@ -150,14 +151,14 @@ func TestGoogleQueryCancelBody(t *testing.T) {
 	// An empty chunked body is no body.
 	req := g.req("POST", loc, chunked(nil), map[string]string{"X-Goog-Upload-Command": "query"})
 	req.ContentLength = -1
-	if resp, msg := mustDo(t, p.client, req); resp.StatusCode != 200 || resp.Header.Get("X-Goog-Upload-Status") != "active" {
+	if resp, msg := proxytest.MustDo(t, p.Client, req); resp.StatusCode != 200 || resp.Header.Get("X-Goog-Upload-Status") != "active" {
 		t.Fatalf("query with an empty chunked body: %s %q", resp.Status, msg)
 	}
-	resp, msg := mustDo(t, p.client, g.req("POST", loc, nil, map[string]string{"X-Goog-Upload-Command": "cancel"}))
+	resp, msg := proxytest.MustDo(t, p.Client, g.req("POST", loc, nil, map[string]string{"X-Goog-Upload-Command": "cancel"}))
 	if resp.StatusCode != 200 || resp.Header.Get("X-Goog-Upload-Status") != "cancelled" {
 		t.Fatalf("cancel: %s %q", resp.Status, msg)
 	}
-	if p.srv.Uploads() != 0 || f.Upload1(loc).Status != "cancelled" {
+	if p.Server.Uploads() != 0 || f.Upload1(loc).Status != "cancelled" {
 		t.Fatal("the cancel did not end the upload")
 	}
 }
@@ -189,7 +190,7 @@ func TestGoogleUnsureDeadUpload(t *testing.T) {
 			f.Gran = 65536
 			f.FailNext = []string{"drop"}
 			f.Mu.Unlock()
-			g := gClient{t: t, c: p.client}
+			g := gClient{t: t, c: p.Client}
 			loc := g.start("https://photoslibrary.googleapis.com/v1/uploads", len(photo), "")
 			resp, msg := g.chunk(loc, 0, photo[:cs], "upload", nil)
 			if resp.StatusCode != http.StatusServiceUnavailable {
@@ -202,7 +203,7 @@ func TestGoogleUnsureDeadUpload(t *testing.T) {
 			f.Mu.Unlock()
 
 			if tc.next == "query" {
-				resp, msg = mustDoString(t, p.client, g.req("POST", loc, nil, map[string]string{"X-Goog-Upload-Command": "query"}))
+				resp, msg = mustDoString(t, p.Client, g.req("POST", loc, nil, map[string]string{"X-Goog-Upload-Command": "query"}))
 			} else {
 				resp, msg = g.chunk(loc, cs, photo[cs:], "upload, finalize", nil)
 			}
@@ -210,11 +211,11 @@ func TestGoogleUnsureDeadUpload(t *testing.T) {
 				t.Fatalf("%s after the service ended the upload: %s (status %q) %q, want 502 (status %q) %q",
 					tc.next, resp.Status, resp.Header.Get("X-Goog-Upload-Status"), msg, tc.status, tc.want)
 			}
-			if n := p.srv.Uploads(); n != 0 {
+			if n := p.Server.Uploads(); n != 0 {
 				t.Fatalf("%d sessions left", n)
 			}
 			// The session is gone: a query now gets the service's answer.
-			resp, msg = mustDoString(t, p.client, g.req("POST", loc, nil, map[string]string{"X-Goog-Upload-Command": "query"}))
+			resp, msg = mustDoString(t, p.Client, g.req("POST", loc, nil, map[string]string{"X-Goog-Upload-Command": "query"}))
 			if resp.StatusCode == 200 && resp.Header.Get("X-Goog-Upload-Status") == "active" {
 				t.Fatalf("query of the dead upload: %s %q", resp.Status, msg)
 			}
@@ -233,7 +234,7 @@ func TestGoogleUnsureQueryResyncs(t *testing.T) {
 	f.Gran = 65536
 	f.FailNext = []string{"store"} // the service keeps the bytes, the answer is lost
 	f.Mu.Unlock()
-	g := gClient{t: t, c: p.client}
+	g := gClient{t: t, c: p.Client}
 	loc := g.start("https://photoslibrary.googleapis.com/v1/uploads", len(photo), "")
 	const cs = 3 * 65536
 	if resp, msg := g.chunk(loc, 0, photo[:cs], "upload", nil); resp.StatusCode != http.StatusServiceUnavailable {
@@ -254,11 +255,11 @@ func TestGoogleUnsureQueryResyncs(t *testing.T) {
 	if resp.StatusCode != 200 || token == "" {
 		t.Fatalf("finalize: %s %q", resp.Status, token)
 	}
-	checkStored(t, "upload after a resync", f.Upload1(loc).Data, photo, encryptedWith(t, p, photo))
+	proxytest.CheckStored(t, "upload after a resync", f.Upload1(loc).Data, photo, proxytest.EncryptedWith(t, p, photo))
 }
 
 func mustDoString(t testing.TB, c *http.Client, req *http.Request) (*http.Response, string) {
 	t.Helper()
-	resp, b := mustDo(t, c, req)
+	resp, b := proxytest.MustDo(t, c, req)
 	return resp, string(b)
 }

@@ -1,6 +1,6 @@
 //go:build interop
 
-package proxy
+package nextcloud_test
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"jpegveil/internal/fakes"
+	"jpegveil/internal/proxytest"
 )
 
 // TestInteropRclone copies photos to and from the fake Nextcloud through the
@@ -47,7 +48,7 @@ func TestInteropRclone(t *testing.T) {
 				}
 				extra = []string{"--webdav-nextcloud-chunk-size", "512Ki"}
 			}
-			want := encryptedWith(t, p, photo)
+			want := proxytest.EncryptedWith(t, p, photo)
 			f.Guard.Add(tc.name, photo)
 			src := filepath.Join(dir, tc.name+".jpg")
 			if err := os.WriteFile(src, photo, 0o644); err != nil {
@@ -59,7 +60,7 @@ func TestInteropRclone(t *testing.T) {
 			if fl == nil {
 				t.Fatal("rclone did not store the file")
 			}
-			checkStored(t, "rclone upload", fl.Data, photo, want)
+			proxytest.CheckStored(t, "rclone upload", fl.Data, photo, want)
 			if chunks := len(f.Puts()) - putsBefore; tc.chunked && chunks < 2 {
 				t.Fatalf("rclone sent %d chunks, want a chunked upload", chunks)
 			}
@@ -79,9 +80,9 @@ func TestInteropRclone(t *testing.T) {
 // rcloneRunner returns a function that runs rclone against the fake
 // Nextcloud through the proxy p, with its configuration in dir, and fails
 // the test when rclone does.
-func rcloneRunner(t *testing.T, rclone, dir string, p *testProxy) func(args ...string) string {
+func rcloneRunner(t *testing.T, rclone, dir string, p *proxytest.Proxy) func(args ...string) string {
 	bundle := filepath.Join(dir, "jpegveil-ca.pem")
-	if err := os.WriteFile(bundle, p.state.CA.CertPEM(), 0o644); err != nil {
+	if err := os.WriteFile(bundle, p.CA.CertPEM(), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	conf := filepath.Join(dir, "rclone.conf")
@@ -89,7 +90,7 @@ func rcloneRunner(t *testing.T, rclone, dir string, p *testProxy) func(args ...s
 		t.Fatal(err)
 	}
 	env := []string{"HOME=" + dir, "PATH=" + os.Getenv("PATH"),
-		"HTTPS_PROXY=" + p.url.String(), "https_proxy=" + p.url.String(), "NO_PROXY=", "no_proxy="}
+		"HTTPS_PROXY=" + p.URL.String(), "https_proxy=" + p.URL.String(), "NO_PROXY=", "no_proxy="}
 	return func(args ...string) string {
 		t.Helper()
 		base := []string{"--config", conf, "--ca-cert", bundle,

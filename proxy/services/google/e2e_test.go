@@ -1,14 +1,9 @@
-package proxy
+package google_test
 
 import (
 	"bytes"
-	"crypto/md5"
-	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"hash/crc32"
 	"io"
 	"net/http"
 	"strconv"
@@ -17,6 +12,7 @@ import (
 	"time"
 
 	"jpegveil/internal/fakes"
+	"jpegveil/internal/proxytest"
 )
 
 // googleRules are the Google Photos presets of config.example.yaml.
@@ -37,10 +33,10 @@ const googleRules = `  - name: google-photos-library-upload
     body: download
 `
 
-func startGoogle(t *testing.T, extra string) (*fakes.Google, *testProxy) {
+func startGoogle(t *testing.T, extra string) (*fakes.Google, *proxytest.Proxy) {
 	t.Helper()
 	f := fakes.NewGoogle(t)
-	p := startProxy(t, servicesConfigYAML(t.TempDir(), f.Srv.Listener.Addr().String(), f.CA, fakes.GoogleHosts, googleRules, extra), nil)
+	p := proxytest.Start(t, proxytest.ServicesConfigYAML(t.TempDir(), f.Srv.Listener.Addr().String(), f.CA, fakes.GoogleHosts, googleRules, extra), nil)
 	return f, p
 }
 
@@ -52,7 +48,7 @@ type gClient struct {
 }
 
 func (g gClient) req(method, u string, body io.Reader, hdr map[string]string) *http.Request {
-	req := newReq(g.t, method, u, body)
+	req := proxytest.NewReq(g.t, method, u, body)
 	req.Header.Set("Authorization", "Bearer ya29.test-token")
 	if strings.Contains(u, "photos.google.com") {
 		req.Header.Set("Cookie", "SID=test")
@@ -76,7 +72,7 @@ func (g gClient) start(base string, size int, body string) string {
 		hdr["X-Goog-Upload-Header-Content-Length"] = strconv.Itoa(size)
 		hdr["Content-Type"] = "application/x-www-form-urlencoded;charset=utf-8"
 	}
-	resp, msg := mustDo(g.t, g.c, g.req("POST", base, strings.NewReader(body), hdr))
+	resp, msg := proxytest.MustDo(g.t, g.c, g.req("POST", base, strings.NewReader(body), hdr))
 	loc := resp.Header.Get("X-Goog-Upload-URL")
 	if resp.StatusCode != 200 || loc == "" {
 		g.t.Fatalf("start: %s %q", resp.Status, msg)
@@ -90,13 +86,13 @@ func (g gClient) chunk(loc string, off int, b []byte, cmd string, hdr map[string
 	for k, v := range hdr {
 		h[k] = v
 	}
-	resp, msg := mustDo(g.t, g.c, g.req("POST", loc, bytes.NewReader(b), h))
+	resp, msg := proxytest.MustDo(g.t, g.c, g.req("POST", loc, bytes.NewReader(b), h))
 	return resp, string(msg)
 }
 
 func (g gClient) query(loc string) (status string, received int) {
 	g.t.Helper()
-	resp, msg := mustDo(g.t, g.c, g.req("POST", loc, nil, map[string]string{"X-Goog-Upload-Command": "query"}))
+	resp, msg := proxytest.MustDo(g.t, g.c, g.req("POST", loc, nil, map[string]string{"X-Goog-Upload-Command": "query"}))
 	n, err := strconv.Atoi(resp.Header.Get("X-Goog-Upload-Size-Received"))
 	if resp.StatusCode != 200 || err != nil {
 		g.t.Fatalf("query: %s %q", resp.Status, msg)
@@ -108,7 +104,7 @@ func (g gClient) mediaItem(token string) string {
 	g.t.Helper()
 	body := fmt.Sprintf(`{"newMediaItems":[{"simpleMediaItem":{"uploadToken":%q,"fileName":"photo.jpg"}}]}`, token)
 	req := g.req("POST", "https://photoslibrary.googleapis.com/v1/mediaItems:batchCreate", strings.NewReader(body), map[string]string{"Content-Type": "application/json"})
-	resp, msg := mustDo(g.t, g.c, req)
+	resp, msg := proxytest.MustDo(g.t, g.c, req)
 	var out struct {
 		NewMediaItemResults []struct {
 			MediaItem struct{ BaseURL string }
@@ -120,52 +116,25 @@ func (g gClient) mediaItem(token string) string {
 	return out.NewMediaItemResults[0].MediaItem.BaseURL
 }
 
-func googHash(b []byte) string {
-	m := md5.Sum(b)
-	var c [4]byte
-	binary.BigEndian.PutUint32(c[:], crc32.Checksum(b, crc32.MakeTable(crc32.Castagnoli)))
-	return "crc32c=" + base64.StdEncoding.EncodeToString(c[:]) + ",md5=" + base64.StdEncoding.EncodeToString(m[:])
-}
-
-func contentMD5(b []byte) string {
-	m := md5.Sum(b)
-	return base64.StdEncoding.EncodeToString(m[:])
-}
-
-// brokenBody sends part of a chunk and then fails, as a client whose
-// connection drops in the middle of a request.
-type brokenBody struct {
-	r io.Reader
-}
-
-func (b *brokenBody) Read(p []byte) (int, error) {
-	n, err := b.r.Read(p)
-	if err == io.EOF {
-		time.Sleep(50 * time.Millisecond) // let the proxy read what was sent
-		return n, errors.New("connection dropped")
-	}
-	return n, err
-}
-
 // checkGoogleDownloads downloads the media item through the proxy (whole,
 // ranged, and a server-rendered size) and directly.
-func checkGoogleDownloads(t *testing.T, f *fakes.Google, p *testProxy, baseURL string, photo, want []byte, ranges bool) {
+func checkGoogleDownloads(t *testing.T, f *fakes.Google, p *proxytest.Proxy, baseURL string, photo, want []byte, ranges bool) {
 	t.Helper()
-	g := gClient{t: t, c: p.client}
-	_, got := mustDo(t, p.client, g.req("GET", baseURL+"=d", nil, nil))
+	g := gClient{t: t, c: p.Client}
+	_, got := proxytest.MustDo(t, p.Client, g.req("GET", baseURL+"=d", nil, nil))
 	if !bytes.Equal(got, photo) {
 		t.Fatal("the download through the proxy is not the original photo")
 	}
 	if ranges {
-		checkRanges(t, p.client, baseURL+"=d", photo, nil)
+		proxytest.CheckRanges(t, p.Client, baseURL+"=d", photo, nil)
 	}
-	direct := directClient(t, f.Srv.Listener.Addr().String(), f.CA)
-	_, raw := mustDo(t, direct, newReq(t, "GET", baseURL+"=d", nil))
-	checkStored(t, "direct download", raw, photo, want)
+	direct := proxytest.DirectClient(t, f.Srv.Listener.Addr().String(), f.CA)
+	_, raw := proxytest.MustDo(t, direct, proxytest.NewReq(t, "GET", baseURL+"=d", nil))
+	proxytest.CheckStored(t, "direct download", raw, photo, want)
 	// A copy the service rendered from the ciphertext is no photo of ours:
 	// it passes unchanged.
-	_, viaProxy := mustDo(t, p.client, newReq(t, "GET", baseURL+"=w200-h200", nil))
-	_, viaDirect := mustDo(t, direct, newReq(t, "GET", baseURL+"=w200-h200", nil))
+	_, viaProxy := proxytest.MustDo(t, p.Client, proxytest.NewReq(t, "GET", baseURL+"=w200-h200", nil))
+	_, viaDirect := proxytest.MustDo(t, direct, proxytest.NewReq(t, "GET", baseURL+"=w200-h200", nil))
 	if len(viaDirect) == 0 || !bytes.Equal(viaProxy, viaDirect) {
 		t.Fatal("a server-rendered copy was changed by the proxy")
 	}
@@ -178,9 +147,9 @@ func TestGoogleResumableUpload(t *testing.T) {
 	t.Parallel()
 	photo := fakes.CorpusFile(t, "photos/phone-12mp-q92.jpg")
 	f, p := startGoogle(t, "")
-	want := encryptedWith(t, p, photo)
+	want := proxytest.EncryptedWith(t, p, photo)
 	f.Guard.Add("photo", photo)
-	g := gClient{t: t, c: p.client}
+	g := gClient{t: t, c: p.Client}
 
 	loc := g.start("https://photoslibrary.googleapis.com/v1/uploads", len(photo), "")
 	const cs = 2 * fakes.GoogleGranularity
@@ -202,8 +171,8 @@ func TestGoogleResumableUpload(t *testing.T) {
 	// The last chunk carries hashes of itself (Content-MD5) and of the
 	// whole file (X-Goog-Hash).
 	resp, token := g.chunk(loc, 3*cs, chunks[3], "upload, finalize", map[string]string{
-		"X-Goog-Hash": googHash(photo),
-		"Content-MD5": contentMD5(chunks[3]),
+		"X-Goog-Hash": proxytest.GoogHash(photo),
+		"Content-MD5": proxytest.ContentMD5(chunks[3]),
 	})
 	if resp.StatusCode != 200 || resp.Header.Get("X-Goog-Upload-Status") != "final" || token == "" {
 		t.Fatalf("finalize: %s %q", resp.Status, token)
@@ -215,12 +184,12 @@ func TestGoogleResumableUpload(t *testing.T) {
 		t.Fatalf("repeated finalize: %s %q", resp.Status, again)
 	}
 	u := f.Upload1(loc)
-	checkStored(t, "resumable upload", u.Data, photo, want)
+	proxytest.CheckStored(t, "resumable upload", u.Data, photo, want)
 	if !u.HashFinal {
 		t.Fatal("the service got no X-Goog-Hash on the finalize")
 	}
 	checkChunkLengths(t, f)
-	if n := p.srv.Uploads(); n != 0 {
+	if n := p.Server.Uploads(); n != 0 {
 		t.Fatalf("%d sessions left after the upload", n)
 	}
 	// Ranges at several offsets are checked with a smaller photo in
@@ -253,9 +222,9 @@ func TestGoogleResumableUpstreamFailures(t *testing.T) {
 			f.Gran = 65536
 			f.FailNext = tc.fail
 			f.Mu.Unlock()
-			want := encryptedWith(t, p, photo)
+			want := proxytest.EncryptedWith(t, p, photo)
 			f.Guard.Add("photo", photo)
-			g := gClient{t: t, c: p.client}
+			g := gClient{t: t, c: p.Client}
 			loc := g.start("https://photoslibrary.googleapis.com/v1/uploads", len(photo), "")
 			const cs = 65536
 			off, failures, token := 0, 0, ""
@@ -285,7 +254,7 @@ func TestGoogleResumableUpstreamFailures(t *testing.T) {
 			if failures != 1 {
 				t.Fatalf("%d failed chunks, want 1", failures)
 			}
-			checkStored(t, "upload after a failure", f.Upload1(loc).Data, photo, want)
+			proxytest.CheckStored(t, "upload after a failure", f.Upload1(loc).Data, photo, want)
 			checkGoogleDownloads(t, f, p, g.mediaItem(token), photo, want, false)
 		})
 	}
@@ -297,15 +266,15 @@ func TestGoogleRawUpload(t *testing.T) {
 	t.Parallel()
 	photo := fakes.CorpusFile(t, "photos/astronaut-q95-444.jpg")
 	f, p := startGoogle(t, "")
-	want := encryptedWith(t, p, photo)
+	want := proxytest.EncryptedWith(t, p, photo)
 	f.Guard.Add("photo", photo)
-	g := gClient{t: t, c: p.client}
-	resp, token := mustDo(t, p.client, g.req("POST", "https://photoslibrary.googleapis.com/v1/uploads", bytes.NewReader(photo), map[string]string{
+	g := gClient{t: t, c: p.Client}
+	resp, token := proxytest.MustDo(t, p.Client, g.req("POST", "https://photoslibrary.googleapis.com/v1/uploads", bytes.NewReader(photo), map[string]string{
 		"X-Goog-Upload-Protocol":     "raw",
 		"X-Goog-Upload-Content-Type": "image/jpeg",
 		"Content-Type":               "application/octet-stream",
-		"X-Goog-Hash":                googHash(photo),
-		"Content-MD5":                contentMD5(photo),
+		"X-Goog-Hash":                proxytest.GoogHash(photo),
+		"Content-MD5":                proxytest.ContentMD5(photo),
 	}))
 	if resp.StatusCode != 200 {
 		t.Fatalf("raw upload: %s %q", resp.Status, token)
@@ -319,9 +288,9 @@ func TestGoogleWebUpload(t *testing.T) {
 	t.Parallel()
 	photo := fakes.CorpusFile(t, "photos/motorcycle-q88-progressive-restart1b.jpg")
 	f, p := startGoogle(t, "")
-	want := encryptedWith(t, p, photo)
+	want := proxytest.EncryptedWith(t, p, photo)
 	f.Guard.Add("photo", photo)
-	g := gClient{t: t, c: p.client}
+	g := gClient{t: t, c: p.Client}
 	meta := fmt.Sprintf(`{"protocolVersion":"0.8","createSessionRequest":{"fields":[{"external":{"name":"file","filename":"m.jpg","size":%d}}]}}`, len(photo))
 	loc := g.start("https://photos.google.com/_/upload/uploadmedia/interactive?authuser=0", len(photo), meta)
 	if !strings.HasPrefix(loc, "https://photos.google.com/_/upload/uploadmedia/interactive?") {
@@ -331,7 +300,7 @@ func TestGoogleWebUpload(t *testing.T) {
 	if resp.StatusCode != 200 || token == "" {
 		t.Fatalf("upload: %s %q", resp.Status, token)
 	}
-	checkStored(t, "web upload", f.Upload1(loc).Data, photo, want)
+	proxytest.CheckStored(t, "web upload", f.Upload1(loc).Data, photo, want)
 }
 
 // TestGoogleResumableRefusals: what cannot be encrypted is refused before it
@@ -340,7 +309,7 @@ func TestGoogleResumableRefusals(t *testing.T) {
 	t.Parallel()
 	photo := fakes.CorpusFile(t, "photos/coffee-q80-420.jpg")
 	f, p := startGoogle(t, "limits: {max_sessions: 2, hash_buffer: 1MiB}\n")
-	g := gClient{t: t, c: p.client}
+	g := gClient{t: t, c: p.Client}
 	base := "https://photoslibrary.googleapis.com/v1/uploads"
 
 	heic := append([]byte("\x00\x00\x00\x18ftypheic"), bytes.Repeat([]byte{7}, 300000)...)
@@ -364,7 +333,7 @@ func TestGoogleResumableRefusals(t *testing.T) {
 	l1 := g.start(base, len(photo), "")
 	l2 := g.start(base, len(photo), "")
 	l3 := g.start(base, len(photo), "")
-	if n := p.srv.Uploads(); n != 2 {
+	if n := p.Server.Uploads(); n != 2 {
 		t.Fatalf("%d sessions, want 2", n)
 	}
 	resp, msg = g.chunk(l1, 0, photo, "upload, finalize", nil)
@@ -375,7 +344,7 @@ func TestGoogleResumableRefusals(t *testing.T) {
 		t.Fatalf("upload 2: %s %q", resp.Status, msg)
 	}
 	// Sessions expire after session_ttl.
-	p.clock.advance(25 * time.Hour)
+	p.Clock.Advance(25 * time.Hour)
 	resp, msg = g.chunk(l3, 0, photo, "upload, finalize", nil)
 	if resp.StatusCode != http.StatusBadGateway || !strings.Contains(msg, "not known to jpegveil") {
 		t.Fatalf("chunk of an expired session: %s %q", resp.Status, msg)
@@ -385,13 +354,13 @@ func TestGoogleResumableRefusals(t *testing.T) {
 // breakAndResume sends chunk at off broken off half-way, checks that the
 // upload resumes at off, that a chunk elsewhere is refused, and resumes
 // with chunk, twice (the repeat is answered from the session).
-func breakAndResume(t *testing.T, g gClient, p *testProxy, loc string, chunk []byte, off int) {
+func breakAndResume(t *testing.T, g gClient, p *proxytest.Proxy, loc string, chunk []byte, off int) {
 	t.Helper()
 	// The chunk breaks off half-way.
-	req := g.req("POST", loc, &brokenBody{r: bytes.NewReader(chunk[:len(chunk)/2])},
+	req := g.req("POST", loc, &proxytest.BrokenBody{R: bytes.NewReader(chunk[:len(chunk)/2])},
 		map[string]string{"X-Goog-Upload-Command": "upload", "X-Goog-Upload-Offset": strconv.Itoa(off)})
 	req.ContentLength = int64(len(chunk))
-	if resp, err := p.client.Do(req); err == nil {
+	if resp, err := p.Client.Do(req); err == nil {
 		resp.Body.Close()
 		t.Fatalf("a broken chunk was answered %s", resp.Status)
 	}

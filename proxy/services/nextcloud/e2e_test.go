@@ -1,4 +1,4 @@
-package proxy
+package nextcloud_test
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"jpegveil/internal/fakes"
+	"jpegveil/internal/proxytest"
 	"jpegveil/veil"
 )
 
@@ -37,23 +38,23 @@ const nextcloudRules = `  - name: nextcloud-upload
 
 const ncBase = "https://cloud.test/remote.php/dav/"
 
-func startNextcloud(t testing.TB) (*fakes.Nextcloud, *testProxy) {
+func startNextcloud(t testing.TB) (*fakes.Nextcloud, *proxytest.Proxy) {
 	t.Helper()
 	f := fakes.NewNextcloud(t)
-	p := startProxy(t, servicesConfigYAML(t.TempDir(), f.Srv.Listener.Addr().String(), f.CA, []string{"cloud.test"}, nextcloudRules, ""), nil)
+	p := proxytest.Start(t, proxytest.ServicesConfigYAML(t.TempDir(), f.Srv.Listener.Addr().String(), f.CA, []string{"cloud.test"}, nextcloudRules, ""), nil)
 	return f, p
 }
 
 func davDo(t *testing.T, c *http.Client, method, path string, body []byte, hdr map[string]string) (*http.Response, string) {
 	t.Helper()
-	req := newReq(t, method, ncBase+path, bytes.NewReader(body))
+	req := proxytest.NewReq(t, method, ncBase+path, bytes.NewReader(body))
 	if body == nil {
 		req.Body = http.NoBody
 	}
 	for k, v := range hdr {
 		req.Header.Set(k, v)
 	}
-	resp, msg := mustDo(t, c, req)
+	resp, msg := proxytest.MustDo(t, c, req)
 	return resp, string(msg)
 }
 
@@ -64,16 +65,16 @@ func ocSHA1(b []byte) string {
 
 // checkNextcloudDownloads reads the file back through the proxy, whole and
 // ranged, and directly.
-func checkNextcloudDownloads(t *testing.T, f *fakes.Nextcloud, p *testProxy, rel string, photo, want []byte) {
+func checkNextcloudDownloads(t *testing.T, f *fakes.Nextcloud, p *proxytest.Proxy, rel string, photo, want []byte) {
 	t.Helper()
-	resp, got := davDo(t, p.client, "GET", "files/"+rel, nil, nil)
+	resp, got := davDo(t, p.Client, "GET", "files/"+rel, nil, nil)
 	if resp.StatusCode != 200 || got != string(photo) {
 		t.Fatalf("download through the proxy: %s, original: %v", resp.Status, got == string(photo))
 	}
-	checkRanges(t, p.client, ncBase+"files/"+rel, photo, nil)
-	direct := directClient(t, f.Srv.Listener.Addr().String(), f.CA)
-	_, raw := mustDo(t, direct, newReq(t, "GET", ncBase+"files/"+rel, nil))
-	checkStored(t, "direct download", raw, photo, want)
+	proxytest.CheckRanges(t, p.Client, ncBase+"files/"+rel, photo, nil)
+	direct := proxytest.DirectClient(t, f.Srv.Listener.Addr().String(), f.CA)
+	_, raw := proxytest.MustDo(t, direct, proxytest.NewReq(t, "GET", ncBase+"files/"+rel, nil))
+	proxytest.CheckStored(t, "direct download", raw, photo, want)
 }
 
 // TestNextcloudPut is a plain WebDAV upload with a checksum, as the desktop
@@ -82,12 +83,12 @@ func TestNextcloudPut(t *testing.T) {
 	t.Parallel()
 	photo := fakes.CorpusFile(t, "photos/retina-q92-optimized.jpg")
 	f, p := startNextcloud(t)
-	want := encryptedWith(t, p, photo)
+	want := proxytest.EncryptedWith(t, p, photo)
 	f.Guard.Add("photo", photo)
-	if resp, msg := davDo(t, p.client, "MKCOL", "files/alice/Photos", nil, nil); resp.StatusCode != 201 {
+	if resp, msg := davDo(t, p.Client, "MKCOL", "files/alice/Photos", nil, nil); resp.StatusCode != 201 {
 		t.Fatalf("MKCOL: %s %q", resp.Status, msg)
 	}
-	resp, msg := davDo(t, p.client, "PUT", "files/alice/Photos/r.jpg", photo, map[string]string{
+	resp, msg := davDo(t, p.Client, "PUT", "files/alice/Photos/r.jpg", photo, map[string]string{
 		"OC-Checksum": ocSHA1(photo) + " ADLER32:" + fmt.Sprintf("%x", adler(photo)),
 		"X-OC-Mtime":  "1700000000",
 	})
@@ -95,7 +96,7 @@ func TestNextcloudPut(t *testing.T) {
 		t.Fatalf("PUT: %s %q", resp.Status, msg)
 	}
 	fl := f.File("alice/Photos/r.jpg")
-	checkStored(t, "PUT", fl.Data, photo, want)
+	proxytest.CheckStored(t, "PUT", fl.Data, photo, want)
 	if !strings.HasPrefix(fl.Checksum, ocSHA1(want)+" ADLER32:") {
 		t.Fatalf("stored checksum %q is not that of the ciphertext", fl.Checksum)
 	}
@@ -110,13 +111,13 @@ func TestNextcloudChunkedV2(t *testing.T) {
 	photo := fakes.CorpusFile(t, "photos/hubble-q85-progressive.jpg")
 	f, p := startNextcloud(t)
 	f.SetMinChunk(40000) // as with object storage, scaled down
-	want := encryptedWith(t, p, photo)
+	want := proxytest.EncryptedWith(t, p, photo)
 	f.Guard.Add("photo", photo)
-	davDo(t, p.client, "MKCOL", "files/alice/Photos", nil, nil)
+	davDo(t, p.Client, "MKCOL", "files/alice/Photos", nil, nil)
 	dest := ncBase + "files/alice/Photos/hubble.jpg"
 	folder := "uploads/alice/web-file-upload-8f3a2c"
 	hdr := map[string]string{"Destination": dest, "OC-Total-Length": strconv.Itoa(len(photo))}
-	if resp, msg := davDo(t, p.client, "MKCOL", folder, nil, hdr); resp.StatusCode != 201 {
+	if resp, msg := davDo(t, p.Client, "MKCOL", folder, nil, hdr); resp.StatusCode != 201 {
 		t.Fatalf("MKCOL: %s %q", resp.Status, msg)
 	}
 	const cs = 50000
@@ -134,33 +135,33 @@ func TestNextcloudChunkedV2(t *testing.T) {
 		if i == 2 {
 			h["OC-Checksum"] = ocSHA1(c)
 		}
-		resp, msg := davDo(t, p.client, "PUT", folder+"/"+name, c, h)
+		resp, msg := davDo(t, p.Client, "PUT", folder+"/"+name, c, h)
 		if resp.StatusCode != 201 {
 			t.Fatalf("chunk %s: %s %q", name, resp.Status, msg)
 		}
 		if i == 0 {
 			// A repeat, as after a lost answer.
-			if resp, msg := davDo(t, p.client, "PUT", folder+"/"+name, c, h); resp.StatusCode/100 != 2 {
+			if resp, msg := davDo(t, p.Client, "PUT", folder+"/"+name, c, h); resp.StatusCode/100 != 2 {
 				t.Fatalf("repeated chunk: %s %q", resp.Status, msg)
 			}
 		}
 		if i == 2 {
 			// Going back to an earlier chunk is refused: the proxy
 			// cannot rewind the encryption.
-			resp, msg := davDo(t, p.client, "PUT", folder+"/00002", chunks[1], h)
+			resp, msg := davDo(t, p.Client, "PUT", folder+"/00002", chunks[1], h)
 			if resp.StatusCode != http.StatusBadGateway || !strings.Contains(msg, "cannot go back") {
 				t.Fatalf("an earlier chunk again: %s %q", resp.Status, msg)
 			}
 		}
 		// A listing of the upload folder cannot be used to resume.
 		if i == 1 {
-			resp, msg := davDo(t, p.client, "PROPFIND", folder, nil, map[string]string{"Depth": "1"})
+			resp, msg := davDo(t, p.Client, "PROPFIND", folder, nil, map[string]string{"Depth": "1"})
 			if resp.StatusCode != http.StatusBadGateway || !strings.Contains(msg, "cannot be resumed") {
 				t.Fatalf("PROPFIND of the upload folder: %s %q", resp.Status, msg)
 			}
 		}
 	}
-	resp, msg := davDo(t, p.client, "MOVE", folder+"/.file", nil, map[string]string{
+	resp, msg := davDo(t, p.Client, "MOVE", folder+"/.file", nil, map[string]string{
 		"Destination":     dest,
 		"OC-Total-Length": strconv.Itoa(len(photo)),
 		"OC-Checksum":     ocSHA1(photo),
@@ -170,7 +171,7 @@ func TestNextcloudChunkedV2(t *testing.T) {
 		t.Fatalf("MOVE: %s %q", resp.Status, msg)
 	}
 	fl := f.File("alice/Photos/hubble.jpg")
-	checkStored(t, "chunked v2", fl.Data, photo, want)
+	proxytest.CheckStored(t, "chunked v2", fl.Data, photo, want)
 	if fl.Checksum != ocSHA1(want) {
 		t.Fatalf("stored checksum %q, want the ciphertext's", fl.Checksum)
 	}
@@ -184,12 +185,12 @@ func TestNextcloudChunkedV2(t *testing.T) {
 }
 
 // breakChunk PUTs half of chunk c and breaks off.
-func breakChunk(t *testing.T, p *testProxy, path, dest string, c []byte) {
+func breakChunk(t *testing.T, p *proxytest.Proxy, path, dest string, c []byte) {
 	t.Helper()
-	req := newReq(t, "PUT", ncBase+path, &brokenBody{r: bytes.NewReader(c[:len(c)/2])})
+	req := proxytest.NewReq(t, "PUT", ncBase+path, &proxytest.BrokenBody{R: bytes.NewReader(c[:len(c)/2])})
 	req.ContentLength = int64(len(c))
 	req.Header.Set("Destination", dest)
-	if resp, err := p.client.Do(req); err == nil {
+	if resp, err := p.Client.Do(req); err == nil {
 		resp.Body.Close()
 		t.Fatalf("a broken chunk was answered %s", resp.Status)
 	}
@@ -215,14 +216,14 @@ func TestNextcloudChunkedByteRanges(t *testing.T) {
 	t.Parallel()
 	photo := fakes.CorpusFile(t, "photos/retina-q92-optimized.jpg")
 	f, p := startNextcloud(t)
-	want := encryptedWith(t, p, photo)
+	want := proxytest.EncryptedWith(t, p, photo)
 	f.Guard.Add("photo", photo)
-	davDo(t, p.client, "MKCOL", "files/alice/Photos", nil, nil)
+	davDo(t, p.Client, "MKCOL", "files/alice/Photos", nil, nil)
 	folder := "uploads/alice/rclone-chunked-upload-0123456789abcdef"
-	if resp, _ := davDo(t, p.client, "DELETE", folder+"/", nil, nil); resp.StatusCode != 404 {
+	if resp, _ := davDo(t, p.Client, "DELETE", folder+"/", nil, nil); resp.StatusCode != 404 {
 		t.Fatalf("purge of a missing folder: %s", resp.Status)
 	}
-	if resp, msg := davDo(t, p.client, "MKCOL", folder+"/", nil, nil); resp.StatusCode != 201 {
+	if resp, msg := davDo(t, p.Client, "MKCOL", folder+"/", nil, nil); resp.StatusCode != 201 {
 		t.Fatalf("MKCOL: %s %q", resp.Status, msg)
 	}
 	const cs = 60000
@@ -230,20 +231,20 @@ func TestNextcloudChunkedByteRanges(t *testing.T) {
 		end := min(off+cs, len(photo))
 		name := fmt.Sprintf("%015d-%015d", off, end-1)
 		f.Guard.Add("chunk", photo[off:end])
-		resp, msg := davDo(t, p.client, "PUT", folder+"/"+name, photo[off:end], map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
+		resp, msg := davDo(t, p.Client, "PUT", folder+"/"+name, photo[off:end], map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
 		if resp.StatusCode != 201 {
 			t.Fatalf("chunk %s: %s %q", name, resp.Status, msg)
 		}
 		if off == 0 {
 			// A chunk that does not start where the last one ended.
 			bad := fmt.Sprintf("%015d-%015d", off+cs+1, end+cs)
-			resp, msg := davDo(t, p.client, "PUT", folder+"/"+bad, photo[off+cs+1:end+cs+1], nil)
+			resp, msg := davDo(t, p.Client, "PUT", folder+"/"+bad, photo[off+cs+1:end+cs+1], nil)
 			if resp.StatusCode != http.StatusBadGateway || !strings.Contains(msg, "expects the next chunk to start at byte 60000") {
 				t.Fatalf("chunk at a wrong offset: %s %q", resp.Status, msg)
 			}
 		}
 	}
-	resp, msg := davDo(t, p.client, "MOVE", folder+"/.file", nil, map[string]string{
+	resp, msg := davDo(t, p.Client, "MOVE", folder+"/.file", nil, map[string]string{
 		"Destination": ncBase + "files/alice/Photos/retina.jpg",
 		"OC-Checksum": ocSHA1(photo),
 		"X-OC-Mtime":  "1700000000",
@@ -252,7 +253,7 @@ func TestNextcloudChunkedByteRanges(t *testing.T) {
 		t.Fatalf("MOVE: %s %q", resp.Status, msg)
 	}
 	fl := f.File("alice/Photos/retina.jpg")
-	checkStored(t, "chunked v1", fl.Data, photo, want)
+	proxytest.CheckStored(t, "chunked v1", fl.Data, photo, want)
 	// The upstream chunks are named by the ranges they hold, contiguous.
 	next := int64(0)
 	puts := f.Puts()
@@ -291,20 +292,20 @@ func TestNextcloudChunkedTail(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := fakes.NewNextcloud(t)
 			rules := strings.Replace(nextcloudRules, "    resumable: nextcloud\n", "    resumable: nextcloud\n    on_unsupported: "+tc.policy+"\n", 1)
-			p := startProxy(t, servicesConfigYAML(t.TempDir(), f.Srv.Listener.Addr().String(), f.CA, []string{"cloud.test"}, rules, ""), nil)
+			p := proxytest.Start(t, proxytest.ServicesConfigYAML(t.TempDir(), f.Srv.Listener.Addr().String(), f.CA, []string{"cloud.test"}, rules, ""), nil)
 			var want bytes.Buffer
-			if _, err := veil.Encrypt(p.state.Key, &want, bytes.NewReader(photo)); err == nil {
+			if _, err := veil.Encrypt(p.Key, &want, bytes.NewReader(photo)); err == nil {
 				t.Fatal("the truncated photo encrypted without an error")
 			}
 			f.Guard.Add("photo", photo)
-			davDo(t, p.client, "MKCOL", "files/alice/Photos", nil, nil)
+			davDo(t, p.Client, "MKCOL", "files/alice/Photos", nil, nil)
 			dest := ncBase + "files/alice/Photos/t.jpg"
 			folder := "uploads/alice/web-file-upload-tail"
 			hdr := map[string]string{"Destination": dest}
 			if tc.v1 {
 				hdr = nil
 			}
-			davDo(t, p.client, "MKCOL", folder, nil, hdr)
+			davDo(t, p.Client, "MKCOL", folder, nil, hdr)
 			const cs = 40000
 			for i := 0; i*cs < len(photo); i++ {
 				end := min((i+1)*cs, len(photo))
@@ -314,11 +315,11 @@ func TestNextcloudChunkedTail(t *testing.T) {
 					name = fmt.Sprintf("%06d-%06d", i*cs, end-1)
 				}
 				f.Guard.Add("chunk", c)
-				if resp, msg := davDo(t, p.client, "PUT", folder+"/"+name, c, hdr); resp.StatusCode != 201 {
+				if resp, msg := davDo(t, p.Client, "PUT", folder+"/"+name, c, hdr); resp.StatusCode != 201 {
 					t.Fatalf("chunk %s: %s %q", name, resp.Status, msg)
 				}
 			}
-			resp, msg := davDo(t, p.client, "MOVE", folder+"/.file", nil, map[string]string{"Destination": dest, "OC-Total-Length": strconv.Itoa(len(photo))})
+			resp, msg := davDo(t, p.Client, "MOVE", folder+"/.file", nil, map[string]string{"Destination": dest, "OC-Total-Length": strconv.Itoa(len(photo))})
 			if tc.policy == "block" {
 				if resp.StatusCode != http.StatusBadGateway || !strings.Contains(msg, "corrupt JPEG") {
 					t.Fatalf("MOVE of a truncated photo: %s %q", resp.Status, msg)
@@ -348,7 +349,7 @@ func TestNextcloudChunkedTail(t *testing.T) {
 					t.Fatalf("upstream chunks %v: want 3 and the tail, up to %d", puts, len(photo))
 				}
 			}
-			checkStored(t, "chunked upload with a tail", f.File("alice/Photos/t.jpg").Data, photo, want.Bytes())
+			proxytest.CheckStored(t, "chunked upload with a tail", f.File("alice/Photos/t.jpg").Data, photo, want.Bytes())
 		})
 	}
 }
@@ -363,16 +364,16 @@ func TestNextcloudChunkUpstreamFailure(t *testing.T) {
 	f.Mu.Lock()
 	f.FailPuts = []string{"", "fail"}
 	f.Mu.Unlock()
-	want := encryptedWith(t, p, photo)
+	want := proxytest.EncryptedWith(t, p, photo)
 	f.Guard.Add("photo", photo)
-	davDo(t, p.client, "MKCOL", "files/alice/Photos", nil, nil)
+	davDo(t, p.Client, "MKCOL", "files/alice/Photos", nil, nil)
 	dest := ncBase + "files/alice/Photos/c.jpg"
 	folder := "uploads/alice/retry"
 	hdr := map[string]string{"Destination": dest}
-	davDo(t, p.client, "MKCOL", folder, nil, hdr)
+	davDo(t, p.Client, "MKCOL", folder, nil, hdr)
 	const cs = 16384
 	put := func(i int) (*http.Response, string) {
-		return davDo(t, p.client, "PUT", fmt.Sprintf("%s/%d", folder, i+1), photo[i*cs:min((i+1)*cs, len(photo))], hdr)
+		return davDo(t, p.Client, "PUT", fmt.Sprintf("%s/%d", folder, i+1), photo[i*cs:min((i+1)*cs, len(photo))], hdr)
 	}
 	if resp, msg := put(0); resp.StatusCode != 201 {
 		t.Fatalf("chunk 1: %s %q", resp.Status, msg)
@@ -388,8 +389,8 @@ func TestNextcloudChunkUpstreamFailure(t *testing.T) {
 			t.Fatalf("chunk %d: %s %q", i+1, resp.Status, msg)
 		}
 	}
-	if resp, msg := davDo(t, p.client, "MOVE", folder+"/.file", nil, hdr); resp.StatusCode != 201 {
+	if resp, msg := davDo(t, p.Client, "MOVE", folder+"/.file", nil, hdr); resp.StatusCode != 201 {
 		t.Fatalf("MOVE: %s %q", resp.Status, msg)
 	}
-	checkStored(t, "upload after a failed chunk", f.File("alice/Photos/c.jpg").Data, photo, want)
+	proxytest.CheckStored(t, "upload after a failed chunk", f.File("alice/Photos/c.jpg").Data, photo, want)
 }
