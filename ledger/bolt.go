@@ -51,6 +51,9 @@ type BoltOptions struct {
 	Timeout time.Duration
 	// Logger receives the ledger's log messages; nil means none.
 	Logger *zap.Logger
+	// ReadOnly opens an existing file without changing it, under a shared
+	// lock: several readers may hold it, but not while a writer does.
+	ReadOnly bool
 }
 
 // BoltLedger is a Ledger in a local bbolt file. The file is locked while
@@ -80,8 +83,15 @@ func OpenBolt(path string, opts BoltOptions) (*BoltLedger, error) {
 	if timeout <= 0 {
 		timeout = DefaultOpenTimeout
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("open ledger: %w", err)
+	if !opts.ReadOnly {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, fmt.Errorf("open ledger: %w", err)
+		}
+	} else if fi, err := os.Stat(path); err != nil || fi.Size() == 0 {
+		if err == nil {
+			err = ErrEmpty
+		}
+		return nil, fmt.Errorf("open ledger %s: %w", path, err)
 	}
 	if fi, err := os.Stat(path); err == nil && fi.Size() > 0 {
 		if err := validateFile(path); err != nil {
@@ -90,7 +100,7 @@ func OpenBolt(path string, opts BoltOptions) (*BoltLedger, error) {
 	}
 	var db *bolt.DB
 	err := safely(path, "open", func() (err error) {
-		db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout})
+		db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, ReadOnly: opts.ReadOnly})
 		return err
 	})
 	var fe *FaultError
@@ -105,7 +115,11 @@ func OpenBolt(path string, opts BoltOptions) (*BoltLedger, error) {
 		return nil, fmt.Errorf("open ledger %s: %w", path, err)
 	}
 	b := &BoltLedger{db: db, path: path, log: log}
-	if err := b.init(); err != nil {
+	init := b.init
+	if opts.ReadOnly {
+		init = b.checkVersion
+	}
+	if err := init(); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("open ledger %s: %w", path, err)
 	}
@@ -148,6 +162,23 @@ func (b *BoltLedger) initTx(tx *bolt.Tx) error {
 		}
 	}
 	return nil
+}
+
+// checkVersion checks, read-only, that the file is a ledger this package
+// reads.
+func (b *BoltLedger) checkVersion() error {
+	return b.protect("open", func() error {
+		return b.db.View(func(tx *bolt.Tx) error {
+			meta := tx.Bucket(bucketMeta)
+			if meta == nil || tx.Bucket(bucketFingerprints) == nil {
+				return fmt.Errorf("%w: not a ledger (buckets missing)", ErrCorrupt)
+			}
+			if v := meta.Get(keyVersion); string(v) != formatVersion {
+				return fmt.Errorf("ledger format version %q is not supported (this jpegveil reads version %s)", v, formatVersion)
+			}
+			return nil
+		})
+	})
 }
 
 // Path returns the ledger file's path.

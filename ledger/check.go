@@ -5,9 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
-	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 // CheckReport is what CheckFile found in a sound ledger file.
@@ -31,34 +28,14 @@ func CheckFile(ctx context.Context, path string, timeout time.Duration) (CheckRe
 	if err := validateFile(path); err != nil {
 		return CheckReport{}, fmt.Errorf("ledger %s: %w", path, err)
 	}
-	var db *bolt.DB
-	err := safely(path, "check", func() (err error) {
-		db, err = bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: timeout})
-		return err
-	})
+	b, err := OpenBolt(path, BoltOptions{ReadOnly: true, Timeout: timeout})
 	switch {
-	case errors.Is(err, bolterrors.ErrTimeout):
+	case errors.Is(err, ErrInUse):
 		return CheckReport{}, fmt.Errorf("ledger %s: %w (check a daily copy, or stop the proxy first)", path, ErrInUse)
 	case err != nil:
-		return CheckReport{}, fmt.Errorf("ledger %s: %w: %v", path, ErrCorrupt, err)
+		return CheckReport{}, err
 	}
-	b := &BoltLedger{db: db, path: path}
 	defer b.Close()
-	err = b.protect("check", func() error {
-		return db.View(func(tx *bolt.Tx) error {
-			meta := tx.Bucket(bucketMeta)
-			if meta == nil || tx.Bucket(bucketFingerprints) == nil {
-				return fmt.Errorf("%w: not a ledger (buckets missing)", ErrCorrupt)
-			}
-			if v := meta.Get(keyVersion); string(v) != formatVersion {
-				return fmt.Errorf("ledger format version %q is not supported (this jpegveil reads version %s)", v, formatVersion)
-			}
-			return nil
-		})
-	})
-	if err != nil {
-		return CheckReport{}, b.wrap("check", err)
-	}
 	if err := b.consistency(); err != nil {
 		return CheckReport{}, b.wrap("check", err)
 	}
