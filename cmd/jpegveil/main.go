@@ -81,6 +81,7 @@ same operation; the key file decides the keystream and the masking mode.`,
 		newAnalyzeCmd(a),
 		newInitCmd(a),
 		newLedgerCmd(a),
+		newKeyCmd(a),
 	)
 	markStart(root, a)
 	return root
