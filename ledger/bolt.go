@@ -208,29 +208,37 @@ func (b *BoltLedger) Add(ctx context.Context, fp Fingerprint, e Entry) error {
 
 // Lookup implements Ledger.
 func (b *BoltLedger) Lookup(ctx context.Context, fp Fingerprint) (Entry, bool, error) {
-	if err := ctx.Err(); err != nil {
+	var e Entry
+	found, err := b.get(ctx, fp, func(_ *bolt.Tx, v []byte) (err error) {
+		e, err = decodeEntry(fp, v)
+		return err
+	})
+	if err != nil || !found {
 		return Entry{}, false, err
 	}
-	var (
-		e     Entry
-		found bool
-	)
-	err := b.protect("lookup", func() error {
+	return e, true, nil
+}
+
+// get calls read, in a read transaction, with the fingerprints value of fp;
+// found is false (and read not called) when fp is not recorded.
+func (b *BoltLedger) get(ctx context.Context, fp Fingerprint, read func(tx *bolt.Tx, v []byte) error) (found bool, err error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	err = b.protect("lookup", func() error {
 		return b.db.View(func(tx *bolt.Tx) error {
 			v := tx.Bucket(bucketFingerprints).Get(fp[:])
 			if v == nil {
 				return nil
 			}
-			var err error
-			e, err = decodeEntry(fp, v)
-			found = err == nil
-			return err
+			found = true
+			return read(tx, v)
 		})
 	})
 	if err != nil {
-		return Entry{}, false, b.wrap("lookup", err)
+		return false, b.wrap("lookup", err)
 	}
-	return e, found, nil
+	return found, nil
 }
 
 // Len returns the number of entries.

@@ -103,7 +103,7 @@ func (b *BoltLedger) Export(ctx context.Context, w io.Writer, now time.Time) (in
 // ErrBadExport that says what is wrong; no records are returned then.
 func ReadExport(r io.Reader) ([]Record, error) {
 	h := sha256.New()
-	br := bufio.NewReaderSize(r, 64<<10)
+	br := bufio.NewReaderSize(r, maxExportLine)
 	var (
 		recs    []Record
 		lineNo  int

@@ -127,80 +127,65 @@ func addServices(have []ServiceRef, refs ...ServiceRef) ([]ServiceRef, bool) {
 
 // RecordService implements UploadRecorder.
 func (b *BoltLedger) RecordService(ctx context.Context, fp Fingerprint, ref ServiceRef) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
 	if err := ref.validate(); err != nil {
 		return err
 	}
-	err := b.protect("record service", func() error {
-		return b.db.Update(func(tx *bolt.Tx) error {
-			if tx.Bucket(bucketFingerprints).Get(fp[:]) == nil {
-				return fmt.Errorf("%w: %s", ErrNotRecorded, fp)
+	return b.updateRecorded(ctx, "record service", fp, func(tx *bolt.Tx) error {
+		bk := tx.Bucket(bucketServices)
+		var have []ServiceRef
+		if v := bk.Get(fp[:]); v != nil {
+			var err error
+			if have, err = decodeServices(fp, v); err != nil {
+				return err
 			}
-			bk := tx.Bucket(bucketServices)
-			var have []ServiceRef
-			if v := bk.Get(fp[:]); v != nil {
-				var err error
-				if have, err = decodeServices(fp, v); err != nil {
-					return err
-				}
-			}
-			have, changed := addServices(have, ref)
-			if !changed {
-				return nil
-			}
-			return bk.Put(fp[:], encodeServices(have))
-		})
+		}
+		have, changed := addServices(have, ref)
+		if !changed {
+			return nil
+		}
+		return bk.Put(fp[:], encodeServices(have))
 	})
-	return b.wrap("record service", err)
 }
 
 // RecordCiphertextHash implements UploadRecorder.
 func (b *BoltLedger) RecordCiphertextHash(ctx context.Context, fp Fingerprint, sum [32]byte) error {
+	return b.updateRecorded(ctx, "record hash", fp, func(tx *bolt.Tx) error {
+		bk := tx.Bucket(bucketHashes)
+		if bk.Get(fp[:]) != nil {
+			return nil
+		}
+		return bk.Put(fp[:], sum[:])
+	})
+}
+
+// updateRecorded runs update in a write transaction if fp is recorded, and
+// fails with ErrNotRecorded if not.
+func (b *BoltLedger) updateRecorded(ctx context.Context, op string, fp Fingerprint, update func(tx *bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	err := b.protect("record hash", func() error {
+	err := b.protect(op, func() error {
 		return b.db.Update(func(tx *bolt.Tx) error {
 			if tx.Bucket(bucketFingerprints).Get(fp[:]) == nil {
 				return fmt.Errorf("%w: %s", ErrNotRecorded, fp)
 			}
-			bk := tx.Bucket(bucketHashes)
-			if bk.Get(fp[:]) != nil {
-				return nil
-			}
-			return bk.Put(fp[:], sum[:])
+			return update(tx)
 		})
 	})
-	return b.wrap("record hash", err)
+	return b.wrap(op, err)
 }
 
 // Record returns everything the ledger keeps about fp.
 func (b *BoltLedger) Record(ctx context.Context, fp Fingerprint) (Record, bool, error) {
-	if err := ctx.Err(); err != nil {
+	var rec Record
+	found, err := b.get(ctx, fp, func(tx *bolt.Tx, v []byte) (err error) {
+		rec, err = readRecord(tx, fp, v)
+		return err
+	})
+	if err != nil || !found {
 		return Record{}, false, err
 	}
-	var (
-		rec   Record
-		found bool
-	)
-	err := b.protect("lookup", func() error {
-		return b.db.View(func(tx *bolt.Tx) error {
-			v := tx.Bucket(bucketFingerprints).Get(fp[:])
-			if v == nil {
-				return nil
-			}
-			var err error
-			rec, err = readRecord(tx, fp, v)
-			found = err == nil
-			return err
-		})
-	})
-	if err != nil {
-		return Record{}, false, b.wrap("lookup", err)
-	}
-	return rec, found, nil
+	return rec, true, nil
 }
 
 // readRecord assembles the record of fp whose fingerprints value is v.
