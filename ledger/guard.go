@@ -181,8 +181,12 @@ func OpenGuarded(path string, opts GuardOptions) (*BoltLedger, error) {
 	}
 	fresh := !fileExists(path)
 	l, err := OpenBolt(path, opts.BoltOptions)
-	if errors.Is(err, ErrCorrupt) || errors.Is(err, ErrTruncated) {
-		return nil, fail(errors.Unwrap(err))
+	var fe *FaultError
+	switch {
+	case errors.As(err, &fe):
+		return nil, fail(fmt.Errorf("%w: %s", ErrCorrupt, fe.Cause))
+	case errors.Is(err, ErrCorrupt) || errors.Is(err, ErrTruncated):
+		return nil, fail(errors.Unwrap(err)) // without OpenBolt's path prefix
 	}
 	if err != nil {
 		return nil, err
@@ -210,9 +214,15 @@ func OpenGuarded(path string, opts GuardOptions) (*BoltLedger, error) {
 	return l, nil
 }
 
-// consistency runs bbolt's own consistency check over every page and
-// decodes every entry.
+// consistency decodes every record, then runs bbolt's own consistency
+// check over every page. The walk comes first because it runs on this
+// goroutine under protect: bbolt's check runs on a goroutine of its own,
+// where it recovers panics but a memory fault would end the process, so it
+// only sees files whose every record was already read safely.
 func (b *BoltLedger) consistency() error {
+	if err := b.Records(context.Background(), func(Record) error { return nil }); err != nil {
+		return err
+	}
 	var problems []string
 	err := b.protect("check", func() error {
 		return b.db.View(func(tx *bolt.Tx) error {
@@ -232,7 +242,7 @@ func (b *BoltLedger) consistency() error {
 		}
 		return fmt.Errorf("%w: %s%s", ErrCorrupt, problems[0], more)
 	}
-	return b.Records(context.Background(), func(Record) error { return nil })
+	return nil
 }
 
 // setAside renames a damaged ledger file out of the way, keeping it.
