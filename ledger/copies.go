@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -121,4 +122,23 @@ func pruneCopies(dir string, keep int) error {
 		}
 	}
 	return nil
+}
+
+// KeepDailyCopies makes today's copy now and then checks every interval
+// (an hour is fine: a day's copy is made once) until ctx ends, keeping keep
+// copies in dir. Each failure goes to report, which must not block; the
+// proxy logs it and keeps serving. serve runs it in its own goroutine.
+func (b *BoltLedger) KeepDailyCopies(ctx context.Context, dir string, keep int, interval time.Duration, report func(error)) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if _, _, err := b.DailyCopy(dir, time.Now(), keep); err != nil && !errors.Is(err, ErrClosed) {
+			report(err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

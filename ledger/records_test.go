@@ -169,3 +169,28 @@ func TestDailyCopy(t *testing.T) {
 		t.Errorf("copy mode %v", fi.Mode())
 	}
 }
+
+func TestKeepDailyCopies(t *testing.T) {
+	path := newFilledLedger(t, 2)
+	l, err := OpenGuarded(path, GuardOptions{KeyID: "k1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		l.KeepDailyCopies(ctx, CopiesDir(path), 3, time.Millisecond, func(err error) { t.Error(err) })
+	}()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if c, _ := ListCopies(CopiesDir(path)); len(c) == 1 {
+			break
+		}
+	}
+	cancel()
+	<-done
+	if c, _ := ListCopies(CopiesDir(path)); len(c) != 1 {
+		t.Errorf("copies: %v", c)
+	}
+}
