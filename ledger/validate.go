@@ -1,7 +1,6 @@
 package ledger
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -48,7 +47,6 @@ func parseMeta(page []byte) (boltMeta, bool) {
 		return boltMeta{}, false
 	}
 	m := page[pageHeaderLen : pageHeaderLen+metaLen]
-	ne := binary.NativeEndian
 	if ne.Uint32(m[0:]) != boltMagic || ne.Uint32(m[4:]) != boltVersion {
 		return boltMeta{}, false
 	}
@@ -134,32 +132,15 @@ func validateFile(path string) error {
 	if need := int64(meta.hw) * ps; need > size || need/ps != int64(meta.hw) {
 		return fmt.Errorf("%w: %d bytes, its pages need %d", ErrTruncated, size, need)
 	}
-	if err := checkPageHeader(f, meta.root, ps, branchPageFlag, leafPageFlag); err != nil {
-		return fmt.Errorf("root page: %w", err)
-	}
+	w := &pageWalker{f: f, pageSize: ps, hw: meta.hw, seen: map[uint64]bool{}}
 	if meta.freelist != noFreelist {
-		if err := checkPageHeader(f, meta.freelist, ps, freelistPageFlag); err != nil {
-			return fmt.Errorf("freelist page: %w", err)
+		if err := w.freelist(meta.freelist); err != nil {
+			return fmt.Errorf("freelist: %w", err)
 		}
 	}
-	return nil
-}
-
-// checkPageHeader checks that page id carries its own ID and one of the
-// given type flags.
-func checkPageHeader(f *os.File, id uint64, pageSize int64, flags ...uint16) error {
-	var h [pageHeaderLen]byte
-	if _, err := f.ReadAt(h[:], int64(id)*pageSize); err != nil {
-		return fmt.Errorf("%w: page %d unreadable: %v", ErrTruncated, id, err)
+	root, err := w.page(meta.root, branchPageFlag, leafPageFlag)
+	if err != nil {
+		return err
 	}
-	if got := binary.NativeEndian.Uint64(h[0:]); got != id {
-		return fmt.Errorf("%w: page %d says it is page %d", ErrCorrupt, id, got)
-	}
-	fl := binary.NativeEndian.Uint16(h[8:])
-	for _, want := range flags {
-		if fl == want {
-			return nil
-		}
-	}
-	return fmt.Errorf("%w: page %d has type %#x", ErrCorrupt, id, fl)
+	return w.tree(root, 0)
 }
