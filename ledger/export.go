@@ -15,7 +15,7 @@ import (
 	"unicode/utf8"
 )
 
-// The export format is specified in FORMAT.md §31: JSON Lines, a header
+// The export format is specified in FORMAT.md §32: JSON Lines, a header
 // line, one line per record, and an end line that counts the records and
 // hashes every byte before it, so that a cut-short or altered export is
 // refused instead of silently importing part of a ledger.

@@ -92,7 +92,7 @@ func TestExportGoldenFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(exp, want) {
-		t.Errorf("export differs from %s (FORMAT.md §31 example):\n%s", golden, exp)
+		t.Errorf("export differs from %s (FORMAT.md §32 example):\n%s", golden, exp)
 	}
 	if _, err := ReadExport(bytes.NewReader(want)); err != nil {
 		t.Errorf("golden export: %v", err)

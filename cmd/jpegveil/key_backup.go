@@ -36,7 +36,7 @@ func newKeyBackupCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "backup [--config FILE | -k KEYFILE...] [--qr-dir DIR]",
 		Short: "Print a paper backup of the key and write it as a QR code",
-		Long: `backup prints each key as 26 words to write down or print (FORMAT.md §32)
+		Long: `backup prints each key as 26 words to write down or print (FORMAT.md §33)
 and writes the same text as a QR code, DIR/jpegveil-key-ID.png (mode 0600;
 never overwritten). 'jpegveil key restore' turns the words back into the key
 file. The last two words are check words: one mistyped word, or two, is

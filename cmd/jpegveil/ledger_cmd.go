@@ -47,7 +47,7 @@ func newLedgerCmd(a *app) *cobra.Command {
 		Long: `The ledger records every photo the proxy encrypted. Without it the proxy
 cannot tell its own ciphertexts from plaintext, so keep it safe: serve keeps
 daily copies in ledger-copies/ in the state directory, and 'ledger export'
-writes a portable copy (FORMAT.md §31) that 'ledger import' merges back, into
+writes a portable copy (FORMAT.md §32) that 'ledger import' merges back, into
 the same ledger or another household member's.
 
 These commands need the ledger file to themselves: stop the proxy first, or

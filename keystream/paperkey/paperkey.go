@@ -1,5 +1,5 @@
 // Package paperkey writes a key as words a person can keep on paper and
-// reads them back (FORMAT.md §32).
+// reads them back (FORMAT.md §33).
 //
 // A random key is 26 words from the BIP39 English list: 24 carry a header
 // byte (format version and mode) and the 32-byte master key, 11 bits per

@@ -128,7 +128,7 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
-// TestGoldenPaperKey pins the format (FORMAT.md §32) to a file.
+// TestGoldenPaperKey pins the format (FORMAT.md §33) to a file.
 func TestGoldenPaperKey(t *testing.T) {
 	key, err := keystream.NewKeyFromBytes(testMaster(), keystream.ModeExtended)
 	if err != nil {
