@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -217,8 +218,24 @@ func readRecord(tx *bolt.Tx, fp Fingerprint, v []byte) (Record, error) {
 }
 
 // Records calls fn for every record, in fingerprint order, inside one read
-// transaction. An error from fn stops the walk and is returned.
+// transaction. An error from fn stops the walk and is returned. A panic in
+// fn is the caller's and goes on after the transaction ends: only faults of
+// the file itself become a *FaultError.
 func (b *BoltLedger) Records(ctx context.Context, fn func(Record) error) error {
+	var callerPanic any
+	call := func(rec Record) (err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				callerPanic, err = p, errCallerPanicked
+			}
+		}()
+		return fn(rec)
+	}
+	defer func() {
+		if callerPanic != nil {
+			panic(callerPanic)
+		}
+	}()
 	err := b.protect("read", func() error {
 		return b.db.View(func(tx *bolt.Tx) error {
 			return tx.Bucket(bucketFingerprints).ForEach(func(k, v []byte) error {
@@ -232,12 +249,15 @@ func (b *BoltLedger) Records(ctx context.Context, fn func(Record) error) error {
 				if err != nil {
 					return err
 				}
-				return fn(rec)
+				return call(rec)
 			})
 		})
 	})
 	return b.wrap("read", err)
 }
+
+// errCallerPanicked stops a walk whose callback panicked.
+var errCallerPanicked = errors.New("ledger: callback panicked")
 
 // MergeStats counts what Merge did.
 type MergeStats struct {

@@ -194,3 +194,25 @@ func TestKeepDailyCopies(t *testing.T) {
 		t.Errorf("copies: %v", c)
 	}
 }
+
+// TestCallerPanicIsNotAFault: a bug in a Records callback is the caller's
+// panic, not a damaged file; the ledger goes on working.
+func TestCallerPanicIsNotAFault(t *testing.T) {
+	path := newFilledLedger(t, 3)
+	l, err := OpenGuarded(path, GuardOptions{KeyID: "k1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	func() {
+		defer func() {
+			if r := recover(); r != "caller bug" {
+				t.Errorf("recovered %v, want the caller's panic", r)
+			}
+		}()
+		l.Records(context.Background(), func(Record) error { panic("caller bug") })
+	}()
+	if _, _, err := l.Lookup(context.Background(), fp(0)); err != nil {
+		t.Errorf("ledger poisoned by a caller's panic: %v", err)
+	}
+}
