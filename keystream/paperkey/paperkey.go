@@ -189,7 +189,7 @@ func Format(words []string, keyID string, mode keystream.Mode) string {
 
 // Parse extracts the words from a printed or typed paper key: lines
 // beginning with '#' are skipped, and so are the numbers ("1." or "1")
-// before words.
+// before words and punctuation around them ("abandon," or "(zoo)").
 func Parse(text string) []string {
 	var words []string
 	for _, line := range strings.Split(text, "\n") {
@@ -200,7 +200,7 @@ func Parse(text string) []string {
 			if strings.Trim(f, "0123456789.:)") == "" {
 				continue
 			}
-			words = append(words, f)
+			words = append(words, strings.Trim(f, ".,;:()\"'"))
 		}
 	}
 	return words

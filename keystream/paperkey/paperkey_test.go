@@ -55,6 +55,10 @@ func TestRoundTrip(t *testing.T) {
 			if got, _, err := Decode(short); err != nil || !bytes.Equal(got, master) {
 				t.Errorf("abbreviated: %v", err)
 			}
+			// Typed as a sentence, with commas.
+			if got, _, err := Decode(Parse(strings.Join(words, ", ") + ".")); err != nil || !bytes.Equal(got, master) {
+				t.Errorf("with punctuation: %v", err)
+			}
 		}
 	}
 }
