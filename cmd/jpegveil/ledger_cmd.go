@@ -165,7 +165,10 @@ func newLedgerCheckCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) && hasMarker {
+			if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+				if !hasMarker {
+					return fileErr(path, errors.New("no ledger here (the proxy creates it on first start)"))
+				}
 				return &ledger.RecoveryError{Path: path, Err: ledger.ErrMissing, Marker: &marker, Copies: copies}
 			}
 			rep, err := ledger.CheckFile(a.context(), path, 0)

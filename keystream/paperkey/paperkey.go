@@ -94,16 +94,18 @@ func Encode(master []byte, mode keystream.Mode) ([]string, error) {
 // Decode returns the master key and mode of a paper key's words. Words may
 // be abbreviated to their first four letters, which are unique in the list.
 func Decode(words []string) (master []byte, mode keystream.Mode, err error) {
-	if len(words) != Words {
-		return nil, "", fmt.Errorf("%w: %d words, want %d", ErrFormat, len(words), Words)
-	}
-	syms := make([]uint16, Words)
+	// Unknown words first: a misspelt word is the likelier mistake, and
+	// naming it helps more than a count.
+	syms := make([]uint16, len(words))
 	for i, w := range words {
 		s, ok := lookup(w)
 		if !ok {
 			return nil, "", &WordError{Position: i + 1, Word: w}
 		}
 		syms[i] = s
+	}
+	if len(words) != Words {
+		return nil, "", fmt.Errorf("%w: %d words, want %d", ErrFormat, len(words), Words)
 	}
 	if s0, s1 := syndromes(syms); s0 != 0 || s1 != 0 {
 		return nil, "", &ChecksumError{Position: locate(s0, s1)}
