@@ -260,8 +260,12 @@ type window = [fastWindow + 8]byte
 // loop's state fits in registers. It labels and fails exactly as
 // sequentialMCU does. This is the hot loop of sequential JPEGs.
 //
-// Elements without additional bits (EOB, ZRL) skip the store: they add no
-// C bits, and the next store rewrites their bytes from acc.
+// AC elements go through the table's seq entries, one or two elements per
+// lookup; an entry whose index advance would pass coefficient 64, and a
+// code the entry does not resolve, take the one-element path, which
+// reports errors where sequentialMCU does. On that path, elements without
+// additional bits (EOB, ZRL) skip the store: they add no C bits, and the
+// next store rewrites their bytes from acc.
 func (s *scanState) sequentialMCUFast() error {
 	base := s.pos >> 3
 	dw, cw := (*window)(s.d[base:]), (*window)(s.cm[base:])
@@ -288,12 +292,25 @@ func (s *scanState) sequentialMCUFast() error {
 		acc = acc<<n | e.cBits()
 		binary.BigEndian.PutUint64(cw[pos>>3&mask:], acc<<((64-pos&7-n)&63))
 		pos += n
-		ac := b.ac
+		ac, seq := b.ac, b.ac.seq
 		for k := uint(1); k < 64; {
 			i := w >> (64 - lutBits)
 			w |= binary.BigEndian.Uint64(dw[p&mask:]) >> (nb & 63)
 			p += (63 - nb) >> 3
 			nb |= 56
+			if m := seq[i]; k+m.advance() <= 64 {
+				n := m.length()
+				w <<= n
+				nb -= n
+				acc = acc<<n | m.cBits()
+				binary.BigEndian.PutUint64(cw[pos>>3&mask:], acc<<((64-pos&7-n)&63))
+				pos += n
+				k += m.advance()
+				if m&seqEOB != 0 {
+					break
+				}
+				continue
+			}
 			e := ac.lut[i]
 			if e == 0 {
 				if e = ac.decodeSlow(w); e == 0 {

@@ -139,6 +139,10 @@ type Transformer struct {
 	stats           Stats
 
 	fm, skel, ks []byte // per-chunk masks, skeleton and keystream
+
+	// noFastPath makes sequential scans take sequentialMCU for every MCU,
+	// so that tests can check sequentialMCUFast against it.
+	noFastPath bool
 }
 
 // NewReader returns a Transformer reading from src.
