@@ -225,7 +225,9 @@ func (t *Transformer) wait() error {
 			}
 			return io.EOF
 		}
-		if t.advance() {
+		// Input is read only once the output so far is handed out, so
+		// that the read buffer holds little more than one read.
+		if t.advance() && t.emitted == t.ready {
 			t.fill()
 			if t.pending {
 				t.pending = false
