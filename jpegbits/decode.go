@@ -286,12 +286,7 @@ func (s *scanState) sequentialMCUFast() error {
 				return s.errCode(base*8 + pos)
 			}
 		}
-		n := e.length()
-		w <<= n
-		nb -= n
-		acc = acc<<n | e.cBits()
-		binary.BigEndian.PutUint64(cw[pos>>3&mask:], acc<<((64-pos&7-n)&63))
-		pos += n
+		w, nb, acc, pos = consume(cw, w, nb, acc, pos, e.length(), e.cBits())
 		ac, seq := b.ac, b.ac.seq
 		for k := uint(1); k < 64; {
 			i := w >> (64 - lutBits)
@@ -299,12 +294,7 @@ func (s *scanState) sequentialMCUFast() error {
 			p += (63 - nb) >> 3
 			nb |= 56
 			if m := seq[i]; k+m.advance() <= 64 {
-				n := m.length()
-				w <<= n
-				nb -= n
-				acc = acc<<n | m.cBits()
-				binary.BigEndian.PutUint64(cw[pos>>3&mask:], acc<<((64-pos&7-n)&63))
-				pos += n
+				w, nb, acc, pos = consume(cw, w, nb, acc, pos, m.length(), m.cBits())
 				k += m.advance()
 				if m&seqEOB != 0 {
 					break
@@ -342,6 +332,14 @@ func (s *scanState) sequentialMCUFast() error {
 	}
 	s.pos = base*8 + pos
 	return nil
+}
+
+// consume moves sequentialMCUFast's bit reader past n bits of elements
+// whose C-bit pattern is c, and stores the labels up to their end.
+func consume(cw *window, w uint64, nb uint, acc uint64, pos, n uint, c uint64) (uint64, uint, uint64, uint) {
+	acc = acc<<n | c
+	binary.BigEndian.PutUint64(cw[pos>>3&(fastWindow-1):], acc<<((64-pos&7-n)&63))
+	return w << n, nb - n, acc, pos + n
 }
 
 // dcRefineBlock labels the one correction bit of a DC refinement scan
