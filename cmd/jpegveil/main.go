@@ -80,6 +80,8 @@ same operation; the key file decides the keystream and the masking mode.`,
 		newServeCmd(a),
 		newAnalyzeCmd(a),
 		newInitCmd(a),
+		newLedgerCmd(a),
+		newKeyCmd(a),
 	)
 	markStart(root, a)
 	return root

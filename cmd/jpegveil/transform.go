@@ -86,9 +86,10 @@ rule applied again restores it), and a warning says so.
 
 When IN is a directory, OUT is a directory (created if needed, not inside
 IN nor containing it) that receives a mirror of the tree: JPEG files (found
-by content, not by name) are transformed, other files are copied unchanged,
-symbolic links are skipped. Failures are listed and the command exits with
-status 1 after processing everything else.
+by content, not by name: every file that starts with SOI) are transformed
+under exactly the rules for a single file, other files are copied unchanged,
+symbolic links are skipped. Every file is listed with what was done; after
+processing everything else the command exits with status 1 if any failed.
 
 For a passphrase key file the passphrase is read from --passphrase-file,
 else from the terminal, else from the first line of stdin (not possible when
