@@ -59,7 +59,8 @@ fuzz:
 lint:
 	@test -z "$$(gofmt -l .)" || (gofmt -l . && exit 1)
 	$(GO) vet $(PKGS)
-	@if command -v staticcheck >/dev/null; then staticcheck $(PKGS); \
+	$(GO) vet -tags interop $(PKGS)
+	@if command -v staticcheck >/dev/null; then staticcheck $(PKGS) && staticcheck -tags interop $(PKGS); \
 	elif [ -n "$$CI" ]; then echo "staticcheck not installed" >&2; exit 1; \
 	else echo "staticcheck not installed; skipped"; fi
 
