@@ -1,0 +1,272 @@
+package jpegbits
+
+import (
+	"encoding/binary"
+	"errors"
+)
+
+// DCScan holds where the DC differences of an image's first scan are coded
+// in a prefix of its entropy-coded data, so that the DC coefficients can be
+// computed for the data as it is and for the data with some keystream XORed
+// in (FORMAT.md §19, the direction classifier). Only the DC difference
+// categories (Huffman codes) are read, never the additional bits: the
+// positions are the same for a plaintext and its ciphertext.
+//
+// It reads a sequential scan (T.81 F.2.2) or a progressive DC first scan
+// (G.1.2.1). It is not on the transform's path and favours simplicity over
+// speed: it only ever sees a bounded prefix.
+type DCScan struct {
+	// Components are the scan's components, in scan header order.
+	Components []DCComponent
+	// Blocks are the blocks whose DC difference lies wholly in the prefix,
+	// in coding order.
+	Blocks []DCBlock
+	// Progressive reports a DC first scan of a progressive frame.
+	Progressive bool
+
+	data    []byte  // the unstuffed data, with dataPad zero bytes after it
+	fileOff []int32 // fileOff[i]: offset in the ECS of data byte i
+}
+
+// DCComponent is the block grid of one scan component: the blocks coded by
+// the scan, padding blocks of interleaved MCUs included.
+type DCComponent struct {
+	ID            byte
+	Width, Height int
+}
+
+// DCBlock is the DC difference of one block (T.81 F.1.2.1).
+type DCBlock struct {
+	Component uint8
+	// Reset is set when the block is the first of a restart interval: its
+	// predictor is 0 (F.2.1.3.1).
+	Reset bool
+	// Size is the category T, the number of additional bits.
+	Size uint8
+	X, Y  int32 // position in the component's grid
+	// Bit is the position of the first additional bit in the unstuffed
+	// data, counted from the most significant bit of data byte 0.
+	Bit int64
+}
+
+// ErrNoDCScan is returned by DecodeDCScan for an image whose first scan
+// codes no DC coefficients (a progressive file that starts with an AC or
+// refinement scan, which T.81 G.1.1.1.1 does not allow).
+var ErrNoDCScan = errors.New("jpegbits: first scan codes no DC coefficients")
+
+// DecodeDCScan reads the marker segments of an image, as a Keystream is
+// told them up to and including the first SOS (SOI, DQT, SOF, DHT, DRI,
+// SOS; APPn and COM are ignored), and a prefix of that scan's ECS, as file
+// bytes from the first byte after the SOS segment. It returns the DC
+// difference of every block whose additional bits lie wholly in the
+// prefix, up to the first block that does not (the end of the prefix or a
+// parse error). Errors are those of the headers; a prefix that ends early
+// or holds a parse error only makes the result shorter.
+func DecodeDCScan(segments [][]byte, ecs []byte) (*DCScan, error) {
+	t := &Transformer{budget: new(WorkBudget), stats: Stats{Segments: make(map[string]int)}}
+	var h *scanHeader
+	for _, seg := range segments {
+		if len(seg) < 2 || seg[0] != 0xFF {
+			return nil, &FormatError{Reason: "malformed segment"}
+		}
+		var err error
+		switch m := seg[1]; {
+		case m == 0xC0 || m == 0xC1 || m == 0xC2:
+			if t.frame != nil {
+				return nil, &FormatError{Reason: "second frame header in an image"}
+			}
+			err = t.parseSOF(seg, 0)
+		case m == 0xC4:
+			err = t.parseDHT(seg, 0)
+		case m == 0xDD:
+			err = t.parseDRI(seg, 0)
+		case m == 0xDA:
+			h, err = t.parseSOS(seg, 0)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if h != nil {
+			break
+		}
+	}
+	if h == nil {
+		return nil, &FormatError{Reason: "no scan header"}
+	}
+	if h.kind != Sequential && h.kind != DCFirst {
+		return nil, ErrNoDCScan
+	}
+	s := &DCScan{Progressive: h.kind == DCFirst}
+	f := t.frame
+	for _, sc := range h.comps {
+		c := DCComponent{ID: sc.c.id, Width: sc.c.bw, Height: sc.c.bh}
+		if len(h.comps) > 1 {
+			c.Width, c.Height = f.mcusX*sc.c.h, f.mcusY*sc.c.v
+		}
+		s.Components = append(s.Components, c)
+	}
+	s.unstuff(ecs)
+	s.decode(h, t.restartInterval)
+	return s, nil
+}
+
+// unstuff copies the data bytes of ecs (FORMAT.md §4.1) and remembers the
+// data index of every RSTn marker as a zero-length run, so the decoder can
+// align to it.
+func (s *DCScan) unstuff(ecs []byte) {
+	s.data = make([]byte, 0, len(ecs)+dataPad)
+	s.fileOff = make([]int32, 0, len(ecs))
+	for i := 0; i < len(ecs); i++ {
+		if ecs[i] != 0xFF {
+			s.data = append(s.data, ecs[i])
+			s.fileOff = append(s.fileOff, int32(i))
+			continue
+		}
+		j := i + 1
+		for j < len(ecs) && ecs[j] == 0xFF {
+			j++
+		}
+		if j == len(ecs) {
+			break
+		}
+		switch m := ecs[j]; {
+		case m == 0:
+			s.data = append(s.data, 0xFF)
+			s.fileOff = append(s.fileOff, int32(j-1))
+			i = j
+		case m >= 0xD0 && m <= 0xD7:
+			i = j
+		default:
+			i = len(ecs)
+		}
+	}
+	n := len(s.data)
+	s.data = append(s.data, make([]byte, dataPad)...)[:n]
+}
+
+// decode walks the MCUs, reading Huffman codes only, until the data ends.
+// Restart intervals end at a byte boundary (T.81 F.1.2.3); the decoder
+// aligns there instead of looking for the marker, which is enough for a
+// well-formed prefix and merely stops early on a damaged one.
+func (s *DCScan) decode(h *scanHeader, ri int) {
+	if ri == 0 || ri > h.mcus {
+		ri = h.mcus
+	}
+	limit := uint(len(s.data)) * 8
+	d := s.data[:len(s.data)+dataPad]
+	pos := uint(0)
+	type unit struct {
+		comp   int
+		dc, ac *huffman
+		dx, dy int
+	}
+	var units []unit
+	for i, sc := range h.comps {
+		if len(h.comps) == 1 {
+			units = append(units, unit{comp: i, dc: sc.dc, ac: sc.ac})
+			continue
+		}
+		for y := 0; y < sc.c.v; y++ {
+			for x := 0; x < sc.c.h; x++ {
+				units = append(units, unit{i, sc.dc, sc.ac, x, y})
+			}
+		}
+	}
+	read := func(tab *huffman) (lutEntry, bool) {
+		if pos+16 > limit+16 || pos >= limit {
+			return 0, false
+		}
+		w := binary.BigEndian.Uint64(d[pos>>3:]) << (pos & 7)
+		e := tab.lut[w>>(64-lutBits)]
+		if e == 0 {
+			e = tab.decodeSlow(w)
+		}
+		return e, e != 0
+	}
+	f0 := s.Components[0]
+	for m := 0; m < h.mcus; m++ {
+		reset := m%ri == 0
+		if reset && m > 0 {
+			pos = (pos + 7) &^ 7
+		}
+		for _, u := range units {
+			var x, y int
+			if len(h.comps) == 1 {
+				w := s.Components[u.comp].Width
+				x, y = m%w, m/w
+			} else {
+				sc := h.comps[u.comp].c
+				mx, my := m%(f0.Width/h.comps[0].c.h), m/(f0.Width/h.comps[0].c.h)
+				x, y = mx*sc.h+u.dx, my*sc.v+u.dy
+			}
+			e, ok := read(u.dc)
+			if !ok {
+				return
+			}
+			t := e.size()
+			bit := pos + e.codeLen()
+			pos += e.length()
+			if pos > limit {
+				return
+			}
+			s.Blocks = append(s.Blocks, DCBlock{
+				Component: uint8(u.comp), Reset: reset, Size: uint8(t),
+				X: int32(x), Y: int32(y), Bit: int64(bit),
+			})
+			reset = false
+			if h.kind != Sequential {
+				continue
+			}
+			for k := 1; k < 64; {
+				e, ok := read(u.ac)
+				if !ok {
+					s.Blocks = s.Blocks[:len(s.Blocks)-1]
+					return
+				}
+				pos += e.length()
+				if e.size() == 0 {
+					if e.run() != 15 {
+						break
+					}
+					k += 16
+					continue
+				}
+				k += int(e.run()) + 1
+			}
+			if pos > limit {
+				s.Blocks = s.Blocks[:len(s.Blocks)-1]
+				return
+			}
+		}
+	}
+}
+
+// Diff returns the DC difference of block b (T.81 F.2.2.1, EXTEND) with
+// xor applied to the ECS file bytes first: xor[i] is XORed into ECS byte i
+// (nil for the data as it is). It reports false when the block's
+// additional bits reach past xor.
+func (s *DCScan) Diff(b *DCBlock, xor []byte) (int32, bool) {
+	t := uint(b.Size)
+	if t == 0 {
+		return 0, true
+	}
+	first, last := b.Bit>>3, (b.Bit+int64(t)-1)>>3
+	d := s.data[:len(s.data)+dataPad]
+	var w uint32
+	for i := first; i <= first+3; i++ {
+		v := uint32(d[i])
+		if i <= last && xor != nil {
+			o := s.fileOff[i]
+			if int(o) >= len(xor) {
+				return 0, false
+			}
+			v ^= uint32(xor[o])
+		}
+		w = w<<8 | v
+	}
+	v := int32(w << (b.Bit & 7) >> (32 - t))
+	if v < 1<<(t-1) {
+		v -= 1<<t - 1
+	}
+	return v, true
+}
