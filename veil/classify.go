@@ -110,9 +110,10 @@ func (v Verdict) String() string {
 // everything. A proxy tees a streaming body into it and waits for Done
 // before it forwards the first byte of the first scan.
 type Classifier struct {
-	ring   *keystream.Keyring
-	passes []*classifyPass
-	done   bool
+	ring    *keystream.Keyring
+	passes  []*classifyPass
+	done    bool
+	scratch []byte // the transformers' output, discarded
 	// checked counts the checkpoints passed.
 	checked int
 	v       Verdict
@@ -206,10 +207,12 @@ func ClassifyBytes(ring *keystream.Keyring, b []byte) Verdict {
 // checkpoint that all passes have reached, in order, so the verdict does
 // not depend on how the input was cut into writes.
 func (c *Classifier) run() {
-	var scratch [32 << 10]byte
+	if c.scratch == nil {
+		c.scratch = make([]byte, 32<<10)
+	}
 	for _, p := range c.passes {
 		for !p.ended && !p.probe.full() {
-			_, err := p.t.Read(scratch[:])
+			_, err := p.t.Read(c.scratch)
 			if err == nil {
 				continue
 			}
@@ -390,13 +393,19 @@ func (d *dcStats) compare(y *dcStats) (margin, z float64) {
 
 // dcStatistic computes the statistic for the scan's data with xor applied.
 func dcStatistic(s *jpegbits.DCScan, xor []byte) dcStats {
+	// Only the rows the prefix reaches are kept.
+	height := make([]int, len(s.Components))
+	for i := range s.Blocks {
+		b := &s.Blocks[i]
+		height[b.Component] = max(height[b.Component], int(b.Y)+1)
+	}
 	grids := make([][]int32, len(s.Components))
 	known := make([][]bool, len(s.Components))
 	rows := 0
 	for i, c := range s.Components {
-		grids[i] = make([]int32, c.Width*c.Height)
-		known[i] = make([]bool, c.Width*c.Height)
-		rows += c.Height
+		grids[i] = make([]int32, c.Width*height[i])
+		known[i] = make([]bool, c.Width*height[i])
+		rows += height[i]
 	}
 	pred := make([]int32, len(s.Components))
 	for i := range s.Blocks {
@@ -436,7 +445,7 @@ func dcStatistic(s *jpegbits.DCScan, xor []byte) dcStats {
 				nh++
 			}
 		}
-		row += c.Height
+		row += height[ci]
 	}
 	if st.pairs > 0 {
 		st.v = sv / float64(st.pairs)
@@ -451,8 +460,20 @@ func log2Abs(d int32) float64 {
 	if d < 0 {
 		d = -d
 	}
+	if int(d) < len(log2Table) {
+		return log2Table[d]
+	}
 	return math.Log2(1 + float64(d))
 }
+
+// log2Table[d] is log2(1 + d), for the DC differences of 8-bit images
+// (at most 2040 in quantised units); it is read-only.
+var log2Table = func() (t [2048]float64) {
+	for d := range t {
+		t[d] = math.Log2(1 + float64(d))
+	}
+	return t
+}()
 
 // classifyPass runs one transformer over the input for the keys of one
 // masking mode.
