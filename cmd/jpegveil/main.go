@@ -74,6 +74,7 @@ same operation; the key file decides the keystream and the masking mode.`,
 	})
 	root.AddCommand(
 		newKeygenCmd(a),
+		newKeyCmd(a),
 		newEncryptCmd(a),
 		newDecryptCmd(a),
 		newInspectCmd(a),
