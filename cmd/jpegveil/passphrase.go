@@ -1,12 +1,12 @@
 package main
 
 import (
-	"slices"
 	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 
 	"golang.org/x/term"
 
