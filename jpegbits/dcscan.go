@@ -8,7 +8,7 @@ import (
 // DCScan holds where the DC differences of an image's first scan are coded
 // in a prefix of its entropy-coded data, so that the DC coefficients can be
 // computed for the data as it is and for the data with some keystream XORed
-// in (FORMAT.md §19, the direction classifier). Only the DC difference
+// in (FORMAT.md §31, the direction classifier). Only the DC difference
 // categories (Huffman codes) are read, never the additional bits: the
 // positions are the same for a plaintext and its ciphertext.
 //
@@ -33,6 +33,9 @@ type DCScan struct {
 type DCComponent struct {
 	ID            byte
 	Width, Height int
+	// RowsPerMCU is the number of block rows of an MCU row: the
+	// component's vertical sampling factor in an interleaved scan, else 1.
+	RowsPerMCU int
 }
 
 // DCBlock is the DC difference of one block (T.81 F.1.2.1).
@@ -43,7 +46,7 @@ type DCBlock struct {
 	Reset bool
 	// Size is the category T, the number of additional bits.
 	Size uint8
-	X, Y  int32 // position in the component's grid
+	X, Y int32 // position in the component's grid
 	// Bit is the position of the first additional bit in the unstuffed
 	// data, counted from the most significant bit of data byte 0.
 	Bit int64
@@ -60,9 +63,9 @@ var ErrNoDCScan = errors.New("jpegbits: first scan codes no DC coefficients")
 // bytes from the first byte after the SOS segment. It returns the DC
 // difference of every block whose additional bits lie wholly in the
 // prefix, up to the first block that does not (the end of the prefix or a
-// parse error). Errors are those of the headers; a prefix that ends early
+// parse error), and at most maxBlocks blocks. Errors are those of the headers; a prefix that ends early
 // or holds a parse error only makes the result shorter.
-func DecodeDCScan(segments [][]byte, ecs []byte) (*DCScan, error) {
+func DecodeDCScan(segments [][]byte, ecs []byte, maxBlocks int) (*DCScan, error) {
 	t := &Transformer{budget: new(WorkBudget), stats: Stats{Segments: make(map[string]int)}}
 	var h *scanHeader
 	for _, seg := range segments {
@@ -99,14 +102,14 @@ func DecodeDCScan(segments [][]byte, ecs []byte) (*DCScan, error) {
 	s := &DCScan{Progressive: h.kind == DCFirst}
 	f := t.frame
 	for _, sc := range h.comps {
-		c := DCComponent{ID: sc.c.id, Width: sc.c.bw, Height: sc.c.bh}
+		c := DCComponent{ID: sc.c.id, Width: sc.c.bw, Height: sc.c.bh, RowsPerMCU: 1}
 		if len(h.comps) > 1 {
-			c.Width, c.Height = f.mcusX*sc.c.h, f.mcusY*sc.c.v
+			c.Width, c.Height, c.RowsPerMCU = f.mcusX*sc.c.h, f.mcusY*sc.c.v, sc.c.v
 		}
 		s.Components = append(s.Components, c)
 	}
 	s.unstuff(ecs)
-	s.decode(h, t.restartInterval)
+	s.decode(h, t.restartInterval, maxBlocks)
 	return s, nil
 }
 
@@ -148,95 +151,95 @@ func (s *DCScan) unstuff(ecs []byte) {
 // Restart intervals end at a byte boundary (T.81 F.1.2.3); the decoder
 // aligns there instead of looking for the marker, which is enough for a
 // well-formed prefix and merely stops early on a damaged one.
-func (s *DCScan) decode(h *scanHeader, ri int) {
+func (s *DCScan) decode(h *scanHeader, ri, maxBlocks int) {
 	if ri == 0 || ri > h.mcus {
 		ri = h.mcus
 	}
-	limit := uint(len(s.data)) * 8
-	d := s.data[:len(s.data)+dataPad]
-	pos := uint(0)
 	type unit struct {
-		comp   int
+		comp   uint8
 		dc, ac *huffman
-		dx, dy int
+		dx, dy int32
 	}
 	var units []unit
 	for i, sc := range h.comps {
-		if len(h.comps) == 1 {
-			units = append(units, unit{comp: i, dc: sc.dc, ac: sc.ac})
-			continue
-		}
-		for y := 0; y < sc.c.v; y++ {
-			for x := 0; x < sc.c.h; x++ {
-				units = append(units, unit{i, sc.dc, sc.ac, x, y})
+		for y := range sc.c.v {
+			for x := range sc.c.h {
+				units = append(units, unit{uint8(i), sc.dc, sc.ac, int32(x), int32(y)})
 			}
 		}
 	}
-	read := func(tab *huffman) (lutEntry, bool) {
-		if pos+16 > limit+16 || pos >= limit {
-			return 0, false
-		}
-		w := binary.BigEndian.Uint64(d[pos>>3:]) << (pos & 7)
-		e := tab.lut[w>>(64-lutBits)]
-		if e == 0 {
-			e = tab.decodeSlow(w)
-		}
-		return e, e != 0
+	interleaved := len(h.comps) > 1
+	if !interleaved {
+		units = units[:1]
+		units[0].dx, units[0].dy = 0, 0
 	}
-	f0 := s.Components[0]
+	mcusX := s.Components[0].Width
+	if interleaved {
+		mcusX /= h.comps[0].c.h
+	}
+	sequential := h.kind == Sequential
+	d := s.data[:len(s.data)+dataPad]
+	limit := uint(len(s.data)) * 8
+	pos := uint(0)
+	// code returns the lookup entry of the code at pos, or 0 for a bit
+	// sequence that is no code.
+	code := func(tab *huffman, pos uint) lutEntry {
+		w := binary.BigEndian.Uint64(d[pos>>3:]) << (pos & 7)
+		if e := tab.lut[w>>(64-lutBits)]; e != 0 {
+			return e
+		}
+		return tab.decodeSlow(w)
+	}
+	var mx, my int32
 	for m := 0; m < h.mcus; m++ {
 		reset := m%ri == 0
 		if reset && m > 0 {
 			pos = (pos + 7) &^ 7
 		}
 		for _, u := range units {
-			var x, y int
-			if len(h.comps) == 1 {
-				w := s.Components[u.comp].Width
-				x, y = m%w, m/w
-			} else {
-				sc := h.comps[u.comp].c
-				mx, my := m%(f0.Width/h.comps[0].c.h), m/(f0.Width/h.comps[0].c.h)
-				x, y = mx*sc.h+u.dx, my*sc.v+u.dy
-			}
-			e, ok := read(u.dc)
-			if !ok {
+			if pos >= limit || len(s.Blocks) >= maxBlocks {
 				return
 			}
-			t := e.size()
+			e := code(u.dc, pos)
+			if e == 0 {
+				return
+			}
 			bit := pos + e.codeLen()
-			pos += e.length()
-			if pos > limit {
+			end := pos + e.length()
+			if sequential {
+				for k := uint(1); k < 64 && end < limit; {
+					a := code(u.ac, end)
+					if a == 0 {
+						return
+					}
+					end += a.length()
+					if a.size() == 0 {
+						if a.run() != 15 {
+							break
+						}
+						k += 16
+						continue
+					}
+					k += a.run() + 1
+				}
+			}
+			if end > limit {
 				return
+			}
+			pos = end
+			x, y := int32(m%mcusX), int32(m/mcusX)
+			if interleaved {
+				sc := h.comps[u.comp].c
+				x, y = mx*int32(sc.h)+u.dx, my*int32(sc.v)+u.dy
 			}
 			s.Blocks = append(s.Blocks, DCBlock{
-				Component: uint8(u.comp), Reset: reset, Size: uint8(t),
-				X: int32(x), Y: int32(y), Bit: int64(bit),
+				Component: u.comp, Reset: reset, Size: uint8(e.size()),
+				X: x, Y: y, Bit: int64(bit),
 			})
 			reset = false
-			if h.kind != Sequential {
-				continue
-			}
-			for k := 1; k < 64; {
-				e, ok := read(u.ac)
-				if !ok {
-					s.Blocks = s.Blocks[:len(s.Blocks)-1]
-					return
-				}
-				pos += e.length()
-				if e.size() == 0 {
-					if e.run() != 15 {
-						break
-					}
-					k += 16
-					continue
-				}
-				k += int(e.run()) + 1
-			}
-			if pos > limit {
-				s.Blocks = s.Blocks[:len(s.Blocks)-1]
-				return
-			}
+		}
+		if mx++; int(mx) == mcusX {
+			mx, my = 0, my+1
 		}
 	}
 }

@@ -39,24 +39,27 @@ const (
 	// MaxClassifyScanBytes is the most entropy-coded data of the first scan
 	// the classifier reads.
 	MaxClassifyScanBytes = 64 << 10
+	// MaxClassifyBlocks is the most blocks, in coding order, the
+	// statistic reads (a progressive file's first DC scan holds them all).
+	MaxClassifyBlocks = 8192
 	// ClassifyThreshold is the margin, in bits of mean log roughness, a
 	// verdict needs.
 	ClassifyThreshold = 1.0
-	// ClassifyEarlyThreshold is the margin that ends reading before
-	// MaxClassifyScanBytes.
-	ClassifyEarlyThreshold = 2.0
 	// ClassifyMaxAnisotropy is the most vertical roughness, above the
 	// horizontal one, that the image a verdict calls natural may have.
 	ClassifyMaxAnisotropy = 2.5
 	// ClassifyMinZ is the z score a verdict's margin needs.
 	ClassifyMinZ = 6.0
+	// ClassifyMinRows is the fewest block rows, with encrypted DC bits, the
+	// z score of a verdict must be over.
+	ClassifyMinRows = 8
 	// ClassifyMinPairs is the fewest vertical block pairs a verdict needs.
 	ClassifyMinPairs = 48
 )
 
 // classifyCheckpoints are the amounts of scan data, in complete chunks, at
 // which the classifier evaluates before the first scan ends.
-var classifyCheckpoints = [...]int{2, 4, 8, 16}
+var classifyCheckpoints = [...]int{1, 4, 16}
 
 // Verdict is the classifier's answer.
 type Verdict struct {
@@ -85,6 +88,8 @@ type KeyMargin struct {
 	// Margin is the smoothness gained by decrypting with the key, in bits
 	// (FORMAT.md §31.2); Z its z score over block rows.
 	Margin, Z float64
+	// Rows is the number of block rows the z score is over.
+	Rows int
 	// Aniso is the anisotropy of the decrypted image.
 	Aniso float64
 }
@@ -210,48 +215,56 @@ func (c *Classifier) run() {
 	if c.scratch == nil {
 		c.scratch = make([]byte, 32<<10)
 	}
-	for _, p := range c.passes {
-		for !p.ended && !p.probe.full() {
-			_, err := p.t.Read(c.scratch)
-			if err == nil {
-				continue
-			}
-			if !errors.Is(err, jpegbits.ErrInputPending) {
-				p.ended = true
-				if err != io.EOF {
-					p.err = err
-				}
-			}
-			break
-		}
-	}
 	for !c.done {
-		final := true
+		target := MaxClassifyScanBytes // chunks: never reached before full()
+		if c.checked < len(classifyCheckpoints) {
+			target = classifyCheckpoints[c.checked]
+		}
 		for _, p := range c.passes {
-			final = final && (p.ended || p.probe.full())
+			c.advance(p, target)
 		}
 		if c.checked < len(classifyCheckpoints) {
-			cp := classifyCheckpoints[c.checked]
 			ready, all := true, true
 			for _, p := range c.passes {
-				ready = ready && (p.probe.chunks() >= cp || p.ended || p.probe.full())
-				all = all && p.probe.chunks() >= cp
+				ready = ready && (p.probe.chunks() >= target || p.ended || p.probe.full())
+				all = all && p.probe.chunks() >= target
 			}
 			if !ready {
 				return
 			}
 			c.checked++
-			if !all {
-				continue
-			}
-			if v := c.evaluate(cp); v.Class != Unsure && math.Abs(v.Margin) >= ClassifyEarlyThreshold {
-				c.v, c.done = v, true
-				c.release()
+			if all {
+				if v := c.evaluate(target); v.Class != Unsure {
+					c.v, c.done = v, true
+					c.release()
+				}
 			}
 			continue
 		}
+		final := true
+		for _, p := range c.passes {
+			final = final && (p.ended || p.probe.full())
+		}
 		if final {
 			c.finish()
+		}
+		return
+	}
+}
+
+// advance runs a pass's transformer over the input it has, until its probe
+// holds the given number of chunks, is full, or the input runs out.
+func (c *Classifier) advance(p *classifyPass, chunks int) {
+	for !p.ended && !p.probe.full() && p.probe.chunks() < chunks {
+		_, err := p.t.Read(c.scratch)
+		if err == nil {
+			continue
+		}
+		if !errors.Is(err, jpegbits.ErrInputPending) {
+			p.ended = true
+			if err != io.EOF {
+				p.err = err
+			}
 		}
 		return
 	}
@@ -287,7 +300,7 @@ func (c *Classifier) evaluate(chunks int) Verdict {
 			return v
 		}
 		n := pr.usable(chunks)
-		scan, err := jpegbits.DecodeDCScan(pr.segs, pr.ecs[:n])
+		scan, err := jpegbits.DecodeDCScan(pr.segs, pr.ecs[:n], MaxClassifyBlocks)
 		if err != nil {
 			c.err = err
 			v.Reason = "no DC scan"
@@ -298,13 +311,13 @@ func (c *Classifier) evaluate(chunks int) Verdict {
 		v.Pairs, anisoX = x.pairs, x.aniso()
 		for i, k := range p.keys {
 			y := dcStatistic(scan, pr.xors[i][:n])
-			m, z := x.compare(&y)
-			v.Margins = append(v.Margins, KeyMargin{KeyID: k.ID(), Margin: m, Z: z, Aniso: y.aniso()})
+			m, z, rows := x.compare(&y)
+			v.Margins = append(v.Margins, KeyMargin{KeyID: k.ID(), Margin: m, Z: z, Rows: rows, Aniso: y.aniso()})
 		}
 	}
 	v.AnisoX = anisoX
 	decided := func(km KeyMargin, sign float64) bool {
-		return sign*km.Margin >= ClassifyThreshold && sign*km.Z >= ClassifyMinZ
+		return sign*km.Margin >= ClassifyThreshold && sign*km.Z >= ClassifyMinZ && km.Rows >= ClassifyMinRows
 	}
 	var fits []KeyMargin
 	plain := true
@@ -330,7 +343,7 @@ func (c *Classifier) evaluate(chunks int) Verdict {
 	case plain:
 		v.Reason = "not isotropic"
 	default:
-		v.Reason = "margin below threshold"
+		v.Reason = "evidence below threshold"
 	}
 	// Unsure: report the margin closest to a verdict, with its sign.
 	for _, km := range v.Margins {
@@ -361,17 +374,21 @@ func (d *dcStats) aniso() float64 { return d.v - d.h }
 // compare returns the margin of hypothesis y against x (positive: y is the
 // smoother) and its z score, the mean of the per-row margins over their
 // standard error.
-func (d *dcStats) compare(y *dcStats) (margin, z float64) {
+func (d *dcStats) compare(y *dcStats) (margin, z float64, rows int) {
 	margin = d.v - y.v
 	var diffs []float64
 	for i, n := range d.rowN {
-		if n > 0 {
+		// A row where both hypotheses agree holds no encrypted DC bits:
+		// it is no evidence either way, and counting it would shrink the
+		// spread of the rows that are.
+		if n > 0 && d.rowSum[i] != y.rowSum[i] {
 			diffs = append(diffs, (d.rowSum[i]-y.rowSum[i])/float64(n))
 		}
 	}
-	g := float64(len(diffs))
+	rows = len(diffs)
+	g := float64(rows)
 	if g < 2 {
-		return margin, 0
+		return margin, 0, rows
 	}
 	var mean, ss float64
 	for _, x := range diffs {
@@ -384,11 +401,11 @@ func (d *dcStats) compare(y *dcStats) (margin, z float64) {
 	se := math.Sqrt(ss/(g-1)) / math.Sqrt(g)
 	if se == 0 {
 		if mean == 0 {
-			return margin, 0
+			return margin, 0, rows
 		}
-		return margin, math.Copysign(math.Inf(1), mean)
+		return margin, math.Copysign(math.Inf(1), mean), rows
 	}
-	return margin, mean / se
+	return margin, mean / se, rows
 }
 
 // dcStatistic computes the statistic for the scan's data with xor applied.
@@ -433,7 +450,9 @@ func dcStatistic(s *jpegbits.DCScan, xor []byte) dcStats {
 			if !k[j] {
 				continue
 			}
-			if j >= c.Width && k[j-c.Width] {
+			// Vertical pairs across an MCU row boundary: there the
+			// ciphertext's DC walk has run through a whole row of MCUs.
+			if y := j / c.Width; y > 0 && y%c.RowsPerMCU == 0 && k[j-c.Width] {
 				l := log2Abs(g[j] - g[j-c.Width])
 				sv += l
 				st.pairs++
@@ -500,7 +519,9 @@ func (f *feed) Read(p []byte) (int, error) {
 		}
 		return 0, jpegbits.ErrInputPending
 	}
-	n := copy(p, f.buf)
+	// Hand out a chunk's worth at a time, so the transformer parses little
+	// beyond the checkpoint it is run to.
+	n := copy(p[:min(len(p), jpegbits.ChunkSize)], f.buf)
 	f.buf = f.buf[n:]
 	if len(f.buf) == 0 {
 		f.buf = nil
