@@ -155,3 +155,72 @@ func TestClassifySynthetic(t *testing.T) {
 	}
 	ct.log(t)
 }
+
+// TestClassifyWriteSizes checks that the verdict does not depend on how the
+// input is cut into writes, and that the classifier reads no further than
+// its bound.
+func TestClassifyWriteSizes(t *testing.T) {
+	a, b := classifyKeys(t, keystream.ModeExtended)
+	ring := mustRing(t, b, a)
+	inputs := [][]byte{readCorpus(t, "photos/phone-12mp-q92.jpg"), readCorpus(t, "photos/hubble-q85-progressive.jpg")}
+	for i := range 6 {
+		_, d := syntheticJPEG(i)
+		inputs = append(inputs, d)
+	}
+	for i, in := range inputs {
+		enc, _, err := encrypt(t, a, in, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, data := range [][]byte{in, enc} {
+			want := ClassifyBytes(ring, data)
+			for _, size := range []int{1, 7, 4096, 100000} {
+				c := NewClassifier(ring)
+				read := 0
+				for read < len(data) && !c.Done() {
+					n := min(size, len(data)-read)
+					c.Write(data[read : read+n])
+					read += n
+				}
+				got := c.Close()
+				if got.String() != want.String() || got.Pairs != want.Pairs {
+					t.Errorf("input %d, writes of %d: %v, whole: %v", i, size, got, want)
+				}
+				if size == 1 && read > len(data) {
+					t.Errorf("read past the end")
+				}
+			}
+		}
+	}
+}
+
+// FuzzClassify feeds arbitrary bytes to the classifier: it must never
+// panic, and cutting the input into writes must not change the verdict.
+func FuzzClassify(f *testing.F) {
+	for _, name := range []string{"photo.jpg", "progressive.jpg", "arith.jpg"} {
+		b, err := os.ReadFile(filepath.Join("../cmd/jpegveil/testdata/fixtures", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b, uint16(4096))
+	}
+	_, tiny := syntheticJPEG(4)
+	f.Add(tiny, uint16(3))
+	a, b := classifyKeys(f, keystream.ModeExtended)
+	s, _ := classifyKeys(f, keystream.ModeStrict)
+	ring, err := keystream.NewKeyring(b, a, s)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, data []byte, size uint16) {
+		want := ClassifyBytes(ring, data)
+		c := NewClassifier(ring)
+		step := int(size%8192) + 1
+		for i := 0; i < len(data) && !c.Done(); i += step {
+			c.Write(data[i:min(len(data), i+step)])
+		}
+		if got := c.Close(); got.String() != want.String() {
+			t.Fatalf("writes of %d: %v, whole: %v", step, got, want)
+		}
+	})
+}
