@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // MaxKeyringKeys bounds the keys of a keyring file: every key costs the
@@ -142,4 +143,14 @@ func KeyringFromFiles(files []*KeyFile, passphrase []byte) (*Keyring, error) {
 		keys[i] = k
 	}
 	return NewKeyring(keys[0], keys[1:]...)
+}
+
+// String returns "keystream.Keyring{id, …}", the current key first: never
+// a secret.
+func (r Keyring) String() string {
+	ids := make([]string, len(r.keys))
+	for i, k := range r.keys {
+		ids[i] = k.id
+	}
+	return "keystream.Keyring{" + strings.Join(ids, ", ") + "}"
 }
