@@ -39,6 +39,12 @@ const (
 	// MaxClassifyScanBytes is the most entropy-coded data of the first scan
 	// the classifier reads.
 	MaxClassifyScanBytes = 64 << 10
+	// ClassifyLookahead bounds how far past the last chunk it uses the
+	// classifier reads before it is done: the transformer labels a chunk
+	// only once it has parsed some data beyond it. A streaming caller holds
+	// back at most the bytes before the first scan's data plus
+	// MaxClassifyScanBytes + ClassifyLookahead.
+	ClassifyLookahead = 16 << 10
 	// MaxClassifyBlocks is the most blocks, in coding order, the
 	// statistic reads (a progressive file's first DC scan holds them all).
 	MaxClassifyBlocks = 8192

@@ -183,6 +183,13 @@ func TestClassifyWriteSizes(t *testing.T) {
 					read += n
 				}
 				got := c.Close()
+				if size <= 4096 && c.Done() && read < len(data) {
+					// Done came before the end: within the bound the
+					// package doc promises to a streaming caller.
+					if limit := ecsStart(data) + MaxClassifyScanBytes + ClassifyLookahead; read > limit {
+						t.Errorf("input %d: done after %d bytes, bound %d", i, read, limit)
+					}
+				}
 				if got.String() != want.String() || got.Pairs != want.Pairs {
 					t.Errorf("input %d, writes of %d: %v, whole: %v", i, size, got, want)
 				}
@@ -223,4 +230,16 @@ func FuzzClassify(f *testing.F) {
 			t.Fatalf("writes of %d: %v, whole: %v", step, got, want)
 		}
 	})
+}
+
+// ecsStart is the file offset of the first scan's entropy-coded data.
+func ecsStart(b []byte) int {
+	for i := 2; i+4 <= len(b); {
+		l := int(b[i+2])<<8 | int(b[i+3])
+		if b[i+1] == 0xDA {
+			return i + 2 + l
+		}
+		i += 2 + l
+	}
+	return len(b)
 }
