@@ -26,6 +26,25 @@ type DCScan struct {
 
 	data    []byte  // the unstuffed data, with dataPad zero bytes after it
 	fileOff []int32 // fileOff[i]: offset in the ECS of data byte i
+
+	// Where Extend resumes: the ECS bytes unstuffed, and the decoder's
+	// MCU, unit of the MCU, bit position and MCU column and row.
+	h         *scanHeader
+	units     []dcUnit
+	ri        int
+	maxBlocks int
+	ecsDone   int
+	ended     bool // the ECS or the parse ended for good
+	m, u      int
+	pos       uint
+	mx, my    int32
+}
+
+// dcUnit is one block of an MCU: its scan component, tables and place.
+type dcUnit struct {
+	comp   uint8
+	dc, ac *huffman
+	dx, dy int32
 }
 
 // DCComponent is the block grid of one scan component: the blocks coded by
@@ -63,9 +82,21 @@ var ErrNoDCScan = errors.New("jpegbits: first scan codes no DC coefficients")
 // bytes from the first byte after the SOS segment. It returns the DC
 // difference of every block whose additional bits lie wholly in the
 // prefix, up to the first block that does not (the end of the prefix or a
-// parse error), and at most maxBlocks blocks. Errors are those of the headers; a prefix that ends early
-// or holds a parse error only makes the result shorter.
+// parse error), and at most maxBlocks blocks. Errors are those of the
+// headers; a prefix that ends early or holds a parse error only makes the
+// result shorter.
 func DecodeDCScan(segments [][]byte, ecs []byte, maxBlocks int) (*DCScan, error) {
+	s, err := NewDCScan(segments, maxBlocks)
+	if err != nil {
+		return nil, err
+	}
+	s.Extend(ecs)
+	return s, nil
+}
+
+// NewDCScan is DecodeDCScan with an empty prefix: Extend then decodes the
+// prefix as it grows.
+func NewDCScan(segments [][]byte, maxBlocks int) (*DCScan, error) {
 	t := &Transformer{budget: new(WorkBudget), stats: Stats{Segments: make(map[string]int)}}
 	var h *scanHeader
 	for _, seg := range segments {
@@ -99,30 +130,50 @@ func DecodeDCScan(segments [][]byte, ecs []byte, maxBlocks int) (*DCScan, error)
 	if h.kind != Sequential && h.kind != DCFirst {
 		return nil, ErrNoDCScan
 	}
-	s := &DCScan{Progressive: h.kind == DCFirst}
+	s := &DCScan{Progressive: h.kind == DCFirst, h: h, maxBlocks: maxBlocks, ri: t.restartInterval}
+	if s.ri == 0 || s.ri > h.mcus {
+		s.ri = h.mcus
+	}
 	f := t.frame
-	for _, sc := range h.comps {
+	for i, sc := range h.comps {
 		c := DCComponent{ID: sc.c.id, Width: sc.c.bw, Height: sc.c.bh, RowsPerMCU: 1}
 		if len(h.comps) > 1 {
 			c.Width, c.Height, c.RowsPerMCU = f.mcusX*sc.c.h, f.mcusY*sc.c.v, sc.c.v
+			for y := range sc.c.v {
+				for x := range sc.c.h {
+					s.units = append(s.units, dcUnit{uint8(i), sc.dc, sc.ac, int32(x), int32(y)})
+				}
+			}
+		} else {
+			s.units = append(s.units, dcUnit{comp: uint8(i), dc: sc.dc, ac: sc.ac})
 		}
 		s.Components = append(s.Components, c)
 	}
-	s.unstuff(ecs)
-	s.decode(h, t.restartInterval, maxBlocks)
+	s.data = make([]byte, 0, 4096+dataPad)
 	return s, nil
 }
 
-// unstuff copies the data bytes of ecs (FORMAT.md §4.1) and remembers the
-// data index of every RSTn marker as a zero-length run, so the decoder can
-// align to it.
+// Extend decodes the blocks that ecs, the scan's ECS so far, adds to the
+// prefix given before (it must start with it).
+func (s *DCScan) Extend(ecs []byte) {
+	if s.ended {
+		return
+	}
+	s.unstuff(ecs)
+	s.decode()
+}
+
+// unstuff appends the data bytes of ecs past those already read (FORMAT.md
+// §4.1), leaving a run of FF at its end for the next call; RSTn markers
+// are dropped (the decoder aligns to a byte at an interval's end) and any
+// other marker ends the ECS.
 func (s *DCScan) unstuff(ecs []byte) {
-	s.data = make([]byte, 0, len(ecs)+dataPad)
-	s.fileOff = make([]int32, 0, len(ecs))
-	for i := 0; i < len(ecs); i++ {
+	i := s.ecsDone
+	for i < len(ecs) {
 		if ecs[i] != 0xFF {
 			s.data = append(s.data, ecs[i])
 			s.fileOff = append(s.fileOff, int32(i))
+			i++
 			continue
 		}
 		j := i + 1
@@ -130,49 +181,36 @@ func (s *DCScan) unstuff(ecs []byte) {
 			j++
 		}
 		if j == len(ecs) {
-			break
+			break // the run may continue in the next part
 		}
 		switch m := ecs[j]; {
 		case m == 0:
 			s.data = append(s.data, 0xFF)
 			s.fileOff = append(s.fileOff, int32(j-1))
-			i = j
 		case m >= 0xD0 && m <= 0xD7:
-			i = j
 		default:
-			i = len(ecs)
+			s.ended = true
+		}
+		i = j + 1
+		if s.ended {
+			break
 		}
 	}
+	s.ecsDone = i
 	n := len(s.data)
 	s.data = append(s.data, make([]byte, dataPad)...)[:n]
 }
 
-// decode walks the MCUs, reading Huffman codes only, until the data ends.
-// Restart intervals end at a byte boundary (T.81 F.1.2.3); the decoder
-// aligns there instead of looking for the marker, which is enough for a
-// well-formed prefix and merely stops early on a damaged one.
-func (s *DCScan) decode(h *scanHeader, ri, maxBlocks int) {
-	if ri == 0 || ri > h.mcus {
-		ri = h.mcus
-	}
-	type unit struct {
-		comp   uint8
-		dc, ac *huffman
-		dx, dy int32
-	}
-	var units []unit
-	for i, sc := range h.comps {
-		for y := range sc.c.v {
-			for x := range sc.c.h {
-				units = append(units, unit{uint8(i), sc.dc, sc.ac, int32(x), int32(y)})
-			}
-		}
-	}
+// decode walks the MCUs from where it stopped, reading Huffman codes only,
+// until the data ends. A block is recorded once all its elements are in
+// the data; a block that reaches past it is decoded again from its start
+// by the next call. Restart intervals end at a byte boundary (T.81
+// F.1.2.3); the decoder aligns there instead of looking for the marker,
+// which is enough for a well-formed prefix and merely stops early on a
+// damaged one.
+func (s *DCScan) decode() {
+	h := s.h
 	interleaved := len(h.comps) > 1
-	if !interleaved {
-		units = units[:1]
-		units[0].dx, units[0].dy = 0, 0
-	}
 	mcusX := s.Components[0].Width
 	if interleaved {
 		mcusX /= h.comps[0].c.h
@@ -180,7 +218,7 @@ func (s *DCScan) decode(h *scanHeader, ri, maxBlocks int) {
 	sequential := h.kind == Sequential
 	d := s.data[:len(s.data)+dataPad]
 	limit := uint(len(s.data)) * 8
-	pos := uint(0)
+	pos := s.pos
 	// code returns the lookup entry of the code at pos, or 0 for a bit
 	// sequence that is no code.
 	code := func(tab *huffman, pos uint) lutEntry {
@@ -190,32 +228,43 @@ func (s *DCScan) decode(h *scanHeader, ri, maxBlocks int) {
 		}
 		return tab.decodeSlow(w)
 	}
-	var mx, my int32
-	for m := 0; m < h.mcus; m++ {
-		reset := m%ri == 0
-		if reset && m > 0 {
+	defer func() { s.pos = pos }()
+	for ; s.m < h.mcus; s.m, s.u = s.m+1, 0 {
+		reset := s.m%s.ri == 0
+		if reset && s.m > 0 && s.u == 0 {
 			pos = (pos + 7) &^ 7
 		}
-		for _, u := range units {
-			if pos >= limit || len(s.Blocks) >= maxBlocks {
+		for ; s.u < len(s.units); s.u++ {
+			if len(s.Blocks) >= s.maxBlocks {
+				s.ended = true
 				return
 			}
+			if pos >= limit {
+				return
+			}
+			u := &s.units[s.u]
 			e := code(u.dc, pos)
 			if e == 0 {
+				s.ended = pos+16 <= limit
 				return
 			}
 			bit := pos + e.codeLen()
 			end := pos + e.length()
 			if sequential {
-				for k := uint(1); k < 64 && end < limit; {
+				k := uint(1)
+				for k < 64 {
+					if end >= limit {
+						return // the block goes on past the data
+					}
 					a := code(u.ac, end)
 					if a == 0 {
+						s.ended = end+16 <= limit
 						return
 					}
 					end += a.length()
 					if a.size() == 0 {
 						if a.run() != 15 {
-							break
+							break // EOB
 						}
 						k += 16
 						continue
@@ -227,21 +276,21 @@ func (s *DCScan) decode(h *scanHeader, ri, maxBlocks int) {
 				return
 			}
 			pos = end
-			x, y := int32(m%mcusX), int32(m/mcusX)
+			x, y := int32(s.m%mcusX), int32(s.m/mcusX)
 			if interleaved {
 				sc := h.comps[u.comp].c
-				x, y = mx*int32(sc.h)+u.dx, my*int32(sc.v)+u.dy
+				x, y = s.mx*int32(sc.h)+u.dx, s.my*int32(sc.v)+u.dy
 			}
 			s.Blocks = append(s.Blocks, DCBlock{
-				Component: u.comp, Reset: reset, Size: uint8(e.size()),
+				Component: u.comp, Reset: reset && s.u == 0, Size: uint8(e.size()),
 				X: x, Y: y, Bit: int64(bit),
 			})
-			reset = false
 		}
-		if mx++; int(mx) == mcusX {
-			mx, my = 0, my+1
+		if s.mx++; int(s.mx) == mcusX {
+			s.mx, s.my = 0, s.my+1
 		}
 	}
+	s.ended = true
 }
 
 // Diff returns the DC difference of block b (T.81 F.2.2.1, EXTEND) with

@@ -134,3 +134,44 @@ func TestDecodeDCScanPrefix(t *testing.T) {
 		t.Fatal("Diff with a short xor reported a value")
 	}
 }
+
+// TestDCScanExtend checks that decoding a prefix as it grows, cut anywhere
+// (between an FF and its stuffed zero too), gives the blocks of decoding
+// it at once.
+func TestDCScanExtend(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for n := range 10 {
+		img := image.NewRGBA(image.Rect(0, 0, 40+r.IntN(200), 40+r.IntN(200)))
+		for i := range img.Pix {
+			img.Pix[i] = uint8(r.IntN(256))
+		}
+		var buf bytes.Buffer
+		if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 50 + r.IntN(51)}); err != nil {
+			t.Fatal(err)
+		}
+		segs, ecs := splitJPEG(t, buf.Bytes())
+		whole, err := DecodeDCScan(segs, ecs, 1<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inc, err := NewDCScan(segs, 1<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for end := 0; end < len(ecs); {
+			end = min(len(ecs), end+1+r.IntN(700))
+			inc.Extend(ecs[:end])
+		}
+		if len(inc.Blocks) != len(whole.Blocks) {
+			t.Fatalf("image %d: %d blocks incrementally, %d at once", n, len(inc.Blocks), len(whole.Blocks))
+		}
+		for i := range whole.Blocks {
+			a, b := &inc.Blocks[i], &whole.Blocks[i]
+			va, _ := inc.Diff(a, nil)
+			vb, _ := whole.Diff(b, nil)
+			if *a != *b || va != vb {
+				t.Fatalf("image %d block %d: %+v %d, at once %+v %d", n, i, *a, va, *b, vb)
+			}
+		}
+	}
+}

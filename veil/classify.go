@@ -50,7 +50,7 @@ const (
 	MaxClassifyBlocks = 8192
 	// ClassifyThreshold is the margin, in bits of mean log roughness, a
 	// verdict needs.
-	ClassifyThreshold = 1.0
+	ClassifyThreshold = 1.5
 	// ClassifyMaxAnisotropy is the most vertical roughness, above the
 	// horizontal one, that the image a verdict calls natural may have.
 	ClassifyMaxAnisotropy = 2.5
@@ -58,14 +58,14 @@ const (
 	ClassifyMinZ = 6.0
 	// ClassifyMinRows is the fewest block rows, with encrypted DC bits, the
 	// z score of a verdict must be over.
-	ClassifyMinRows = 8
+	ClassifyMinRows = 10
 	// ClassifyMinPairs is the fewest vertical block pairs a verdict needs.
 	ClassifyMinPairs = 48
 )
 
 // classifyCheckpoints are the amounts of scan data, in complete chunks, at
 // which the classifier evaluates before the first scan ends.
-var classifyCheckpoints = [...]int{1, 4, 16}
+var classifyCheckpoints = [...]int{1, 2, 4, 8, 16}
 
 // Verdict is the classifier's answer.
 type Verdict struct {
@@ -306,15 +306,24 @@ func (c *Classifier) evaluate(chunks int) Verdict {
 			return v
 		}
 		n := pr.usable(chunks)
-		scan, err := jpegbits.DecodeDCScan(pr.segs, pr.ecs[:n], MaxClassifyBlocks)
-		if err != nil {
-			c.err = err
+		if pr.scan == nil && pr.scanErr == nil {
+			pr.scan, pr.scanErr = jpegbits.NewDCScan(pr.segs, MaxClassifyBlocks)
+		}
+		if pr.scanErr != nil {
+			c.err = pr.scanErr
 			v.Reason = "no DC scan"
 			return v
 		}
+		scan := pr.scan
+		scan.Extend(pr.ecs[:n])
 		v.ScanBytes = n
 		x := dcStatistic(scan, nil)
 		v.Pairs, anisoX = x.pairs, x.aniso()
+		if x.rowsWithPairs() < ClassifyMinRows {
+			// No key can reach ClassifyMinRows: skip the keys' statistics.
+			v.Reason = "too few block rows"
+			return v
+		}
 		for i, k := range p.keys {
 			y := dcStatistic(scan, pr.xors[i][:n])
 			m, z, rows := x.compare(&y)
@@ -372,6 +381,17 @@ type dcStats struct {
 	// of each block row of each component, and their counts.
 	rowSum []float64
 	rowN   []int
+}
+
+// rowsWithPairs counts the block rows that hold boundary pairs.
+func (d *dcStats) rowsWithPairs() int {
+	n := 0
+	for _, c := range d.rowN {
+		if c > 0 {
+			n++
+		}
+	}
+	return n
 }
 
 // aniso is the vertical roughness above the horizontal one.
@@ -548,6 +568,9 @@ type probe struct {
 	xors   [][]byte // per key: keystream & mask over ecs
 	ends   []int    // end of each chunk in ecs
 	ks     []byte
+	// scan decodes ecs as it grows (scanErr: the headers it could not).
+	scan    *jpegbits.DCScan
+	scanErr error
 }
 
 func (p *probe) full() bool {
