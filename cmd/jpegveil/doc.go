@@ -88,7 +88,7 @@
 //	    problem        null, or what cannot be encrypted
 //	  after_eoi_other_bytes  bytes after the first EOI in no MPF image (never changed)
 //	key_ids            with -k only: the key IDs of the keyring, the current one first
-//	direction          with -k only: the direction classifier's verdict (FORMAT.md §31)
+//	direction          with -k only: the direction classifier's verdict (FORMAT.md §32)
 //	  class            "plaintext", "ciphertext" or "unsure"
 //	  key_id           the key whose ciphertext it is (ciphertext only)
 //	  margin_bits      the verdict's margin in bits

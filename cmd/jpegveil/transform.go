@@ -94,7 +94,7 @@ status 1 after processing everything else.
 
 The key file may be a keyring (see 'jpegveil key rotate'): encrypt uses its
 current key, decrypt the key whose ciphertext the file is. Before writing
-anything the file is classified (FORMAT.md §31): encrypt refuses a file
+anything the file is classified (FORMAT.md §32): encrypt refuses a file
 that is already a ciphertext of a key of the keyring (encrypting it again
 would decrypt it), and decrypt refuses a plaintext and a file that is not
 recognisably the ciphertext of one of its keys (another key's ciphertext,
