@@ -7,12 +7,19 @@ BIN      := bin/jpegveil
 FUZZTIME ?= 10m
 PKGS     := ./...
 
-.PHONY: all build run test interop bench fuzz lint clean
+.PHONY: all build install run test interop bench fuzz lint clean
 
 all: build
 
+# -buildvcs=auto records the commit for `jpegveil --version` where the
+# checkout has one, whatever GOFLAGS says.
 build:
-	$(GO) build -o $(BIN) ./cmd/jpegveil
+	$(GO) build -buildvcs=auto -o $(BIN) ./cmd/jpegveil
+
+# Put jpegveil on the PATH: into $(GOBIN), or $(GOPATH)/bin when unset.
+install:
+	$(GO) install -buildvcs=auto ./cmd/jpegveil
+	@echo "installed $$($(GO) env GOBIN || true)$$( [ -n "$$($(GO) env GOBIN)" ] || echo $$($(GO) env GOPATH)/bin)/jpegveil"
 
 # Start the proxy on the embedded default: loopback, state directory under
 # the user's data directory, key and CA created on first start.
@@ -24,7 +31,7 @@ test:
 	$(GO) test -count=1 $(PKGS)
 
 # Tests against real clients and decoders: djpeg/tjbench, exiftool, rclone,
-# curl, chromium, mitmproxy. They skip with a message when a tool is missing.
+# curl, chromium, mitmproxy, ffmpeg. They skip with a message when a tool is missing.
 interop:
 	$(GO) test -count=1 -tags interop -run Interop -skip InteropBench $(PKGS)
 
@@ -38,6 +45,7 @@ bench:
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzTransform$$' -fuzztime $(FUZZTIME) ./jpegbits
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./exif
+	$(GO) test -run '^$$' -fuzz '^FuzzTrailer$$' -fuzztime $(FUZZTIME) ./veil
 	$(GO) test -run '^$$' -fuzz '^FuzzMetadata$$' -fuzztime $(FUZZTIME) ./veil
 	$(GO) test -run '^$$' -fuzz '^FuzzClassify$$' -fuzztime $(FUZZTIME) ./veil
 

@@ -13,6 +13,10 @@
 //     cached in memory only, with a bound on the cache size.
 //   - The CA key is written once, with mode 0600. It is not loaded if group
 //     or others can read it.
+//   - Changing the rules never takes a CA away from a device: the CA is a
+//     list of generations (see Authorities). A new generation is made only
+//     when a rule names a domain no live generation permits, and each leaf
+//     is issued by the oldest generation that permits its host.
 //
 // The package keeps no package-level state and does no logging. Every
 // failure is returned as an error; the error types in errors.go are the ones

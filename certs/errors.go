@@ -139,3 +139,19 @@ type InvalidProfileNameError struct {
 func (e *InvalidProfileNameError) Error() string {
 	return fmt.Sprintf("certs: invalid profile name %q: %s", e.Name, e.Reason)
 }
+
+// NoSuchGenerationError reports a CA generation number that the directory
+// does not hold.
+type NoSuchGenerationError struct{ Number int }
+
+func (e *NoSuchGenerationError) Error() string {
+	return fmt.Sprintf("certs: there is no CA generation %d", e.Number)
+}
+
+// LastGenerationError reports an attempt to retire the only live CA
+// generation: the proxy could then intercept nothing.
+type LastGenerationError struct{ Number int }
+
+func (e *LastGenerationError) Error() string {
+	return fmt.Sprintf("certs: CA generation %d is the only live one; create a new one (jpegveil ca rotate) and install it on every device before retiring it", e.Number)
+}

@@ -42,7 +42,7 @@ type IssuerOptions struct {
 // Concurrent requests for a host that is not cached share one issuance.
 // An Issuer is safe for concurrent use.
 type Issuer struct {
-	ca       *CA
+	cas      []*CA // oldest generation first: see Authorities
 	validity time.Duration
 	now      func() time.Time
 
@@ -61,6 +61,21 @@ type issuance struct {
 
 // NewIssuer returns an Issuer that signs with ca.
 func (ca *CA) NewIssuer(opts IssuerOptions) *Issuer {
+	return newIssuer([]*CA{ca}, opts)
+}
+
+// NewIssuer returns an Issuer that signs each leaf with the oldest live
+// generation that permits its host, so that a device keeps working with the
+// generations it already trusts.
+func (a *Authorities) NewIssuer(opts IssuerOptions) *Issuer {
+	cas := make([]*CA, len(a.gens))
+	for i, g := range a.gens {
+		cas[i] = g.CA
+	}
+	return newIssuer(cas, opts)
+}
+
+func newIssuer(cas []*CA, opts IssuerOptions) *Issuer {
 	validity := opts.Validity
 	switch {
 	case validity <= 0:
@@ -77,7 +92,7 @@ func (ca *CA) NewIssuer(opts IssuerOptions) *Issuer {
 		now = time.Now
 	}
 	return &Issuer{
-		ca:       ca,
+		cas:      cas,
 		validity: validity,
 		now:      now,
 		cache:    newLeafCache(size),
@@ -100,11 +115,17 @@ func (i *Issuer) Certificate(host string) (*tls.Certificate, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !i.ca.permits(h) {
-		return nil, &NotPermittedError{Host: h.String(), Permitted: slices.Clone(i.ca.cert.PermittedDNSDomains)}
+	now := i.now()
+	ca := i.issuerFor(h, now)
+	if ca == nil {
+		for _, expired := range i.cas {
+			if expired.permits(h) {
+				return nil, &CAExpiredError{NotAfter: expired.cert.NotAfter}
+			}
+		}
+		return nil, &NotPermittedError{Host: h.String(), Permitted: i.permitted(now)}
 	}
 	key := h.String()
-	now := i.now()
 
 	i.mu.Lock()
 	if e, ok := i.cache.get(key); ok && !now.Before(e.cert.Leaf.NotBefore) && now.Before(e.renewAt) {
@@ -120,13 +141,35 @@ func (i *Issuer) Certificate(host string) (*tls.Certificate, error) {
 	i.inflight[key] = call
 	i.mu.Unlock()
 
-	i.issue(call, h, key, now)
+	i.issue(ca, call, h, key, now)
 	return call.cert, call.err
+}
+
+// issuerFor returns the oldest CA that is live at now and permits h.
+func (i *Issuer) issuerFor(h hostName, now time.Time) *CA {
+	for _, ca := range i.cas {
+		if now.Before(ca.cert.NotAfter) && ca.permits(h) {
+			return ca
+		}
+	}
+	return nil
+}
+
+// permitted is the union of the live CAs' permitted domains.
+func (i *Issuer) permitted(now time.Time) []string {
+	var all []string
+	for _, ca := range i.cas {
+		if now.Before(ca.cert.NotAfter) {
+			all = append(all, ca.cert.PermittedDNSDomains...)
+		}
+	}
+	slices.Sort(all)
+	return slices.Compact(all)
 }
 
 // issue mints the leaf for call outside the lock. It always releases the
 // waiters, even if minting panics.
-func (i *Issuer) issue(call *issuance, h hostName, key string, now time.Time) {
+func (i *Issuer) issue(ca *CA, call *issuance, h hostName, key string, now time.Time) {
 	defer func() {
 		i.mu.Lock()
 		delete(i.inflight, key)
@@ -142,7 +185,7 @@ func (i *Issuer) issue(call *issuance, h hostName, key string, now time.Time) {
 	// If issueLeaf panics, the waiters see this error rather than a nil
 	// certificate with a nil error.
 	call.err = &issuePanicError{host: key}
-	call.cert, call.err = i.ca.issueLeaf(h, now, i.validity)
+	call.cert, call.err = ca.issueLeaf(h, now, i.validity)
 }
 
 // GetCertificate is for tls.Config.GetCertificate. It issues for the

@@ -117,31 +117,15 @@ type session struct {
 	eoiEnd       int64
 	declared     [][2]int64
 	trailingSeen bool
-}
 
-// checkTrailing looks at output bytes b, which start at file offset pos and
-// come from the primary transformer, for data after the primary image's EOI
-// that no MPF entry declares. It returns how many of them may be handed
-// out: all, unless such data is found and Options.StopAtError is set.
-// Bytes 0x00 and 0xFF are padding that some encoders leave, not data.
-func (s *session) checkTrailing(b []byte, pos int64) int {
-	if s.eoiEnd == 0 || s.trailingSeen || pos+int64(len(b)) <= s.eoiEnd {
-		return len(b)
-	}
-	for i := max(0, int(s.eoiEnd-pos)); i < len(b); i++ {
-		at := pos + int64(i)
-		if b[i] == 0x00 || b[i] == 0xFF || s.isDeclared(at) {
-			continue
-		}
-		s.trailingSeen = true
-		s.add(MetadataResult{Kind: KindTrailing, Label: KindTrailing, Offset: at, Action: ActionNone,
-			Problem: "data after the image's end that no MPF entry declares (a motion photo's video, say) cannot be encrypted"}, at)
-		if s.stop != nil {
-			return int(max(0, s.stopAt-pos))
-		}
-		return len(b)
-	}
-	return len(b)
+	// container is the primary image's XMP Container directory and
+	// motion-photo flags, if any; anchor the skeleton of its first chunk,
+	// which the chains of trailer items absorb (FORMAT.md §31.4); pad the
+	// last padding bytes handed out after EOI; tr the trailer, once found.
+	container *exif.Container
+	anchor    []byte
+	pad       []byte
+	tr        *trailer
 }
 
 func (s *session) isDeclared(at int64) bool {
@@ -152,6 +136,10 @@ func (s *session) isDeclared(at int64) bool {
 	}
 	return false
 }
+
+// tagStripOffsets is TIFF's StripOffsets: in IFD1, an uncompressed
+// thumbnail.
+const tagStripOffsets = 0x0111
 
 // maxMPFImages bounds the MPF images a file can make the transform parse.
 const maxMPFImages = 32
@@ -200,6 +188,11 @@ func (img *image) metadataSegment(seg []byte) {
 			img.exifSegment(p, off, x)
 		}
 	case m == 0xE1 && bytes.HasPrefix(p, []byte(exif.XMPHeader)):
+		if img.primary {
+			// Before the location transform: it never changes the
+			// Container properties, but read them as they are.
+			img.s.containerSegment(p)
+		}
 		img.xmpSegment(p, off)
 	case m == 0xE1 && bytes.HasPrefix(p, []byte(exif.XMPExtendedHeader)):
 		img.xmpExtended(p, off)
@@ -241,6 +234,12 @@ func (img *image) exifSegment(p []byte, off int64, x *exif.Exif) {
 		}
 		s.add(it, off)
 	}
+	if e, ok := x.IFD1.Find(tagStripOffsets); ok && !s.opts.KeepThumbnail {
+		// An uncompressed (TIFF strips) thumbnail: a picture that is not
+		// a JPEG image, which some cameras write (FORMAT.md §22).
+		s.add(MetadataResult{Kind: KindThumbnail, Label: img.thumbnailLabel(), Offset: payOff + int64(e.EntryOffset), Action: ActionNone,
+			Problem: "the thumbnail is stored as TIFF strips, not as a JPEG image"}, off)
+	}
 	pl := planGPS(p, x)
 	if len(pl.fields) == 0 && len(pl.problems) == 0 {
 		return
@@ -273,17 +272,24 @@ func (img *image) extraExif(p []byte, off int64, x *exif.Exif) {
 
 // thumbnail transforms an Exif thumbnail in place as an image of its own.
 func (img *image) thumbnail(thumb []byte, it *MetadataResult) {
-	sub := newImage(img.s.key, it.Label, img.decide, img.record)
-	sub.s = img.s
-	out, st, perr := jpegbits.TransformBytes(thumb, jpegbits.Options{Mode: Mode(img.s.key), Keystream: sub, Budget: img.s.budget})
-	if len(out) == len(thumb) {
-		copy(thumb, out)
-	}
-	it.Stats, it.Err = st, perr
-	img.embeddedResult(sub, it)
-	if perr != nil {
+	if perr := img.s.embeddedJPEG(thumb, it); perr != nil {
 		it.Problem = "the thumbnail is not fully encrypted: " + perr.Error()
 	}
+}
+
+// embeddedJPEG transforms an embedded JPEG image held in memory (an Exif
+// thumbnail, a Container image) in place, as an image of its own labelled
+// it.Label, and returns its parse error.
+func (s *session) embeddedJPEG(b []byte, it *MetadataResult) error {
+	sub := newImage(s.key, it.Label, s.opts.Decide, s.opts.Record)
+	sub.s = s
+	out, st, perr := jpegbits.TransformBytes(b, jpegbits.Options{Mode: Mode(s.key), Keystream: sub, Budget: s.budget})
+	if len(out) == len(b) {
+		copy(b, out)
+	}
+	it.Stats, it.Err = st, perr
+	sub.embeddedResult(sub, it)
+	return perr
 }
 
 // embeddedResult fills in what an embedded image's Keystream did.

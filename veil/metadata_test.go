@@ -708,6 +708,30 @@ func (f *pendingFeed) Read(p []byte) (int, error) {
 	return 0, jpegbits.ErrInputPending
 }
 
+// readInParts transforms what f feeds, handing it the next part whenever
+// the Reader says ErrInputPending.
+func readInParts(t *testing.T, key *keystream.Key, f *pendingFeed) []byte {
+	t.Helper()
+	r := NewReader(key, f, Options{})
+	var out []byte
+	buf := make([]byte, 777)
+	for {
+		n, err := r.Read(buf)
+		out = append(out, buf[:n]...)
+		switch {
+		case errors.Is(err, jpegbits.ErrInputPending):
+			if len(f.parts) == 0 {
+				t.Fatal("pending with no more input")
+			}
+			f.cur, f.parts = f.parts[0], f.parts[1:]
+		case err == io.EOF:
+			return out
+		case err != nil:
+			t.Fatal(err)
+		}
+	}
+}
+
 // TestMetadataInputPending feeds an MPF file with Exif and XMP in parts of
 // several sizes and checks that the output equals the one-piece transform.
 func TestMetadataInputPending(t *testing.T) {
@@ -720,27 +744,7 @@ func TestMetadataInputPending(t *testing.T) {
 		for i := 0; i < len(in); i += size {
 			f.parts = append(f.parts, in[i:min(i+size, len(in))])
 		}
-		r := NewReader(key, f, Options{})
-		var out []byte
-		buf := make([]byte, 777)
-		for {
-			n, err := r.Read(buf)
-			out = append(out, buf[:n]...)
-			if errors.Is(err, jpegbits.ErrInputPending) {
-				if len(f.parts) == 0 {
-					t.Fatal("pending with no more input")
-				}
-				f.cur, f.parts = f.parts[0], f.parts[1:]
-				continue
-			}
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-		}
-		if !bytes.Equal(out, want) {
+		if out := readInParts(t, key, f); !bytes.Equal(out, want) {
 			t.Fatalf("parts of %d bytes: the output differs from the one-piece transform", size)
 		}
 	}

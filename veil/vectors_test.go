@@ -61,6 +61,19 @@ var metadataWhole = []struct {
 		}
 		return testMPF(o, testJPEG(80, 60, 1), testExif(exifOptions{order: o, thumbnail: testJPEG(20, 15, 7), gps: true}), secs, 3, []byte("trailing bytes"))
 	}},
+	// Phone layouts (FORMAT.md §31.6), with testdata/motion.mp4.
+	{"phone-pixel-motion", func() []byte { return pixelMotionPhoto("Container", "Item", 8, mustMP4()) }},
+	{"phone-samsung-sef", func() []byte { return samsungMotionPhoto(mustMP4(), true) }},
+	{"phone-ultrahdr-motion", func() []byte { f, _, _ := ultraHDR(mustMP4()); return f }},
+}
+
+// mustMP4 is testdata/motion.mp4, for builders without a testing.T.
+func mustMP4() []byte {
+	b, err := os.ReadFile("testdata/motion.mp4")
+	if err != nil {
+		panic(err)
+	}
+	return b
 }
 
 type fileVector struct {

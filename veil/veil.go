@@ -74,9 +74,16 @@ type Result struct {
 	HasFingerprint bool
 	In, Out        Fingerprint
 	// Metadata lists the metadata items found, in file order of
-	// discovery: Exif thumbnails, GPS values, XMP location values and MPF
-	// images, each with what was done to it.
+	// discovery: Exif thumbnails, GPS values, XMP location values, MPF
+	// images and the items after the image (FORMAT.md §31), each with
+	// what was done to it.
 	Metadata []MetadataResult
+	// TrailerOffset is the file offset where the data after the image
+	// that §31 plans starts, or -1 when there is none. Its items are
+	// planned from the end of the file: a transform of a prefix of the
+	// file (a ranged download) cannot decrypt them, so a caller that
+	// wants bytes from here on must transform the whole file.
+	TrailerOffset int64
 }
 
 // MetadataProblem returns the first metadata item that should have been
@@ -102,11 +109,15 @@ type Reader struct {
 	curT   *jpegbits.Transformer
 	curImg *image
 	mpfAt  int // next entry of s.mpf
+
+	head *headRecorder // the first bytes, to name a format that is not JPEG
 }
 
 // NewReader returns a Reader that transforms src with key.
 func NewReader(key *keystream.Key, src io.Reader, opts Options) *Reader {
 	s := &session{key: key, opts: opts, budget: new(jpegbits.WorkBudget)}
+	head := &headRecorder{r: src}
+	src = head
 	img := newImage(key, "image", opts.Decide, opts.Record)
 	img.s, img.meta, img.primary = s, true, true
 	t := jpegbits.NewReader(src, jpegbits.Options{
@@ -116,7 +127,7 @@ func NewReader(key *keystream.Key, src io.Reader, opts Options) *Reader {
 		Budget:      s.budget,
 	})
 	img.t = t
-	return &Reader{t: t, img: img, s: s}
+	return &Reader{t: t, img: img, s: s, head: head}
 }
 
 // Mode returns the masking rule of key.
@@ -139,6 +150,9 @@ func (r *Reader) Read(p []byte) (int, error) {
 		if r.s.stop != nil && r.pos >= r.s.stopAt {
 			return 0, r.s.stop
 		}
+		if r.s.tr != nil {
+			return r.readTrailer(p)
+		}
 		if r.cur != nil {
 			n, err := r.readMPF(p)
 			if n == 0 && err == nil {
@@ -155,10 +169,21 @@ func (r *Reader) Read(p []byte) (int, error) {
 			q = q[:min(int64(len(q)), m.start-r.pos)]
 		}
 		n, err := r.t.Read(q)
+		err = r.formatError(err)
 		if r.s.err != nil {
 			return 0, r.s.err
 		}
-		n = r.s.checkTrailing(q[:n], r.pos)
+		n = r.s.checkTrailing(q[:n], r.pos, r.mpfAt < len(r.s.mpf))
+		if r.s.tr != nil {
+			// The trailer starts here; the transformer's end of
+			// input is the trailer's, which readTrailer meets again.
+			if err == io.EOF {
+				err = nil
+			}
+			if n == 0 && err == nil {
+				continue
+			}
+		}
 		if r.s.stop != nil && r.pos+int64(n) > r.s.stopAt {
 			// Metadata that cannot be encrypted was found while reading:
 			// nothing from its segment on is handed out.
@@ -176,8 +201,12 @@ func (r *Reader) Read(p []byte) (int, error) {
 func (r *Reader) Result() Result {
 	res := r.img.res
 	res.Stats = r.t.Stats()
-	res.Err = r.t.Err()
+	res.Err = r.formatError(r.t.Err())
 	res.Metadata = append([]MetadataResult(nil), r.s.items...)
+	res.TrailerOffset = -1
+	if r.s.tr != nil {
+		res.TrailerOffset = r.s.tr.start
+	}
 	for _, m := range res.Metadata {
 		res.Transformed = res.Transformed || m.Transformed
 	}
@@ -217,6 +246,7 @@ func Decrypt(key *keystream.Key, dst io.Writer, src io.Reader) (Result, error) {
 // error, or a *MetadataError (metadata that cannot be encrypted), as
 // opposed to an I/O error.
 func IsParseError(err error) bool {
+	// An *UnsupportedFormatError wraps a *jpegbits.FormatError.
 	var fe *jpegbits.FormatError
 	var ue *jpegbits.UnsupportedError
 	var me *MetadataError
@@ -304,6 +334,9 @@ func (img *image) Segment(seg []byte) {
 func (img *image) Chunk(c jpegbits.Chunk, dst []byte) {
 	if !img.started {
 		img.started = true
+		if img.primary && img.s != nil {
+			img.s.anchor = append([]byte(nil), c.Skeleton...)
+		}
 		record(img.fpIn, 0x02, c.Data)
 		img.res.HasFingerprint = true
 		img.fpIn.Sum(img.res.In[:0])

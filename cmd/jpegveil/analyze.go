@@ -88,7 +88,9 @@ type (
 		GPS            metaAnalysis `json:"gps"`
 		XMPLocation    metaAnalysis `json:"xmp_location"`
 		MPFImages      []mpfAnalyze `json:"mpf_images"`
-		PNG            string       `json:"png,omitempty"`
+		// Items after the image other than MPF images (FORMAT.md §31).
+		Embedded []embeddedAnalyze `json:"embedded"`
+		PNG      string            `json:"png,omitempty"`
 	}
 	metaAnalysis struct {
 		Present   bool     `json:"present"`
@@ -98,6 +100,15 @@ type (
 	}
 	mpfAnalyze struct {
 		Label string `json:"label"`
+		metaAnalysis
+	}
+	embeddedAnalyze struct {
+		Kind   string `json:"kind"`
+		Label  string `json:"label"`
+		Offset int64  `json:"offset"`
+		Length int64  `json:"length"`
+		// Clear: a block that holds no picture, readable by design.
+		Clear bool `json:"clear"`
 		metaAnalysis
 	}
 )
@@ -228,6 +239,7 @@ func imageMetrics(r *analyzeReport, orig, enc []byte) (*analysis, error) {
 // item is protected when it changed and nothing in it had to be left.
 func metadataProtection(r *analyzeReport, an *analysis, res veil.Result, orig, enc []byte) {
 	r.MPFImages = []mpfAnalyze{}
+	r.Embedded = []embeddedAnalyze{}
 	for _, it := range res.Metadata {
 		var ma metaAnalysis
 		ma.Present = true
@@ -237,7 +249,7 @@ func metadataProtection(r *analyzeReport, an *analysis, res veil.Result, orig, e
 		if it.Problem != "" {
 			ma.Problem = &it.Problem
 		}
-		if it.Kind == veil.KindThumbnail || it.Kind == veil.KindMPFImage {
+		if it.Kind == veil.KindThumbnail || it.Kind == veil.KindMPFImage || it.Kind == veil.KindContainerImage {
 			if hi <= int64(len(enc)) {
 				a, errA := decodeRGB("", orig[lo:hi])
 				b, errB := decodeRGB("", enc[lo:hi])
@@ -262,6 +274,9 @@ func metadataProtection(r *analyzeReport, an *analysis, res veil.Result, orig, e
 			r.XMPLocation = merge(r.XMPLocation, ma)
 		case veil.KindMPFImage:
 			r.MPFImages = append(r.MPFImages, mpfAnalyze{Label: it.Label, metaAnalysis: ma})
+		case veil.KindContainerImage, veil.KindMotionVideo, veil.KindSEFBlock:
+			r.Embedded = append(r.Embedded, embeddedAnalyze{Kind: it.Kind, Label: it.Label, Offset: it.Offset, Length: it.Length,
+				Clear: it.Action == veil.ActionClear, metaAnalysis: ma})
 		}
 	}
 	// GPS IFDs without location values, and XMP without location, are
@@ -331,6 +346,13 @@ func writeAnalysis(w io.Writer, r *analyzeReport) error {
 		line("MPF images", "none")
 	}
 	for _, m := range r.MPFImages {
+		line(m.Label, "%s", metaLine(m.metaAnalysis))
+	}
+	for _, m := range r.Embedded {
+		if m.Clear {
+			line(m.Label, "readable by design (no picture), %d bytes", m.Length)
+			continue
+		}
 		line(m.Label, "%s", metaLine(m.metaAnalysis))
 	}
 	if r.PNG != "" {

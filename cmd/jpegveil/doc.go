@@ -80,13 +80,15 @@
 //	  error            null or a problem of the marker structure before the first scan
 //	  items            array, what encryption does with each metadata item
 //	                   (FORMAT.md part IV), in the order found:
-//	    kind           "exif thumbnail", "gps", "xmp location" or "mpf image"
+//	    kind           "exif thumbnail", "gps", "xmp location", "mpf image",
+//	                   "container image", "motion video", "sef block" or "trailing data"
 //	    label          e.g. "exif thumbnail", "mpf image 2", "mpf image 2 exif thumbnail"
 //	    offset, length the embedded image, or the payload holding the values
 //	    fields         GPS fields or XMP properties found ([] for images)
 //	    protected      false when part of it cannot be encrypted
 //	    problem        null, or what cannot be encrypted
-//	  after_eoi_other_bytes  bytes after the first EOI in no MPF image (never changed)
+//	    action         "transformed", or "clear" for a Samsung block without a picture
+//	  after_eoi_other_bytes  bytes after the first EOI in no embedded item (never changed)
 //	key_ids            with -k only: the key IDs of the keyring, the current one first
 //	direction          with -k only: the direction classifier's verdict (FORMAT.md §32)
 //	  class            "plaintext", "ciphertext" or "unsure"
@@ -120,5 +122,8 @@
 //	                         nothing left unencrypted), psnr_db (thumbnail),
 //	                         problem (null or what cannot be encrypted)
 //	mpf_images               array of {label, present, protected, psnr_db, problem}
+//	embedded                 array of {kind, label, offset, length, clear, present,
+//	                         protected, psnr_db, problem}: the motion video, Samsung
+//	                         blocks and Container images (psnr_db for images)
 //	png                      the picture written with --png, if any
 package main

@@ -70,10 +70,13 @@ func message(err error) string {
 		kfe *keystream.KeyFileError
 		pe  *fs.PathError
 		me  *veil.MetadataError
+		ufe *veil.UnsupportedFormatError
 	)
 	switch {
 	case errors.As(err, &fe):
 		return fe.Error()
+	case errors.As(err, &ufe):
+		return ufe.Error()
 	case errors.Is(err, jpegbits.ErrNotJPEG):
 		return "not a JPEG file"
 	case errors.As(err, &jfe):

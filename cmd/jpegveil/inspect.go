@@ -128,6 +128,9 @@ type (
 		Fields    []string `json:"fields"`
 		Protected bool     `json:"protected"`
 		Problem   *string  `json:"problem"`
+		// Action is what encryption does: "transformed", or "clear" for
+		// a block that holds no picture (FORMAT.md §31.2).
+		Action string `json:"action"`
 	}
 	exifReport struct {
 		Offset    int           `json:"offset"`
@@ -341,14 +344,16 @@ func metadata(data []byte) metadataReport {
 func addProtection(m *metadataReport, res veil.Result) {
 	other := res.Stats.AfterEOI
 	for _, it := range res.Metadata {
-		ir := itemReport{Kind: it.Kind, Label: it.Label, Offset: it.Offset, Length: it.Length, Fields: it.Fields, Protected: it.Problem == ""}
+		ir := itemReport{Kind: it.Kind, Label: it.Label, Offset: it.Offset, Length: it.Length, Fields: it.Fields,
+			Protected: it.Problem == "" && it.Action != veil.ActionClear, Action: it.Action}
 		if ir.Fields == nil {
 			ir.Fields = []string{}
 		}
 		if it.Problem != "" {
 			ir.Problem = &it.Problem
 		}
-		if it.Kind == veil.KindMPFImage {
+		switch it.Kind {
+		case veil.KindMPFImage, veil.KindMotionVideo, veil.KindSEFBlock, veil.KindContainerImage:
 			other -= it.Length
 		}
 		m.Items = append(m.Items, ir)
@@ -388,7 +393,7 @@ func writeReport(w io.Writer, r *inspectReport) error {
 		tw.Flush()
 	}
 	if mp := r.AfterEOIBytes - r.Metadata.AfterEOIOtherBytes; mp > 0 {
-		line("after EOI", "%d bytes: %d in MPF images, %d other (left unchanged)", r.AfterEOIBytes, mp, r.Metadata.AfterEOIOtherBytes)
+		line("after EOI", "%d bytes: %d in embedded items, %d other (left unchanged)", r.AfterEOIBytes, mp, r.Metadata.AfterEOIOtherBytes)
 	} else if r.AfterEOIBytes > 0 {
 		line("after EOI", "%d bytes, in no MPF image (left unchanged)", r.AfterEOIBytes)
 	} else {
@@ -463,12 +468,31 @@ func writeReport(w io.Writer, r *inspectReport) error {
 		if len(it.Fields) > 0 {
 			desc += " (" + strings.Join(it.Fields, " ") + ")"
 		}
-		if it.Problem != nil {
+		switch {
+		case it.Problem != nil:
 			desc += ": NOT fully, " + *it.Problem
+		case it.Action == veil.ActionClear:
+			continue
 		}
 		enc = append(enc, desc)
 	}
 	line("encryption", "%s", orNone(enc, "; "))
+	// Every embedded item: pictures, the motion video, Samsung blocks.
+	for _, it := range md.Items {
+		switch it.Kind {
+		case veil.KindThumbnail, veil.KindMPFImage, veil.KindContainerImage, veil.KindMotionVideo, veil.KindSEFBlock:
+		default:
+			continue
+		}
+		state := "protected"
+		switch {
+		case it.Problem != nil:
+			state = "NOT protected: " + *it.Problem
+		case it.Action == veil.ActionClear:
+			state = "readable (no picture)"
+		}
+		line("embedded", "%s: %d bytes at byte %d, %s", it.Label, it.Length, it.Offset, state)
+	}
 	for _, p := range problems {
 		line("metadata problem", "%s", p)
 	}

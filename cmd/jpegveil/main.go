@@ -64,7 +64,9 @@ with a keystream derived from your key. Encrypting and decrypting are the
 same operation; the key file decides the keystream and the masking mode.`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
+		Version:       version(),
 	}
+	root.SetVersionTemplate("jpegveil {{.Version}}\n")
 	root.CompletionOptions.DisableDefaultCmd = true
 	root.SetIn(a.stdin)
 	root.SetOut(a.stdout)

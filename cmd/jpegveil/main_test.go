@@ -24,7 +24,7 @@ func TestMain(m *testing.M) {
 
 // fixtures are copied from testdata/fixtures into every script's work
 // directory. See testdata/README.md for how they were made.
-var fixtures = []string{"photo.jpg", "progressive.jpg", "arith.jpg"}
+var fixtures = []string{"photo.jpg", "progressive.jpg", "arith.jpg", "samsung.jpg", "ultrahdr.jpg"}
 
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
