@@ -51,15 +51,21 @@ func ReadKeyFile(path string) (*KeyFile, error) {
 	}
 	kf, err := ParseKeyFile(data)
 	if err != nil {
-		var kfe *KeyFileError
-		if errors.As(err, &kfe) {
-			e := *kfe
-			e.Path = path
-			return nil, &e
-		}
-		return nil, &KeyFileError{Path: path, Err: err}
+		return nil, withPath(path, err)
 	}
 	return kf, nil
+}
+
+// withPath returns err, a parse error of the file at path, as a
+// *KeyFileError naming the file.
+func withPath(path string, err error) error {
+	var kfe *KeyFileError
+	if errors.As(err, &kfe) {
+		e := *kfe
+		e.Path = path
+		return &e
+	}
+	return &KeyFileError{Path: path, Err: err}
 }
 
 // readPrivateFile reads at most limit+1 bytes of the regular file at path,

@@ -1,7 +1,6 @@
 package keystream
 
 import (
-	"errors"
 	"os"
 	"path/filepath"
 )
@@ -16,13 +15,7 @@ func ReadKeyring(path string) ([]*KeyFile, error) {
 	}
 	files, err := ParseKeyring(data)
 	if err != nil {
-		var kfe *KeyFileError
-		if errors.As(err, &kfe) {
-			e := *kfe
-			e.Path = path
-			return nil, &e
-		}
-		return nil, &KeyFileError{Path: path, Err: err}
+		return nil, withPath(path, err)
 	}
 	return files, nil
 }
@@ -39,13 +32,7 @@ func RotateKeyring(path string, k *Key) error {
 	}
 	files, err := ParseKeyring(data)
 	if err != nil {
-		var kfe *KeyFileError
-		if errors.As(err, &kfe) {
-			e := *kfe
-			e.Path = path
-			return &e
-		}
-		return &KeyFileError{Path: path, Err: err}
+		return withPath(path, err)
 	}
 	if len(files) >= MaxKeyringKeys {
 		return &KeyFileError{Path: path, Reason: "keyring is full"}
