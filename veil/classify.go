@@ -317,6 +317,11 @@ func (c *Classifier) evaluate(chunks int) Verdict {
 		scan := pr.scan
 		scan.Extend(pr.ecs[:n])
 		v.ScanBytes = n
+		if chunks >= 0 && boundaryRows(scan) < ClassifyMinRows {
+			// No key can reach ClassifyMinRows yet: read on.
+			v.Reason = "too few block rows"
+			return v
+		}
 		x := dcStatistic(scan, nil)
 		v.Pairs, anisoX = x.pairs, x.aniso()
 		if x.rowsWithPairs() < ClassifyMinRows {
@@ -381,6 +386,23 @@ type dcStats struct {
 	// of each block row of each component, and their counts.
 	rowSum []float64
 	rowN   []int
+}
+
+// boundaryRows bounds rowsWithPairs from the blocks decoded: a component
+// whose last decoded block is in row y has at most y/RowsPerMCU rows of
+// boundary pairs. The blocks of an MCU hold every component, so the last
+// few blocks show each component's last row.
+func boundaryRows(s *jpegbits.DCScan) int {
+	last := make([]int32, len(s.Components))
+	for i := len(s.Blocks) - 1; i >= 0 && i >= len(s.Blocks)-16; i-- {
+		b := &s.Blocks[i]
+		last[b.Component] = max(last[b.Component], b.Y)
+	}
+	n := 0
+	for i, c := range s.Components {
+		n += int(last[i]) / c.RowsPerMCU
+	}
+	return n
 }
 
 // rowsWithPairs counts the block rows that hold boundary pairs.
