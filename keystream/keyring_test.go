@@ -156,3 +156,14 @@ func TestKeyringPassphrase(t *testing.T) {
 		t.Fatalf("keyring %v: %v", ring, err)
 	}
 }
+
+// TestKeyFileRefusesKeyring: a reader of single key files says that a
+// keyring is one, rather than quietly taking its first key.
+func TestKeyFileRefusesKeyring(t *testing.T) {
+	a, _ := GenerateKey(ModeExtended)
+	b, _ := GenerateKey(ModeExtended)
+	_, err := ParseKeyFile(append(a.MarshalKeyFile(), b.MarshalKeyFile()...))
+	if err == nil || !strings.Contains(err.Error(), "this is a keyring") {
+		t.Fatalf("keyring read as a key file: %v", err)
+	}
+}
