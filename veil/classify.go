@@ -65,7 +65,7 @@ const (
 
 // classifyCheckpoints are the amounts of scan data, in complete chunks, at
 // which the classifier evaluates before the first scan ends.
-var classifyCheckpoints = [...]int{1, 2, 4, 8, 16}
+var classifyCheckpoints = [...]int{1, 2, 4, 6, 8, 11, 16}
 
 // Verdict is the classifier's answer.
 type Verdict struct {
