@@ -493,23 +493,26 @@ func dcStatistic(s *jpegbits.DCScan, xor []byte) dcStats {
 	var nh int
 	row := 0
 	for ci, c := range s.Components {
-		g, k := grids[ci], known[ci]
-		for j := range g {
-			if !k[j] {
-				continue
-			}
+		g, k, w := grids[ci], known[ci], c.Width
+		for y := range height[ci] {
 			// Vertical pairs across an MCU row boundary: there the
 			// ciphertext's DC walk has run through a whole row of MCUs.
-			if y := j / c.Width; y > 0 && y%c.RowsPerMCU == 0 && k[j-c.Width] {
-				l := log2Abs(g[j] - g[j-c.Width])
-				sv += l
-				st.pairs++
-				st.rowSum[row+j/c.Width] += l
-				st.rowN[row+j/c.Width]++
-			}
-			if j%c.Width > 0 && k[j-1] {
-				sh += log2Abs(g[j] - g[j-1])
-				nh++
+			boundary := y > 0 && y%c.RowsPerMCU == 0
+			for x, j := 0, y*w; x < w; x, j = x+1, j+1 {
+				if !k[j] {
+					continue
+				}
+				if boundary && k[j-w] {
+					l := log2Abs(g[j] - g[j-w])
+					sv += l
+					st.pairs++
+					st.rowSum[row+y] += l
+					st.rowN[row+y]++
+				}
+				if x > 0 && k[j-1] {
+					sh += log2Abs(g[j] - g[j-1])
+					nh++
+				}
 			}
 		}
 		row += height[ci]
@@ -636,6 +639,13 @@ func (p *probe) Chunk(c jpegbits.Chunk, dst []byte) {
 		p.ks = make([]byte, jpegbits.ChunkSize)
 	}
 	ks := p.ks[:len(c.Data)]
+	if p.ecs == nil {
+		// The most the probe keeps, allocated once.
+		p.ecs = make([]byte, 0, MaxClassifyScanBytes)
+		for i := range p.xors {
+			p.xors[i] = make([]byte, 0, MaxClassifyScanBytes)
+		}
+	}
 	for i, ch := range p.chains {
 		ch.ChunkKeystream(c.Skeleton, ks)
 		x := p.xors[i]
