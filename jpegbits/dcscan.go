@@ -8,7 +8,7 @@ import (
 // DCScan holds where the DC differences of an image's first scan are coded
 // in a prefix of its entropy-coded data, so that the DC coefficients can be
 // computed for the data as it is and for the data with some keystream XORed
-// in (FORMAT.md §32, the direction classifier). Only the DC difference
+// in (FORMAT.md §34, the direction classifier). Only the DC difference
 // categories (Huffman codes) are read, never the additional bits: the
 // positions are the same for a plaintext and its ciphertext.
 //

@@ -260,8 +260,12 @@ type window = [fastWindow + 8]byte
 // loop's state fits in registers. It labels and fails exactly as
 // sequentialMCU does. This is the hot loop of sequential JPEGs.
 //
-// Elements without additional bits (EOB, ZRL) skip the store: they add no
-// C bits, and the next store rewrites their bytes from acc.
+// AC elements go through the table's seq entries, one or two elements per
+// lookup; an entry whose index advance would pass coefficient 64, and a
+// code the entry does not resolve, take the one-element path, which
+// reports errors where sequentialMCU does. On that path, elements without
+// additional bits (EOB, ZRL) skip the store: they add no C bits, and the
+// next store rewrites their bytes from acc.
 func (s *scanState) sequentialMCUFast() error {
 	base := s.pos >> 3
 	dw, cw := (*window)(s.d[base:]), (*window)(s.cm[base:])
@@ -282,18 +286,21 @@ func (s *scanState) sequentialMCUFast() error {
 				return s.errCode(base*8 + pos)
 			}
 		}
-		n := e.length()
-		w <<= n
-		nb -= n
-		acc = acc<<n | e.cBits()
-		binary.BigEndian.PutUint64(cw[pos>>3&mask:], acc<<((64-pos&7-n)&63))
-		pos += n
-		ac := b.ac
+		w, nb, acc, pos = consume(cw, w, nb, acc, pos, e.length(), e.cBits())
+		ac, seq := b.ac, b.ac.seq
 		for k := uint(1); k < 64; {
 			i := w >> (64 - lutBits)
 			w |= binary.BigEndian.Uint64(dw[p&mask:]) >> (nb & 63)
 			p += (63 - nb) >> 3
 			nb |= 56
+			if m := seq[i]; k+m.advance() <= 64 {
+				w, nb, acc, pos = consume(cw, w, nb, acc, pos, m.length(), m.cBits())
+				k += m.advance()
+				if m&seqEOB != 0 {
+					break
+				}
+				continue
+			}
 			e := ac.lut[i]
 			if e == 0 {
 				if e = ac.decodeSlow(w); e == 0 {
@@ -325,6 +332,14 @@ func (s *scanState) sequentialMCUFast() error {
 	}
 	s.pos = base*8 + pos
 	return nil
+}
+
+// consume moves sequentialMCUFast's bit reader past n bits of elements
+// whose C-bit pattern is c, and stores the labels up to their end.
+func consume(cw *window, w uint64, nb uint, acc uint64, pos, n uint, c uint64) (uint64, uint, uint64, uint) {
+	acc = acc<<n | c
+	binary.BigEndian.PutUint64(cw[pos>>3&(fastWindow-1):], acc<<((64-pos&7-n)&63))
+	return w << n, nb - n, acc, pos + n
 }
 
 // dcRefineBlock labels the one correction bit of a DC refinement scan

@@ -127,6 +127,9 @@ func (t *Transformer) parseDHT(seg []byte, off int64) error {
 			return &FormatError{Offset: off, Reason: "invalid Huffman table length"}
 		}
 		t.huff[tc][th].build(&counts, p[17:17+n])
+		if tc == 1 && t.huff[tc][th].invalid == "" {
+			t.huff[tc][th].buildSeq()
+		}
 		p = p[17+n:]
 	}
 	return nil

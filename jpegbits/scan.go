@@ -93,11 +93,14 @@ func (t *Transformer) startScan(h *scanHeader) {
 	}
 	if s.d == nil {
 		// When the input read so far did not fill the read buffer, it is
-		// likely all of a small file: size the scan buffers for it alone
-		// (grow enlarges them if need be). This only saves memory.
+		// likely all of a small file: size the scan buffers for it alone.
+		// Otherwise they need to hold what the read buffer holds plus
+		// the data the chunk walk has not passed yet, which lags the
+		// parser by about lookahead. grow enlarges them if need be; this
+		// only saves memory, and the time to clear it.
 		n := len(t.buf) - int(t.cur-t.bufOff)
 		if len(t.buf) == cap(t.buf) {
-			n = 4 * readSize
+			n = cap(t.buf) + 2*lookahead
 		}
 		s.grow(n)
 	}
@@ -346,7 +349,7 @@ func (t *Transformer) decodeMCUs() error {
 		var err error
 		switch h.kind {
 		case Sequential:
-			if s.pos+seqMCUBits <= s.limit && int(s.pos>>3)+len(window{}) <= len(s.d) {
+			if s.pos+seqMCUBits <= s.limit && int(s.pos>>3)+len(window{}) <= len(s.d) && !t.noFastPath {
 				err = s.sequentialMCUFast()
 			} else {
 				err = s.sequentialMCU()

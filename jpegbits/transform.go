@@ -139,6 +139,10 @@ type Transformer struct {
 	stats           Stats
 
 	fm, skel, ks []byte // per-chunk masks, skeleton and keystream
+
+	// noFastPath makes sequential scans take sequentialMCU for every MCU,
+	// so that tests can check sequentialMCUFast against it.
+	noFastPath bool
 }
 
 // NewReader returns a Transformer reading from src.
@@ -221,7 +225,9 @@ func (t *Transformer) wait() error {
 			}
 			return io.EOF
 		}
-		if t.advance() {
+		// Input is read only once the output so far is handed out, so
+		// that the read buffer holds little more than one read.
+		if t.advance() && t.emitted == t.ready {
 			t.fill()
 			if t.pending {
 				t.pending = false

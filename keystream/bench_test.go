@@ -8,7 +8,8 @@ import (
 // maxChunkAllocs is what TestChunkKeystreamAllocs tolerates. ChunkKeystream
 // currently allocates nothing: chacha20.NewUnauthenticatedCipher is split so
 // that its Cipher (and the HChaCha20 subkey) stay on the stack when, as
-// here, the cipher does not escape. One allocation per 4 KiB chunk would
+// here, the cipher does not escape, and the seal that gives the rest of the
+// keystream writes into the Chain's scratch buffer, allocated once. One allocation per 4 KiB chunk would
 // still be acceptable, so a toolchain change that costs one does not fail
 // the build; more than that is a regression.
 const maxChunkAllocs = 1

@@ -47,10 +47,8 @@ const nonceSize = chacha20.NonceSizeX
 // copies of the subkeys it needs, so it stays valid whatever happens to the
 // Key.
 type Chain struct {
-	h hash.Hash // keyed BLAKE2b-256, never reset
-	// ksKey is a pointer so that fmt, printing a Chain, shows an address
-	// rather than the key (see Key.secret).
-	ksKey  *[chacha20.KeySize]byte
+	h      hash.Hash             // keyed BLAKE2b-256, never reset
+	xc     xchacha               // keystream under the "keystream" subkey
 	hdr    [5]byte               // record header scratch, to avoid allocating per record
 	digest [blake2b.Size256]byte // Sum scratch
 }
@@ -65,8 +63,7 @@ func (k *Key) NewChain(label string) *Chain {
 	if err != nil {
 		panic("keystream: blake2b.New256: " + err.Error()) // 32-byte key is always valid
 	}
-	ksKey := k.secret.sub.keystream
-	c := &Chain{h: h, ksKey: &ksKey}
+	c := &Chain{h: h, xc: newXChaCha(k.secret.sub.keystream)}
 	c.absorb(tagLabel, []byte(label))
 	return c
 }
@@ -124,13 +121,7 @@ func (c *Chain) Derive(data, dst []byte) {
 
 // stream fills dst with the keystream for the chain's current digest.
 func (c *Chain) stream(dst []byte) {
-	nonce := c.h.Sum(c.digest[:0])[:nonceSize]
-	s, err := chacha20.NewUnauthenticatedCipher(c.ksKey[:], nonce)
-	if err != nil {
-		panic("keystream: chacha20: " + err.Error()) // sizes are constants
-	}
-	clear(dst)
-	s.XORKeyStream(dst, dst)
+	c.xc.fill(c.h.Sum(c.digest[:0])[:nonceSize], dst)
 }
 
 func (c *Chain) absorb(tag byte, b []byte) {

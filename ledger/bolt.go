@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -18,12 +19,17 @@ import (
 //
 //	bucket "meta":         "version" -> "1"
 //	bucket "fingerprints": fingerprint (32 bytes) -> value
+//	bucket "services":     fingerprint -> service identities (records.go)
+//	bucket "hashes":       fingerprint -> SHA-256 of the whole ciphertext file
 //
 // value: 1 byte value format (1), 8 bytes big-endian Unix seconds when
-// added, then the key ID bytes.
+// added, then the key ID bytes. The "services" and "hashes" buckets were
+// added within format version 1: readers that do not know them ignore them.
 var (
 	bucketMeta         = []byte("meta")
 	bucketFingerprints = []byte("fingerprints")
+	bucketServices     = []byte("services")
+	bucketHashes       = []byte("hashes")
 	keyVersion         = []byte("version")
 )
 
@@ -45,22 +51,29 @@ type BoltOptions struct {
 	Timeout time.Duration
 	// Logger receives the ledger's log messages; nil means none.
 	Logger *zap.Logger
+	// ReadOnly opens an existing file without changing it, under a shared
+	// lock: several readers may hold it, but not while a writer does.
+	ReadOnly bool
 }
 
 // BoltLedger is a Ledger in a local bbolt file. The file is locked while
 // open, so only one process uses it at a time. Each Add is committed to disk
 // (fsync) before it returns.
 type BoltLedger struct {
-	db   *bolt.DB
-	path string
-	log  *zap.Logger
+	db    *bolt.DB
+	path  string
+	log   *zap.Logger
+	fault atomic.Pointer[FaultError]
 }
 
 var _ Ledger = (*BoltLedger)(nil)
 
 // OpenBolt opens the ledger file at path, creating it (mode 0600, parent
 // directories 0700) if needed. If another process holds it, OpenBolt gives
-// up after opts.Timeout with an error wrapping ErrInUse.
+// up after opts.Timeout with an error wrapping ErrInUse. An existing file is
+// checked before bbolt maps it (validateFile): a truncated or damaged one
+// is an error wrapping ErrTruncated or ErrCorrupt, never a crash. OpenBolt
+// does not know whether a ledger should exist; OpenGuarded does.
 func OpenBolt(path string, opts BoltOptions) (*BoltLedger, error) {
 	log := opts.Logger
 	if log == nil {
@@ -70,11 +83,30 @@ func OpenBolt(path string, opts BoltOptions) (*BoltLedger, error) {
 	if timeout <= 0 {
 		timeout = DefaultOpenTimeout
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("open ledger: %w", err)
+	if !opts.ReadOnly {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, fmt.Errorf("open ledger: %w", err)
+		}
+	} else if fi, err := os.Stat(path); err != nil || fi.Size() == 0 {
+		if err == nil {
+			err = ErrEmpty
+		}
+		return nil, fmt.Errorf("open ledger %s: %w", path, err)
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout})
+	if fi, err := os.Stat(path); err == nil && fi.Size() > 0 {
+		if err := validateFile(path); err != nil {
+			return nil, fmt.Errorf("open ledger %s: %w", path, err)
+		}
+	}
+	var db *bolt.DB
+	err := safely(path, "open", func() (err error) {
+		db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, ReadOnly: opts.ReadOnly})
+		return err
+	})
+	var fe *FaultError
 	switch {
+	case errors.As(err, &fe):
+		return nil, err
 	case errors.Is(err, bolterrors.ErrTimeout):
 		return nil, fmt.Errorf("open ledger %s: %w (gave up after %s)", path, ErrInUse, timeout)
 	case errors.Is(err, bolterrors.ErrInvalid), errors.Is(err, bolterrors.ErrVersionMismatch), errors.Is(err, bolterrors.ErrChecksum):
@@ -83,7 +115,11 @@ func OpenBolt(path string, opts BoltOptions) (*BoltLedger, error) {
 		return nil, fmt.Errorf("open ledger %s: %w", path, err)
 	}
 	b := &BoltLedger{db: db, path: path, log: log}
-	if err := b.init(); err != nil {
+	init := b.init
+	if opts.ReadOnly {
+		init = b.checkVersion
+	}
+	if err := init(); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("open ledger %s: %w", path, err)
 	}
@@ -104,21 +140,44 @@ func (b *BoltLedger) init() error {
 		b.log.Warn("ledger file was accessible by group or others; changed its mode to 0600",
 			zap.String("path", b.path), zap.String("old_mode", fmt.Sprintf("%04o", perm)))
 	}
-	return b.db.Update(func(tx *bolt.Tx) error {
-		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
-		if err != nil {
+	return b.protect("open", func() error { return b.db.Update(b.initTx) })
+}
+
+func (b *BoltLedger) initTx(tx *bolt.Tx) error {
+	meta, err := tx.CreateBucketIfNotExists(bucketMeta)
+	if err != nil {
+		return err
+	}
+	switch v := meta.Get(keyVersion); {
+	case v == nil:
+		if err := meta.Put(keyVersion, []byte(formatVersion)); err != nil {
 			return err
 		}
-		switch v := meta.Get(keyVersion); {
-		case v == nil:
-			if err := meta.Put(keyVersion, []byte(formatVersion)); err != nil {
-				return err
-			}
-		case string(v) != formatVersion:
-			return fmt.Errorf("ledger format version %q is not supported (this jpegveil reads version %s)", v, formatVersion)
+	case string(v) != formatVersion:
+		return fmt.Errorf("ledger format version %q is not supported (this jpegveil reads version %s)", v, formatVersion)
+	}
+	for _, name := range [][]byte{bucketFingerprints, bucketServices, bucketHashes} {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return err
 		}
-		_, err = tx.CreateBucketIfNotExists(bucketFingerprints)
-		return err
+	}
+	return nil
+}
+
+// checkVersion checks, read-only, that the file is a ledger this package
+// reads.
+func (b *BoltLedger) checkVersion() error {
+	return b.protect("open", func() error {
+		return b.db.View(func(tx *bolt.Tx) error {
+			meta := tx.Bucket(bucketMeta)
+			if meta == nil || tx.Bucket(bucketFingerprints) == nil {
+				return fmt.Errorf("%w: not a ledger (buckets missing)", ErrCorrupt)
+			}
+			if v := meta.Get(keyVersion); string(v) != formatVersion {
+				return fmt.Errorf("ledger format version %q is not supported (this jpegveil reads version %s)", v, formatVersion)
+			}
+			return nil
+		})
 	})
 }
 
@@ -134,57 +193,62 @@ func (b *BoltLedger) Add(ctx context.Context, fp Fingerprint, e Entry) error {
 	if err != nil {
 		return err
 	}
-	value := make([]byte, valueHeaderLen+len(e.KeyID))
-	value[0] = valueFormat
-	binary.BigEndian.PutUint64(value[1:valueHeaderLen], uint64(e.Added.Unix()))
-	copy(value[valueHeaderLen:], e.KeyID)
-	err = b.db.Update(func(tx *bolt.Tx) error {
-		bk := tx.Bucket(bucketFingerprints)
-		if bk.Get(fp[:]) != nil {
-			return nil // keep the first entry
-		}
-		return bk.Put(fp[:], value)
+	value := encodeEntry(e)
+	err = b.protect("add", func() error {
+		return b.db.Update(func(tx *bolt.Tx) error {
+			bk := tx.Bucket(bucketFingerprints)
+			if bk.Get(fp[:]) != nil {
+				return nil // keep the first entry
+			}
+			return bk.Put(fp[:], value)
+		})
 	})
 	return b.wrap("add", err)
 }
 
 // Lookup implements Ledger.
 func (b *BoltLedger) Lookup(ctx context.Context, fp Fingerprint) (Entry, bool, error) {
-	if err := ctx.Err(); err != nil {
+	var e Entry
+	found, err := b.get(ctx, fp, func(_ *bolt.Tx, v []byte) (err error) {
+		e, err = decodeEntry(fp, v)
+		return err
+	})
+	if err != nil || !found {
 		return Entry{}, false, err
 	}
-	var (
-		e     Entry
-		found bool
-	)
-	err := b.db.View(func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucketFingerprints).Get(fp[:])
-		if v == nil {
-			return nil
-		}
-		if len(v) <= valueHeaderLen || v[0] != valueFormat {
-			return fmt.Errorf("%w: bad entry for %s", ErrCorrupt, fp)
-		}
-		// v is only valid inside the transaction: copy the key ID out.
-		e = Entry{
-			KeyID: string(v[valueHeaderLen:]),
-			Added: time.Unix(int64(binary.BigEndian.Uint64(v[1:valueHeaderLen])), 0).UTC(),
-		}
-		found = true
-		return nil
+	return e, true, nil
+}
+
+// get calls read, in a read transaction, with the fingerprints value of fp;
+// found is false (and read not called) when fp is not recorded.
+func (b *BoltLedger) get(ctx context.Context, fp Fingerprint, read func(tx *bolt.Tx, v []byte) error) (found bool, err error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	err = b.protect("lookup", func() error {
+		return b.db.View(func(tx *bolt.Tx) error {
+			v := tx.Bucket(bucketFingerprints).Get(fp[:])
+			if v == nil {
+				return nil
+			}
+			found = true
+			return read(tx, v)
+		})
 	})
 	if err != nil {
-		return Entry{}, false, b.wrap("lookup", err)
+		return false, b.wrap("lookup", err)
 	}
-	return e, found, nil
+	return found, nil
 }
 
 // Len returns the number of entries.
 func (b *BoltLedger) Len() (int, error) {
 	var n int
-	err := b.db.View(func(tx *bolt.Tx) error {
-		n = tx.Bucket(bucketFingerprints).Stats().KeyN
-		return nil
+	err := b.protect("len", func() error {
+		return b.db.View(func(tx *bolt.Tx) error {
+			n = tx.Bucket(bucketFingerprints).Stats().KeyN
+			return nil
+		})
 	})
 	return n, b.wrap("len", err)
 }
@@ -194,10 +258,34 @@ func (b *BoltLedger) Close() error {
 	return b.wrap("close", b.db.Close())
 }
 
+// decodeEntry decodes a fingerprints value. The key ID is copied: v is only
+// valid inside its transaction.
+func decodeEntry(fp Fingerprint, v []byte) (Entry, error) {
+	if len(v) <= valueHeaderLen || len(v) > valueHeaderLen+maxKeyIDLen || v[0] != valueFormat {
+		return Entry{}, fmt.Errorf("%w: bad entry for %s", ErrCorrupt, fp)
+	}
+	return Entry{
+		KeyID: string(v[valueHeaderLen:]),
+		Added: time.Unix(int64(binary.BigEndian.Uint64(v[1:valueHeaderLen])), 0).UTC(),
+	}, nil
+}
+
+// encodeEntry is the inverse of decodeEntry; e must be normalized.
+func encodeEntry(e Entry) []byte {
+	value := make([]byte, valueHeaderLen+len(e.KeyID))
+	value[0] = valueFormat
+	binary.BigEndian.PutUint64(value[1:valueHeaderLen], uint64(e.Added.Unix()))
+	copy(value[valueHeaderLen:], e.KeyID)
+	return value
+}
+
 func (b *BoltLedger) wrap(op string, err error) error {
+	var fe *FaultError
 	switch {
 	case err == nil:
 		return nil
+	case errors.As(err, &fe):
+		return err
 	case errors.Is(err, bolterrors.ErrDatabaseNotOpen):
 		return ErrClosed
 	default:

@@ -60,6 +60,15 @@ var (
 	// ErrCorrupt means the ledger file holds data this package did not
 	// write.
 	ErrCorrupt = errors.New("ledger file is corrupt")
+	// ErrTruncated means the ledger file is shorter than its own pages say.
+	ErrTruncated = errors.New("ledger file is truncated")
+	// ErrEmpty means the ledger file exists but has no bytes.
+	ErrEmpty = errors.New("ledger file is empty (0 bytes)")
+	// ErrMissing means the ledger file is gone although one existed.
+	ErrMissing = errors.New("ledger file is missing")
+	// ErrNotRecorded is returned when extra facts are recorded for a
+	// fingerprint the ledger does not hold.
+	ErrNotRecorded = errors.New("fingerprint is not in the ledger")
 )
 
 // maxKeyIDLen bounds Entry.KeyID.

@@ -11,7 +11,7 @@ import (
 	"jpegveil/keystream"
 )
 
-// Class is a direction classifier's verdict on a file (FORMAT.md §32).
+// Class is a direction classifier's verdict on a file (FORMAT.md §34).
 type Class uint8
 
 const (
@@ -34,7 +34,7 @@ func (c Class) String() string {
 	return "unsure"
 }
 
-// Classifier thresholds (FORMAT.md §32.3).
+// Classifier thresholds (FORMAT.md §34.3).
 const (
 	// MaxClassifyScanBytes is the most entropy-coded data of the first scan
 	// the classifier reads.
@@ -92,7 +92,7 @@ type Verdict struct {
 type KeyMargin struct {
 	KeyID string
 	// Margin is the smoothness gained by decrypting with the key, in bits
-	// (FORMAT.md §32.2); Z its z score over block rows.
+	// (FORMAT.md §34.2); Z its z score over block rows.
 	Margin, Z float64
 	// Rows is the number of block rows the z score is over.
 	Rows int
@@ -114,7 +114,7 @@ func (v Verdict) String() string {
 
 // A Classifier decides, from a bounded prefix of a JPEG file, whether it is
 // a plaintext, the ciphertext of one of the keyring's keys, or unsure
-// (FORMAT.md §32). It is fed the file in order with Write, holds at most
+// (FORMAT.md §34). It is fed the file in order with Write, holds at most
 // the first scan's first MaxClassifyScanBytes and the marker segments
 // before it (APPn payloads pass through without being kept), and is done
 // as soon as it has read enough: from then on Write accepts and ignores
@@ -292,7 +292,7 @@ func (c *Classifier) release() {
 
 // evaluate computes the statistic over the first chunks of the scan that the
 // passes captured (all of them when chunks < 0), and decides (FORMAT.md
-// §32.3).
+// §34.3).
 func (c *Classifier) evaluate(chunks int) Verdict {
 	var v Verdict
 	var anisoX float64
@@ -378,7 +378,7 @@ func (c *Classifier) evaluate(chunks int) Verdict {
 	return v
 }
 
-// dcStats is the statistic of one hypothesis (FORMAT.md §32.2).
+// dcStats is the statistic of one hypothesis (FORMAT.md §34.2).
 type dcStats struct {
 	v, h  float64 // mean log2(1+|Δ|) over vertical, horizontal neighbours
 	pairs int     // vertical pairs

@@ -11,7 +11,7 @@ import (
 )
 
 // classifyVector is one entry of testdata/classify/vectors.json (FORMAT.md
-// §32.4): a file, the keyring it is judged with (master keys as hex, the
+// §34.4): a file, the keyring it is judged with (master keys as hex, the
 // current first, all in mode extended) and the verdict.
 type classifyVector struct {
 	File    string   `json:"file"`

@@ -16,7 +16,7 @@
 // item, through Options.Decide.
 //
 // The caller can learn it from the file alone with a Classifier (FORMAT.md
-// part V): given a keyring, it tells a plaintext from the ciphertext of
+// part VI): given a keyring, it tells a plaintext from the ciphertext of
 // one of its keys, or says Unsure, from the marker segments and at most the
 // first 64 KiB of the first scan. A streaming caller writes the body into
 // it as it arrives, holds back the bytes until Done reports true (or the

@@ -135,7 +135,7 @@ func (a *app) dirFile(d direction, ring *keystream.Keyring, src, dst string, fl 
 		return
 	}
 	br := bufio.NewReaderSize(f, 64<<10)
-	head, _ := br.Peek(3)
+	head, _ := br.Peek(2)
 	if !isJPEG(head) {
 		if err := copyFile(br, dst, fi.Mode().Perm(), fl.force); err != nil {
 			fail(dst, err)
@@ -170,12 +170,16 @@ func (a *app) dirFile(d direction, ring *keystream.Keyring, src, dst string, fl 
 		p.logf("jpegveil: %s: warning: %s", src, partialNote(d, res, perr))
 	default:
 		c.transformed++
+		p.logf("%s: %s", d.past(), src)
 	}
 }
 
-// isJPEG reports whether a file starts like a JPEG: SOI and another marker.
+// isJPEG reports whether a file starts with SOI. Decoders skip junk between
+// SOI and the next marker, so such a file is a photo: it goes through the
+// transform and its single-file policy (refused unless --allow-partial),
+// never copied unchanged.
 func isJPEG(head []byte) bool {
-	return len(head) >= 3 && head[0] == 0xFF && head[1] == 0xD8 && head[2] == 0xFF
+	return len(head) >= 2 && head[0] == 0xFF && head[1] == 0xD8
 }
 
 // copyFile copies src to dst atomically.

@@ -19,7 +19,7 @@ type directionError struct {
 
 func (e *directionError) Error() string { return e.msg }
 
-// chooseKey classifies the photo read from src (FORMAT.md §32) and returns
+// chooseKey classifies the photo read from src (FORMAT.md §34) and returns
 // the key to transform it with, and a reader that yields the whole photo
 // again. Encrypting refuses our ciphertext; decrypting refuses a plaintext
 // and a file that is no ciphertext of a key of the ring, and picks the key

@@ -90,7 +90,7 @@
 //	    action         "transformed", or "clear" for a Samsung block without a picture
 //	  after_eoi_other_bytes  bytes after the first EOI in no embedded item (never changed)
 //	key_ids            with -k only: the key IDs of the keyring, the current one first
-//	direction          with -k only: the direction classifier's verdict (FORMAT.md §32)
+//	direction          with -k only: the direction classifier's verdict (FORMAT.md §34)
 //	  class            "plaintext", "ciphertext" or "unsure"
 //	  key_id           the key whose ciphertext it is (ciphertext only)
 //	  margin_bits      the verdict's margin in bits

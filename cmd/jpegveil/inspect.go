@@ -41,7 +41,7 @@ stdin. --json prints one JSON object; its fields are documented in
 'go doc jpegveil/cmd/jpegveil'.
 
 With -k KEYFILE (a key file or keyring) it also shows the key IDs and the
-direction classifier's verdict (FORMAT.md §32): plaintext, ciphertext of
+direction classifier's verdict (FORMAT.md §34): plaintext, ciphertext of
 which key, or unsure, with its margin.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -10,7 +10,7 @@ import (
 )
 
 // directionReport is the direction classifier's verdict in inspect's
-// report (FORMAT.md §32). Its field names are an interface, like the rest
+// report (FORMAT.md §34). Its field names are an interface, like the rest
 // of the JSON report.
 type directionReport struct {
 	Class     string            `json:"class"`

@@ -8,15 +8,13 @@ import (
 	"jpegveil/keystream"
 )
 
-// newKeyCmd is the parent of the commands that manage a key file or
-// keyring.
+// newKeyCmd groups the commands that look after keys.
 func newKeyCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "key",
-		Short: "Manage a key file or keyring (rotate, list)",
-		Args:  cobra.NoArgs,
+		Short: "Back up, restore, rotate and list keys",
 	}
-	cmd.AddCommand(newKeyRotateCmd(a), newKeyListCmd(a))
+	cmd.AddCommand(newKeyBackupCmd(a), newKeyRestoreCmd(a), newKeyRotateCmd(a), newKeyListCmd(a))
 	return cmd
 }
 

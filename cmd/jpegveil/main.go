@@ -83,6 +83,7 @@ same operation; the key file decides the keystream and the masking mode.`,
 		newServeCmd(a),
 		newAnalyzeCmd(a),
 		newInitCmd(a),
+		newLedgerCmd(a),
 	)
 	markStart(root, a)
 	return root

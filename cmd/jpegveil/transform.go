@@ -88,13 +88,14 @@ rule applied again restores it), and a warning says so.
 
 When IN is a directory, OUT is a directory (created if needed, not inside
 IN nor containing it) that receives a mirror of the tree: JPEG files (found
-by content, not by name) are transformed, other files are copied unchanged,
-symbolic links are skipped. Failures are listed and the command exits with
-status 1 after processing everything else.
+by content, not by name: every file that starts with SOI) are transformed
+under exactly the rules for a single file, other files are copied unchanged,
+symbolic links are skipped. Every file is listed with what was done; after
+processing everything else the command exits with status 1 if any failed.
 
 The key file may be a keyring (see 'jpegveil key rotate'): encrypt uses its
 current key, decrypt the key whose ciphertext the file is. Before writing
-anything the file is classified (FORMAT.md §32): encrypt refuses a file
+anything the file is classified (FORMAT.md §34): encrypt refuses a file
 that is already a ciphertext of a key of the keyring (encrypting it again
 would decrypt it), and decrypt refuses a plaintext and a file that is not
 recognisably the ciphertext of one of its keys (another key's ciphertext,

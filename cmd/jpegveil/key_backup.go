@@ -1,0 +1,222 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	qrcode "github.com/skip2/go-qrcode"
+	"github.com/spf13/cobra"
+
+	"jpegveil/keystream"
+	"jpegveil/keystream/paperkey"
+)
+
+// qrSize is the side of a backup QR code in pixels: large enough to print
+// and scan from paper.
+const qrSize = 768
+
+// backupKey is one key to back up: its file, parsed, and the file's text.
+type backupKey struct {
+	path string
+	kf   *keystream.KeyFile
+	text []byte
+}
+
+func newKeyBackupCmd(a *app) *cobra.Command {
+	var (
+		config   string
+		keyFiles []string
+		qrDir    string
+	)
+	cmd := &cobra.Command{
+		Use:   "backup [--config FILE | -k KEYFILE...] [--qr-dir DIR]",
+		Short: "Print a paper backup of the key and write it as a QR code",
+		Long: `backup prints each key as 26 words to write down or print (FORMAT.md §33)
+and writes the same text as a QR code, DIR/jpegveil-key-ID.png (mode 0600;
+never overwritten). 'jpegveil key restore' turns the words back into the key
+file. The last two words are check words: one mistyped word, or two, is
+always caught, and a single one is named.
+
+Anyone with the words can decrypt your photos: keep them offline, and do
+not leave the PNG on a shared disk after printing it.
+
+A passphrase key stores nothing secret: its backup is your passphrase,
+which you must remember, plus the parameters printed here (mode, salt,
+Argon2id settings), which are needed to derive the key again.
+
+Without -k, the key of the proxy's state directory is backed up (of
+--config, or of the built-in configuration), and the state directory
+remembers that a backup was made.`,
+		Args: cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			stateDir := ""
+			if len(keyFiles) == 0 {
+				cfg, err := loadConfig(config)
+				if err != nil {
+					return err
+				}
+				keyFiles, stateDir = []string{cfg.KeyFile}, cfg.StateDir
+			}
+			keys := make([]backupKey, 0, len(keyFiles))
+			for _, p := range keyFiles {
+				kf, err := keystream.ReadKeyFile(p)
+				if err != nil {
+					return fileErr(p, err)
+				}
+				text, err := os.ReadFile(p)
+				if err != nil {
+					return fileErr(p, err)
+				}
+				keys = append(keys, backupKey{p, kf, text})
+			}
+			for i, k := range keys {
+				if i > 0 {
+					fmt.Fprintln(a.stdout)
+				}
+				if err := a.backupKey(k, qrDir); err != nil {
+					return err
+				}
+				if stateDir != "" {
+					if err := paperkey.RecordMade(stateDir, k.kf.ID, time.Now()); err != nil {
+						return fileErr(stateDir, err)
+					}
+				}
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&config, "config", "", "configuration file whose key to back up (default: the built-in configuration)")
+	f.StringArrayVarP(&keyFiles, "key", "k", nil, "key file to back up (repeatable); instead of the configuration's")
+	f.StringVar(&qrDir, "qr-dir", ".", "directory for the QR code PNG files")
+	return cmd
+}
+
+// backupKey prints one key's backup and writes its QR code.
+func (a *app) backupKey(k backupKey, qrDir string) error {
+	var sheet string
+	if k.kf.NeedsPassphrase() {
+		sheet = passphraseSheet(k)
+	} else {
+		words, err := paperkey.Encode(k.kf.Master, k.kf.Mode)
+		if err != nil {
+			return fileErr(k.path, err)
+		}
+		sheet = paperkey.Format(words, k.kf.ID, k.kf.Mode)
+	}
+	png, err := qrcode.Encode(sheet, qrcode.Medium, qrSize)
+	if err != nil {
+		return fileErr(k.path, fmt.Errorf("QR code: %w", err))
+	}
+	qrPath := filepath.Join(qrDir, "jpegveil-key-"+k.kf.ID+".png")
+	af, err := createAtomic(qrPath, 0o600)
+	if err != nil {
+		return fileErr(qrPath, err)
+	}
+	if _, err := af.Write(png); err != nil {
+		af.abort()
+		return fileErr(qrPath, err)
+	}
+	if err := af.commit(false); err != nil {
+		return fileErr(qrPath, err)
+	}
+	fmt.Fprint(a.stdout, sheet)
+	fmt.Fprintf(a.stderr, "wrote the QR code of key %s to %s\n", k.kf.ID, qrPath)
+	return nil
+}
+
+// passphraseSheet says what restores a passphrase key: the passphrase,
+// which is not stored anywhere, and the key file's parameters, printed as
+// the key file itself (it holds no secret, only what derives the key).
+func passphraseSheet(k backupKey) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Key %s is derived from a passphrase; nothing secret is stored.\n", k.kf.ID)
+	b.WriteString("# To restore it you need BOTH your passphrase (remember it: it is not\n")
+	b.WriteString("# written here or anywhere) AND the parameters below. Keep this page;\n")
+	b.WriteString("# 'jpegveil key restore' turns it back into the key file.\n")
+	b.Write(k.text)
+	if len(k.text) > 0 && k.text[len(k.text)-1] != '\n' {
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+func newKeyRestoreCmd(a *app) *cobra.Command {
+	var out string
+	cmd := &cobra.Command{
+		Use:   "restore -o KEYFILE [BACKUP|-]",
+		Short: "Turn a paper backup back into a key file",
+		Long: `restore reads a backup made by 'jpegveil key backup' (the printed words,
+typed in any case, abbreviated to their first four letters if you like, with
+or without their numbers; or the text of its QR code; or the page of a
+passphrase key) from BACKUP or stdin, and writes the key file KEYFILE
+(mode 0600; never overwritten). It prints the key ID: it must be the one on
+the backup.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			name := "-"
+			if len(args) == 1 {
+				name = args[0]
+			}
+			var r io.Reader = a.stdin
+			if name != "-" {
+				f, err := os.Open(name)
+				if err != nil {
+					return fileErr(name, err)
+				}
+				defer f.Close()
+				r = f
+			}
+			text, err := io.ReadAll(io.LimitReader(r, 1<<16))
+			if err != nil {
+				return fileErr(inName(name), err)
+			}
+			data, id, err := restoreKeyFile(string(text))
+			if err != nil {
+				return fileErr(inName(name), err)
+			}
+			if err := keystream.WriteKeyFile(out, data); err != nil {
+				return fileErr(out, err)
+			}
+			fmt.Fprintf(a.stdout, "key ID: %s\n", id)
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&out, "output", "o", "", "key file to write (required)")
+	_ = cmd.MarkFlagRequired("output")
+	return cmd
+}
+
+var backupKeyID = regexp.MustCompile(`Key ID ([0-9a-f]+)`)
+
+// restoreKeyFile turns a backup's text into key file contents and the
+// key's ID.
+func restoreKeyFile(text string) ([]byte, string, error) {
+	if i := strings.Index(text, "jpegveil-key v"); i >= 0 {
+		// A passphrase key's page: the key file is printed in it.
+		data := []byte(text[i:])
+		kf, err := keystream.ParseKeyFile(data)
+		if err != nil {
+			return nil, "", err
+		}
+		return data, kf.ID, nil
+	}
+	words := paperkey.Parse(text)
+	master, mode, err := paperkey.Decode(words)
+	if err != nil {
+		return nil, "", err
+	}
+	key, err := keystream.NewKeyFromBytes(master, mode)
+	if err != nil {
+		return nil, "", err
+	}
+	if m := backupKeyID.FindStringSubmatch(text); m != nil && m[1] != key.ID() {
+		return nil, "", fmt.Errorf("the words give key ID %s but the backup says %s", key.ID(), m[1])
+	}
+	return key.MarshalKeyFile(), key.ID(), nil
+}
