@@ -152,6 +152,9 @@ func ParseKeyFile(data []byte) (*KeyFile, error) {
 		if line == "" || line[0] == '#' {
 			continue
 		}
+		if strings.HasPrefix(line, keyFileHeaderPrefix) {
+			return nil, lineError(n, "a second key: this is a keyring (FORMAT.md §13.4), which this reader does not take; rotate keys only where keyrings are read")
+		}
 		name, value, ok := strings.Cut(line, ": ")
 		if !ok {
 			// Do not quote the line: it may be a pasted key.

@@ -45,6 +45,33 @@ func WriteKeyFile(path string, data []byte) error {
 // swap. (The check is skipped on Windows, whose permission bits say
 // nothing about other users.) All errors are *KeyFileError with Path set.
 func ReadKeyFile(path string) (*KeyFile, error) {
+	data, err := readPrivateFile(path, maxKeyFileSize)
+	if err != nil {
+		return nil, err
+	}
+	kf, err := ParseKeyFile(data)
+	if err != nil {
+		return nil, withPath(path, err)
+	}
+	return kf, nil
+}
+
+// withPath returns err, a parse error of the file at path, as a
+// *KeyFileError naming the file.
+func withPath(path string, err error) error {
+	var kfe *KeyFileError
+	if errors.As(err, &kfe) {
+		e := *kfe
+		e.Path = path
+		return &e
+	}
+	return &KeyFileError{Path: path, Err: err}
+}
+
+// readPrivateFile reads at most limit+1 bytes of the regular file at path,
+// refusing it when group or others have any permission on it (see
+// ReadKeyFile).
+func readPrivateFile(path string, limit int64) ([]byte, error) {
 	// Stat before opening so that a FIFO or device is refused without
 	// blocking or reading from it.
 	if fi, err := os.Stat(path); err != nil {
@@ -72,21 +99,11 @@ func ReadKeyFile(path string) (*KeyFile, error) {
 			Err:    fmt.Errorf("%w (fix with: chmod 600 %s)", ErrKeyFilePermissions, shellQuote(path)),
 		}
 	}
-	data, err := io.ReadAll(io.LimitReader(f, maxKeyFileSize+1))
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
 		return nil, &KeyFileError{Path: path, Reason: "cannot read", Err: err}
 	}
-	kf, err := ParseKeyFile(data)
-	if err != nil {
-		var kfe *KeyFileError
-		if errors.As(err, &kfe) {
-			e := *kfe
-			e.Path = path
-			return nil, &e
-		}
-		return nil, &KeyFileError{Path: path, Err: err}
-	}
-	return kf, nil
+	return data, nil
 }
 
 // shellQuote quotes path for the chmod hint, so that it can be pasted into

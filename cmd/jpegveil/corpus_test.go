@@ -28,7 +28,7 @@ func TestCorpusDirectoryRoundTrip(t *testing.T) {
 	dec := filepath.Join(tmp, "dec")
 	mustRun(t, 0, "keygen", "-o", key)
 	encOut := mustRun(t, 0, "encrypt", "-k", key, corpusDir, "-o", enc, "--allow-partial")
-	decOut := mustRun(t, 0, "decrypt", "-k", key, enc, "-o", dec, "--allow-partial")
+	decOut := mustRun(t, 0, "decrypt", "-k", key, enc, "-o", dec, "--allow-partial", "--force-direction")
 	t.Logf("encrypt: %s", lastLine(encOut))
 	t.Logf("decrypt: %s", lastLine(decOut))
 
@@ -168,13 +168,13 @@ func TestMetadataProblemRefused(t *testing.T) {
 		t.Errorf("stderr: %s", stderr)
 	}
 	dec := filepath.Join(tmp, "dec.jpg")
-	mustRun(t, 0, "decrypt", "-k", key, out, "-o", dec, "--allow-partial")
+	mustRun(t, 0, "decrypt", "-k", key, out, "-o", dec, "--allow-partial", "--force-direction")
 	if b, _ := os.ReadFile(dec); !bytes.Equal(b, in) {
 		t.Error("--allow-partial output does not decrypt exactly")
 	}
 	keep := filepath.Join(tmp, "keep.jpg")
 	mustRun(t, 0, "encrypt", "-k", key, src, "-o", keep, "--keep-gps")
-	mustRun(t, 0, "decrypt", "-k", key, keep, "-o", filepath.Join(tmp, "keepdec.jpg"), "--keep-gps")
+	mustRun(t, 0, "decrypt", "-k", key, keep, "-o", filepath.Join(tmp, "keepdec.jpg"), "--keep-gps", "--force-direction")
 	if b, _ := os.ReadFile(filepath.Join(tmp, "keepdec.jpg")); !bytes.Equal(b, in) {
 		t.Error("--keep-gps does not round-trip")
 	}
@@ -194,7 +194,7 @@ func TestKeepSwitchesCLI(t *testing.T) {
 	}{{"", false, false}, {"--keep-thumbnail", true, false}, {"--keep-mpf", false, true}} {
 		out, dec := filepath.Join(tmp, "out"+c.flag+".jpg"), filepath.Join(tmp, "dec"+c.flag+".jpg")
 		args := []string{"encrypt", "-k", key, src, "-o", out}
-		dargs := []string{"decrypt", "-k", key, out, "-o", dec}
+		dargs := []string{"decrypt", "-k", key, out, "-o", dec, "--force-direction"}
 		if c.flag != "" {
 			args, dargs = append(args, c.flag), append(dargs, c.flag)
 		}

@@ -59,7 +59,7 @@ func (a *app) transformDir(d direction, in string, fl transformFlags) error {
 	if err != nil {
 		return fileErr(in, err)
 	}
-	key, err := a.loadKey(keyOptions{path: fl.key, passphraseFile: fl.passphraseFile})
+	ring, err := a.loadKeyring(keyOptions{path: fl.key, passphraseFile: fl.passphraseFile})
 	if err != nil {
 		return err
 	}
@@ -93,7 +93,7 @@ func (a *app) transformDir(d direction, in string, fl transformFlags) error {
 			c.skipped++
 			p.logf("skipped (not a regular file): %s", src)
 		case kindFile:
-			a.dirFile(d, key, src, dst, fl, p, &c)
+			a.dirFile(d, ring, src, dst, fl, p, &c)
 			p.add(e.size)
 		}
 	}
@@ -114,7 +114,7 @@ func (a *app) transformDir(d direction, in string, fl transformFlags) error {
 }
 
 // dirFile handles one regular file of a directory run.
-func (a *app) dirFile(d direction, key *keystream.Key, src, dst string, fl transformFlags, p *progress, c *dirCounts) {
+func (a *app) dirFile(d direction, ring *keystream.Keyring, src, dst string, fl transformFlags, p *progress, c *dirCounts) {
 	fail := func(name string, err error) {
 		c.failed++
 		p.logf("jpegveil: %s: %s", name, message(err))
@@ -145,7 +145,15 @@ func (a *app) dirFile(d direction, key *keystream.Key, src, dst string, fl trans
 		p.logf("copied unchanged (not a JPEG): %s", src)
 		return
 	}
-	res, perr, err := transformFile(key, br, dst, fi.Mode().Perm(), fl.veilOptions(), fl.force, fl.allowPartial)
+	key, body, err := chooseKey(d, ring, br, fl.forceDirection)
+	if err != nil {
+		fail(src, err)
+		return
+	}
+	if note := directionNote(d, ring, key); note != "" {
+		p.logf("jpegveil: %s: %s", src, note)
+	}
+	res, perr, err := transformFile(key, body, dst, fi.Mode().Perm(), fl.veilOptions(), fl.force, fl.allowPartial)
 	switch {
 	case errors.Is(err, errExists) || isWriteError(err):
 		fail(dst, err)

@@ -85,6 +85,16 @@
 //	    problem        null, or what cannot be encrypted
 //	    action         "transformed", or "clear" for a Samsung block without a picture
 //	  after_eoi_other_bytes  bytes after the first EOI in no embedded item (never changed)
+//	key_ids            with -k only: the key IDs of the keyring, the current one first
+//	direction          with -k only: the direction classifier's verdict (FORMAT.md §34)
+//	  class            "plaintext", "ciphertext" or "unsure"
+//	  key_id           the key whose ciphertext it is (ciphertext only)
+//	  margin_bits      the verdict's margin in bits
+//	  reason           why unsure (omitted otherwise)
+//	  pairs            MCU-row boundary block pairs the statistic used
+//	  scan_bytes       entropy-coded bytes of the first scan it read
+//	  keys             array, per key: key_id, margin_bits (positive: ciphertext
+//	                   of that key), z (its z score) and rows
 //
 // # analyze --json
 //

@@ -20,7 +20,10 @@ import (
 )
 
 func newInspectCmd(a *app) *cobra.Command {
-	var asJSON bool
+	var (
+		asJSON bool
+		ko     keyOptions
+	)
 	cmd := &cobra.Command{
 		Use:   "inspect FILE [--json]",
 		Short: "Show how a JPEG file would be encrypted and what metadata it carries",
@@ -35,13 +38,20 @@ MPF secondary images.
 A parse error is part of the report (exit status 0); a file that is not a
 JPEG, or cannot be read, is an error (exit status 1). FILE may be - for
 stdin. --json prints one JSON object; its fields are documented in
-'go doc jpegveil/cmd/jpegveil'.`,
+'go doc jpegveil/cmd/jpegveil'.
+
+With -k KEYFILE (a key file or keyring) it also shows the key IDs and the
+direction classifier's verdict (FORMAT.md §34): plaintext, ciphertext of
+which key, or unsure, with its margin.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.inspect(args[0], asJSON)
+			ko.stdinIsPhoto = args[0] == "-"
+			return a.inspect(args[0], asJSON, ko)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")
+	cmd.Flags().StringVarP(&ko.path, "key", "k", "", "key file or keyring: also classify the file with its keys")
+	cmd.Flags().StringVar(&ko.passphraseFile, "passphrase-file", "", "read the passphrase of a passphrase key file from the first line of FILE")
 	return cmd
 }
 
@@ -58,6 +68,9 @@ type (
 		AfterEOIBytes   int64          `json:"after_eoi_bytes"`
 		Error           *errorReport   `json:"error"`
 		Metadata        metadataReport `json:"metadata"`
+		// With -k only.
+		KeyIDs    []string         `json:"key_ids,omitempty"`
+		Direction *directionReport `json:"direction,omitempty"`
 	}
 	frameReport struct {
 		Marker     string   `json:"marker"`
@@ -148,7 +161,7 @@ type (
 	}
 )
 
-func (a *app) inspect(name string, asJSON bool) error {
+func (a *app) inspect(name string, asJSON bool, ko keyOptions) error {
 	var (
 		data []byte
 		err  error
@@ -177,6 +190,13 @@ func (a *app) inspect(name string, asJSON bool) error {
 	}
 	r := buildReport(inName(name), data, res.Stats, res.Err)
 	addProtection(&r.Metadata, res)
+	if ko.path != "" {
+		ring, err := a.loadKeyring(ko)
+		if err != nil {
+			return err
+		}
+		r.KeyIDs, r.Direction = classifyReport(ring, data)
+	}
 	if asJSON {
 		enc := json.NewEncoder(a.stdout)
 		enc.SetIndent("", "  ")
@@ -476,6 +496,7 @@ func writeReport(w io.Writer, r *inspectReport) error {
 	for _, p := range problems {
 		line("metadata problem", "%s", p)
 	}
+	writeDirection(line, r)
 	_, err := io.WriteString(w, b.String())
 	return err
 }

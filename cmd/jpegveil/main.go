@@ -74,6 +74,7 @@ same operation; the key file decides the keystream and the masking mode.`,
 	})
 	root.AddCommand(
 		newKeygenCmd(a),
+		newKeyCmd(a),
 		newEncryptCmd(a),
 		newDecryptCmd(a),
 		newInspectCmd(a),
@@ -81,7 +82,6 @@ same operation; the key file decides the keystream and the masking mode.`,
 		newAnalyzeCmd(a),
 		newInitCmd(a),
 		newLedgerCmd(a),
-		newKeyCmd(a),
 	)
 	markStart(root, a)
 	return root

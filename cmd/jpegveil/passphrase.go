@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 
 	"golang.org/x/term"
 
@@ -108,16 +109,28 @@ type keyOptions struct {
 	stdinIsPhoto   bool   // IN is "-": stdin cannot hold the passphrase
 }
 
-// loadKey reads a key file and, for a passphrase key file, the passphrase:
-// from --passphrase-file, else a terminal prompt on stdin, else the first
-// line of stdin (unless stdin carries the photo).
+// loadKey reads a key file (or keyring, whose current key it returns)
+// and, for a passphrase key file, the passphrase: from --passphrase-file,
+// else a terminal prompt on stdin, else the first line of stdin (unless
+// stdin carries the photo).
 func (a *app) loadKey(o keyOptions) (*keystream.Key, error) {
-	kf, err := keystream.ReadKeyFile(o.path)
+	ring, err := a.loadKeyring(o)
+	if err != nil {
+		return nil, err
+	}
+	return ring.Current(), nil
+}
+
+// loadKeyring reads a keyring file (a single key file is a keyring of one
+// key, FORMAT.md §13.4) and, if any of its keys needs one, the passphrase,
+// as loadKey does; all passphrase keys of a keyring share it.
+func (a *app) loadKeyring(o keyOptions) (*keystream.Keyring, error) {
+	files, err := keystream.ReadKeyring(o.path)
 	if err != nil {
 		return nil, fileErr(o.path, err)
 	}
 	var pass []byte
-	if kf.NeedsPassphrase() {
+	if slices.ContainsFunc(files, (*keystream.KeyFile).NeedsPassphrase) {
 		switch {
 		case o.passphraseFile != "":
 			pass, err = readPassphraseFile(o.passphraseFile)
@@ -133,10 +146,10 @@ func (a *app) loadKey(o keyOptions) (*keystream.Key, error) {
 			}
 		}
 	}
-	k, err := kf.Key(pass)
+	ring, err := keystream.KeyringFromFiles(files, pass)
 	clear(pass)
 	if err != nil {
 		return nil, fileErr(o.path, err)
 	}
-	return k, nil
+	return ring, nil
 }

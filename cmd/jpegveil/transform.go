@@ -35,6 +35,7 @@ type transformFlags struct {
 	passphraseFile string
 	inPlace        bool
 	force          bool
+	forceDirection bool
 	allowPartial   bool
 	keepThumbnail  bool
 	keepGPS        bool
@@ -62,6 +63,7 @@ func newTransformCmd(a *app, d direction, short, long string) *cobra.Command {
 	f.StringVarP(&fl.out, "output", "o", "", "output file or directory; - for stdout")
 	f.BoolVar(&fl.inPlace, "in-place", false, "rewrite IN itself (atomically); not with -o")
 	f.BoolVar(&fl.force, "force", false, "replace existing output files")
+	f.BoolVar(&fl.forceDirection, "force-direction", false, string(d)+" even a file the classifier says must not be")
 	f.BoolVar(&fl.allowPartial, "allow-partial", false, "write files the parser cannot fully handle: "+d.past()+" up to the first error, unchanged after it")
 	f.StringVar(&fl.passphraseFile, "passphrase-file", "", "read the passphrase of a passphrase key file from the first line of FILE")
 	f.BoolVar(&fl.keepThumbnail, "keep-thumbnail", false, "leave the Exif thumbnail as it is (default: "+string(d)+" it)")
@@ -90,6 +92,16 @@ by content, not by name: every file that starts with SOI) are transformed
 under exactly the rules for a single file, other files are copied unchanged,
 symbolic links are skipped. Every file is listed with what was done; after
 processing everything else the command exits with status 1 if any failed.
+
+The key file may be a keyring (see 'jpegveil key rotate'): encrypt uses its
+current key, decrypt the key whose ciphertext the file is. Before writing
+anything the file is classified (FORMAT.md §34): encrypt refuses a file
+that is already a ciphertext of a key of the keyring (encrypting it again
+would decrypt it), and decrypt refuses a plaintext and a file that is not
+recognisably the ciphertext of one of its keys (another key's ciphertext,
+or an image too small or flat to tell). Both exit with status 1 and name
+the key IDs; --force-direction transforms anyway, decrypt with the current
+key. --force only replaces existing output files.
 
 For a passphrase key file the passphrase is read from --passphrase-file,
 else from the terminal, else from the first line of stdin (not possible when
@@ -141,16 +153,16 @@ func (a *app) transform(d direction, in string, fl transformFlags) error {
 			return fileErr(fl.out, err)
 		}
 	}
-	key, err := a.loadKey(keyOptions{path: fl.key, passphraseFile: fl.passphraseFile, stdinIsPhoto: in == "-"})
+	ring, err := a.loadKeyring(keyOptions{path: fl.key, passphraseFile: fl.passphraseFile, stdinIsPhoto: in == "-"})
 	if err != nil {
 		return err
 	}
-	return a.transformOne(d, key, in, inInfo, fl)
+	return a.transformOne(d, ring, in, inInfo, fl)
 }
 
 // transformOne transforms the file in (inInfo is nil for stdin) into
 // fl.out, or into itself with --in-place.
-func (a *app) transformOne(d direction, key *keystream.Key, in string, inInfo fs.FileInfo, fl transformFlags) error {
+func (a *app) transformOne(d direction, ring *keystream.Keyring, in string, inInfo fs.FileInfo, fl transformFlags) error {
 	var src io.Reader = a.stdin
 	if in != "-" {
 		f, err := os.Open(in)
@@ -160,10 +172,16 @@ func (a *app) transformOne(d direction, key *keystream.Key, in string, inInfo fs
 		defer f.Close()
 		src = f
 	}
+	key, src, err := chooseKey(d, ring, src, fl.forceDirection)
+	if err != nil {
+		return fileErr(inName(in), err)
+	}
+	if note := directionNote(d, ring, key); note != "" {
+		fmt.Fprintf(a.stderr, "jpegveil: %s: %s\n", inName(in), note)
+	}
 	var (
 		res  veil.Result
 		perr error
-		err  error
 	)
 	out := outName(fl.out)
 	if fl.out == "-" {
