@@ -23,6 +23,23 @@ import (
 	"jpegveil/veil"
 )
 
+// serve answers one request: inside an intercepted tunnel (t) only a
+// request for the tunnel's own host, which then goes there whatever the
+// client wrote; a request that fails gets a status and a reason.
+func (s *Server) serve(req *http.Request, t *tunnel) *http.Response {
+	if t != nil {
+		if !t.admits(req) {
+			return s.misdirected(req, t)
+		}
+		req.URL.Host = t.host
+	}
+	resp, err := s.roundTrip(req)
+	if err != nil {
+		return failed(req, err)
+	}
+	return resp
+}
+
 // roundTrip sends one request upstream, transforming it when a rule says
 // so, and logs what became of it.
 func (s *Server) roundTrip(req *http.Request) (*http.Response, error) {
@@ -79,21 +96,39 @@ func matchPath(p string) string {
 // unmatched forwards a request that no rule matches. On an intercepted
 // host, a request whose body is a JPEG is refused instead: it is a photo
 // upload on a route the rules do not know (a changed API, a path variant),
-// and forwarding it would store the photo unencrypted.
+// and forwarding it would store the photo unencrypted. What became of it is
+// logged: at info on an intercepted host, at debug otherwise.
 func (s *Server) unmatched(req *http.Request) (*http.Response, error) {
-	if req.Body == nil || req.Body == http.NoBody || !s.cfg.Intercepts(req.URL.Hostname()) {
-		return s.upstream.RoundTrip(req)
+	intercepted := s.cfg.Intercepts(req.URL.Hostname())
+	if intercepted && req.Body != nil && req.Body != http.NoBody {
+		br := bufio.NewReader(req.Body)
+		if magic, _ := br.Peek(3); bytes.Equal(magic, []byte{0xFF, 0xD8, 0xFF}) {
+			s.log.Warn("refused a JPEG upload on a route no rule covers",
+				zap.String("host", req.URL.Hostname()), zap.String("method", req.Method), zap.String("path", req.URL.Path))
+			services.Drain(br)
+			req.Body.Close()
+			return refusal(req, fmt.Sprintf("a JPEG upload to %s %s, which no rule covers: it would be stored unencrypted (add a rule for it)", req.Method, req.URL.Path)), nil
+		}
+		req.Body = services.ReadCloser{Reader: br, Closer: req.Body}
 	}
-	br := bufio.NewReader(req.Body)
-	if magic, _ := br.Peek(3); bytes.Equal(magic, []byte{0xFF, 0xD8, 0xFF}) {
-		s.log.Warn("refused a JPEG upload on a route no rule covers",
-			zap.String("host", req.URL.Hostname()), zap.String("method", req.Method), zap.String("path", req.URL.Path))
-		services.Drain(br)
-		req.Body.Close()
-		return refusal(req, fmt.Sprintf("a JPEG upload to %s %s, which no rule covers: it would be stored unencrypted (add a rule for it)", req.Method, req.URL.Path)), nil
+	start := time.Now()
+	resp, err := s.upstream.RoundTrip(req)
+	fields := []zap.Field{
+		zap.String("host", req.URL.Hostname()),
+		zap.String("method", req.Method),
+		zap.String("path", req.URL.Path),
+		zap.String("rule", ""),
+		zap.Duration("duration", time.Since(start)),
 	}
-	req.Body = services.ReadCloser{Reader: br, Closer: req.Body}
-	return s.upstream.RoundTrip(req)
+	switch {
+	case err != nil:
+		s.log.Warn("intercepted", append(fields, zap.String("outcome", string(services.UpstreamError)), zap.String("reason", err.Error()))...)
+	case intercepted:
+		s.log.Info("intercepted", append(fields, zap.String("outcome", string(services.Passed)), zap.Int("status", resp.StatusCode))...)
+	default:
+		s.log.Debug("proxied", append(fields, zap.String("outcome", string(services.Passed)), zap.Int("status", resp.StatusCode))...)
+	}
+	return resp, err
 }
 
 // crypt is what the body transforms need: the key, the ledger and the

@@ -113,8 +113,12 @@ func (s *Server) newGoproxy() *goproxy.ProxyHttpServer {
 		return s.dial(context.Background(), network, addr)
 	}
 	gp.NonproxyHandler = s.onboard
-	rt := goproxy.RoundTripperFunc(func(req *http.Request, _ *goproxy.ProxyCtx) (*http.Response, error) {
-		return s.roundTrip(req)
+	// Every request gets an answer: a failure is a status with a reason
+	// (failure.go), never an error that goproxy would turn into a closed
+	// connection.
+	rt := goproxy.RoundTripperFunc(func(req *http.Request, ctx *goproxy.ProxyCtx) (*http.Response, error) {
+		t, _ := ctx.UserData.(*tunnel)
+		return s.serve(req, t), nil
 	})
 	gp.OnRequest().DoFunc(func(r *http.Request, ctx *goproxy.ProxyCtx) (*http.Request, *http.Response) {
 		ctx.RoundTripper = rt
@@ -126,16 +130,18 @@ func (s *Server) newGoproxy() *goproxy.ProxyHttpServer {
 			hostname = h
 		}
 		if !s.cfg.Intercepts(hostname) {
+			s.log.Debug("tunnelled", zap.String("host", host), zap.String("client", ctx.Req.RemoteAddr))
 			return goproxy.OkConnect, host
 		}
 		ctx.RoundTripper = rt
+		ctx.UserData = &tunnel{host: host}
 		return &goproxy.ConnectAction{Action: goproxy.ConnectMitm, TLSConfig: s.tlsConfigFor}, host
 	})
-	// A plain-HTTP request whose origin cannot be reached gets 502 Bad
-	// Gateway (RFC 9110 §15.6.3), not goproxy's 500.
+	// A request that failed before it reached roundTrip gets 502 Bad
+	// Gateway (RFC 9110 §15.6.3) with the reason, not goproxy's 500.
 	gp.OnResponse().DoFunc(func(resp *http.Response, ctx *goproxy.ProxyCtx) *http.Response {
 		if resp == nil && ctx.Error != nil {
-			return badGateway(ctx.Req, ctx.Error)
+			return failed(ctx.Req, ctx.Error)
 		}
 		return resp
 	})
@@ -195,13 +201,6 @@ func (z zapPrintf) Printf(format string, v ...any) { z.l.Debug(fmt.Sprintf(forma
 // Uploads returns the number of uploads in progress that span several
 // requests (resumable and chunked uploads with a session).
 func (s *Server) Uploads() int { return s.env.Sessions.Len() }
-
-// badGateway answers a request whose origin could not be reached.
-func badGateway(req *http.Request, err error) *http.Response {
-	h := make(http.Header)
-	h.Set("Content-Type", "text/plain; charset=utf-8")
-	return services.Respond(req, http.StatusBadGateway, h, "jpegveil could not reach "+req.URL.Host+": "+err.Error()+"\n")
-}
 
 // CloseIdleConnections closes the proxy's idle connections to the
 // services, as http.Client's method of that name does.
