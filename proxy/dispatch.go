@@ -146,13 +146,13 @@ type crypt struct {
 func (c *crypt) lookup(ctx context.Context, want bool) func(veil.Fingerprint) (bool, error) {
 	return func(fp veil.Fingerprint) (bool, error) {
 		_, known, err := c.ledger.Lookup(ctx, ledger.Fingerprint(fp))
-		return known == want, err
+		return known == want, asLedgerError(err)
 	}
 }
 
 func (c *crypt) record(ctx context.Context) func(veil.Fingerprint) error {
 	return func(fp veil.Fingerprint) error {
-		return c.ledger.Add(ctx, ledger.Fingerprint(fp), ledger.Entry{KeyID: c.key.ID(), Added: time.Now()})
+		return asLedgerError(c.ledger.Add(ctx, ledger.Fingerprint(fp), ledger.Entry{KeyID: c.key.ID(), Added: time.Now()}))
 	}
 }
 

@@ -22,6 +22,27 @@ type ledgerError struct{ err error }
 func (e *ledgerError) Error() string { return e.err.Error() }
 func (e *ledgerError) Unwrap() error { return e.err }
 
+func asLedgerError(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &ledgerError{err}
+}
+
+// bodyFailed records why the transform of a request body stopped and
+// answers: a ledger failure is the proxy's (502 with the reason: the photo
+// was not sent, or not completely), anything else is the client's, whose
+// connection is gone.
+func (ex *exchange) bodyFailed(err error) (*http.Response, error) {
+	var le *ledgerError
+	if errors.As(err, &le) {
+		ex.Record(services.Failed, err)
+		return failed(ex.req, err), nil
+	}
+	ex.Record(services.ClientError, err)
+	return nil, err
+}
+
 // failed answers a request the proxy could not complete: a status and a
 // one-line reason in the body, rather than a closed connection (which a
 // client reports as an empty reply). The caller has logged it.

@@ -72,8 +72,7 @@ func (ex *exchange) sendHashed(u uploadParts, found []hashes.Found) (*http.Respo
 		if veil.IsParseError(err) {
 			return ex.refusal(err), nil
 		}
-		ex.Record(services.ClientError, err)
-		return nil, err
+		return ex.bodyFailed(err)
 	}
 	if hb.full() {
 		return tooLarge()

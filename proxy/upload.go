@@ -70,8 +70,7 @@ func (ex *exchange) sendEncrypted(u uploadParts) (*http.Response, error) {
 			services.Drain(u.suffix)
 			return ex.refusal(err), nil
 		}
-		ex.Record(services.ClientError, err)
-		return nil, err
+		return ex.bodyFailed(err)
 	}
 	var rest io.Reader = vr
 	if err == io.EOF {
@@ -80,13 +79,23 @@ func (ex *exchange) sendEncrypted(u uploadParts) (*http.Response, error) {
 	cb := newCountingBody(io.MultiReader(bytes.NewReader(u.prefix), bytes.NewReader(head), rest, orEmpty(u.suffix)), u.body, vr)
 	req.Body = cb
 	resp, rerr := ex.env.Upstream.RoundTrip(req)
-	var refused error
-	ex.bytes, ex.result, refused = cb.outcome()
+	var refused, bodyErr error
+	ex.bytes, ex.result, refused, bodyErr = cb.outcome()
 	if refused != nil {
 		if resp != nil {
 			resp.Body.Close()
 		}
 		return ex.refusal(refused), nil
+	}
+	var le *ledgerError
+	if errors.As(bodyErr, &le) {
+		// The ledger failed in the middle of the photo: the request
+		// was cut off, and whatever the service answers is not the
+		// client's.
+		if resp != nil {
+			resp.Body.Close()
+		}
+		return ex.bodyFailed(bodyErr)
 	}
 	if rerr != nil {
 		ex.Record(services.UpstreamError, rerr)
@@ -139,6 +148,7 @@ type countingBody struct {
 	mu       sync.Mutex
 	n        int64
 	refusal  error
+	err      error // the first error reading the body, other than io.EOF
 	result   veil.Result
 	finished bool
 }
@@ -154,6 +164,9 @@ func (b *countingBody) Read(p []byte) (int, error) {
 	var re *refuseError
 	if err != nil && err != io.EOF && (veil.IsParseError(err) || errors.As(err, &re)) {
 		b.refusal = err
+	}
+	if err != nil && err != io.EOF && b.err == nil {
+		b.err = err
 	}
 	b.mu.Unlock()
 	return n, err
@@ -175,13 +188,13 @@ func (b *countingBody) Close() error {
 
 // outcome waits (briefly) for the transport to be done with the body and
 // returns what it saw: bytes sent, the transform result, the refusal if
-// any.
-func (b *countingBody) outcome() (int64, veil.Result, error) {
+// any, and the error that stopped reading it if any.
+func (b *countingBody) outcome() (int64, veil.Result, error, error) {
 	select {
 	case <-b.done:
 	case <-time.After(2 * time.Second):
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.n, b.result, b.refusal
+	return b.n, b.result, b.refusal, b.err
 }

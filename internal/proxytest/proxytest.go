@@ -74,11 +74,21 @@ func ConfigYAML(stateDir, upstreamAddr string, caFiles []string, extra string) s
 // level; extraRoots are PEM files the client trusts besides jpegveil's CA.
 func Start(t testing.TB, yaml string, log *zap.Logger, extraRoots ...string) *Proxy {
 	t.Helper()
+	return StartWrapped(t, yaml, log, nil, extraRoots...)
+}
+
+// StartWrapped is Start with the proxy's ledger passed through wrap (nil:
+// unchanged), for a test that makes the ledger fail.
+func StartWrapped(t testing.TB, yaml string, log *zap.Logger, wrap func(ledger.Ledger) ledger.Ledger, extraRoots ...string) *Proxy {
+	t.Helper()
 	cfg, err := config.ParseConfig([]byte(yaml), t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	st := openState(t, cfg)
+	if wrap != nil {
+		st.Ledger = wrap(st.Ledger)
+	}
 	if log == nil {
 		log = zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))
 	}
