@@ -8,6 +8,7 @@ import (
 
 	"jpegveil/jpegbits"
 	"jpegveil/keystream"
+	"jpegveil/ledger"
 	"jpegveil/veil"
 )
 
@@ -71,8 +72,11 @@ func message(err error) string {
 		pe  *fs.PathError
 		me  *veil.MetadataError
 		ufe *veil.UnsupportedFormatError
+		lre *ledger.RecoveryError
 	)
 	switch {
+	case errors.As(err, &lre):
+		return lre.Error() // what happened and how to recover, in one line
 	case errors.As(err, &fe):
 		return fe.Error()
 	case errors.As(err, &ufe):

@@ -54,7 +54,7 @@ first start. Edit the configuration, then run: jpegveil serve --config FILE`,
 			if err != nil {
 				return err
 			}
-			st, err := openState(a, cfg, "")
+			st, err := openState(a, cfg, "", false)
 			if err != nil {
 				return err
 			}

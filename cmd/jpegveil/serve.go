@@ -7,18 +7,22 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
 
 	"jpegveil/certs"
 	"jpegveil/config"
+	"jpegveil/ledger"
 	"jpegveil/proxy"
 )
 
 func newServeCmd(a *app) *cobra.Command {
 	var configFile, passFile string
+	var newLedger bool
 	cmd := &cobra.Command{
 		Use:   "serve [--config FILE]",
 		Short: "Run the proxy",
@@ -37,7 +41,7 @@ config.example.yaml.`,
 				return err
 			}
 			defer log.Sync()
-			st, err := openState(a, cfg, passFile)
+			st, err := openState(a, cfg, passFile, newLedger)
 			if err != nil {
 				return err
 			}
@@ -55,14 +59,39 @@ config.example.yaml.`,
 				zap.String("ca", st.CAPath), zap.Int("rules", len(cfg.Rules)))
 			ctx, stop := signal.NotifyContext(a.context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			copies := keepDailyCopies(ctx, st, log)
 			err = srv.Serve(ctx, l)
+			stop()
+			<-copies
 			log.Info("stopped")
 			return err
 		},
 	}
 	cmd.Flags().StringVar(&configFile, "config", "", "configuration file (default: the built-in configuration)")
 	cmd.Flags().StringVar(&passFile, "passphrase-file", "", "file holding the passphrase of a passphrase key")
+	cmd.Flags().BoolVar(&newLedger, strings.TrimPrefix(ledger.NewLedgerFlag, "--"), false,
+		"start a new empty ledger where one was lost or damaged (earlier uploads stay undecrypted until imported)")
 	return cmd
+}
+
+// keepDailyCopies copies the ledger into ledger-copies/ in the state
+// directory now and once a day until ctx ends, logging failures; the
+// returned channel is closed when it has stopped.
+func keepDailyCopies(ctx context.Context, st *State, log *zap.Logger) <-chan struct{} {
+	done := make(chan struct{})
+	b, ok := st.Ledger.(*ledger.BoltLedger)
+	if !ok {
+		close(done)
+		return done
+	}
+	dir := ledger.CopiesDir(st.LedgerPath)
+	go func() {
+		defer close(done)
+		b.KeepDailyCopies(ctx, dir, ledger.DefaultKeepCopies, time.Hour, func(err error) {
+			log.Warn("daily copy of the ledger failed", zap.String("dir", dir), zap.Error(err))
+		})
+	}()
+	return done
 }
 
 // loadConfig reads FILE, or builds the default configuration.
@@ -79,13 +108,13 @@ func loadConfig(file string) (*config.Config, error) {
 
 // openState opens (or creates) the state directory, explaining the one
 // problem a user is likely to meet: a CA made for other rules.
-func openState(a *app, cfg *config.Config, passFile string) (*State, error) {
+func openState(a *app, cfg *config.Config, passFile string, newLedger bool) (*State, error) {
 	st, err := OpenState(cfg, func() ([]byte, error) {
 		if passFile == "" {
 			return nil, errors.New("the key is a passphrase key: give --passphrase-file")
 		}
 		return readPassphraseFile(passFile)
-	})
+	}, newLedger)
 	var mismatch *certs.ConstraintsMismatchError
 	if errors.As(err, &mismatch) {
 		return nil, fmt.Errorf("%w\nThe CA in %s was made for other rule hosts. To use the new rules, delete ca.pem and ca-key.pem there, restart, and install the new CA on your devices (or set ca.name_constraints: false)", err, cfg.StateDir)

@@ -24,6 +24,7 @@ type State struct {
 	KeyCreated bool
 	CACreated  bool
 	CAPath     string
+	LedgerPath string
 }
 
 // Close releases the ledger.
@@ -34,7 +35,12 @@ func (st *State) Close() error { return st.Ledger.Close() }
 // the CA (constrained to the rule domains unless ca.name_constraints is
 // false) and the ledger. passphrase is asked for only when the key file is
 // a passphrase key; it may be nil otherwise.
-func OpenState(cfg *config.Config, passphrase func() ([]byte, error)) (*State, error) {
+//
+// Once a ledger existed, a missing, empty or damaged one is an error (a
+// *ledger.RecoveryError saying how to recover), never a silent new file:
+// without it every earlier photo looks like plaintext, and encrypting a
+// ciphertext again decrypts it. newLedger starts a new one on purpose.
+func OpenState(cfg *config.Config, passphrase func() ([]byte, error), newLedger bool) (*State, error) {
 	st := &State{Dir: cfg.StateDir}
 	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("state directory: %w", err)
@@ -54,7 +60,8 @@ func OpenState(cfg *config.Config, passphrase func() ([]byte, error)) (*State, e
 	}
 	st.CA, st.CACreated = ca, caCreated
 	st.CAPath = filepath.Join(cfg.StateDir, certs.CertFileName)
-	led, err := ledger.OpenBolt(filepath.Join(cfg.StateDir, "ledger.db"), ledger.BoltOptions{})
+	st.LedgerPath = filepath.Join(cfg.StateDir, ledgerFileName)
+	led, err := ledger.OpenGuarded(st.LedgerPath, ledger.GuardOptions{KeyID: key.ID(), StartNew: newLedger})
 	if err != nil {
 		return nil, err
 	}
