@@ -19,7 +19,10 @@ import (
 // part is found: the form fields that precede it are small.
 const maxPartsBefore = 1 << 20
 
-var errNoField = errors.New("the multipart form has no part with the photo")
+var (
+	errNoField     = errors.New("the multipart form has no part with the photo")
+	errFormTooLong = fmt.Errorf("%w: more than %d bytes before it", errNoField, maxPartsBefore)
+)
 
 // uploadMultipart encrypts the part of a multipart/form-data body that the
 // rule names, in place: the framing, every other part and the length stay
@@ -34,20 +37,32 @@ func (ex *exchange) uploadMultipart() (*http.Response, error) {
 	}
 	body := req.Body
 	br := bufio.NewReaderSize(body, 64<<10)
-	head, err := findPart(br, params["boundary"], ex.rule.Field)
-	if err != nil {
-		if errors.Is(err, errNoField) {
-			req.Body = services.ReadCloser{Reader: io.MultiReader(bytes.NewReader(head), br), Closer: body}
-			return ex.Unsupported(err)
-		}
+	boundary, block := params["boundary"], ex.rule.OnUnsupported != config.UnsupportedPass
+	head, err := findPart(br, boundary, ex.rule.Field)
+	if err != nil && !errors.Is(err, errNoField) {
 		ex.Record(services.ClientError, err)
 		return nil, err
 	}
-	photo := &partReader{br: br, delim: []byte("\r\n--" + params["boundary"])}
-	var rest io.Reader = br
-	if ex.rule.OnUnsupported != config.UnsupportedPass {
-		rest = &restGuard{br: br, boundary: params["boundary"], field: ex.rule.Field}
+	// What goes up unencrypted is checked for another photo first.
+	why := checkOtherParts(append([]byte("\r\n"), head...), boundary, ex.rule.Field, block, err == nil)
+	if err == nil {
+		if parts := formParts(append([]byte("\r\n"), head...), boundary); len(parts) > 0 && parts[len(parts)-1].encoded() {
+			why = fmt.Sprintf("the photo's part is transfer-encoded (%s), which jpegveil cannot encrypt", parts[len(parts)-1].encoding)
+		}
 	}
+	if why == "" && errors.Is(err, errFormTooLong) {
+		why = fmt.Sprintf("no %q part in the first %d bytes of the form, and the rest cannot be checked for a photo", ex.rule.Field, maxPartsBefore)
+	}
+	if why != "" {
+		req.Body = services.ReadCloser{Reader: br, Closer: body}
+		return ex.Refuse(&refuseError{why})
+	}
+	if err != nil {
+		req.Body = services.ReadCloser{Reader: io.MultiReader(bytes.NewReader(head), br), Closer: body}
+		return ex.Unsupported(err)
+	}
+	photo := &partReader{br: br, delim: []byte("\r\n--" + boundary)}
+	rest := &restGuard{br: br, boundary: boundary, field: ex.rule.Field, block: block}
 	return ex.sendEncrypted(uploadParts{prefix: head, photo: photo, suffix: rest, body: body})
 }
 
@@ -56,14 +71,16 @@ func (ex *exchange) uploadMultipart() (*http.Response, error) {
 const maxPartsAfter = 1 << 20
 
 // restGuard is the rest of a multipart form after the photo's part. Only
-// that one part is encrypted, so with on_unsupported block the rest is read
-// first (bounded) and refused if it carries another file: a second part of
-// the same field, a part with a filename, or an image part (an XMP sidecar
-// with the location, a second photo) would otherwise go up as it is.
+// that one part is encrypted, so the rest is read first (bounded) and
+// refused if it carries another photo, or with on_unsupported block another
+// file: a second part of the same field, a part with a filename, or an
+// image part (an XMP sidecar with the location, a second photo) would
+// otherwise go up as it is (checkOtherParts).
 type restGuard struct {
 	br       *bufio.Reader
 	boundary string
 	field    string
+	block    bool // on_unsupported block
 	buf      *bytes.Reader
 	err      error
 }
@@ -77,7 +94,7 @@ func (g *restGuard) Read(p []byte) (int, error) {
 		case len(rest) > maxPartsAfter:
 			g.err = &refuseError{fmt.Sprintf("more than %d bytes of the form follow the photo; another file in it could not be encrypted", maxPartsAfter)}
 		default:
-			if why := extraFile(rest, g.boundary, g.field); why != "" {
+			if why := checkOtherParts(rest, g.boundary, g.field, g.block, false); why != "" {
 				g.err = &refuseError{why}
 			}
 		}
@@ -87,31 +104,6 @@ func (g *restGuard) Read(p []byte) (int, error) {
 		return 0, g.err
 	}
 	return g.buf.Read(p)
-}
-
-// extraFile returns why the multipart bytes after the photo's part must not
-// go up unencrypted, or "".
-func extraFile(rest []byte, boundary, field string) string {
-	parts := strings.Split(string(rest), "\r\n--"+boundary)
-	for _, part := range parts[1:] {
-		if strings.HasPrefix(part, "--") {
-			break // the closing delimiter
-		}
-		hdr, _, _ := strings.Cut(strings.TrimPrefix(part, "\r\n"), "\r\n\r\n")
-		h, err := textproto.NewReader(bufio.NewReader(strings.NewReader(hdr + "\r\n\r\n"))).ReadMIMEHeader()
-		if err != nil {
-			return "the multipart form after the photo is malformed"
-		}
-		_, params, _ := mime.ParseMediaType(h.Get("Content-Disposition"))
-		ct := strings.ToLower(h.Get("Content-Type"))
-		switch {
-		case params["name"] == field:
-			return fmt.Sprintf("the form carries a second %q part; only the first is encrypted", field)
-		case params["filename"] != "" || strings.HasPrefix(ct, "image/"):
-			return fmt.Sprintf("the form carries another file (%q) that jpegveil cannot encrypt", params["name"])
-		}
-	}
-	return ""
 }
 
 // findPart reads the body up to and including the header block of the part
@@ -127,7 +119,7 @@ func findPart(br *bufio.Reader, boundary, field string) ([]byte, error) {
 		}
 		head = append(head, line...)
 		if len(head) > maxPartsBefore {
-			return "", fmt.Errorf("%w: more than %d bytes before it", errNoField, maxPartsBefore)
+			return "", errFormTooLong
 		}
 		if err == io.EOF {
 			return "", errNoField
@@ -139,6 +131,8 @@ func findPart(br *bufio.Reader, boundary, field string) ([]byte, error) {
 		if err != nil {
 			return head, err
 		}
+		// A delimiter line may end in spaces and tabs (RFC 2046 §5.1.1).
+		line = strings.TrimRight(line, " \t")
 		if line == dash+"--" {
 			return head, errNoField
 		}
@@ -189,21 +183,55 @@ func (p *partReader) Read(b []byte) (int, error) {
 	if p.done {
 		return 0, io.EOF
 	}
-	peek, err := p.br.Peek(max(p.br.Buffered(), len(p.delim)))
-	if i := bytes.Index(peek, p.delim); i >= 0 {
+	want := max(p.br.Buffered(), len(p.delim)+2)
+	for {
+		peek, err := p.br.Peek(want)
+		i := bytes.Index(peek, p.delim)
+		if i > 0 {
+			return p.br.Read(b[:min(len(b), i)])
+		}
 		if i == 0 {
-			p.done = true
-			return 0, io.EOF
+			switch delimiterEnds(peek[len(p.delim):], err != nil) {
+			case 1:
+				p.done = true
+				return 0, io.EOF
+			case 0: // "\r\n--boundaryX": content that only looks like it
+				return p.br.Read(b[:1])
+			}
+			if want >= p.br.Size() {
+				return p.br.Read(b[:1]) // padding beyond reason
+			}
+			want = min(want*2, p.br.Size()) // read on to see how it ends
+			continue
 		}
-		return p.br.Read(b[:min(len(b), i)])
-	}
-	if err != nil {
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF // the form ended inside the photo
+		if err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF // the form ended inside the photo
+			}
+			return 0, err
 		}
-		return 0, err
+		// All but a possible start of the delimiter at the end is content.
+		safe := len(peek) - len(p.delim) + 1
+		return p.br.Read(b[:min(len(b), safe)])
 	}
-	// All but a possible start of the delimiter at the end is content.
-	safe := len(peek) - len(p.delim) + 1
-	return p.br.Read(b[:min(len(b), safe)])
+}
+
+// delimiterEnds tells whether after, the bytes after "\r\n--boundary",
+// make it a delimiter (1: "--", or transport padding and a line end), not
+// one (0), or cannot tell yet (-1; atEnd: no more bytes will come).
+func delimiterEnds(after []byte, atEnd bool) int {
+	if bytes.HasPrefix(after, []byte("--")) {
+		return 1
+	}
+	rest := bytes.TrimLeft(after, " \t")
+	switch {
+	case bytes.HasPrefix(rest, []byte("\r\n")) || bytes.HasPrefix(rest, []byte("\n")):
+		return 1
+	case len(rest) == 0 && !atEnd, len(rest) == 1 && rest[0] == '\r' && !atEnd,
+		len(after) == 1 && after[0] == '-' && !atEnd:
+		return -1
+	case atEnd && len(rest) == 0:
+		return 1 // the form ends here
+	}
+	return 0
 }

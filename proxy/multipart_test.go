@@ -80,20 +80,49 @@ func TestPartReaderTruncatedForm(t *testing.T) {
 	}
 }
 
-func TestExtraFile(t *testing.T) {
+func TestCheckOtherParts(t *testing.T) {
+	const jpeg = "\xFF\xD8\xFF\xE0rest of a photo"
 	for _, tc := range []struct {
-		name, rest, want string // want: a substring of the reason, "" for none
+		name, rest string
+		block      bool
+		want       string // a substring of the reason, "" for none
 	}{
-		{"closing only", "\r\n--b--\r\n", ""},
-		{"a text field", "\r\n" + form(part("deviceId", "", "", "x")), ""},
-		{"second photo part", "\r\n" + form(part("file", "", "", "x")), `second "file" part`},
-		{"a file", "\r\n" + form(part("sidecar", "a.xmp", "", "x")), `another file ("sidecar")`},
-		{"an image field", "\r\n" + form(part("thumb", "", "image/jpeg", "x")), `another file ("thumb")`},
-		{"malformed header", "\r\n--b\r\nno colon here\r\n\r\nx\r\n--b--\r\n", "malformed"},
+		{"closing only", "\r\n--b--\r\n", true, ""},
+		{"a text field", "\r\n" + form(part("deviceId", "", "", "x")), true, ""},
+		{"second photo part", "\r\n" + form(part("file", "", "", "x")), true, `second "file" part`},
+		{"a file", "\r\n" + form(part("sidecar", "a.xmp", "", "x")), true, `another file ("sidecar")`},
+		{"a file under pass", "\r\n" + form(part("sidecar", "a.xmp", "", "x")), false, ""},
+		{"an image field", "\r\n" + form(part("thumb", "", "image/jpeg", "x")), true, `another file ("thumb")`},
+		{"malformed header", "\r\n--b\r\nno colon here\r\n\r\nx\r\n--b--\r\n", true, "malformed"},
+		{"bare JPEG", "\r\n" + form(part("x", "", "", jpeg)), false, "a JPEG outside"},
+		{"JPEG after odd framing", "\r\n--b--x\r\n\r\n" + jpeg, false, "a JPEG outside"},
+		{"JPEG after LF-only lines", "\n--b\nContent-Disposition: form-data; name=x\n\n" + jpeg, false, "a JPEG outside"},
+		{"JPEG bytes inside a text", "\r\n" + form(part("x", "", "", "ab"+jpeg)), false, ""},
+		{"quoted-printable", "\r\n" + form("Content-Disposition: form-data; name=\"x\"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n=FF=D8"), false, "transfer-encoded"},
 	} {
-		got := extraFile([]byte(tc.rest), "b", "file")
+		got := checkOtherParts([]byte(tc.rest), "b", "file", tc.block, false)
 		if tc.want == "" && got != "" || tc.want != "" && !strings.Contains(got, tc.want) {
-			t.Errorf("%s: extraFile = %q, want %q", tc.name, got, tc.want)
+			t.Errorf("%s: checkOtherParts = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestPartReaderDelimiters: the photo's part ends only at a real
+// delimiter, as a server reads the form: "\r\n--b" followed by "--",
+// padding and a line end, not by other bytes.
+func TestPartReaderDelimiters(t *testing.T) {
+	for _, tc := range []struct{ body, content string }{
+		{"AB\r\n--b\r\nrest", "AB"},
+		{"AB\r\n--b--\r\n", "AB"},
+		{"AB\r\n--b  \t\r\nrest", "AB"},
+		{"AB\r\n--bX\r\n--b\r\n", "AB\r\n--bX"},
+		{"AB\r\n--b-\r\n--b--", "AB\r\n--b-"},
+		{"AB\r\n--b", "AB"},
+	} {
+		br := bufio.NewReaderSize(strings.NewReader(tc.body), 16)
+		got, err := io.ReadAll(&partReader{br: br, delim: []byte("\r\n--b")})
+		if err != nil || string(got) != tc.content {
+			t.Errorf("%q: content %q, %v; want %q", tc.body, got, err, tc.content)
 		}
 	}
 }
