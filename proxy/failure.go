@@ -32,11 +32,15 @@ func asLedgerError(err error) error {
 // bodyFailed records why the transform of a request body stopped and
 // answers: a ledger failure is the proxy's (502 with the reason: the photo
 // was not sent, or not completely), anything else is the client's, whose
-// connection is gone.
-func (ex *exchange) bodyFailed(err error) (*http.Response, error) {
+// connection is gone. The transport must be done with u.
+func (ex *exchange) bodyFailed(err error, u uploadParts) (*http.Response, error) {
 	var le *ledgerError
 	if errors.As(err, &le) {
 		ex.Record(services.Failed, err)
+		// Read what the client still sends, so that it gets the answer
+		// rather than a reset.
+		services.Drain(u.photo)
+		services.Drain(u.suffix)
 		return failed(ex.req, err), nil
 	}
 	ex.Record(services.ClientError, err)

@@ -72,7 +72,7 @@ func (ex *exchange) sendHashed(u uploadParts, found []hashes.Found) (*http.Respo
 		if veil.IsParseError(err) {
 			return ex.refusal(err), nil
 		}
-		return ex.bodyFailed(err)
+		return ex.bodyFailed(err, u)
 	}
 	if hb.full() {
 		return tooLarge()

@@ -70,7 +70,7 @@ func (ex *exchange) sendEncrypted(u uploadParts) (*http.Response, error) {
 			services.Drain(u.suffix)
 			return ex.refusal(err), nil
 		}
-		return ex.bodyFailed(err)
+		return ex.bodyFailed(err, u)
 	}
 	var rest io.Reader = vr
 	if err == io.EOF {
@@ -79,6 +79,25 @@ func (ex *exchange) sendEncrypted(u uploadParts) (*http.Response, error) {
 	cb := newCountingBody(io.MultiReader(bytes.NewReader(u.prefix), bytes.NewReader(head), rest, orEmpty(u.suffix)), u.body, vr)
 	req.Body = cb
 	resp, rerr := ex.env.Upstream.RoundTrip(req)
+	if !cb.wait(bodyWait) && rerr == nil {
+		// The service answered before the transport was done with the
+		// body (it accepts uploads on their headers, or the client is
+		// slow): what was sent is known, and logged, once it is.
+		ex.logOnClose = true
+		cb.whenClosed(func() {
+			ex.bytes, ex.result, ex.err = cb.n, cb.result, cb.err
+			switch {
+			case cb.refusal != nil:
+				ex.outcome = services.Refused
+			case cb.err != nil:
+				ex.outcome = services.Failed
+			default:
+				ex.outcome = services.Of(cb.result)
+			}
+			ex.done()
+		})
+		return resp, nil
+	}
 	var refused, bodyErr error
 	ex.bytes, ex.result, refused, bodyErr = cb.outcome()
 	if refused != nil {
@@ -95,7 +114,7 @@ func (ex *exchange) sendEncrypted(u uploadParts) (*http.Response, error) {
 		if resp != nil {
 			resp.Body.Close()
 		}
-		return ex.bodyFailed(bodyErr)
+		return ex.bodyFailed(bodyErr, u)
 	}
 	if rerr != nil {
 		ex.Record(services.UpstreamError, rerr)
@@ -151,6 +170,7 @@ type countingBody struct {
 	err      error // the first error reading the body, other than io.EOF
 	result   veil.Result
 	finished bool
+	onClose  func() // called once, when the body is closed
 }
 
 func newCountingBody(r io.Reader, c io.Closer, vr *veil.Reader) *countingBody {
@@ -180,20 +200,49 @@ func (b *countingBody) Close() error {
 			b.result = b.vr.Result()
 		}
 		b.finished = true
+		f := b.onClose
 		b.mu.Unlock()
 		close(b.done)
+		if f != nil {
+			f()
+		}
 	})
 	return err
 }
 
-// outcome waits (briefly) for the transport to be done with the body and
-// returns what it saw: bytes sent, the transform result, the refusal if
-// any, and the error that stopped reading it if any.
-func (b *countingBody) outcome() (int64, veil.Result, error, error) {
+// bodyWait is how long the proxy waits, once the service has answered, for
+// the transport to be done with the request body before it answers the
+// client; the outcome is then logged when it is.
+const bodyWait = 2 * time.Second
+
+// wait reports whether the transport is done with the body, waiting at
+// most d.
+func (b *countingBody) wait(d time.Duration) bool {
 	select {
 	case <-b.done:
-	case <-time.After(2 * time.Second):
+		return true
+	case <-time.After(d):
+		return false
 	}
+}
+
+// whenClosed calls f once the body is closed, under no lock: now if it is,
+// else from Close. f may read the results without the lock.
+func (b *countingBody) whenClosed(f func()) {
+	b.mu.Lock()
+	if !b.finished {
+		b.onClose = f
+		b.mu.Unlock()
+		return
+	}
+	b.mu.Unlock()
+	f()
+}
+
+// outcome returns what the transport saw of the body: bytes sent, the
+// transform result, the refusal if any, and the error that stopped reading
+// it if any.
+func (b *countingBody) outcome() (int64, veil.Result, error, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.n, b.result, b.refusal, b.err
