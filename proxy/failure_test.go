@@ -101,3 +101,34 @@ func TestUnmatchedRequestsAreLogged(t *testing.T) {
 		t.Fatalf("log lines for the unmatched request: %v", logs.All())
 	}
 }
+
+// TestTunnelFailuresHaveReasons: a CONNECT to a host that is not
+// intercepted and cannot be reached gets 502 with the reason, and a log
+// line.
+func TestTunnelFailuresHaveReasons(t *testing.T) {
+	svc := fakes.NewPhotos(t)
+	core, logs := observer.New(zapcore.InfoLevel)
+	p := proxytest.Start(t, proxytest.ConfigYAML(t.TempDir(), svc.Srv.Listener.Addr().String(), []string{svc.CAFile}, ""), zap.New(core))
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := closed.Addr().String()
+	closed.Close()
+	c, err := net.Dial("tcp", p.URL.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	resp, body, err := proxytest.RawExchange(c, []byte("CONNECT "+addr+" HTTP/1.1\r\nHost: "+addr+"\r\n\r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusBadGateway || !strings.Contains(string(body), "refused the connection") {
+		t.Fatalf("%s %q", resp.Status, body)
+	}
+	if logs.FilterMessage("tunnel failed").FilterField(zap.String("host", addr)).Len() != 1 {
+		t.Fatalf("no log line for the failed tunnel: %v", logs.All())
+	}
+}

@@ -113,6 +113,7 @@ func (s *Server) newGoproxy() *goproxy.ProxyHttpServer {
 		return s.dial(context.Background(), network, addr)
 	}
 	gp.NonproxyHandler = s.onboard
+	gp.ConnectionErrHandler = s.tunnelFailed
 	// Every request gets an answer: a failure is a status with a reason
 	// (failure.go), never an error that goproxy would turn into a closed
 	// connection.

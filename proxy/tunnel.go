@@ -1,8 +1,12 @@
 package proxy
 
 import (
+	"fmt"
+	"io"
 	"net"
 	"net/http"
+
+	"github.com/elazarl/goproxy"
 
 	"go.uber.org/zap"
 
@@ -56,4 +60,17 @@ func (s *Server) misdirected(req *http.Request, t *tunnel) *http.Response {
 		"jpegveil: this connection is for "+t.host+"; a request for "+req.URL.Host+" must open its own\n")
 	resp.Close = true
 	return resp
+}
+
+// tunnelFailed answers a CONNECT whose destination could not be reached
+// with a status and the reason, and logs it: goproxy would log at debug
+// only.
+func (s *Server) tunnelFailed(w io.Writer, ctx *goproxy.ProxyCtx, err error) {
+	host := ctx.Req.URL.Host
+	code, reason := failure(host, err)
+	s.log.Warn("tunnel failed", zap.String("host", host), zap.String("client", ctx.Req.RemoteAddr),
+		zap.String("outcome", string(services.UpstreamError)), zap.String("reason", reason))
+	body := "jpegveil: " + reason + "\n"
+	fmt.Fprintf(w, "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s",
+		code, http.StatusText(code), len(body), body)
 }
