@@ -113,21 +113,6 @@ func (w *leakWatch) settle() []string {
 	return l
 }
 
-const fuzzRules = `  - name: fuzz-form
-    hosts: [photos.test]
-    methods: [POST]
-    paths: [/form]
-    body: multipart
-    field: assetData
-  - name: fuzz-form-pass
-    hosts: [photos.test]
-    methods: [POST]
-    paths: [/form-pass]
-    body: multipart
-    field: assetData
-    on_unsupported: pass
-`
-
 // FuzzRequestPath sends requests of every shape through an intercepted
 // tunnel: multipart layouts with the photo in any part, header orders,
 // Host headers and request targets in every form, chunked and
@@ -137,7 +122,7 @@ const fuzzRules = `  - name: fuzz-form
 func FuzzRequestPath(f *testing.F) {
 	photo := fuzzPhoto(f)
 	svc := fakes.NewPhotos(f)
-	p := proxytest.Start(f, proxytest.ConfigYAML(f.TempDir(), svc.Srv.Listener.Addr().String(), []string{svc.CAFile}, "")+fuzzRules, zap.NewNop())
+	p := proxytest.Start(f, proxytest.ConfigYAML(f.TempDir(), svc.Srv.Listener.Addr().String(), []string{svc.CAFile}, "")+formRules, zap.NewNop())
 	watch := newLeakWatch(f, p, photo)
 	svc.Srv.Config.Handler = watch.handler(svc.Srv.Config.Handler)
 	_, upstreamPort, _ := net.SplitHostPort(svc.Srv.Listener.Addr().String())

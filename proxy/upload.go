@@ -84,18 +84,7 @@ func (ex *exchange) sendEncrypted(u uploadParts) (*http.Response, error) {
 		// body (it accepts uploads on their headers, or the client is
 		// slow): what was sent is known, and logged, once it is.
 		ex.logOnClose = true
-		cb.whenClosed(func() {
-			ex.bytes, ex.result, ex.err = cb.n, cb.result, cb.err
-			switch {
-			case cb.refusal != nil:
-				ex.outcome = services.Refused
-			case cb.err != nil:
-				ex.outcome = services.Failed
-			default:
-				ex.outcome = services.Of(cb.result)
-			}
-			ex.done()
-		})
+		cb.whenClosed(func() { ex.logSent(cb) })
 		return resp, nil
 	}
 	var refused, bodyErr error
@@ -122,6 +111,25 @@ func (ex *exchange) sendEncrypted(u uploadParts) (*http.Response, error) {
 	}
 	ex.outcome = services.Of(ex.result)
 	return resp, nil
+}
+
+// logSent logs an upload the service answered before it had the whole
+// body, once the transport is done with it: what was sent decides the
+// outcome.
+func (ex *exchange) logSent(cb *countingBody) {
+	ex.bytes, ex.result, ex.err = cb.n, cb.result, cb.err
+	var le *ledgerError
+	switch {
+	case cb.refusal != nil:
+		ex.outcome = services.Refused
+	case errors.As(cb.err, &le):
+		ex.outcome = services.Failed
+	case cb.err != nil:
+		ex.outcome = services.ClientError
+	default:
+		ex.outcome = services.Of(cb.result)
+	}
+	ex.done()
 }
 
 type eofReader struct{}
