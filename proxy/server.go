@@ -109,11 +109,8 @@ func (s *Server) newGoproxy() *goproxy.ProxyHttpServer {
 	gp.Logger = zapPrintf{s.log.Named("goproxy")}
 	gp.Tr = s.upstream
 	gp.KeepAcceptEncoding = true
-	gp.ConnectDial = func(network, addr string) (net.Conn, error) {
-		return s.dial(context.Background(), network, addr)
-	}
+	gp.ConnectDialWithReq = s.dialTunnel
 	gp.NonproxyHandler = s.onboard
-	gp.ConnectionErrHandler = s.tunnelFailed
 	// Every request gets an answer: a failure is a status with a reason
 	// (failure.go), never an error that goproxy would turn into a closed
 	// connection.

@@ -1,12 +1,9 @@
 package proxy
 
 import (
-	"fmt"
-	"io"
+	"errors"
 	"net"
 	"net/http"
-
-	"github.com/elazarl/goproxy"
 
 	"go.uber.org/zap"
 
@@ -62,15 +59,17 @@ func (s *Server) misdirected(req *http.Request, t *tunnel) *http.Response {
 	return resp
 }
 
-// tunnelFailed answers a CONNECT whose destination could not be reached
-// with a status and the reason, and logs it: goproxy would log at debug
-// only.
-func (s *Server) tunnelFailed(w io.Writer, ctx *goproxy.ProxyCtx, err error) {
-	host := ctx.Req.URL.Host
-	code, reason := failure(host, err)
-	s.log.Warn("tunnel failed", zap.String("host", host), zap.String("client", ctx.Req.RemoteAddr),
-		zap.String("outcome", string(services.UpstreamError)), zap.String("reason", reason))
-	body := "jpegveil: " + reason + "\n"
-	fmt.Fprintf(w, "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s",
-		code, http.StatusText(code), len(body), body)
+// dialTunnel connects a CONNECT tunnel that is not intercepted to its
+// destination. A failure is logged, and its reason is the error goproxy
+// answers the client with (502 and the error's text): goproxy would log it
+// at debug only.
+func (s *Server) dialTunnel(req *http.Request, network, addr string) (net.Conn, error) {
+	c, err := s.dial(req.Context(), network, addr)
+	if err != nil {
+		_, reason := failure(addr, err)
+		s.log.Warn("tunnel failed", zap.String("host", addr), zap.String("client", req.RemoteAddr),
+			zap.String("outcome", string(services.UpstreamError)), zap.String("reason", reason))
+		return nil, errors.New("jpegveil: " + reason)
+	}
+	return c, nil
 }
