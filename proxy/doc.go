@@ -8,8 +8,8 @@
 // when a rule names the host. Each request inside must be for the tunnel's
 // host (else 421 Misdirected Request: the Host header and an absolute-form
 // target are the client's choice, made after the CONNECT was checked) and
-// is matched against the rules (config.Config.Match) on that host; the dispatcher opens an exchange for it and
-// passes it, by the rule's body kind, to the raw upload (the body is the
+// is matched against the rules (config.Config.Match) on that host; the
+// dispatcher opens an exchange for it and passes it, by the rule's body kind, to the raw upload (the body is the
 // file), the multipart upload (one form field is) or the rule's Service
 // (proxy/services/google, …/nextcloud: uploads over several requests,
 // kept in a session). The photo is encrypted as a stream on its way
