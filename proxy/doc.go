@@ -7,18 +7,18 @@
 // CONNECT to goproxy, which intercepts it with a leaf from jpegveil's CA
 // when a rule names the host. Each request inside must be for the tunnel's
 // host (else 421 Misdirected Request: the Host header and an absolute-form
-// target are the client's choice, made after the CONNECT was checked) and
-// is matched against the rules (config.Config.Match) on that host; the
-// dispatcher opens an exchange for it and passes it, by the rule's body kind, to the raw upload (the body is the
-// file), the multipart upload (one form field is) or the rule's Service
-// (proxy/services/google, …/nextcloud: uploads over several requests,
-// kept in a session). The photo is encrypted as a stream on its way
-// upstream (veil), hash headers are recomputed over the ciphertext, and
-// the ledger records its fingerprint. The exchange logs one line. Every
-// part of a multipart form other than the photo's is checked for another
-// photo before it goes up (multipart_check.go). A request the proxy cannot
-// complete gets a status and a one-line reason (failure.go), never a
-// closed connection.
+// target are the client's choice, made after the CONNECT was checked) and is
+// matched against the rules (config.Config.Match) on that host; the
+// dispatcher opens an exchange for it and passes it, by the rule's body
+// kind, to the raw upload (the body is the file), the multipart upload (one
+// form field is) or the rule's Service (proxy/services/google, …/nextcloud:
+// uploads over several requests, kept in a session). The photo is encrypted
+// as a stream on its way upstream (veil), hash headers are recomputed over
+// the ciphertext, and the ledger records its fingerprint. The exchange logs
+// one line. Every part of a multipart form other than the photo's is checked
+// for another photo before it goes up (multipart_check.go). A request the
+// proxy cannot complete gets a status and a one-line reason (failure.go),
+// never a closed connection.
 //
 // A download: the response of a download rule is decrypted as the client
 // reads it, when the ledger knows the image; a Range is served by
