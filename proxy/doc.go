@@ -16,7 +16,9 @@
 //
 // A download: the response of a download rule is decrypted as the client
 // reads it, when the ledger knows the image; a Range is served by
-// fetching from byte 0 and slicing the decrypted bytes.
+// fetching from byte 0 and slicing the decrypted bytes (from the whole file
+// when the range reaches what a phone appends after the image, which is
+// planned from the end of the file).
 //
 // The services: a Service (service.go) is one photo service's protocol
 // knowledge in a package of its own under proxy/services. It sees the
