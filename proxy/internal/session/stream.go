@@ -150,6 +150,17 @@ func (st *Stream) Commit(ctx context.Context, b []byte, final bool) error {
 	}
 }
 
+// Pending is how much of the upload the proxy holds: plaintext committed
+// that the service has not acknowledged, transformed and waiting in Out or
+// held back by the transformer. The data a phone appends after the image
+// (a motion photo's video, FORMAT.md §31) is held back whole until the
+// file ends.
+func (st *Stream) Pending() int64 { return st.In - st.OutOff }
+
+// HoldsTrailer reports whether the transformer holds back the data after
+// the image, which it hands out only once the file has ended.
+func (st *Stream) HoldsTrailer() bool { return !st.EOF && st.vr.Result().TrailerOffset >= 0 }
+
 // Ack drops the first n bytes of out: the service has them.
 func (st *Stream) Ack(n int) {
 	st.Out = append(st.Out[:0], st.Out[n:]...)

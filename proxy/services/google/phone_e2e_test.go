@@ -113,3 +113,31 @@ func TestGooglePhoneRefusals(t *testing.T) {
 		t.Fatal("a refused upload reached the service")
 	}
 }
+
+// TestGoogleChunkedVideoAboveLimit: the video of a motion photo is held
+// until the upload is finalized, within limits.hash_buffer; a chunk that
+// would take the proxy past it is refused, and none of the video has gone
+// up.
+func TestGoogleChunkedVideoAboveLimit(t *testing.T) {
+	t.Parallel()
+	f, p := startGoogle(t, "limits: {hash_buffer: 512KiB}\n")
+	g := gClient{t: t, c: p.Client}
+	photo := phonefiles.PixelMotion(phonefiles.NewParts(480, 360, 900<<10, 11), 8)
+	_, res := proxytest.EncryptedPhone(t, p, photo)
+	loc := g.start("https://photoslibrary.googleapis.com/v1/uploads", len(photo), "")
+	const cs = fakes.GoogleGranularity
+	var resp *http.Response
+	var msg string
+	off := 0
+	for ; off+cs < len(photo); off += cs {
+		if resp, msg = g.chunk(loc, off, photo[off:off+cs], "upload", nil); resp.StatusCode != 200 {
+			break
+		}
+	}
+	if resp.StatusCode != http.StatusBadGateway || !strings.Contains(msg, "limits.hash_buffer") {
+		t.Fatalf("chunk at %d: %s %q", off, resp.Status, msg)
+	}
+	if got := int64(len(f.Upload1(loc).Data)); got > res.TrailerOffset {
+		t.Fatalf("the service has %d bytes; the video starts at %d", got, res.TrailerOffset)
+	}
+}
