@@ -29,10 +29,14 @@ import (
 //     on the corpus: at most 8.2 KiB, more only while the input stops inside
 //     a marker segment, which is handled whole) until more input comes or
 //     the file ends. Once the input holds the EOI marker nothing is held
-//     back.
+//     back, unless data follows the image that no MPF entry declares: a
+//     phone's motion video or Samsung trailer is held back whole until the
+//     file ends (it is planned from the end of the file, FORMAT.md §31),
+//     and counts against limits.hash_buffer (Pending).
 //   - Output leaves the proxy as the protocol allows (Google: whole multiples
 //     of the chunk granularity; Nextcloud: one upstream chunk per client
-//     chunk, plus the held-back tail as one more chunk before assembly) and
+//     chunk until a trailer is held, plus the held-back tail as one more
+//     chunk before assembly) and
 //     stays in the session until the service acknowledged it, so a failed
 //     forward can be retried by a later request.
 //   - There is no way to rewind a transformer, so a chunk at any other place
