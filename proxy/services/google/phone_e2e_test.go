@@ -47,7 +47,8 @@ func chunkedUpload(t *testing.T, g gClient, photo []byte) (string, string) {
 }
 
 // TestGooglePhoneFiles uploads every kind of phone file through the web
-// app's route and through the Library API in several chunks: the service
+// app's route, through the Library API in several chunks and in a single
+// request: the service
 // stores veil's ciphertext, and every download through the proxy, whole or
 // ranged (ranges reaching the motion clip included), is the original.
 func TestGooglePhoneFiles(t *testing.T) {
@@ -68,6 +69,19 @@ func TestGooglePhoneFiles(t *testing.T) {
 
 			loc, token = chunkedUpload(t, g, photo)
 			proxytest.CheckStored(t, "chunked upload", f.Upload1(loc).Data, photo, want)
+
+			// The Library API's single request, with hashes of the file.
+			resp, raw := proxytest.MustDo(t, p.Client, g.req("POST", "https://photoslibrary.googleapis.com/v1/uploads", bytes.NewReader(photo), map[string]string{
+				"X-Goog-Upload-Protocol": "raw", "Content-Type": "application/octet-stream",
+				"X-Goog-Hash": proxytest.GoogHash(photo),
+			}))
+			if resp.StatusCode != 200 {
+				t.Fatalf("raw upload: %s %q", resp.Status, raw)
+			}
+			f.Mu.Lock()
+			stored := f.Tokens[string(raw)]
+			f.Mu.Unlock()
+			proxytest.CheckStored(t, "raw upload", stored, photo, want)
 
 			base := g.mediaItem(token)
 			checkGoogleDownloads(t, f, p, base, photo, want, true)
