@@ -125,9 +125,9 @@ func (ex *exchange) decrypt(resp *http.Response, client clientRange, staleIfRang
 	req := ex.req
 	vr := ex.crypt.decrypting(req.Context(), resp.Body)
 	body := &downloadBody{vr: vr, src: vr, c: resp.Body, ex: ex}
-	if client.ranged && resp.StatusCode == http.StatusPartialContent {
-		// A prefix of the file: what follows the image cannot be
-		// decrypted from it (see trailerSwitch).
+	if _, end, total, _ := contentRange(resp); client.ranged && resp.StatusCode == http.StatusPartialContent && end < total-1 {
+		// A prefix short of the end of the file: what follows the image
+		// cannot be decrypted from it (see trailerSwitch).
 		body.src = &trailerSwitch{b: body, first: resp.Header, end: client.rng.end}
 	}
 	changed, err := body.preRead()

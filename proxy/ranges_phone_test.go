@@ -33,7 +33,8 @@ func TestDownloadRangeReachingTrailer(t *testing.T) {
 		{at - 1000, at - 1, false},      // its margin reaches the video, but no byte of it is wanted
 		{at - 1000, at + 1000, true},
 		{at + 5000, at + 90000, true},
-		{n - 100, n - 1, true},
+		{at + 5000, n - 100000, true},
+		{n - 100, n - 1, false}, // the prefix with its margin is the whole file
 	} {
 		t.Run(fmt.Sprintf("%d-%d", tc.start, tc.end), func(t *testing.T) {
 			o.seenRanges()
