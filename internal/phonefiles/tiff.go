@@ -15,8 +15,6 @@ const (
 	TypeUndefined = 7
 )
 
-var typeSize = map[uint16]int{TypeByte: 1, TypeASCII: 1, TypeShort: 2, TypeLong: 4, TypeRational: 8, TypeUndefined: 1}
-
 // Order is a byte order: binary.LittleEndian ("II") or binary.BigEndian
 // ("MM").
 type Order interface {
