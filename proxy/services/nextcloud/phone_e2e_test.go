@@ -66,3 +66,23 @@ func TestNextcloudChunkedPhoneFiles(t *testing.T) {
 		t.Fatalf("a video above hash_buffer: %s %q", resp.Status, msg)
 	}
 }
+
+// TestNextcloudHEICRefused: a HEIC photo is refused with what to do about
+// it, as a plain PUT and as a chunked upload.
+func TestNextcloudHEICRefused(t *testing.T) {
+	t.Parallel()
+	f, p := startNextcloud(t)
+	davDo(t, p.Client, "MKCOL", "files/alice/Photos", nil, nil)
+	heic := phonefiles.HEIC()
+	resp, msg := davDo(t, p.Client, "PUT", "files/alice/Photos/IMG_0001.HEIC", heic, nil)
+	if resp.StatusCode != http.StatusBadGateway || !strings.Contains(msg, "Most Compatible") {
+		t.Errorf("PUT: %s %q", resp.Status, msg)
+	}
+	resp, msg = ncChunked(t, p, "IMG_0002.HEIC", heic, 4096)
+	if resp.StatusCode != http.StatusBadGateway || !strings.Contains(msg, "Most Compatible") {
+		t.Errorf("chunked: %s %q", resp.Status, msg)
+	}
+	if f.File("alice/Photos/IMG_0001.HEIC") != nil || f.File("alice/Photos/IMG_0002.HEIC") != nil {
+		t.Fatal("a refused upload was stored")
+	}
+}
