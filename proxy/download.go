@@ -128,7 +128,7 @@ func (ex *exchange) decrypt(resp *http.Response, client clientRange, staleIfRang
 	if _, end, total, _ := contentRange(resp); client.ranged && resp.StatusCode == http.StatusPartialContent && end < total-1 {
 		// A prefix short of the end of the file: what follows the image
 		// cannot be decrypted from it (see trailerSwitch).
-		body.src = &trailerSwitch{b: body, first: resp.Header, end: client.rng.end}
+		body.src = &trailerSwitch{b: body, first: resp.Header.Clone(), end: client.rng.end}
 	}
 	changed, err := body.preRead()
 	if err != nil {
