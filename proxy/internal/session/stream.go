@@ -36,9 +36,9 @@ import (
 //   - Output leaves the proxy as the protocol allows (Google: whole multiples
 //     of the chunk granularity; Nextcloud: one upstream chunk per client
 //     chunk until a trailer is held, plus the held-back tail as one more
-//     chunk before assembly) and
-//     stays in the session until the service acknowledged it, so a failed
-//     forward can be retried by a later request.
+//     chunk before assembly) and stays in the session until the service
+//     acknowledged it, so a failed forward can be retried by a later
+//     request.
 //   - There is no way to rewind a transformer, so a chunk at any other place
 //     than the next one is refused (an exact repeat of the last committed
 //     chunk is answered from the session instead). The stream is never fed
