@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"jpegveil/config"
 	"jpegveil/proxy/services"
 	"jpegveil/veil"
 )
@@ -61,18 +62,25 @@ func (ex *exchange) sendEncrypted(u uploadParts) (*http.Response, error) {
 		}
 		return ex.sendHashed(u, found)
 	}
-	vr := ex.crypt.encrypting(req.Context(), u.photo, ex.rule)
-	head, err := readUpTo(vr, preRead)
+	held := &holdLimit{r: u.photo, limit: ex.env.HashBuffer()}
+	photo := u.photo
+	if ex.rule.OnUnsupported != config.UnsupportedPass {
+		photo = held
+	}
+	vr := ex.crypt.encrypting(req.Context(), photo, ex.rule)
+	out := handedOut{r: vr, h: held}
+	head, err := readUpTo(out, preRead)
 	if err != nil && err != io.EOF {
 		ex.result = vr.Result()
-		if veil.IsParseError(err) {
+		var re *refuseError
+		if veil.IsParseError(err) || errors.As(err, &re) {
 			services.Drain(u.photo)
 			services.Drain(u.suffix)
 			return ex.refusal(err), nil
 		}
 		return ex.bodyFailed(err, u)
 	}
-	var rest io.Reader = vr
+	var rest io.Reader = out
 	if err == io.EOF {
 		rest = eofReader{}
 	}
