@@ -183,9 +183,10 @@ func (p *partReader) Read(b []byte) (int, error) {
 	if p.done {
 		return 0, io.EOF
 	}
-	want := max(p.br.Buffered(), len(p.delim)+2)
+	want := len(p.delim) + 2
 	for {
-		peek, err := p.br.Peek(want)
+		p.br.Peek(want) // fill the buffer, then look at all of it
+		peek, err := p.br.Peek(max(p.br.Buffered(), want))
 		i := bytes.Index(peek, p.delim)
 		if i > 0 {
 			return p.br.Read(b[:min(len(b), i)])
