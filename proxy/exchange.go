@@ -93,8 +93,8 @@ func refusal(req *http.Request, reason string) *http.Response {
 // Unsupported applies the rule's on_unsupported policy to a body the
 // transform refused before anything went upstream. With block the client
 // gets 502 and the reason; with pass the request goes upstream unchanged
-// (only reachable for bodies the transform never started on, such as
-// compressed ones).
+// (only reachable for bodies the transform never started on, such as a
+// multipart form without the rule's field).
 func (ex *exchange) Unsupported(why error) (*http.Response, error) {
 	if ex.rule.OnUnsupported == config.UnsupportedPass {
 		ex.Record(services.PassedUnsupported, why)

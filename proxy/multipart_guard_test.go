@@ -133,3 +133,29 @@ func TestMultipartPhotoAnywhereIsNeverPlain(t *testing.T) {
 		}
 	}
 }
+
+// TestCompressedUploadIsRefused: a compressed upload body is refused under
+// on_unsupported pass too, raw or multipart: the proxy cannot see whether
+// it holds a photo, and a service that decodes it, or ignores the header,
+// stores the photo unencrypted.
+func TestCompressedUploadIsRefused(t *testing.T) {
+	photo := fakes.CorpusFile(t, "photos/coffee-q80-420.jpg")
+	svc := fakes.NewPhotos(t)
+	up := &formUpstream{}
+	svc.Srv.Config.Handler = up.handler(svc.Srv.Config.Handler)
+	extra := formRules + "  - name: test-raw-pass\n    hosts: [photos.test]\n    methods: [POST]\n    paths: [/raw-pass]\n    body: raw\n    on_unsupported: pass\n"
+	p := proxytest.Start(t, proxytest.ConfigYAML(t.TempDir(), svc.Srv.Listener.Addr().String(), []string{svc.CAFile}, "")+extra, nil)
+	form := "--b\r\nContent-Disposition: form-data; name=\"assetData\"; filename=\"a.jpg\"\r\n\r\n" + string(photo) + "\r\n--b--\r\n"
+	for path, body := range map[string]string{"/form-pass": form, "/form": form, "/raw-pass": string(photo), "/upload": string(photo)} {
+		req := proxytest.NewReq(t, "POST", "https://photos.test"+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "multipart/form-data; boundary=b")
+		req.Header.Set("Content-Encoding", "gzip") // a claim the service may ignore
+		resp, msg := proxytest.MustDo(t, p.Client, req)
+		if resp.StatusCode != http.StatusBadGateway || !strings.Contains(string(msg), "compressed") {
+			t.Errorf("%s: %s %q, want 502", path, resp.Status, msg)
+		}
+	}
+	if len(up.bodies) != 0 || svc.Received != 0 {
+		t.Fatal("a compressed upload reached the service")
+	}
+}

@@ -50,8 +50,11 @@ func (u uploadParts) all() io.Reader {
 func (ex *exchange) sendEncrypted(u uploadParts) (*http.Response, error) {
 	req := ex.req
 	if ce := services.Compressed(req.Header); ce != "" {
+		// Refused under either policy: the proxy cannot see whether the
+		// body holds a photo, and a service that decodes it (or ignores
+		// the header) would store one unencrypted.
 		req.Body = services.ReadCloser{Reader: u.all(), Closer: u.body}
-		return ex.Unsupported(fmt.Errorf("the body is compressed (Content-Encoding: %s)", ce))
+		return ex.Refuse(fmt.Errorf("the body is compressed (Content-Encoding: %s), so jpegveil cannot encrypt a photo in it", ce))
 	}
 	// Headers that carry a hash of the body are recomputed over the
 	// ciphertext, which needs the whole body first (hashed.go).
