@@ -1,8 +1,10 @@
 package proxy
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"time"
 
@@ -94,13 +96,35 @@ func refusal(req *http.Request, reason string) *http.Response {
 // transform refused before anything went upstream. With block the client
 // gets 502 and the reason; with pass the request goes upstream unchanged
 // (only reachable for bodies the transform never started on, such as a
-// multipart form without the rule's field).
+// multipart form without the rule's field), but never with a JPEG in it
+// (passGuard): the start of the body is checked before anything goes
+// upstream, the rest as it goes.
 func (ex *exchange) Unsupported(why error) (*http.Response, error) {
-	if ex.rule.OnUnsupported == config.UnsupportedPass {
-		ex.Record(services.PassedUnsupported, why)
-		return ex.env.Upstream.RoundTrip(ex.req)
+	req := ex.req
+	if ex.rule.OnUnsupported != config.UnsupportedPass {
+		return ex.Refuse(why)
 	}
-	return ex.Refuse(why)
+	if req.Body == nil || req.Body == http.NoBody {
+		ex.Record(services.PassedUnsupported, why)
+		return ex.env.Upstream.RoundTrip(req)
+	}
+	body := req.Body
+	g := &passGuard{r: body}
+	head, err := readUpTo(g, preRead)
+	if err != nil && err != io.EOF {
+		req.Body = body
+		return ex.Refuse(err)
+	}
+	req.Body = services.ReadCloser{Reader: io.MultiReader(bytes.NewReader(head), g), Closer: body}
+	ex.Record(services.PassedUnsupported, why)
+	resp, err := ex.env.Upstream.RoundTrip(req)
+	if stop := g.failed(); stop != nil {
+		if resp != nil {
+			resp.Body.Close()
+		}
+		return ex.refusal(stop), nil
+	}
+	return resp, err
 }
 
 // done logs the exchange, once.

@@ -159,3 +159,47 @@ func TestCompressedUploadIsRefused(t *testing.T) {
 		t.Fatal("a compressed upload reached the service")
 	}
 }
+
+// TestPassNeverSendsAJPEG: what on_unsupported pass sends on unchanged
+// because the transform could not start on it (a body that is not the
+// form the rule expects, an upload with trailers) still never carries a
+// JPEG; a body without one goes through.
+func TestPassNeverSendsAJPEG(t *testing.T) {
+	photo := fakes.CorpusFile(t, "photos/coffee-q80-420.jpg")
+	svc := fakes.NewPhotos(t)
+	up := &formUpstream{}
+	svc.Srv.Config.Handler = up.handler(svc.Srv.Config.Handler)
+	p := proxytest.Start(t, proxytest.ConfigYAML(t.TempDir(), svc.Srv.Listener.Addr().String(), []string{svc.CAFile}, "")+formRules, nil)
+	form := "--b\r\nContent-Disposition: form-data; name=\"thumb\"; filename=\"a.jpg\"\r\n\r\n" + string(photo) + "\r\n--b--\r\n"
+	for _, tc := range []struct {
+		name, ctype, body string
+		trailer           bool
+		ok                bool
+	}{
+		{"a photo as the body of a form rule", "image/jpeg", string(photo), false, false},
+		{"a photo in a form with trailers", "multipart/form-data; boundary=b", form, true, false},
+		{"a photo after a large text body", "text/plain", strings.Repeat("x", 300<<10) + "\r\n\r\n" + string(photo), false, false},
+		{"a form without the field or a photo", "multipart/form-data; boundary=b", "--b\r\nContent-Disposition: form-data; name=\"deviceId\"\r\n\r\nphone\r\n--b--\r\n", false, true},
+	} {
+		up.mu.Lock()
+		up.bodies = nil
+		up.mu.Unlock()
+		req := proxytest.NewReq(t, "POST", "https://photos.test/form-pass", strings.NewReader(tc.body))
+		req.Header.Set("Content-Type", tc.ctype)
+		if tc.trailer {
+			req.ContentLength = -1
+			req.Trailer = http.Header{"Content-Md5": nil}
+		}
+		resp, msg := proxytest.MustDo(t, p.Client, req)
+		up.mu.Lock()
+		for _, b := range up.bodies {
+			if plaintextIn(b, photo) {
+				t.Errorf("%s: %s %q: the photo reached the service unencrypted", tc.name, resp.Status, msg)
+			}
+		}
+		up.mu.Unlock()
+		if ok := resp.StatusCode != http.StatusBadGateway; ok != tc.ok {
+			t.Errorf("%s: %s %q", tc.name, resp.Status, msg)
+		}
+	}
+}
