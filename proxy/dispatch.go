@@ -61,7 +61,7 @@ func (s *Server) dispatch(ex *exchange) (*http.Response, error) {
 	if rule.Body.IsUpload() && (len(req.Trailer) > 0 || req.Header.Get("Trailer") != "") {
 		// Trailers come after the body, where a hash of the plaintext
 		// could no longer be recomputed or held back.
-		return ex.Unsupported(errors.New("the request has trailers, which jpegveil cannot check for hashes of the photo"))
+		return ex.unsupportedForm(errors.New("the request has trailers, which jpegveil cannot check for hashes of the photo"))
 	}
 	switch rule.Body {
 	case config.BodyDownload:

@@ -95,18 +95,24 @@ func refusal(req *http.Request, reason string) *http.Response {
 // Unsupported applies the rule's on_unsupported policy to a body the
 // transform refused before anything went upstream. With block the client
 // gets 502 and the reason; with pass the request goes upstream unchanged
-// (only reachable for bodies the transform never started on, such as a
-// multipart form without the rule's field), but never with a JPEG in it
-// (passGuard): the start of the body is checked before anything goes
-// upstream, the rest as it goes.
+// (only reachable for bodies the transform never started on).
 func (ex *exchange) Unsupported(why error) (*http.Response, error) {
-	req := ex.req
-	if ex.rule.OnUnsupported != config.UnsupportedPass {
-		return ex.Refuse(why)
-	}
-	if req.Body == nil || req.Body == http.NoBody {
+	if ex.rule.OnUnsupported == config.UnsupportedPass {
 		ex.Record(services.PassedUnsupported, why)
-		return ex.env.Upstream.RoundTrip(req)
+		return ex.env.Upstream.RoundTrip(ex.req)
+	}
+	return ex.Refuse(why)
+}
+
+// unsupportedForm is Unsupported for a body the proxy could not read as
+// the rule expects (a form that is not one, or lacks the rule's field; an
+// upload with trailers): with pass it goes on unchanged, but never with a
+// JPEG in it (passGuard). The start of the body is checked before anything
+// goes upstream, the rest as it goes.
+func (ex *exchange) unsupportedForm(why error) (*http.Response, error) {
+	req := ex.req
+	if ex.rule.OnUnsupported != config.UnsupportedPass || req.Body == nil || req.Body == http.NoBody {
+		return ex.Unsupported(why)
 	}
 	body := req.Body
 	g := &passGuard{r: body}

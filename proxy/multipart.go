@@ -33,7 +33,7 @@ func (ex *exchange) uploadMultipart() (*http.Response, error) {
 	req := ex.req
 	mt, params, err := mime.ParseMediaType(req.Header.Get("Content-Type"))
 	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" || req.Body == nil || req.Body == http.NoBody {
-		return ex.Unsupported(errors.New("the body is not a multipart/form-data form"))
+		return ex.unsupportedForm(errors.New("the body is not a multipart/form-data form"))
 	}
 	body := req.Body
 	br := bufio.NewReaderSize(body, 64<<10)
@@ -59,7 +59,7 @@ func (ex *exchange) uploadMultipart() (*http.Response, error) {
 	}
 	if err != nil {
 		req.Body = services.ReadCloser{Reader: io.MultiReader(bytes.NewReader(head), br), Closer: body}
-		return ex.Unsupported(err)
+		return ex.unsupportedForm(err)
 	}
 	photo := &partReader{br: br, delim: []byte("\r\n--" + boundary)}
 	rest := &restGuard{br: br, boundary: boundary, field: ex.rule.Field, block: block}

@@ -7,8 +7,8 @@ import (
 )
 
 // passGuard is the body of an upload that on_unsupported pass sends on
-// unchanged because the transform could not start on it (trailers, a form
-// that is not one, a form without the rule's field). It stops with a
+// unchanged because the proxy could not read it as the rule expects
+// (trailers, a form that is not one, a form without the rule's field). It stops with a
 // refuseError before the first byte of a JPEG in it goes upstream: at the
 // start of the body, or right after an empty line, where a part of a
 // multipart form starts however its framing is read. What the proxy
