@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -94,25 +93,36 @@ func matchPath(p string) string {
 }
 
 // unmatched forwards a request that no rule matches. On an intercepted
-// host, a request whose body is a JPEG is refused instead: it is a photo
-// upload on a route the rules do not know (a changed API, a path variant),
-// and forwarding it would store the photo unencrypted. What became of it is
-// logged: at info on an intercepted host, at debug otherwise.
+// host, a request whose body holds a JPEG (at its start, or in a form part)
+// is refused instead: it is a photo upload on a route the rules do not know
+// (a changed API, a path variant), and forwarding it would store the photo
+// unencrypted. What became of it is logged: at info on an intercepted
+// host, at debug otherwise.
 func (s *Server) unmatched(req *http.Request) (*http.Response, error) {
 	intercepted := s.cfg.Intercepts(req.URL.Hostname())
+	var guard *passGuard
 	if intercepted && req.Body != nil && req.Body != http.NoBody {
-		br := bufio.NewReader(req.Body)
-		if magic, _ := br.Peek(3); bytes.Equal(magic, []byte{0xFF, 0xD8, 0xFF}) {
-			s.log.Warn("refused a JPEG upload on a route no rule covers",
-				zap.String("host", req.URL.Hostname()), zap.String("method", req.Method), zap.String("path", req.URL.Path))
-			services.Drain(br)
-			req.Body.Close()
-			return refusal(req, fmt.Sprintf("a JPEG upload to %s %s, which no rule covers: it would be stored unencrypted (add a rule for it)", req.Method, req.URL.Path)), nil
+		body := req.Body
+		guard = &passGuard{r: body}
+		head, err := readUpTo(guard, preRead)
+		if err != nil && err != io.EOF {
+			if !errors.Is(err, errPlainJPEG) {
+				return nil, err
+			}
+			services.Drain(body)
+			body.Close()
+			return s.uncoveredPhoto(req), nil
 		}
-		req.Body = services.ReadCloser{Reader: br, Closer: req.Body}
+		req.Body = services.ReadCloser{Reader: io.MultiReader(bytes.NewReader(head), guard), Closer: body}
 	}
 	start := time.Now()
 	resp, err := s.upstream.RoundTrip(req)
+	if guard != nil && errors.Is(guard.failed(), errPlainJPEG) {
+		if resp != nil {
+			resp.Body.Close()
+		}
+		return s.uncoveredPhoto(req), nil
+	}
 	fields := []zap.Field{
 		zap.String("host", req.URL.Hostname()),
 		zap.String("method", req.Method),
@@ -129,6 +139,14 @@ func (s *Server) unmatched(req *http.Request) (*http.Response, error) {
 		s.log.Debug("proxied", append(fields, zap.String("outcome", string(services.Passed)), zap.Int("status", resp.StatusCode))...)
 	}
 	return resp, err
+}
+
+// uncoveredPhoto refuses a photo upload on a route no rule covers.
+func (s *Server) uncoveredPhoto(req *http.Request) *http.Response {
+	s.log.Warn("refused a JPEG upload on a route no rule covers",
+		zap.String("host", req.URL.Hostname()), zap.String("method", req.Method), zap.String("path", req.URL.Path),
+		zap.String("outcome", string(services.Refused)))
+	return refusal(req, fmt.Sprintf("a JPEG upload to %s %s, which no rule covers: it would be stored unencrypted (add a rule for it)", req.Method, req.URL.Path))
 }
 
 // crypt is what the body transforms need: the key, the ledger and the

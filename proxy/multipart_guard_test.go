@@ -155,6 +155,10 @@ func TestCompressedUploadIsRefused(t *testing.T) {
 			t.Errorf("%s: %s %q, want 502", path, resp.Status, msg)
 		}
 	}
+	up.mu.Lock()
+	defer up.mu.Unlock()
+	svc.Mu.Lock()
+	defer svc.Mu.Unlock()
 	if len(up.bodies) != 0 || svc.Received != 0 {
 		t.Fatal("a compressed upload reached the service")
 	}

@@ -48,6 +48,37 @@ func TestUncoveredJPEGUploadIsRefused(t *testing.T) {
 	}
 }
 
+// TestUncoveredFormWithJPEGIsRefused: a form carrying a JPEG, posted to an
+// intercepted host on a route no rule covers, is refused like a bare JPEG,
+// also when the photo comes after more than the proxy reads ahead.
+func TestUncoveredFormWithJPEGIsRefused(t *testing.T) {
+	photo := fakes.CorpusFile(t, "photos/coffee-q80-420.jpg")
+	svc := fakes.NewPhotos(t)
+	up := &formUpstream{} // an upload API the rules do not know
+	svc.Srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.URL.Path = "/form" + r.URL.Path
+		up.handler(nil).ServeHTTP(w, r)
+	})
+	p := proxytest.Start(t, proxytest.ConfigYAML(t.TempDir(), svc.Srv.Listener.Addr().String(), []string{svc.CAFile}, ""), nil)
+	for name, before := range map[string]string{"small": "phone", "large": strings.Repeat("x", 400<<10)} {
+		form := "--b\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\n" + before +
+			"\r\n--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.jpg\"\r\n\r\n" + string(photo) + "\r\n--b--\r\n"
+		req := proxytest.NewReq(t, "POST", "https://photos.test/v2/new-upload-api", strings.NewReader(form))
+		req.Header.Set("Content-Type", "multipart/form-data; boundary=b")
+		resp, msg := proxytest.MustDo(t, p.Client, req)
+		if resp.StatusCode != http.StatusBadGateway || !strings.Contains(string(msg), "no rule covers") {
+			t.Fatalf("%s form with a JPEG on an uncovered route: %s %q", name, resp.Status, msg)
+		}
+	}
+	up.mu.Lock()
+	defer up.mu.Unlock()
+	for _, b := range up.bodies {
+		if plaintextIn(b, photo) {
+			t.Fatal("the photo reached the service unencrypted")
+		}
+	}
+}
+
 func TestTrailersAreRefused(t *testing.T) {
 	svc := fakes.NewPhotos(t)
 	p := proxytest.Start(t, proxytest.ConfigYAML(t.TempDir(), svc.Srv.Listener.Addr().String(), []string{svc.CAFile}, ""), nil)
