@@ -35,7 +35,19 @@ func decodeQR(t *testing.T, path string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := qrcode.NewQRCodeReader().Decode(bmp, nil)
+	// ZXing's detector misses the finder patterns of some codes that
+	// other ways of looking find, as a phone's scanner retries: each
+	// way is tried in turn.
+	var res *gozxing.Result
+	for _, hints := range []map[gozxing.DecodeHintType]any{
+		nil,
+		{gozxing.DecodeHintType_PURE_BARCODE: true},
+		{gozxing.DecodeHintType_TRY_HARDER: true},
+	} {
+		if res, err = qrcode.NewQRCodeReader().Decode(bmp, hints); err == nil {
+			break
+		}
+	}
 	if err != nil {
 		t.Fatalf("decoding %s: %v", path, err)
 	}
