@@ -32,6 +32,9 @@ func (s *Server) roundTrip(req *http.Request) (*http.Response, error) {
 	}
 	ex := s.newExchange(req, rule)
 	resp, err := s.dispatch(ex)
+	if err == nil {
+		s.recordUpload(ex, resp)
+	}
 	if !ex.logOnClose {
 		ex.done()
 	}

@@ -123,8 +123,13 @@ func clientRangeOf(req *http.Request) clientRange {
 // image, sliced to the client's range.
 func (ex *exchange) decrypt(resp *http.Response, client clientRange, staleIfRange bool) (*http.Response, error) {
 	req := ex.req
-	vr := ex.crypt.decrypting(req.Context(), resp.Body)
-	body := &downloadBody{vr: vr, c: resp.Body, ex: ex}
+	kc := ex.kept(req, resp)
+	var src io.Reader = resp.Body
+	if kc.sum != nil {
+		src = io.TeeReader(resp.Body, kc.sum)
+	}
+	vr := ex.crypt.decrypting(req.Context(), src)
+	body := &downloadBody{vr: vr, c: resp.Body, ex: ex, kc: kc}
 	changed, err := body.preRead()
 	if err != nil {
 		resp.Body.Close()
@@ -145,6 +150,10 @@ func (ex *exchange) decrypt(resp *http.Response, client clientRange, staleIfRang
 		}
 		ex.outcome = services.PassedNotJPEG
 		return ex.RoundTrip(again)
+	}
+	if answer := ex.afterPreRead(kc, resp, vr.Result(), body.whole); answer != nil {
+		resp.Body.Close()
+		return answer, nil
 	}
 	if changed {
 		for _, h := range storedHashHeaders {
@@ -199,7 +208,10 @@ type downloadBody struct {
 	vr *veil.Reader
 	c  io.Closer
 	ex *exchange
+	kc *keptCheck
 	n  int64
+	// whole is set when the pre-read reached the end of the body.
+	whole bool
 }
 
 // preRead decrypts the start of the body until the direction is decided
@@ -227,6 +239,7 @@ func (b *downloadBody) preRead() (changed bool, err error) {
 		b.r = io.MultiReader(bytes.NewReader(head), b.vr)
 	case io.EOF:
 		b.r = bytes.NewReader(head)
+		b.whole = true
 	default:
 		return false, err
 	}
@@ -238,6 +251,11 @@ func (b *downloadBody) preRead() (changed bool, err error) {
 func (b *downloadBody) Read(p []byte) (int, error) {
 	n, err := b.r.Read(p)
 	b.n += int64(n)
+	if err == io.EOF {
+		if cut := b.ex.atEnd(b.kc, b.vr.Result()); cut != nil {
+			err = cut
+		}
+	}
 	if err != nil && err != io.EOF {
 		b.ex.err = err
 	}

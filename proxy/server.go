@@ -35,6 +35,11 @@ type Server struct {
 	crypt    *crypt
 	env      *services.Env
 	services map[string]MultiRequestUploader // by the name rules give them
+	// identifiers name where a service keeps an upload; known maps those
+	// names to the fingerprints sent there (record.go).
+	identifiers []UploadIdentifier
+	known       knownPhotos
+	health      health
 }
 
 // Deps are the long-lived resources a Server uses, which the command opens
@@ -86,6 +91,12 @@ func New(cfg *config.Config, log *zap.Logger, deps Deps) (*Server, error) {
 		if m, ok := svc.(MultiRequestUploader); ok {
 			s.services[svc.Name()] = m
 		}
+		if id, ok := svc.(UploadIdentifier); ok {
+			s.identifiers = append(s.identifiers, id)
+		}
+	}
+	if err := s.known.load(context.Background(), deps.Ledger); err != nil {
+		return nil, fmt.Errorf("reading the photos' service identities from the ledger: %w", err)
 	}
 	evicted := func() {
 		log.Warn("limits.max_sessions reached: the least recently used resumable upload was dropped")

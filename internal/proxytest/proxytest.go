@@ -41,6 +41,7 @@ type Proxy struct {
 	Server *proxy.Server
 	Key    *keystream.Key
 	CA     *certs.CA
+	Ledger ledger.Ledger
 	Clock  *Clock // ages the upload sessions
 	URL    *url.URL
 	Client *http.Client // trusts jpegveil's CA and uses the proxy
@@ -103,7 +104,7 @@ func Start(t testing.TB, yaml string, log *zap.Logger, extraRoots ...string) *Pr
 		pool.AppendCertsFromPEM(b)
 	}
 	pu := &url.URL{Scheme: "http", Host: l.Addr().String()}
-	tp := &Proxy{Server: srv, Key: st.Key, CA: st.CA, URL: pu, Clock: clock}
+	tp := &Proxy{Server: srv, Key: st.Key, CA: st.CA, Ledger: st.Ledger, URL: pu, Clock: clock}
 	tp.Client = &http.Client{Transport: &http.Transport{
 		Proxy:             http.ProxyURL(pu),
 		TLSClientConfig:   &tls.Config{RootCAs: pool},

@@ -2,6 +2,8 @@ package session
 
 import (
 	"context"
+	"crypto/sha256"
+	"hash"
 	"errors"
 	"io"
 	"slices"
@@ -83,6 +85,9 @@ type Stream struct {
 	// Running hashes of the whole file, plaintext and ciphertext, for
 	// headers that carry a hash of the file on the last request.
 	plain, cipher *hashes.Set
+	// sum is the SHA-256 of the whole ciphertext, which the ledger keeps
+	// to check later that the service kept every byte.
+	sum hash.Hash
 }
 
 // NewStream starts the encryption of one upload. opts carries the
@@ -93,7 +98,7 @@ type Stream struct {
 // The stream captures only the key and the ledger: a session must not
 // keep the proxy alive.
 func NewStream(key *keystream.Key, led ledger.Ledger, opts veil.Options, block bool, algs ...hashes.Alg) *Stream {
-	st := &Stream{ctx: context.Background(), plain: hashes.NewSet(algs...), cipher: hashes.NewSet(algs...)}
+	st := &Stream{ctx: context.Background(), plain: hashes.NewSet(algs...), cipher: hashes.NewSet(algs...), sum: sha256.New()}
 	keyID := key.ID()
 	opts.StopAtError = block
 	opts.Decide = func(fp veil.Fingerprint) (bool, error) {
@@ -143,6 +148,7 @@ func (st *Stream) Commit(ctx context.Context, b []byte, final bool) error {
 			final && err == io.EOF:
 			// Everything the input so far determines has been read.
 			st.cipher.Write(st.Out[start:])
+			st.sum.Write(st.Out[start:])
 			return nil
 		}
 		st.Err = err
@@ -161,6 +167,14 @@ func (st *Stream) Ack(n int) {
 
 // Result is the transform's result so far.
 func (st *Stream) Result() veil.Result { return st.vr.Result() }
+
+// CiphertextSHA256 is the SHA-256 of the ciphertext so far: of the whole
+// file once the stream reached its end.
+func (st *Stream) CiphertextSHA256() [32]byte {
+	var sum [32]byte
+	st.sum.Sum(sum[:0])
+	return sum
+}
 
 // FileSums returns the digests of the whole file so far, as the client sent
 // it and as it went upstream.
