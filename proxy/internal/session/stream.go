@@ -3,8 +3,8 @@ package session
 import (
 	"context"
 	"crypto/sha256"
-	"hash"
 	"errors"
+	"hash"
 	"io"
 	"slices"
 	"time"
