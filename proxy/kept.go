@@ -90,8 +90,11 @@ func (s *Server) Losses() (lost, changed int) {
 type keptCheck struct {
 	ref      ledger.ServiceRef // the photo's identity on the download route
 	expected ledger.Fingerprint
-	byRef    bool      // the route names a photo of ours (expected)
-	sum      hash.Hash // of the whole body as the service sent it; nil for a part
+	byRef    bool // the route names a photo of ours (expected)
+	// sum is of the whole body as the service sent it; nil when the
+	// answer is a part (206), whose end cuts the image short: a parse
+	// error at its end says nothing about the photo.
+	sum      hash.Hash
 	reported bool
 }
 
@@ -129,7 +132,7 @@ func (kc *keptCheck) identity(ex *exchange) string {
 func (ex *exchange) afterPreRead(kc *keptCheck, resp *http.Response, res veil.Result, whole bool) *http.Response {
 	decided := res.HasFingerprint || res.Err != nil || whole
 	switch {
-	case res.Transformed && res.Err != nil:
+	case res.Transformed && res.Err != nil && kc.sum != nil:
 		ex.lost(kc, fmt.Sprintf("decryption stopped at a parse error: %v", res.Err))
 		return ex.partlyDecrypted(kc, res.Err)
 	case kc.byRef && decided && !res.Transformed && (!res.HasFingerprint || ledger.Fingerprint(res.In) != kc.expected):
@@ -146,11 +149,14 @@ func (ex *exchange) atEnd(kc *keptCheck, res veil.Result) error {
 	if kc.reported {
 		return nil
 	}
+	if kc.sum == nil {
+		return nil
+	}
 	if res.Transformed && res.Err != nil {
 		ex.lost(kc, fmt.Sprintf("decryption stopped at a parse error: %v", res.Err))
 		return errPartlyDecrypted
 	}
-	if !res.Transformed || kc.sum == nil || !res.HasFingerprint {
+	if !res.Transformed || !res.HasFingerprint {
 		return nil
 	}
 	rec, ok := ex.crypt.ledger.(interface {
