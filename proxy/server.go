@@ -40,6 +40,8 @@ type Server struct {
 	identifiers []UploadIdentifier
 	known       knownPhotos
 	health      health
+
+	backupMissing func() []string
 }
 
 // Deps are the long-lived resources a Server uses, which the command opens
@@ -50,6 +52,9 @@ type Deps struct {
 	Ledger ledger.Ledger
 	// Now is the clock that ages upload sessions; nil: time.Now.
 	Now func() time.Time
+	// BackupMissing returns the IDs of the keys of which no backup was
+	// made yet, for the onboarding page; nil: the page does not say.
+	BackupMissing func() []string
 }
 
 // New builds a Server from a validated config.
@@ -61,7 +66,7 @@ func New(cfg *config.Config, log *zap.Logger, deps Deps) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("upstream.ca_files: %w", err)
 	}
-	s := &Server{cfg: cfg, log: log, key: deps.Key, ca: deps.CA}
+	s := &Server{cfg: cfg, log: log, key: deps.Key, ca: deps.CA, backupMissing: deps.BackupMissing}
 	s.issuer = deps.CA.NewIssuer(certs.IssuerOptions{})
 	dialer := &net.Dialer{Timeout: cfg.Upstream.DialTimeout.Duration, KeepAlive: 30 * time.Second}
 	s.dial = func(ctx context.Context, network, addr string) (net.Conn, error) {

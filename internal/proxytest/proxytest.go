@@ -75,6 +75,13 @@ func ConfigYAML(stateDir, upstreamAddr string, caFiles []string, extra string) s
 // level; extraRoots are PEM files the client trusts besides jpegveil's CA.
 func Start(t testing.TB, yaml string, log *zap.Logger, extraRoots ...string) *Proxy {
 	t.Helper()
+	return StartWith(t, yaml, log, nil, extraRoots...)
+}
+
+// StartWith is Start with the proxy's dependencies changed by edit
+// before it is built.
+func StartWith(t testing.TB, yaml string, log *zap.Logger, edit func(*proxy.Deps), extraRoots ...string) *Proxy {
+	t.Helper()
 	cfg, err := config.ParseConfig([]byte(yaml), t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -85,6 +92,9 @@ func Start(t testing.TB, yaml string, log *zap.Logger, extraRoots ...string) *Pr
 	}
 	clock := &Clock{}
 	st.Now = clock.Now
+	if edit != nil {
+		edit(&st.Deps)
+	}
 	srv, err := proxy.New(cfg, log, st.Deps)
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"net/http"
+	"strings"
 	"testing"
 
 	"go.uber.org/zap"
@@ -85,6 +86,10 @@ func TestDownloadCheck(t *testing.T) {
 				}
 				if errors != 1 {
 					t.Errorf("%d error lines naming the photo, want 1: %v", errors, logs.All())
+				}
+				_, page := proxytest.MustDo(t, &http.Client{}, proxytest.NewReq(t, "GET", p.URL.String()+"/", nil))
+				if !strings.Contains(string(page), "1 download(s) of your photos did not decrypt") || !strings.Contains(string(page), "immich "+id) {
+					t.Errorf("the proxy's page does not show the loss")
 				}
 			}
 			if tc.keeping != fakes.Recompresses && errors != 0 {
