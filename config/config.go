@@ -187,7 +187,20 @@ type Rule struct {
 	Resumable ResumableProtocol `yaml:"resumable"`
 	// OnUnsupported applies to upload rules only; default block.
 	OnUnsupported UnsupportedAction `yaml:"on_unsupported"`
+	// OnReencode applies to upload rules only; default refuse.
+	OnReencode ReencodeAction `yaml:"on_reencode"`
 }
+
+// ReencodeAction says what happens to uploads on a rule whose service was
+// seen to re-encode the photos jpegveil uploaded (by `jpegveil verify`),
+// which loses them: a re-encoded ciphertext cannot be decrypted.
+type ReencodeAction string
+
+// Reencode actions.
+const (
+	ReencodeRefuse ReencodeAction = "refuse" // refuse uploads with why and how to fix the service (default)
+	ReencodeAllow  ReencodeAction = "allow"  // upload anyway
+)
 
 const appName = "jpegveil"
 
@@ -269,7 +282,8 @@ func (c *Config) applyDefaults() {
 }
 
 // applyDefaults normalizes the case of hosts and methods and fills in the
-// methods, paths and on_unsupported policy a rule leaves out.
+// methods, paths, on_unsupported and on_reencode policies a rule leaves
+// out.
 func (r *Rule) applyDefaults() {
 	for j, h := range r.Hosts {
 		r.Hosts[j] = strings.ToLower(strings.TrimSpace(h))
@@ -285,6 +299,9 @@ func (r *Rule) applyDefaults() {
 	}
 	if r.OnUnsupported == "" && r.Body.IsUpload() {
 		r.OnUnsupported = UnsupportedBlock
+	}
+	if r.OnReencode == "" && r.Body.IsUpload() {
+		r.OnReencode = ReencodeRefuse
 	}
 }
 

@@ -334,6 +334,13 @@ func (c *Config) validateRules(v *validator) {
 		case r.Body.IsUpload() && r.OnUnsupported != UnsupportedBlock && r.OnUnsupported != UnsupportedPass:
 			v.add(p+".on_unsupported", "must be block or pass, not %q", r.OnUnsupported)
 		}
+		switch {
+		case r.Body == BodyDownload && r.OnReencode != "":
+			v.add(p+".on_reencode", "only applies to upload rules")
+		case r.Body.IsUpload() && r.OnReencode != "" && r.OnReencode != ReencodeRefuse && r.OnReencode != ReencodeAllow:
+			// "" is refuse: a rule built in Go without defaults fails closed.
+			v.add(p+".on_reencode", "must be refuse or allow, not %q", r.OnReencode)
+		}
 	}
 	for j := range c.Rules {
 		for i := 0; i < j; i++ {
