@@ -49,6 +49,9 @@ func (s *Server) dispatch(ex *exchange) (*http.Response, error) {
 		// could no longer be recomputed or held back.
 		return ex.Unsupported(errors.New("the request has trailers, which jpegveil cannot check for hashes of the photo"))
 	}
+	if why := ex.reencodeRefusal(s.reencoders); why != nil {
+		return ex.Refuse(why)
+	}
 	switch rule.Body {
 	case config.BodyDownload:
 		return ex.download()

@@ -42,6 +42,7 @@ type Server struct {
 	health      health
 
 	backupMissing func() []string
+	reencoders    *reencoders
 }
 
 // Deps are the long-lived resources a Server uses, which the command opens
@@ -88,6 +89,7 @@ func New(cfg *config.Config, log *zap.Logger, deps Deps) (*Server, error) {
 		ExpectContinueTimeout: time.Second,
 		MaxIdleConnsPerHost:   16,
 	}
+	s.reencoders = newReencoders(cfg.StateDir, log)
 	s.onboard = s.onboardingHandler()
 	s.crypt = &crypt{key: deps.Key, ledger: deps.Ledger, meta: cfg.Metadata}
 	svcs := builtinServices()
