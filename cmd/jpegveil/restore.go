@@ -39,7 +39,8 @@ folder copied down), and writes the library to OUT with the same folders:
   not ours   everything else: photos never encrypted, another key's
              photos, videos, sidecar files; copied unchanged
   damaged    a photo of ours that does not decrypt whole (cut short or
-             changed by the service), or a .jpg that is no JPEG; not written
+             changed by the service; its embedded images too), or a broken
+             JPEG; not written (the export keeps it)
 
 Whose photo a file is comes from the ledger when --ledger names one (a copy
 of the proxy's, or its export's import), else from the classifier
@@ -158,11 +159,10 @@ func (r *restorer) judge(ctx context.Context, data []byte) (restoreRow, []byte, 
 	}
 	var dec bytes.Buffer
 	res, err := veil.Transform(key, &dec, bytes.NewReader(data), veil.Options{StopAtError: true})
-	var me *veil.MetadataError
 	switch {
-	case errors.As(err, &me):
-		return rowDecrypted, dec.Bytes(), how + "; " + me.Error()
 	case err != nil:
+		// A metadata item that does not decrypt (an MPF image cut
+		// short) is damage as much as the primary image's.
 		return rowDamaged, nil, fmt.Sprintf("ours (%s) but it does not decrypt whole: %v", how, err)
 	case !res.Transformed:
 		return rowDamaged, nil, fmt.Sprintf("ours (%s) but nothing in it decrypts", how)
