@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/md5"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
@@ -20,6 +21,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -317,4 +319,27 @@ func GoogHash(b []byte) string {
 	var c [4]byte
 	binary.BigEndian.PutUint32(c[:], crc32.Checksum(b, crc32.MakeTable(crc32.Castagnoli)))
 	return "crc32c=" + base64.StdEncoding.EncodeToString(c[:]) + ",md5=" + base64.StdEncoding.EncodeToString(m[:])
+}
+
+// CheckRecorded checks that the ledger of p recorded, for the ciphertext
+// want of an upload, the SHA-256 of want and the service identity ref.
+func CheckRecorded(t testing.TB, p *Proxy, want []byte, ref ledger.ServiceRef) {
+	t.Helper()
+	res, err := veil.Encrypt(p.Key, io.Discard, bytes.NewReader(want))
+	if err != nil && !veil.IsParseError(err) {
+		t.Fatal(err)
+	}
+	// The ciphertext's own fingerprint is the In of transforming it.
+	fp := ledger.Fingerprint(res.In)
+	rec, found, err := p.Ledger.(interface {
+		Record(context.Context, ledger.Fingerprint) (ledger.Record, bool, error)
+	}).Record(context.Background(), fp)
+	switch {
+	case err != nil || !found:
+		t.Fatalf("the ledger has no record of the upload: %v", err)
+	case !rec.HasHash || rec.CiphertextSHA256 != sha256.Sum256(want):
+		t.Errorf("the ledger has no SHA-256 of the uploaded file, or another one")
+	case !slices.Contains(rec.Services, ref):
+		t.Errorf("the ledger records the upload at %v, want %v among them", rec.Services, ref)
+	}
 }

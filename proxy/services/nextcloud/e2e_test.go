@@ -13,6 +13,7 @@ import (
 
 	"jpegveil/internal/fakes"
 	"jpegveil/internal/proxytest"
+	"jpegveil/ledger"
 	"jpegveil/veil"
 )
 
@@ -101,6 +102,7 @@ func TestNextcloudPut(t *testing.T) {
 		t.Fatalf("stored checksum %q is not that of the ciphertext", fl.Checksum)
 	}
 	checkNextcloudDownloads(t, f, p, "alice/Photos/r.jpg", photo, want)
+	proxytest.CheckRecorded(t, p, want, ledger.ServiceRef{Service: "nextcloud", ID: "/remote.php/dav/files/alice/Photos/r.jpg"})
 }
 
 // TestNextcloudChunkedV2 uploads with chunked upload v2 (numbered chunks,
@@ -182,6 +184,7 @@ func TestNextcloudChunkedV2(t *testing.T) {
 		t.Fatalf("upstream chunks %v, want %v", got, wantPuts)
 	}
 	checkNextcloudDownloads(t, f, p, "alice/Photos/hubble.jpg", photo, want)
+	proxytest.CheckRecorded(t, p, want, ledger.ServiceRef{Service: "nextcloud", ID: "/remote.php/dav/files/alice/Photos/hubble.jpg"})
 }
 
 // breakChunk PUTs half of chunk c and breaks off.
