@@ -158,3 +158,44 @@ func TestVerifyServices(t *testing.T) {
 		})
 	}
 }
+
+// TestVerifyNextcloud: verify fetches Nextcloud files by the WebDAV path
+// the ledger recorded.
+func TestVerifyNextcloud(t *testing.T) {
+	photo := fakes.CorpusFile(t, "photos/coffee-q80-420.jpg")
+	for _, tc := range []struct {
+		keeping fakes.Keeping
+		want    keeping.Verdict
+	}{
+		{fakes.KeepsBytes, keeping.KeptExactly},
+		{fakes.Recompresses, keeping.Reencoded},
+	} {
+		f := fakes.NewNextcloud(t)
+		f.Keeping = tc.keeping
+		addr := f.Srv.Listener.Addr().String()
+		rules := `  - name: nextcloud-upload
+    hosts: [cloud.test]
+    methods: [PUT]
+    paths: ["/remote.php/dav/files/**"]
+    body: raw
+`
+		p := proxytest.Start(t, proxytest.ServicesConfigYAML(t.TempDir(), addr, f.CA, []string{"cloud.test"}, rules, ""), nil)
+		for _, req := range []*http.Request{
+			proxytest.NewReq(t, "MKCOL", "https://cloud.test/remote.php/dav/files/alice/Photos", http.NoBody),
+			proxytest.NewReq(t, "PUT", "https://cloud.test/remote.php/dav/files/alice/Photos/Caf%C3%A9%20au%20lait.jpg", bytes.NewReader(photo)),
+		} {
+			if resp, msg := proxytest.MustDo(t, p.Client, req); resp.StatusCode != http.StatusCreated {
+				t.Fatalf("%s: %s %q", req.Method, resp.Status, msg)
+			}
+		}
+		ring, _ := keystream.NewKeyring(p.Key)
+		target := verifyTarget{service: "nextcloud", base: &url.URL{Scheme: "https", Host: "cloud.test"}, client: proxytest.DirectClient(t, addr, f.CA)}
+		rows, err := verifyPhotos(context.Background(), p.Ledger.(recordLister), ring, target, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) != 1 || rows[0].err != nil || rows[0].verdict != tc.want || rows[0].id != "/remote.php/dav/files/alice/Photos/Caf%C3%A9%20au%20lait.jpg" {
+			t.Errorf("%s: %+v, want one row %v", tc.keeping, rows, tc.want)
+		}
+	}
+}

@@ -397,3 +397,23 @@ func TestNextcloudChunkUpstreamFailure(t *testing.T) {
 	}
 	proxytest.CheckStored(t, "upload after a failed chunk", f.File("alice/Photos/c.jpg").Data, photo, want)
 }
+
+// TestNextcloudDownloadCheck: a file the server recompressed is known as
+// ours by its path when it is downloaded, and counted as lost.
+func TestNextcloudDownloadCheck(t *testing.T) {
+	t.Parallel()
+	photo := fakes.CorpusFile(t, "photos/retina-q92-optimized.jpg")
+	f, p := startNextcloud(t)
+	f.Keeping = fakes.Recompresses
+	davDo(t, p.Client, "MKCOL", "files/alice/Photos", nil, nil)
+	if resp, msg := davDo(t, p.Client, "PUT", "files/alice/Photos/r.jpg", photo, nil); resp.StatusCode != 201 {
+		t.Fatalf("PUT: %s %q", resp.Status, msg)
+	}
+	resp, _ := davDo(t, p.Client, "GET", "files/alice/Photos/r.jpg", nil, nil)
+	if resp.Header.Get("X-Jpegveil-Lost") != "true" {
+		t.Errorf("a recompressed file was served without a warning: %s %v", resp.Status, resp.Header)
+	}
+	if lost, _ := p.Server.Losses(); lost != 1 {
+		t.Errorf("Losses() lost = %d, want 1", lost)
+	}
+}
