@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -58,6 +59,9 @@ func (r *reencoders) lookup(host string) (keeping.Mark, bool) {
 func (ex *exchange) reencodeRefusal(r *reencoders) error {
 	if !ex.rule.Body.IsUpload() || ex.rule.OnReencode == config.ReencodeAllow {
 		return nil
+	}
+	if m := ex.req.Method; m == http.MethodDelete || m == "PROPFIND" {
+		return nil // cleaning up or looking at an upload stores nothing
 	}
 	m, ok := r.lookup(ex.req.URL.Hostname())
 	if !ok {
