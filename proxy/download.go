@@ -129,7 +129,12 @@ func (ex *exchange) decrypt(resp *http.Response, client clientRange, staleIfRang
 		src = io.TeeReader(resp.Body, kc.sum)
 	}
 	vr := ex.crypt.decrypting(req.Context(), src)
-	body := &downloadBody{vr: vr, c: resp.Body, ex: ex, kc: kc}
+	body := &downloadBody{vr: vr, src: vr, c: resp.Body, ex: ex, kc: kc}
+	if _, end, total, _ := contentRange(resp); client.ranged && resp.StatusCode == http.StatusPartialContent && end < total-1 {
+		// A prefix short of the end of the file: what follows the image
+		// cannot be decrypted from it (see trailerSwitch).
+		body.src = &trailerSwitch{b: body, first: resp.Header.Clone(), end: client.rng.end}
+	}
 	changed, err := body.preRead()
 	if err != nil {
 		resp.Body.Close()
@@ -204,12 +209,13 @@ func sameVersion(a, b http.Header) bool {
 
 // downloadBody is a decrypting response body; closing it logs the request.
 type downloadBody struct {
-	r  io.Reader // what the client reads: the pre-read start, then vr
-	vr *veil.Reader
-	c  io.Closer
-	ex *exchange
-	kc *keptCheck
-	n  int64
+	r   io.Reader // what the client reads: the pre-read start, then src
+	vr  *veil.Reader
+	src io.Reader // vr, or a trailerSwitch over it
+	c   io.Closer
+	ex  *exchange
+	kc  *keptCheck
+	n   int64
 	// whole is set when the pre-read reached the end of the body.
 	whole bool
 	// held is the last byte read, given to the client only once the next
@@ -289,7 +295,7 @@ func (b *downloadBody) preRead() (changed bool, err error) {
 			break
 		}
 		var n int
-		n, err = b.vr.Read(buf)
+		n, err = b.src.Read(buf)
 		head = append(head, buf[:n]...)
 		if err != nil {
 			break
@@ -297,7 +303,7 @@ func (b *downloadBody) preRead() (changed bool, err error) {
 	}
 	switch err {
 	case nil:
-		b.r = io.MultiReader(bytes.NewReader(head), b.vr)
+		b.r = io.MultiReader(bytes.NewReader(head), b.src)
 	case io.EOF:
 		b.r = bytes.NewReader(head)
 		b.whole = true

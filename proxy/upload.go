@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"jpegveil/config"
 	"jpegveil/proxy/services"
 	"jpegveil/veil"
 )
@@ -64,11 +65,18 @@ func (ex *exchange) sendEncrypted(u uploadParts) (*http.Response, error) {
 		}
 		return ex.sendHashed(u, found)
 	}
-	vr := ex.crypt.encrypting(req.Context(), u.photo, ex.rule)
-	head, err := readUpTo(vr, preRead)
+	held := &holdLimit{r: u.photo, limit: ex.env.HashBuffer()}
+	photo := u.photo
+	if ex.rule.OnUnsupported != config.UnsupportedPass {
+		photo = held
+	}
+	vr := ex.crypt.encrypting(req.Context(), photo, ex.rule)
+	out := handedOut{r: vr, h: held}
+	head, err := readUpTo(out, preRead)
 	if err != nil && err != io.EOF {
 		ex.result = vr.Result()
-		if veil.IsParseError(err) {
+		var re *refuseError
+		if veil.IsParseError(err) || errors.As(err, &re) {
 			services.Drain(u.photo)
 			services.Drain(u.suffix)
 			return ex.refusal(err), nil
@@ -77,7 +85,7 @@ func (ex *exchange) sendEncrypted(u uploadParts) (*http.Response, error) {
 		return nil, err
 	}
 	// The ledger keeps the SHA-256 of the file as it goes upstream.
-	sum := &fileSum{h: sha256.New(), r: vr}
+	sum := &fileSum{h: sha256.New(), r: out}
 	sum.h.Write(head)
 	sum.eof.Store(err == io.EOF)
 	var rest io.Reader = sum
