@@ -12,6 +12,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"jpegveil/jpegbits"
 	"jpegveil/ledger"
 	"jpegveil/proxy/services"
 	"jpegveil/veil"
@@ -135,7 +136,10 @@ func (ex *exchange) afterPreRead(kc *keptCheck, resp *http.Response, res veil.Re
 	case res.Transformed && res.Err != nil && kc.sum != nil:
 		ex.lost(kc, fmt.Sprintf("decryption stopped at a parse error: %v", res.Err))
 		return ex.partlyDecrypted(kc, res.Err)
-	case kc.byRef && decided && !res.Transformed && (!res.HasFingerprint || ledger.Fingerprint(res.In) != kc.expected):
+	case kc.byRef && decided && !res.Transformed && !errors.Is(res.Err, jpegbits.ErrNotJPEG) &&
+		(!res.HasFingerprint || ledger.Fingerprint(res.In) != kc.expected):
+		// (A body that is no JPEG at all is another file written to the
+		// same path, not the service's copy of ours.)
 		ex.lost(kc, "the service sent back other bytes than the ciphertext jpegveil uploaded (re-encoded?): the photo cannot be decrypted")
 		resp.Header.Add("Warning", `199 jpegveil "the service changed this photo: it is not the ciphertext jpegveil uploaded and cannot be decrypted"`)
 		resp.Header.Set("X-Jpegveil-Lost", "true")
