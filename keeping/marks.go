@@ -101,13 +101,13 @@ func SaveMarks(stateDir string, marks map[string]Mark) error {
 func Fix(service string) string {
 	switch service {
 	case "google":
-		return `in Google Photos, set Settings → Backup → Backup quality to "Original quality" (Storage saver re-encodes every photo)`
+		return `in Google Photos settings, set the backup quality / upload size to "Original quality" (photos.google.com/settings; "Storage saver" re-encodes every photo)`
 	case "immich":
-		return "on the Immich server, make sure no job or storage setting rewrites original files (Administration → Settings: image and video transcoding apply to copies only; an external tool that converts the library does not)"
+		return "make sure nothing rewrites the original files of the Immich library (Immich keeps originals as uploaded; a script or tool that converts or compresses the library folder does not)"
 	case "nextcloud":
-		return "on the Nextcloud server, disable any app or workflow that converts, compresses or resizes uploaded images (for example an image converter or compression flow) for this folder"
+		return "on the Nextcloud server, disable any app or workflow that converts, compresses or resizes uploaded images in this folder"
 	case "icloud":
-		return `in iCloud Photos, keep originals: turn off "Optimise iPhone Storage" on devices that upload, and do not upload through a client that converts photos`
+		return "upload originals to iCloud Photos: a client or uploader that converts or compresses photos before sending them does not"
 	}
 	return "make the service store uploaded files unchanged (turn off any setting that compresses, resizes or converts photos)"
 }
