@@ -2,9 +2,11 @@ package proxy
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -36,6 +38,21 @@ func newReencoders(stateDir string, log *zap.Logger) *reencoders {
 func (r *reencoders) lookup(host string) (keeping.Mark, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.reload()
+	m, ok := r.marks[config.CanonicalHost(host)]
+	return m, ok
+}
+
+// hosts returns the marked hosts, sorted.
+func (r *reencoders) hosts() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.reload()
+	return slices.Sorted(maps.Keys(r.marks))
+}
+
+// reload reads the marks again if the file changed; r.mu is held.
+func (r *reencoders) reload() {
 	fi, err := os.Stat(r.path)
 	switch {
 	case err != nil:
@@ -50,8 +67,6 @@ func (r *reencoders) lookup(host string) (keeping.Mark, bool) {
 		}
 		r.marks, r.mtime, r.size = marks, fi.ModTime(), fi.Size()
 	}
-	m, ok := r.marks[config.CanonicalHost(host)]
-	return m, ok
 }
 
 // reencodeRefusal is the answer to an upload on a rule whose service was

@@ -17,6 +17,9 @@ Without it, every photo this proxy encrypted is lost for good if this computer i
 <p><b>{{.Lost}} download(s) of your photos did not decrypt</b>: the service did not keep the bytes jpegveil uploaded (it re-encoded or cut them).
 Check that it stores originals unchanged, and run <code>jpegveil verify</code>. Latest:</p>
 <ul>{{range .Recent}}<li>{{.}}</li>{{end}}</ul>
+</div>{{end}}{{if .Refused}}<div class="box" style="background:#f8d7da">
+<p><b>Uploads are refused to {{range $i, $h := .Refused}}{{if $i}}, {{end}}{{$h}}{{end}}</b>: <code>jpegveil verify</code> found the service re-encoding photos, which loses them.
+Change the service's setting and run <code>jpegveil verify</code> again.</p>
 </div>{{end}}{{if .Changed}}<p>{{.Changed}} download(s) of your photos had their metadata rewritten by the service; the images decrypted whole.</p>{{end}}`))
 
 // statusBlock is the page's block about key backups and photos the
@@ -31,8 +34,10 @@ func (s *Server) statusBlock() []byte {
 		Unbacked      []string
 		Lost, Changed int
 		Recent        []string
-	}{unbacked, s.health.lost, s.health.changed, append([]string(nil), s.health.recent...)}
+		Refused       []string
+	}{unbacked, s.health.lost, s.health.changed, append([]string(nil), s.health.recent...), nil}
 	s.health.mu.Unlock()
+	data.Refused = s.reencoders.hosts()
 	var b bytes.Buffer
 	if err := statusTemplate.Execute(&b, data); err != nil {
 		panic("proxy: status template: " + err.Error()) // the template is fixed

@@ -131,6 +131,10 @@ func TestVerifyServices(t *testing.T) {
 					t.Errorf("the refusal lacks %q:\n%s", s, refused)
 				}
 			}
+			_, page := proxytest.MustDo(t, &http.Client{}, proxytest.NewReq(t, "GET", p.URL.String()+"/", nil))
+			if !strings.Contains(string(page), "Uploads are refused to immich.test") {
+				t.Error("the proxy's page does not say that uploads are refused")
+			}
 			// Opting out: the same state under a rule with on_reencode: allow.
 			allow := proxytest.Start(t, proxytest.ServicesConfigYAML(stateDir+"-allow", addr, f.CA, []string{"immich.test"}, verifyRules("allow"), ""), nil)
 			marks, err := keeping.LoadMarks(stateDir)
