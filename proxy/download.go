@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"strings"
 
 	"jpegveil/jpegbits"
+	"jpegveil/proxy/internal/direction"
 	"jpegveil/proxy/services"
 	"jpegveil/veil"
 )
@@ -36,8 +38,9 @@ var storedHashHeaders = []string{"Content-MD5", "X-Goog-Hash", "Digest", "Conten
 // whole file): wrong for any slice other than the body the service sent.
 var bodyHashHeaders = []string{"Content-MD5", "Content-Digest"}
 
-// download decrypts a response body when the ledger knows the image; every
-// other body (server-made thumbnails, photos from others or from before
+// download decrypts a response body when the ledger knows the image, or
+// else the classifier recognises it as a ciphertext of a key in the
+// keyring, with that key; every other body (server-made thumbnails, photos from others or from before
 // jpegveil, anything not a JPEG) passes unchanged. A ranged request is
 // served by fetching from byte 0 (the parse is sequential), decrypting and
 // returning exactly the requested slice; when the service answers a shorter
@@ -120,10 +123,34 @@ func clientRangeOf(req *http.Request) clientRange {
 }
 
 // decrypt answers with resp's body decrypted where the ledger knows the
-// image, sliced to the client's range.
+// image or the classifier recognises a ciphertext of a key in the keyring
+// (direction.Decider), sliced to the client's range.
 func (ex *exchange) decrypt(resp *http.Response, client clientRange, staleIfRange bool) (*http.Response, error) {
 	req := ex.req
-	vr := ex.crypt.decrypting(req.Context(), resp.Body)
+	whole, readErr, err := ex.directed(direction.Download, resp.Body)
+	if readErr != nil || err != nil {
+		// The service broke off, or the ledger failed: the client gets
+		// nothing rather than bytes whose direction is not known.
+		resp.Body.Close()
+		ex.Record(services.Failed, cmp.Or(readErr, err))
+		return nil, cmp.Or(readErr, err)
+	}
+	if resp.StatusCode == http.StatusPartialContent && ex.decision.Cut && !ex.decision.Known && !wholeFile(resp) {
+		// The prefix fetched for the range ended before the classifier
+		// was done: its verdict might not be the whole file's. Decide on
+		// the whole file instead, as a client reading it all would.
+		first := resp.Header
+		resp.Body.Close()
+		if resp, err = ex.fetchWhole(); err != nil {
+			return nil, err
+		}
+		if !decryptable(resp) || resp.StatusCode != http.StatusOK {
+			ex.outcome = services.PassedStatus(resp.StatusCode)
+			return resp, nil
+		}
+		return ex.decrypt(resp, client, req.Header.Get("If-Range") != "" && !sameVersion(first, resp.Header))
+	}
+	vr := ex.crypt.decrypting(req.Context(), *ex.decision, whole)
 	body := &downloadBody{vr: vr, c: resp.Body, ex: ex}
 	changed, err := body.preRead()
 	if err != nil {
@@ -157,6 +184,12 @@ func (ex *exchange) decrypt(resp *http.Response, client clientRange, staleIfRang
 		return resp, nil
 	}
 	return sliceResponse(req, resp, body, client.rng, staleIfRange)
+}
+
+// wholeFile reports whether a 206 answer holds the whole file.
+func wholeFile(resp *http.Response) bool {
+	start, end, total, ok := contentRange(resp)
+	return ok && start == 0 && end == total-1
 }
 
 // decryptable reports whether resp has a body the proxy may decrypt: a 200
