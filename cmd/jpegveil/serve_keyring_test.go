@@ -48,11 +48,15 @@ func TestServeAfterKeyRotate(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	stderr := &syncBuffer{}
 	done := make(chan int, 1)
+	exited := false
 	go func() {
 		done <- run([]string{"serve", "--config", cfgFile}, &app{ctx: ctx, stdout: io.Discard, stderr: stderr, stdin: strings.NewReader(""), getenv: func(string) string { return "" }})
 	}()
 	defer func() {
 		cancel()
+		if exited {
+			return
+		}
 		select {
 		case <-done:
 		case <-time.After(10 * time.Second):
@@ -64,6 +68,7 @@ func TestServeAfterKeyRotate(t *testing.T) {
 	for deadline := time.Now().Add(5 * time.Second); m == nil && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 		select {
 		case code := <-done:
+			exited = true
 			t.Fatalf("serve with a rotated keyring exited with %d: %s", code, stderr.String())
 		default:
 		}
