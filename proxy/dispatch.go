@@ -99,6 +99,7 @@ func (s *Server) unmatched(req *http.Request) (*http.Response, error) {
 type crypt struct {
 	dir  *direction.Decider
 	meta config.MetadataConfig
+	log  *zap.Logger
 }
 
 // decide holds back the start of body until the classifier's verdict is
@@ -152,5 +153,13 @@ func (c *crypt) decrypting(ctx context.Context, dec direction.Decision, body io.
 // newStream starts the encryption of an upload on rule that spans several
 // requests.
 func (c *crypt) newStream(rule *config.Rule, algs ...hashes.Alg) *session.Stream {
-	return session.NewStream(c.dir, c.uploadOptions(), rule, algs...)
+	st := session.NewStream(c.dir, c.uploadOptions(), rule, algs...)
+	st.OnDecided = func(dec direction.Decision) {
+		log := c.log.Info
+		if dec.Unsure {
+			log = c.log.Warn
+		}
+		log("upload direction decided", zap.String("rule", rule.Name), zap.Stringer("decided_by", dec))
+	}
+	return st
 }

@@ -93,7 +93,7 @@ func New(cfg *config.Config, log *zap.Logger, deps Deps) (*Server, error) {
 		MaxIdleConnsPerHost:   16,
 	}
 	s.onboard = s.onboardingHandler()
-	s.crypt = &crypt{meta: cfg.Metadata}
+	s.crypt = &crypt{meta: cfg.Metadata, log: log}
 	s.crypt.dir = &direction.Decider{Ring: ring, Ledger: deps.Ledger, Keep: s.crypt.uploadOptions()}
 	svcs := builtinServices()
 	s.services = make(map[string]MultiRequestUploader)

@@ -96,6 +96,9 @@ type Stream struct {
 	// Decision is the upload's direction, once decided (Decided).
 	Decision direction.Decision
 	Decided  bool
+	// OnDecided, if set, is called with the decision once it is made (for
+	// the log).
+	OnDecided func(direction.Decision)
 }
 
 // NewStream starts the encryption of one upload on rule. opts carries the
@@ -124,6 +127,9 @@ func (st *Stream) decide(b []byte, final bool) (bool, error) {
 	}
 	dec, err := st.dir.Decide(st.ctx, direction.Upload, st.prefix.Verdict(), st.onUnsure)
 	st.Decision, st.Decided = dec, true
+	if st.OnDecided != nil {
+		st.OnDecided(dec)
+	}
 	if err != nil {
 		return false, err
 	}
