@@ -79,17 +79,24 @@ func (ex *exchange) download() (*http.Response, error) {
 		// cut the keystream chunk around the end of the range, which
 		// changes its nonce: the last bytes would come out wrong, or be
 		// missing. Fetch the whole file instead.
-		first := resp.Header
-		resp.Body.Close()
-		if resp, err = ex.fetchWhole(); err != nil {
-			return nil, err
-		}
-		if !decryptable(resp) || resp.StatusCode != http.StatusOK {
-			ex.outcome = services.PassedStatus(resp.StatusCode)
-			return resp, nil
-		}
-		staleIfRange = req.Header.Get("If-Range") != "" && !sameVersion(first, resp.Header)
+		return ex.decryptWhole(resp, client)
 	}
+	return ex.decrypt(resp, client, staleIfRange)
+}
+
+// decryptWhole drops the prefix the proxy fetched for the client's range
+// and serves the range from the whole file instead.
+func (ex *exchange) decryptWhole(prefix *http.Response, client clientRange) (*http.Response, error) {
+	prefix.Body.Close()
+	resp, err := ex.fetchWhole()
+	if err != nil {
+		return nil, err
+	}
+	if !decryptable(resp) || resp.StatusCode != http.StatusOK {
+		ex.outcome = services.PassedStatus(resp.StatusCode)
+		return resp, nil
+	}
+	staleIfRange := ex.req.Header.Get("If-Range") != "" && !sameVersion(prefix.Header, resp.Header)
 	return ex.decrypt(resp, client, staleIfRange)
 }
 
@@ -139,16 +146,7 @@ func (ex *exchange) decrypt(resp *http.Response, client clientRange, staleIfRang
 		// The prefix fetched for the range ended before the classifier
 		// was done: its verdict might not be the whole file's. Decide on
 		// the whole file instead, as a client reading it all would.
-		first := resp.Header
-		resp.Body.Close()
-		if resp, err = ex.fetchWhole(); err != nil {
-			return nil, err
-		}
-		if !decryptable(resp) || resp.StatusCode != http.StatusOK {
-			ex.outcome = services.PassedStatus(resp.StatusCode)
-			return resp, nil
-		}
-		return ex.decrypt(resp, client, req.Header.Get("If-Range") != "" && !sameVersion(first, resp.Header))
+		return ex.decryptWhole(resp, client)
 	}
 	vr := ex.crypt.decrypting(req.Context(), *ex.decision, whole)
 	body := &downloadBody{vr: vr, c: resp.Body, ex: ex}

@@ -3,11 +3,13 @@ package proxy_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"image"
 	"image/jpeg"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -251,5 +253,36 @@ func TestUnsureUpload(t *testing.T) {
 	defer h.svc.Mu.Unlock()
 	if len(h.svc.Objects) != n {
 		t.Fatal("a refused unsure upload reached the service")
+	}
+}
+
+// TestRangeThroughOtherProxy: a range within the Exif segment (its GPS
+// values are encrypted) of a photo whose image data starts late (large
+// comment segments after the Exif one) is served decrypted by a proxy
+// whose ledger does not know the photo: the prefix fetched for the range
+// ends before the classifier is done, so the proxy decides on the whole
+// file, as for a download of all of it.
+func TestRangeThroughOtherProxy(t *testing.T) {
+	t.Parallel()
+	photo := fakes.CorpusFile(t, "photos/phone-12mp-q92.jpg")
+	app1End := 2 // after the APP0 and APP1 segments at the start
+	for photo[app1End] == 0xFF && (photo[app1End+1] == 0xE0 || photo[app1End+1] == 0xE1) {
+		app1End += 2 + (int(photo[app1End+2])<<8 | int(photo[app1End+3]))
+	}
+	// Two comment segments of 60,000 bytes after the Exif segment.
+	com := append([]byte{0xFF, 0xFE, 0xEA, 0x62}, bytes.Repeat([]byte{'x'}, 0xEA62-2)...)
+	photo = slices.Concat(photo[:app1End], com, com, photo[app1End:])
+	h, key := newHousehold(t), newKey(t)
+	a := h.proxy(t, proxytest.Options{}, key)
+	b := h.proxy(t, proxytest.Options{}, key)
+	id, cipher := h.uploadThrough(t, a, key, photo)
+	if bytes.Equal(cipher[:app1End], photo[:app1End]) {
+		t.Fatal("the Exif segment was not encrypted")
+	}
+	req := proxytest.NewReq(t, "GET", "https://photos.test/objects/"+id, nil)
+	req.Header.Set("Range", fmt.Sprintf("bytes=0-%d", app1End-1))
+	resp, got := proxytest.MustDo(t, b.Client, req)
+	if resp.StatusCode != http.StatusPartialContent || !bytes.Equal(got, photo[:app1End]) {
+		t.Fatalf("%s: the Exif segment is not the photo's (the ciphertext's: %v)", resp.Status, bytes.Equal(got, cipher[:app1End]))
 	}
 }
