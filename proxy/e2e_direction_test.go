@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"image"
-	"image/jpeg"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -202,25 +200,12 @@ func TestCommandLineCiphertextUpload(t *testing.T) {
 	}
 }
 
-// tinyPhoto is a JPEG too small for the classifier to tell (16×16).
-func tinyPhoto(t *testing.T) []byte {
-	img := image.NewGray(image.Rect(0, 0, 16, 16))
-	for i := range img.Pix {
-		img.Pix[i] = byte(i * 13)
-	}
-	var b bytes.Buffer
-	if err := jpeg.Encode(&b, img, nil); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
-
 // TestUnsureUpload: an upload neither the ledger nor the classifier can
 // place is encrypted by default and logged as unsure; with on_unsure:
 // block it is refused and nothing reaches the service.
 func TestUnsureUpload(t *testing.T) {
 	t.Parallel()
-	tiny := tinyPhoto(t)
+	tiny := fakes.TinyJPEG(t)
 	h, key := newHousehold(t), newKey(t)
 	core, logs := observer.New(zapcore.InfoLevel)
 	p := h.proxy(t, proxytest.Options{Log: zap.New(core)}, key)

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"image"
-	"image/jpeg"
 	"testing"
 	"time"
 
@@ -42,19 +40,6 @@ func photoAndCipher(t *testing.T, key *keystream.Key) (plain, cipher []byte) {
 	return plain, out.Bytes()
 }
 
-// tinyJPEG is an image too small for the classifier: always unsure.
-func tinyJPEG(t *testing.T) []byte {
-	img := image.NewGray(image.Rect(0, 0, 16, 16))
-	for i := range img.Pix {
-		img.Pix[i] = byte(i * 13)
-	}
-	var b bytes.Buffer
-	if err := jpeg.Encode(&b, img, nil); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
-
 func ring(t *testing.T, keys ...*keystream.Key) *keystream.Keyring {
 	r, err := keystream.NewKeyring(keys[0], keys[1:]...)
 	if err != nil {
@@ -76,7 +61,7 @@ func verdict(t *testing.T, r *keystream.Keyring, body []byte) veil.Verdict {
 func TestDecide(t *testing.T) {
 	a, b := fixtureKey(t, 0), fixtureKey(t, 0xA0)
 	plain, cipherA := photoAndCipher(t, a)
-	tiny := tinyJPEG(t)
+	tiny := fakes.TinyJPEG(t)
 	ctx := context.Background()
 	type want struct {
 		key              *keystream.Key
