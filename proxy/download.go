@@ -24,8 +24,9 @@ const rangeMargin = 64 << 10
 
 // downloadPreRead bounds how much of a download is decrypted before its
 // headers go to the client: enough to reach the first chunk of the primary
-// image, where the ledger decides whether it is decrypted, in every photo
-// but those with unusually large metadata before the image data.
+// image, by which the image and the metadata before it have their
+// decisions (direction.Decision.Options), in every photo but those with
+// unusually large metadata before the image data.
 const downloadPreRead = 256 << 10
 
 // storedHashHeaders are response headers that carry a hash of the body or
