@@ -2,6 +2,7 @@ package google_test
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 
 	"jpegveil/internal/fakes"
@@ -53,4 +54,32 @@ func TestGoogleResumableReuploadThroughOtherProxy(t *testing.T) {
 		t.Fatalf("the second proxy changed the ciphertext on its way up (stored the plaintext: %v)", bytes.Equal(got, photo))
 	}
 	checkGoogleDownloads(t, f, laptop, g.mediaItem(token), photo, want, true)
+}
+
+// TestGoogleResumableUnsure: a resumable upload the classifier cannot
+// place (an image too small) is encrypted under the default on_unsure,
+// and refused under on_unsure: block.
+func TestGoogleResumableUnsure(t *testing.T) {
+	t.Parallel()
+	tiny := fakes.TinyJPEG(t)
+	for _, tc := range []struct {
+		policy string
+		status int
+	}{{"", 200}, {"block", 502}} {
+		f := fakes.NewGoogle(t)
+		rules := googleRules
+		if tc.policy != "" {
+			rules = strings.Replace(rules, "    resumable: google\n", "    resumable: google\n    on_unsure: "+tc.policy+"\n", 1)
+		}
+		p := proxytest.Start(t, proxytest.ServicesConfigYAML(t.TempDir(), f.Srv.Listener.Addr().String(), f.CA, fakes.GoogleHosts, rules, ""), nil)
+		g := gClient{t: t, c: p.Client}
+		loc := g.start("https://photoslibrary.googleapis.com/v1/uploads", len(tiny), "")
+		resp, msg := g.chunk(loc, 0, tiny, "upload, finalize", nil)
+		if resp.StatusCode != tc.status || tc.status == 502 && !strings.Contains(msg, "on_unsure") {
+			t.Fatalf("on_unsure %q: %s %q", tc.policy, resp.Status, msg)
+		}
+		if tc.status == 200 {
+			proxytest.CheckStored(t, "unsure upload", f.Upload1(loc).Data, tiny, proxytest.EncryptedWith(t, p, tiny))
+		}
+	}
 }
