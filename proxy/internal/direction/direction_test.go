@@ -148,3 +148,65 @@ func TestPrefixBounded(t *testing.T) {
 		t.Errorf("limit 4096: held %d, verdict %v", len(small.Bytes()), v)
 	}
 }
+
+// countingLedger counts what is added to a memory ledger.
+type countingLedger struct {
+	*ledger.Memory
+	added int
+}
+
+func (c *countingLedger) Add(ctx context.Context, fp ledger.Fingerprint, e ledger.Entry) error {
+	c.added++
+	return c.Memory.Add(ctx, fp, e)
+}
+
+func transform(t *testing.T, d *Decider, way Way, body []byte, base veil.Options) []byte {
+	t.Helper()
+	ctx := context.Background()
+	dec, err := d.Decide(ctx, way, verdict(t, d.Ring, body), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if _, err := out.ReadFrom(veil.NewReader(dec.Key, bytes.NewReader(body), dec.Options(ctx, d, base))); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
+// TestOptionsMetadata: a ciphertext the classifier recognises passes on
+// upload with its image and every metadata item recorded, so the ledger
+// then decides its download alone; without the ledger a download decrypts
+// the metadata with the proxy's switches.
+func TestOptionsMetadata(t *testing.T) {
+	a := fixtureKey(t, 0)
+	photo := fakes.CorpusFile(t, "photos/phone-12mp-q92.jpg")
+	var enc bytes.Buffer
+	res, err := veil.Encrypt(a, &enc, bytes.NewReader(photo))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Metadata) == 0 {
+		t.Fatal("the photo has no metadata items")
+	}
+	cipher := enc.Bytes()
+	led := &countingLedger{Memory: ledger.NewMemory()}
+	d := &Decider{Ring: ring(t, a), Ledger: led}
+	if got := transform(t, d, Upload, cipher, veil.Options{}); !bytes.Equal(got, cipher) {
+		t.Fatal("an upload of our ciphertext was changed")
+	}
+	if led.added < 1+len(res.Metadata) {
+		t.Fatalf("%d ledger entries for the image and %d metadata items", led.added, len(res.Metadata))
+	}
+	if got := transform(t, d, Download, cipher, veil.Options{}); !bytes.Equal(got, photo) {
+		t.Fatal("a download the ledger knows is not the photo")
+	}
+	fresh := &Decider{Ring: ring(t, a), Ledger: ledger.NewMemory()}
+	if got := transform(t, fresh, Download, cipher, veil.Options{}); !bytes.Equal(got, photo) {
+		t.Fatal("a download the classifier recognises is not the photo")
+	}
+	fresh.Keep = veil.Options{KeepGPS: true, KeepThumbnail: true, KeepMPF: true}
+	if got := transform(t, fresh, Download, cipher, veil.Options{}); bytes.Equal(got, photo) || bytes.Equal(got, cipher) {
+		t.Fatal("the proxy's metadata switches were not applied to a download the ledger does not know")
+	}
+}
