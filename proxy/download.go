@@ -150,7 +150,12 @@ func (ex *exchange) decrypt(resp *http.Response, client clientRange, staleIfRang
 		return ex.decryptWhole(resp, client)
 	}
 	vr := ex.crypt.decrypting(req.Context(), *ex.decision, whole)
-	body := &downloadBody{vr: vr, c: resp.Body, ex: ex}
+	body := &downloadBody{vr: vr, src: vr, c: resp.Body, ex: ex}
+	if _, end, total, _ := contentRange(resp); client.ranged && resp.StatusCode == http.StatusPartialContent && end < total-1 {
+		// A prefix short of the end of the file: what follows the image
+		// cannot be decrypted from it (see trailerSwitch).
+		body.src = &trailerSwitch{b: body, first: resp.Header.Clone(), end: client.rng.end}
+	}
 	changed, err := body.preRead()
 	if err != nil {
 		resp.Body.Close()
@@ -227,11 +232,12 @@ func sameVersion(a, b http.Header) bool {
 
 // downloadBody is a decrypting response body; closing it logs the request.
 type downloadBody struct {
-	r  io.Reader // what the client reads: the pre-read start, then vr
-	vr *veil.Reader
-	c  io.Closer
-	ex *exchange
-	n  int64
+	r   io.Reader // what the client reads: the pre-read start, then src
+	vr  *veil.Reader
+	src io.Reader // vr, or a trailerSwitch over it
+	c   io.Closer
+	ex  *exchange
+	n   int64
 }
 
 // preRead decrypts the start of the body until the direction is decided
@@ -248,7 +254,7 @@ func (b *downloadBody) preRead() (changed bool, err error) {
 			break
 		}
 		var n int
-		n, err = b.vr.Read(buf)
+		n, err = b.src.Read(buf)
 		head = append(head, buf[:n]...)
 		if err != nil {
 			break
@@ -256,7 +262,7 @@ func (b *downloadBody) preRead() (changed bool, err error) {
 	}
 	switch err {
 	case nil:
-		b.r = io.MultiReader(bytes.NewReader(head), b.vr)
+		b.r = io.MultiReader(bytes.NewReader(head), b.src)
 	case io.EOF:
 		b.r = bytes.NewReader(head)
 	default:

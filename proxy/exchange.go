@@ -165,9 +165,18 @@ func describe(err error) string {
 	var fe *jpegbits.FormatError
 	var ue *jpegbits.UnsupportedError
 	var re *refuseError
+	var ufe *veil.UnsupportedFormatError
+	var me *veil.MetadataError
 	switch {
 	case errors.As(err, &re):
 		return re.reason
+	case errors.As(err, &ufe):
+		// A format phones write (HEIC, say), and what to do about it.
+		return ufe.Error()
+	case errors.As(err, &me) && me.Item == veil.KindTrailing:
+		return fmt.Sprintf("the file carries data after the image (at byte %d) that is neither a motion photo's video nor another item jpegveil knows, and it would go up unencrypted: %s", me.Offset, me.Reason)
+	case errors.As(err, &me):
+		return fmt.Sprintf("metadata that cannot be encrypted: %s", me.Error())
 	case errors.Is(err, jpegbits.ErrNotJPEG):
 		return "the body is not a JPEG file (HEIC, PNG and video uploads cannot be encrypted)"
 	case errors.As(err, &ue):

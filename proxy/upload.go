@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"jpegveil/config"
 	"jpegveil/proxy/internal/direction"
 	"jpegveil/proxy/services"
 	"jpegveil/veil"
@@ -74,11 +75,18 @@ func (ex *exchange) sendEncrypted(u uploadParts) (*http.Response, error) {
 	if len(found) > 0 {
 		return ex.sendHashed(u, found)
 	}
-	vr := ex.crypt.encrypting(req.Context(), *ex.decision, u.photo, ex.rule)
-	head, err := readUpTo(vr, preRead)
+	held := &holdLimit{r: u.photo, limit: ex.env.HashBuffer()}
+	src := u.photo
+	if ex.rule.OnUnsupported != config.UnsupportedPass {
+		src = held
+	}
+	vr := ex.crypt.encrypting(req.Context(), *ex.decision, src, ex.rule)
+	out := handedOut{r: vr, h: held}
+	head, err := readUpTo(out, preRead)
 	if err != nil && err != io.EOF {
 		ex.result = vr.Result()
-		if veil.IsParseError(err) {
+		var re *refuseError
+		if veil.IsParseError(err) || errors.As(err, &re) {
 			services.Drain(u.photo)
 			services.Drain(u.suffix)
 			return ex.refusal(err), nil
@@ -86,7 +94,7 @@ func (ex *exchange) sendEncrypted(u uploadParts) (*http.Response, error) {
 		ex.Record(services.ClientError, err)
 		return nil, err
 	}
-	var rest io.Reader = vr
+	var rest io.Reader = out
 	if err == io.EOF {
 		rest = eofReader{}
 	}

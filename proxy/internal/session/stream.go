@@ -29,12 +29,16 @@ import (
 //     on the corpus: at most 8.2 KiB, more only while the input stops inside
 //     a marker segment, which is handled whole) until more input comes or
 //     the file ends. Once the input holds the EOI marker nothing is held
-//     back.
+//     back, unless data follows the image that no MPF entry declares: a
+//     phone's motion video or Samsung trailer is held back whole until the
+//     file ends (it is planned from the end of the file, FORMAT.md §31),
+//     and counts against limits.hash_buffer (Pending).
 //   - Output leaves the proxy as the protocol allows (Google: whole multiples
 //     of the chunk granularity; Nextcloud: one upstream chunk per client
-//     chunk, plus the held-back tail as one more chunk before assembly) and
-//     stays in the session until the service acknowledged it, so a failed
-//     forward can be retried by a later request.
+//     chunk until a trailer is held, plus the held-back tail as one more
+//     chunk before assembly) and stays in the session until the service
+//     acknowledged it, so a failed forward can be retried by a later
+//     request.
 //   - There is no way to rewind a transformer, so a chunk at any other place
 //     than the next one is refused (an exact repeat of the last committed
 //     chunk is answered from the session instead). The stream is never fed
@@ -193,6 +197,17 @@ func (st *Stream) Commit(ctx context.Context, b []byte, final bool) error {
 		return err
 	}
 }
+
+// Pending is how much of the upload the proxy holds: plaintext committed
+// that the service has not acknowledged, transformed and waiting in Out or
+// held back by the transformer. The data a phone appends after the image
+// (a motion photo's video, FORMAT.md §31) is held back whole until the
+// file ends.
+func (st *Stream) Pending() int64 { return st.In - st.OutOff }
+
+// HoldsTrailer reports whether the transformer holds back the data after
+// the image, which it hands out only once the file has ended.
+func (st *Stream) HoldsTrailer() bool { return !st.EOF && st.Result().TrailerOffset >= 0 }
 
 // Ack drops the first n bytes of out: the service has them.
 func (st *Stream) Ack(n int) {
