@@ -455,4 +455,10 @@ func validatePolicies(v *validator, p string, r *Rule) {
 		// "" is refuse: a rule built in Go without defaults fails closed.
 		v.add(p+".on_reencode", "must be refuse or allow, not %q", r.OnReencode)
 	}
+	switch {
+	case r.Body == BodyDownload && r.OnUnsure != "":
+		v.add(p+".on_unsure", "only applies to upload rules; a download is decrypted only when the ledger or the classifier knows it for a ciphertext of a key in the keyring")
+	case r.Body.IsUpload() && r.OnUnsure != "" && r.OnUnsure != UnsureEncrypt && r.OnUnsure != UnsureBlock:
+		v.add(p+".on_unsure", "must be encrypt or block, not %q", r.OnUnsure)
+	}
 }

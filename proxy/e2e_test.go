@@ -203,15 +203,16 @@ func TestOnboardingPage(t *testing.T) {
 func TestOnboardingPageSaysNoBackup(t *testing.T) {
 	svc := fakes.NewPhotos(t)
 	var backedUp atomic.Bool
-	p := proxytest.StartWith(t, proxytest.ConfigYAML(t.TempDir(), svc.Srv.Listener.Addr().String(), []string{svc.CAFile}, ""), nil,
-		func(d *proxy.Deps) {
+	p := proxytest.StartWith(t, proxytest.ConfigYAML(t.TempDir(), svc.Srv.Listener.Addr().String(), []string{svc.CAFile}, ""), proxytest.Options{
+		EditDeps: func(d *proxy.Deps) {
 			d.BackupMissing = func() []string {
 				if backedUp.Load() {
 					return nil
 				}
-				return []string{d.Key.ID()}
+				return []string{"0123456789abcdef"}
 			}
-		})
+		},
+	})
 	const notice = "No backup of your key has been made yet"
 	_, page := proxytest.MustDo(t, &http.Client{}, proxytest.NewReq(t, "GET", p.URL.String()+"/", nil))
 	if strings.Count(string(page), notice) != 1 || !strings.Contains(string(page), "jpegveil key backup") {

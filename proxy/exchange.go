@@ -3,6 +3,7 @@ package proxy
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 
 	"jpegveil/config"
 	"jpegveil/jpegbits"
+	"jpegveil/proxy/internal/direction"
 	"jpegveil/proxy/services"
 	"jpegveil/veil"
 )
@@ -37,6 +39,8 @@ type exchange struct {
 	// fileHash is the SHA-256 of the file as it went upstream (hasHash).
 	fileHash [32]byte
 	hasHash  bool
+	// decision is the photo's direction, once decided.
+	decision *direction.Decision
 	// logOnClose is set when the response body, once closed, logs the
 	// exchange (a download decrypted as the client reads it).
 	logOnClose bool
@@ -134,12 +138,30 @@ func (ex *exchange) done() {
 			fields = append(fields, zap.Float64("encrypted_bits_pct", 100*float64(st.EncryptBits)/float64(t.CBits)))
 		}
 	}
+	if ex.decision != nil {
+		fields = append(fields, zap.Stringer("decided_by", ex.decision))
+	}
 	if ex.err != nil {
 		fields = append(fields, zap.String("reason", ex.err.Error()))
 		ex.log.Warn("intercepted", fields...)
 		return
 	}
+	if ex.decision != nil && ex.decision.Unsure && ex.decision.Way == direction.Upload {
+		ex.log.Warn("intercepted", fields...)
+		return
+	}
 	ex.log.Info("intercepted", fields...)
+}
+
+// directed holds back the start of the photo read from body until its
+// direction is decided (crypt.decide), keeps the decision for the log, and
+// returns a reader of the whole photo.
+func (ex *exchange) directed(way direction.Way, body io.Reader) (whole io.Reader, readErr, err error) {
+	dec, whole, readErr, err := ex.crypt.decide(ex.req.Context(), way, body, ex.rule)
+	if readErr == nil {
+		ex.decision = &dec
+	}
+	return whole, readErr, err
 }
 
 // refuseError stops an upload body for a reason other than the transform's

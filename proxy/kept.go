@@ -163,7 +163,7 @@ func (ex *exchange) atEnd(kc *keptCheck, res veil.Result) error {
 	if !res.Transformed || !res.HasFingerprint {
 		return nil
 	}
-	rec, ok := ex.crypt.ledger.(interface {
+	rec, ok := ex.crypt.dir.Ledger.(interface {
 		Record(context.Context, ledger.Fingerprint) (ledger.Record, bool, error)
 	})
 	if !ok {

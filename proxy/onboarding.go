@@ -72,7 +72,7 @@ func (s *Server) onboardingHandler() http.Handler {
 		"Fingerprint": s.ca.Fingerprint(),
 		"NotAfter":    cert.NotAfter.UTC().Format("2 January 2006"),
 		"Domains":     domains,
-		"KeyID":       s.key.ID(),
+		"KeyID":       s.keyIDs(),
 		"Status":      statusMark,
 	})
 	if err != nil {

@@ -32,7 +32,7 @@ func recordable(ex *exchange, resp *http.Response) bool {
 // recordUpload records what the answer resp to the upload ex tells about
 // the photo.
 func (s *Server) recordUpload(ex *exchange, resp *http.Response) {
-	rec, ok := s.crypt.ledger.(ledger.UploadRecorder)
+	rec, ok := s.crypt.dir.Ledger.(ledger.UploadRecorder)
 	if !ok || !recordable(ex, resp) {
 		return
 	}

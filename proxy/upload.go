@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"jpegveil/config"
+	"jpegveil/proxy/internal/direction"
 	"jpegveil/proxy/services"
 	"jpegveil/veil"
 )
@@ -58,19 +59,31 @@ func (ex *exchange) sendEncrypted(u uploadParts) (*http.Response, error) {
 	}
 	// Headers that carry a hash of the body are recomputed over the
 	// ciphertext, which needs the whole body first (hashed.go).
-	if found, err := ex.env.Hashes.Parse(req.Header); err != nil || len(found) > 0 {
-		if err != nil {
-			u.body.Close()
-			return ex.refusal(err), nil
-		}
+	found, err := ex.env.Hashes.Parse(req.Header)
+	if err != nil {
+		u.body.Close()
+		return ex.refusal(err), nil
+	}
+	photo, readErr, err := ex.directed(direction.Upload, u.photo)
+	if readErr != nil {
+		ex.Record(services.ClientError, readErr)
+		return nil, readErr
+	}
+	if err != nil {
+		services.Drain(u.photo)
+		services.Drain(u.suffix)
+		return ex.refusal(err), nil
+	}
+	u.photo = photo
+	if len(found) > 0 {
 		return ex.sendHashed(u, found)
 	}
 	held := &holdLimit{r: u.photo, limit: ex.env.HashBuffer()}
-	photo := u.photo
+	src := u.photo
 	if ex.rule.OnUnsupported != config.UnsupportedPass {
-		photo = held
+		src = held
 	}
-	vr := ex.crypt.encrypting(req.Context(), photo, ex.rule)
+	vr := ex.crypt.encrypting(req.Context(), *ex.decision, src, ex.rule)
 	out := handedOut{r: vr, h: held}
 	head, err := readUpTo(out, preRead)
 	if err != nil && err != io.EOF {

@@ -17,9 +17,12 @@ import (
 	"jpegveil/keystream/paperkey"
 )
 
-// qrSize is about the side of a backup QR code in pixels: large enough to
-// print and scan from paper.
-const qrSize = 768
+// qrSize asks for 8 pixels per QR module (the library reads a negative
+// size that way). A fixed image side would scale modules by a fraction,
+// which leaves uneven modules and, for some lengths of text, a quiet zone
+// too thin for scanners to find the code; 8 pixels per module prints
+// crisply and stays large enough to scan from paper.
+const qrSize = -8
 
 // backupKey is one key to back up: its file, parsed, and the file's text.
 type backupKey struct {
@@ -107,7 +110,7 @@ func (a *app) backupKey(k backupKey, qrDir string) error {
 		}
 		sheet = paperkey.Format(words, k.kf.ID, k.kf.Mode)
 	}
-	png, err := qrPNG(sheet)
+	png, err := qrcode.Encode(sheet, qrcode.Medium, qrSize)
 	if err != nil {
 		return fileErr(k.path, fmt.Errorf("QR code: %w", err))
 	}
@@ -169,18 +172,6 @@ func keyringParts(text []byte) [][]byte {
 		i += j + 1
 	}
 	return append(parts, text[start:])
-}
-
-// qrPNG draws text as a QR code about qrSize pixels wide, every module
-// the same whole number of pixels: modules of uneven width, from scaling
-// to an exact size, make decoders miss the finder patterns.
-func qrPNG(text string) ([]byte, error) {
-	q, err := qrcode.New(text, qrcode.Medium)
-	if err != nil {
-		return nil, err
-	}
-	modules := len(q.Bitmap()) // with the quiet zone
-	return q.PNG(-max(qrSize/modules, 4))
 }
 
 // passphraseSheet says what restores a passphrase key: the passphrase,

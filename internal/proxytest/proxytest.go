@@ -40,13 +40,14 @@ import (
 
 // Proxy is a running jpegveil proxy in front of the fake service.
 type Proxy struct {
-	Server *proxy.Server
-	Key    *keystream.Key
-	CA     *certs.CA
-	Ledger ledger.Ledger
-	Clock  *Clock // ages the upload sessions
-	URL    *url.URL
-	Client *http.Client // trusts jpegveil's CA and uses the proxy
+	Server  *proxy.Server
+	Key     *keystream.Key // the current key
+	Keyring *keystream.Keyring
+	CA      *certs.CA
+	Ledger  ledger.Ledger
+	Clock   *Clock // ages the upload sessions
+	URL     *url.URL
+	Client  *http.Client // trusts jpegveil's CA and uses the proxy
 }
 
 // ConfigYAML is a proxy configuration for the fake Photos service at
@@ -77,25 +78,42 @@ func ConfigYAML(stateDir, upstreamAddr string, caFiles []string, extra string) s
 // level; extraRoots are PEM files the client trusts besides jpegveil's CA.
 func Start(t testing.TB, yaml string, log *zap.Logger, extraRoots ...string) *Proxy {
 	t.Helper()
-	return StartWith(t, yaml, log, nil, extraRoots...)
+	return StartWith(t, yaml, Options{Log: log, ExtraRoots: extraRoots})
 }
 
-// StartWith is Start with the proxy's dependencies changed by edit
-// before it is built.
-func StartWith(t testing.TB, yaml string, log *zap.Logger, edit func(*proxy.Deps), extraRoots ...string) *Proxy {
+// Options are StartWith's choices beyond the configuration.
+type Options struct {
+	// Log defaults to the test's log at warn level.
+	Log *zap.Logger
+	// ExtraRoots are PEM files the client trusts besides jpegveil's CA.
+	ExtraRoots []string
+	// Keys are the proxy's keyring, the current key first; default one
+	// new random key.
+	Keys []*keystream.Key
+	// Ledger defaults to a new ledger.db in the state directory.
+	Ledger ledger.Ledger
+	// EditDeps, if set, changes the proxy's dependencies before it is
+	// built.
+	EditDeps func(*proxy.Deps)
+}
+
+// StartWith is Start with the keyring, the ledger and the other choices
+// of o.
+func StartWith(t testing.TB, yaml string, o Options) *Proxy {
 	t.Helper()
 	cfg, err := config.ParseConfig([]byte(yaml), t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := openState(t, cfg)
+	st := openState(t, cfg, o)
+	log, extraRoots := o.Log, o.ExtraRoots
 	if log == nil {
 		log = zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))
 	}
 	clock := &Clock{}
 	st.Now = clock.Now
-	if edit != nil {
-		edit(&st.Deps)
+	if o.EditDeps != nil {
+		o.EditDeps(&st.Deps)
 	}
 	srv, err := proxy.New(cfg, log, st.Deps)
 	if err != nil {
@@ -116,7 +134,7 @@ func StartWith(t testing.TB, yaml string, log *zap.Logger, edit func(*proxy.Deps
 		pool.AppendCertsFromPEM(b)
 	}
 	pu := &url.URL{Scheme: "http", Host: l.Addr().String()}
-	tp := &Proxy{Server: srv, Key: st.Key, CA: st.CA, Ledger: st.Ledger, URL: pu, Clock: clock}
+	tp := &Proxy{Server: srv, Key: st.Keyring.Current(), Keyring: st.Keyring, CA: st.CA, Ledger: st.Ledger, URL: pu, Clock: clock}
 	tp.Client = &http.Client{Transport: &http.Transport{
 		Proxy:             http.ProxyURL(pu),
 		TLSClientConfig:   &tls.Config{RootCAs: pool},
@@ -298,12 +316,20 @@ type state struct {
 	proxy.Deps
 }
 
-func openState(t testing.TB, cfg *config.Config) *state {
+func openState(t testing.TB, cfg *config.Config, o Options) *state {
 	t.Helper()
 	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	key, err := keystream.GenerateKey(keystream.ModeExtended)
+	keys := o.Keys
+	if len(keys) == 0 {
+		key, err := keystream.GenerateKey(keystream.ModeExtended)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = []*keystream.Key{key}
+	}
+	ring, err := keystream.NewKeyring(keys[0], keys[1:]...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -315,12 +341,16 @@ func openState(t testing.TB, cfg *config.Config) *state {
 	if err != nil {
 		t.Fatal(err)
 	}
-	led, err := ledger.OpenBolt(filepath.Join(cfg.StateDir, "ledger.db"), ledger.BoltOptions{})
-	if err != nil {
-		t.Fatal(err)
+	led := o.Ledger
+	if led == nil {
+		bl, err := ledger.OpenBolt(filepath.Join(cfg.StateDir, "ledger.db"), ledger.BoltOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { bl.Close() })
+		led = bl
 	}
-	t.Cleanup(func() { led.Close() })
-	return &state{proxy.Deps{Key: key, CA: ca, Ledger: led}}
+	return &state{proxy.Deps{Keyring: ring, CA: ca, Ledger: led}}
 }
 
 // ContentMD5 is the Content-MD5 header of b.
