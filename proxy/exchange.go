@@ -12,6 +12,7 @@ import (
 
 	"jpegveil/config"
 	"jpegveil/jpegbits"
+	"jpegveil/proxy/internal/direction"
 	"jpegveil/proxy/services"
 	"jpegveil/veil"
 )
@@ -27,11 +28,20 @@ type exchange struct {
 	log   *zap.Logger
 	start time.Time
 	dir   services.Direction
+	// kept starts the download check (kept.go); health counts its
+	// findings.
+	kept   func(*http.Request, *http.Response) *keptCheck
+	health *health
 
 	outcome services.Outcome
 	err     error
 	bytes   int64
 	result  veil.Result
+	// fileHash is the SHA-256 of the file as it went upstream (hasHash).
+	fileHash [32]byte
+	hasHash  bool
+	// decision is the photo's direction, once decided.
+	decision *direction.Decision
 	// logOnClose is set when the response body, once closed, logs the
 	// exchange (a download decrypted as the client reads it).
 	logOnClose bool
@@ -43,7 +53,8 @@ func (s *Server) newExchange(req *http.Request, rule *config.Rule) *exchange {
 	if rule.Body == config.BodyDownload {
 		dir = services.Download
 	}
-	return &exchange{req: req, rule: rule, env: s.env, crypt: s.crypt, log: s.log, start: time.Now(), dir: dir}
+	return &exchange{req: req, rule: rule, env: s.env, crypt: s.crypt, log: s.log, start: time.Now(), dir: dir,
+		kept: s.newKeptCheck, health: &s.health}
 }
 
 func (ex *exchange) Request() *http.Request { return ex.req }
@@ -55,6 +66,8 @@ func (ex *exchange) Record(o services.Outcome, err error) { ex.outcome, ex.err =
 func (ex *exchange) Sent(n int64) { ex.bytes = n }
 
 func (ex *exchange) SetResult(r veil.Result) { ex.result = r }
+
+func (ex *exchange) SetFileHash(sum [32]byte) { ex.fileHash, ex.hasHash = sum, true }
 
 func (ex *exchange) Pass(o services.Outcome) (*http.Response, error) {
 	ex.outcome = o
@@ -154,12 +167,34 @@ func (ex *exchange) done() {
 			fields = append(fields, zap.Float64("encrypted_bits_pct", 100*float64(st.EncryptBits)/float64(t.CBits)))
 		}
 	}
+	if ex.decision != nil {
+		fields = append(fields, zap.Stringer("decided_by", ex.decision))
+	}
 	if ex.err != nil {
 		fields = append(fields, zap.String("reason", ex.err.Error()))
 		ex.log.Warn("intercepted", fields...)
 		return
 	}
+	if ex.decision != nil && ex.decision.Unsure && ex.decision.Way == direction.Upload {
+		ex.log.Warn("intercepted", fields...)
+		return
+	}
 	ex.log.Info("intercepted", fields...)
+}
+
+// directed holds back the start of the photo read from body until its
+// direction is decided (crypt.decide), keeps the decision for the log, and
+// returns a reader of the whole photo.
+func (ex *exchange) directed(way direction.Way, body io.Reader) (whole io.Reader, readErr, err error) {
+	dec, whole, readErr, err := ex.crypt.decide(ex.req.Context(), way, body, ex.rule)
+	if readErr == nil {
+		ex.decision = &dec
+	}
+	var unsure *direction.UnsureError
+	if err != nil && !errors.As(err, &unsure) {
+		err = asLedgerError(err) // the decider's other errors are the ledger's
+	}
+	return whole, readErr, err
 }
 
 // refuseError stops an upload body for a reason other than the transform's

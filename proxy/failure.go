@@ -13,6 +13,7 @@ import (
 
 	"jpegveil/ledger"
 	"jpegveil/proxy/services"
+	"jpegveil/veil"
 )
 
 // ledgerError is a failure of the ledger met while transforming a body:
@@ -27,6 +28,22 @@ func asLedgerError(err error) error {
 		return nil
 	}
 	return &ledgerError{err}
+}
+
+// ledgerFaults marks the errors of o's per-item decisions and records,
+// which are the ledger's, as *ledgerError, so that a transform they stop
+// is told from a client that went away.
+func ledgerFaults(o veil.Options) veil.Options {
+	if decide := o.Decide; decide != nil {
+		o.Decide = func(fp veil.Fingerprint) (bool, error) {
+			ok, err := decide(fp)
+			return ok, asLedgerError(err)
+		}
+	}
+	if record := o.Record; record != nil {
+		o.Record = func(fp veil.Fingerprint) error { return asLedgerError(record(fp)) }
+	}
+	return o
 }
 
 // bodyFailed records why the transform of a request body stopped and

@@ -17,6 +17,7 @@ import (
 	"jpegveil/internal/fakes"
 	"jpegveil/internal/proxytest"
 	"jpegveil/ledger"
+	"jpegveil/proxy"
 )
 
 // failingLedger is a ledger whose lookups or adds fail on demand, as a
@@ -51,8 +52,10 @@ func TestLedgerFaultsFailClosed(t *testing.T) {
 	svc := fakes.NewPhotos(t)
 	core, logs := observer.New(zapcore.InfoLevel)
 	var led *failingLedger
-	p := proxytest.StartWrapped(t, proxytest.ConfigYAML(t.TempDir(), svc.Srv.Listener.Addr().String(), []string{svc.CAFile}, ""), zap.New(core),
-		func(l ledger.Ledger) ledger.Ledger { led = &failingLedger{Ledger: l}; return led })
+	p := proxytest.StartWith(t, proxytest.ConfigYAML(t.TempDir(), svc.Srv.Listener.Addr().String(), []string{svc.CAFile}, ""), proxytest.Options{
+		Log:      zap.New(core),
+		EditDeps: func(d *proxy.Deps) { led = &failingLedger{Ledger: d.Ledger}; d.Ledger = led },
+	})
 	upload := func(photo []byte) (*http.Response, string) {
 		req := proxytest.NewReq(t, "POST", "https://photos.test/upload", bytes.NewReader(photo))
 		req.Header.Set("Expect", "100-continue")

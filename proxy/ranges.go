@@ -175,7 +175,10 @@ func (s *trailerSwitch) toWhole() error {
 		resp.Body.Close()
 		return fmt.Errorf("the range reaches the data after the image, which is decrypted from the whole file, and the service answered %s for it, or another version of the file", resp.Status)
 	}
-	vr := ex.crypt.decrypting(ex.req.Context(), resp.Body)
+	// The direction is the prefix's: it was decided on the same start of
+	// the file (download fetched the whole file when the prefix was too
+	// short for the classifier).
+	vr := ex.crypt.decrypting(ex.req.Context(), *ex.decision, resp.Body)
 	if _, err := io.CopyN(io.Discard, vr, s.pos); err != nil {
 		resp.Body.Close()
 		return fmt.Errorf("decrypting the whole file up to the range: %w", err)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"strings"
 
 	"go.uber.org/zap"
 
@@ -24,6 +25,23 @@ type tunnel struct {
 // names) would be routed there unchecked.
 func (t *tunnel) admits(req *http.Request) bool {
 	return sameOrigin(t.host, req.URL.Host, req.URL.Scheme) && (req.Host == "" || sameOrigin(t.host, req.Host, req.URL.Scheme))
+}
+
+// urlHost is the tunnel's host as a request URL carries it: without the
+// scheme's default port, as clients write it.
+func (t *tunnel) urlHost(scheme string) string {
+	host, port, err := net.SplitHostPort(t.host)
+	def := "443"
+	if scheme == "http" {
+		def = "80"
+	}
+	switch {
+	case err != nil || port != def:
+		return t.host
+	case strings.Contains(host, ":"):
+		return "[" + host + "]"
+	}
+	return host
 }
 
 // sameOrigin compares the tunnel's host:port with a request's host, which

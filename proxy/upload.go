@@ -2,14 +2,18 @@ package proxy
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"jpegveil/config"
+	"jpegveil/proxy/internal/direction"
 	"jpegveil/proxy/services"
 	"jpegveil/veil"
 )
@@ -58,19 +62,35 @@ func (ex *exchange) sendEncrypted(u uploadParts) (*http.Response, error) {
 	}
 	// Headers that carry a hash of the body are recomputed over the
 	// ciphertext, which needs the whole body first (hashed.go).
-	if found, err := ex.env.Hashes.Parse(req.Header); err != nil || len(found) > 0 {
-		if err != nil {
-			u.body.Close()
-			return ex.refusal(err), nil
-		}
+	found, err := ex.env.Hashes.Parse(req.Header)
+	if err != nil {
+		u.body.Close()
+		return ex.refusal(err), nil
+	}
+	photo, readErr, err := ex.directed(direction.Upload, u.photo)
+	if readErr != nil {
+		ex.Record(services.ClientError, readErr)
+		return nil, readErr
+	}
+	var le *ledgerError
+	if errors.As(err, &le) {
+		return ex.bodyFailed(err, u)
+	}
+	if err != nil {
+		services.Drain(u.photo)
+		services.Drain(u.suffix)
+		return ex.refusal(err), nil
+	}
+	u.photo = photo
+	if len(found) > 0 {
 		return ex.sendHashed(u, found)
 	}
 	held := &holdLimit{r: u.photo, limit: ex.env.HashBuffer()}
-	photo := u.photo
+	src := u.photo
 	if ex.rule.OnUnsupported != config.UnsupportedPass {
-		photo = held
+		src = held
 	}
-	vr := ex.crypt.encrypting(req.Context(), photo, ex.rule)
+	vr := ex.crypt.encrypting(req.Context(), *ex.decision, src, ex.rule)
 	out := handedOut{r: vr, h: held}
 	head, err := readUpTo(out, preRead)
 	if err != nil && err != io.EOF {
@@ -83,7 +103,11 @@ func (ex *exchange) sendEncrypted(u uploadParts) (*http.Response, error) {
 		}
 		return ex.bodyFailed(err, u)
 	}
-	var rest io.Reader = out
+	// The ledger keeps the SHA-256 of the file as it goes upstream.
+	sum := &fileSum{h: sha256.New(), r: out}
+	sum.h.Write(head)
+	sum.eof.Store(err == io.EOF)
+	var rest io.Reader = sum
 	if err == io.EOF {
 		rest = eofReader{}
 	}
@@ -106,7 +130,6 @@ func (ex *exchange) sendEncrypted(u uploadParts) (*http.Response, error) {
 		}
 		return ex.refusal(refused), nil
 	}
-	var le *ledgerError
 	if errors.As(bodyErr, &le) {
 		// The ledger failed in the middle of the photo: the request
 		// was cut off, and whatever the service answers is not the
@@ -121,6 +144,9 @@ func (ex *exchange) sendEncrypted(u uploadParts) (*http.Response, error) {
 		return nil, rerr
 	}
 	ex.outcome = services.Of(ex.result)
+	if sum.eof.Load() {
+		ex.SetFileHash([32]byte(sum.h.Sum(nil)))
+	}
 	return resp, nil
 }
 
@@ -141,6 +167,23 @@ func (ex *exchange) logSent(cb *countingBody) {
 		ex.outcome = services.Of(cb.result)
 	}
 	ex.done()
+}
+
+// fileSum hashes the photo as it goes upstream; eof says it went whole
+// (the transport may stop reading early when the service answers early).
+type fileSum struct {
+	h   hash.Hash
+	r   io.Reader
+	eof atomic.Bool // set by the transport's goroutine, after its last write to h
+}
+
+func (f *fileSum) Read(p []byte) (int, error) {
+	n, err := f.r.Read(p)
+	f.h.Write(p[:n])
+	if err == io.EOF {
+		f.eof.Store(true)
+	}
+	return n, err
 }
 
 type eofReader struct{}

@@ -86,6 +86,9 @@ type Verdict struct {
 	AnisoX    float64
 	// Reason says, for Unsure, why.
 	Reason string
+	// Fingerprints are the primary image's fingerprints under every key,
+	// when the file reached its first chunk (classify_fp.go).
+	Fingerprints []KeyFingerprint
 }
 
 // KeyMargin is the margin of one key of the keyring.
@@ -283,6 +286,9 @@ func (c *Classifier) finish() {
 
 // release drops the buffers once the verdict is final.
 func (c *Classifier) release() {
+	for _, p := range c.passes {
+		c.v.Fingerprints = append(c.v.Fingerprints, p.fingerprints()...)
+	}
 	for _, p := range c.passes {
 		p.probe = probe{}
 		p.feed.buf = nil
