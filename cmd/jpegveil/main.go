@@ -81,6 +81,7 @@ same operation; the key file decides the keystream and the masking mode.`,
 		newServeCmd(a),
 		newAnalyzeCmd(a),
 		newInitCmd(a),
+		newCACmd(a),
 		newLedgerCmd(a),
 	)
 	markStart(root, a)
