@@ -26,9 +26,11 @@ install:
 run: build
 	./$(BIN) serve
 
+# testsummary prints what go test prints, plus one line counting the tests
+# that skipped for a missing ../shared corpus (go test calls them ok).
 test:
 	$(GO) vet $(PKGS)
-	$(GO) test -count=1 $(PKGS)
+	$(GO) test -count=1 -json $(PKGS) | $(GO) run ./internal/testsummary
 
 # Tests against real clients and decoders: djpeg/tjbench, exiftool, rclone,
 # curl, chromium, mitmproxy, ffmpeg. They skip with a message when a tool is missing.
