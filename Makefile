@@ -34,8 +34,12 @@ test:
 
 # Tests against real clients and decoders: djpeg/tjbench, exiftool, rclone,
 # curl, chromium, mitmproxy, ffmpeg. They skip with a message when a tool is missing.
+# The tjbench and mitmproxy comparisons are benchmarks; they run once here,
+# so that a broken setup fails here rather than in make bench.
 interop:
 	$(GO) test -count=1 -tags interop -run Interop $(PKGS)
+	$(GO) test -count=1 -tags interop -run '^$$' -bench 'InteropDecoders' -benchtime 1x ./jpegbits
+	$(GO) test -count=1 -tags interop -run '^$$' -bench 'InteropProxy' -benchtime 1x ./proxy
 
 # Speed goals are benchmarks, not timed tests. BENCHTIME=1x for a quick look.
 # Every part runs even when an earlier one fails, so that one broken
