@@ -94,7 +94,7 @@ func TestInteropOnboardingInChromium(t *testing.T) {
 		t.Fatalf("the screenshot is nearly blank (%d colours)", len(colors))
 	}
 	t.Logf("onboarding screenshot: %s (%dx%d, %d colours)", shot, b.Dx(), b.Dy(), len(colors))
-	resp, err := http.Get(p.URL.String() + "/jpegveil-ca.crt")
+	resp, err := http.Get(p.URL.String() + "/jpegveil-ca-1.cer")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,6 +32,12 @@ import (
 // listen, and returns its address and its log.
 func startWithCA(t *testing.T, yaml string, ca *certs.CA, listen string) (string, *observer.ObservedLogs) {
 	t.Helper()
+	return startWithDeps(t, yaml, proxy.Deps{CA: ca}, listen)
+}
+
+// startWithDeps is startWithCA with the CA or CA generations of deps.
+func startWithDeps(t *testing.T, yaml string, deps proxy.Deps, listen string) (string, *observer.ObservedLogs) {
+	t.Helper()
 	cfg, err := config.ParseConfig([]byte(yaml), t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -46,7 +52,8 @@ func startWithCA(t *testing.T, yaml string, ca *certs.CA, listen string) (string
 	}
 	t.Cleanup(func() { led.Close() })
 	core, logs := observer.New(zap.InfoLevel)
-	srv, err := proxy.New(cfg, zap.New(core), proxy.Deps{Key: key, CA: ca, Ledger: led})
+	deps.Key, deps.Ledger = key, led
+	srv, err := proxy.New(cfg, zap.New(core), deps)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,7 +41,7 @@ func (s *Server) pacProxyAddr(r *http.Request) string {
 // pac returns the script for a proxy at addr (host:port).
 func (s *Server) pac(addr string) string {
 	exact := []string{"jpegveil", "jpegveil.proxy"}
-	var suffixes []string
+	suffixes := []string{}
 	for _, h := range s.ruleHosts() {
 		if suffix, ok := strings.CutPrefix(h, "*."); ok {
 			suffixes = append(suffixes, "."+suffix)
