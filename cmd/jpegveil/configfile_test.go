@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -88,5 +89,27 @@ func TestCACommands(t *testing.T) {
 	}
 	if out, code := ca("retire", "x"); code != 2 {
 		t.Fatalf("retire x: %d %s", code, out)
+	}
+}
+
+// The start-up lines name addresses a device can use (never [::]) and a
+// curl example on a host of the loaded rules.
+func TestBannerNamesUsableAddressesAndRuleHost(t *testing.T) {
+	in := newInstallation(t, immichRule)
+	conf, _ := os.ReadFile(in.cfgFile)
+	os.WriteFile(in.cfgFile, []byte(strings.Replace(string(conf), "listen: 127.0.0.1:0", "listen: 0.0.0.0:0\nclients: {allow: [127.0.0.0/8]}", 1)), 0o600)
+	_, out, stop := in.start()
+	stop()
+	if strings.Contains(out, "[::]") || strings.Contains(out, "http://0.0.0.0") {
+		t.Fatalf("the banner shows an unspecified address:\n%s", out)
+	}
+	if !strings.Contains(out, "Devices enter as proxy: ") && !strings.Contains(out, "Only this machine") {
+		t.Fatalf("the banner does not say what devices enter:\n%s", out)
+	}
+	if !regexp.MustCompile(`(?m)^  Try: curl -x http://\S+ --cacert \S+ https://immich\.example\.org/$`).MatchString(out) {
+		t.Fatalf("the curl example does not name the rule host:\n%s", out)
+	}
+	if !strings.Contains(out, "config: "+in.cfgFile+" (from --config)") {
+		t.Fatalf("the banner does not say which config it loaded:\n%s", out)
 	}
 }
