@@ -37,7 +37,15 @@ as serve finds it.`,
 		auth, err := certs.LoadAuthorities(cfg.StateDir, certs.CAOptions{})
 		return cfg, auth, err
 	}
-	show := &cobra.Command{
+	cmd.AddCommand(newCAShowCmd(a, open), newCAAddCmd(a, open), newCARotateCmd(a, open), newCARetireCmd(a, open))
+	return cmd
+}
+
+// openAuthorities loads the configuration and its CA generations.
+type openAuthorities func() (*config.Config, *certs.Authorities, error)
+
+func newCAShowCmd(a *app, open openAuthorities) *cobra.Command {
+	return &cobra.Command{
 		Use:   "show",
 		Short: "List the generations, their fingerprints and which devices need them",
 		Args:  cobra.NoArgs,
@@ -54,7 +62,10 @@ as serve finds it.`,
 			return nil
 		},
 	}
-	add := &cobra.Command{
+}
+
+func newCAAddCmd(a *app, open openAuthorities) *cobra.Command {
+	return &cobra.Command{
 		Use:   "add DOMAIN...",
 		Short: "Make sure a generation covers DOMAIN (creating one only if none does)",
 		Args:  cobra.MinimumNArgs(1),
@@ -78,7 +89,10 @@ as serve finds it.`,
 			return nil
 		},
 	}
-	rotate := &cobra.Command{
+}
+
+func newCARotateCmd(a *app, open openAuthorities) *cobra.Command {
+	return &cobra.Command{
 		Use:   "rotate",
 		Short: "Create a generation with a fresh key that permits what the live ones permit",
 		Args:  cobra.NoArgs,
@@ -98,7 +112,10 @@ as serve finds it.`,
 			return nil
 		},
 	}
-	retire := &cobra.Command{
+}
+
+func newCARetireCmd(a *app, open openAuthorities) *cobra.Command {
+	return &cobra.Command{
 		Use:   "retire N",
 		Short: "Delete generation N's key; its hosts move to the next generation that permits them",
 		Args:  cobra.ExactArgs(1),
@@ -122,8 +139,6 @@ as serve finds it.`,
 			return nil
 		},
 	}
-	cmd.AddCommand(show, add, rotate, retire)
-	return cmd
 }
 
 func certPath(dir string, n int) string {
@@ -185,7 +200,7 @@ func reportCAChange(w io.Writer, log *zap.Logger, cfg *config.Config, st *State)
 			"Older generations keep issuing for the hosts they cover; generation %d issues for every other rule host.\n"+
 			"Install generation %d on each device that should use those hosts.\n", g.Number, g.CertPath, g.Number, g.Number)
 	default:
-		fmt.Fprintf(w, "The rules name domains no CA generation covered: %s.\n"+
+		fmt.Fprintf(w, "No CA generation covered: %s (the CA covers the preset services' and your rules' domains).\n"+
 			"Created CA generation %d (%s) for them. Devices keep working with the generations they have for every\n"+
 			"host those cover; install generation %d only on devices that should use %s.\n",
 			strings.Join(st.NewDomains, ", "), g.Number, g.CertPath, g.Number, strings.Join(st.NewDomains, ", "))

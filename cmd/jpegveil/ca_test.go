@@ -162,7 +162,7 @@ func TestChangingRulesKeepsDevicesWorking(t *testing.T) {
 	if got := in.generationPEM(1); string(got) != string(gen1) {
 		t.Fatal("generation 1 changed")
 	}
-	for _, want := range []string{"no CA generation covered: immich.example.org", "Created CA generation 2", "install generation 2 only on devices that should use immich.example.org"} {
+	for _, want := range []string{"No CA generation covered: immich.example.org", "Created CA generation 2", "install generation 2 only on devices that should use immich.example.org"} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("second start does not say %q:\n%s", want, out)
 		}
