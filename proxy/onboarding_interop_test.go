@@ -4,6 +4,8 @@ package proxy_test
 
 import (
 	"context"
+	"crypto/x509"
+	"io"
 	"fmt"
 	"image"
 	"image/png"
@@ -16,9 +18,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/makiuchi-d/gozxing"
-	"github.com/makiuchi-d/gozxing/qrcode"
 
 	"jpegveil/certs"
 	"jpegveil/proxy"
@@ -112,6 +111,15 @@ rules:
 	if got := decodeQRImage(t, img); got != pageURL {
 		t.Fatalf("the QR code on the phone screenshot holds %q, want %q", got, pageURL)
 	}
+	resp, err := http.Get(pageURL + "jpegveil-ca-2.cer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if cert, err := x509.ParseCertificate(der); err != nil || !cert.IsCA {
+		t.Fatalf("the DER download does not parse as a CA: %v", err)
+	}
 	dom := chromium(t, []string{"HOME=" + home}, append(withProxy, "--dump-dom", pageURL)...)
 	gen1 := strings.Index(dom, "CA generation 1:")
 	gen2 := strings.Index(dom, "CA generation 2:")
@@ -178,17 +186,4 @@ func readPNG(t *testing.T, path string) image.Image {
 		t.Fatal(err)
 	}
 	return img
-}
-
-func decodeQRImage(t *testing.T, img image.Image) string {
-	t.Helper()
-	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := qrcode.NewQRCodeReader().Decode(bmp, map[gozxing.DecodeHintType]interface{}{gozxing.DecodeHintType_TRY_HARDER: true})
-	if err != nil {
-		t.Fatalf("no QR code found: %v", err)
-	}
-	return res.GetText()
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"image"
 	"image/png"
 	"io"
 	"net"
@@ -196,13 +197,19 @@ func decodeQR(t *testing.T, pngData []byte) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return decodeQRImage(t, img)
+}
+
+func decodeQRImage(t *testing.T, img image.Image) string {
+	t.Helper()
 	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := qrcode.NewQRCodeReader().Decode(bmp, nil)
+	hints := map[gozxing.DecodeHintType]interface{}{gozxing.DecodeHintType_TRY_HARDER: true}
+	res, err := qrcode.NewQRCodeReader().Decode(bmp, hints)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("no QR code found: %v", err)
 	}
 	return res.GetText()
 }
