@@ -5,10 +5,10 @@ package proxy_test
 import (
 	"context"
 	"crypto/x509"
-	"io"
 	"fmt"
 	"image"
 	"image/png"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
