@@ -102,7 +102,7 @@ func (s *Server) view(r *http.Request) *onboardingView {
 		ConfigFile: s.cfg.Source,
 		Auth:       s.cfg.Clients.Auth != nil,
 		ViaProxy:   r.URL.IsAbs(),
-		KeyID:      s.key.ID(),
+		KeyID:      s.keyIDs(),
 	}
 	if v.ConfigFile == "" {
 		v.ConfigFile = "the configuration file"

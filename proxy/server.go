@@ -17,6 +17,7 @@ import (
 	"jpegveil/config"
 	"jpegveil/keystream"
 	"jpegveil/ledger"
+	"jpegveil/proxy/internal/direction"
 	"jpegveil/proxy/internal/session"
 	"jpegveil/proxy/services"
 )
@@ -26,7 +27,7 @@ import (
 type Server struct {
 	cfg    *config.Config
 	log    *zap.Logger
-	key    *keystream.Key
+	ring   *keystream.Keyring
 	issuer *certs.Issuer
 	// generations are the CA generations the issuer signs with, oldest
 	// first; the onboarding page lists them.
@@ -44,7 +45,11 @@ type Server struct {
 // Deps are the long-lived resources a Server uses, which the command opens
 // from the state directory.
 type Deps struct {
-	Key *keystream.Key
+	// Keyring holds the keys: the current one encrypts, every one
+	// decrypts. Without it, Key is a keyring of one key; with it, Key is
+	// nil or its current key.
+	Keyring *keystream.Keyring
+	Key     *keystream.Key
 	// Authorities are the CA generations that issue the leaves. When nil,
 	// CA alone issues them.
 	Authorities *certs.Authorities
@@ -56,14 +61,23 @@ type Deps struct {
 
 // New builds a Server from a validated config.
 func New(cfg *config.Config, log *zap.Logger, deps Deps) (*Server, error) {
-	if deps.Key == nil || (deps.CA == nil && deps.Authorities == nil) || deps.Ledger == nil {
+	if deps.Key == nil && deps.Keyring == nil || deps.CA == nil && deps.Authorities == nil || deps.Ledger == nil {
 		panic("proxy: New needs a key, a CA and a ledger")
+	}
+	ring := deps.Keyring
+	if ring == nil {
+		var err error
+		if ring, err = keystream.NewKeyring(deps.Key); err != nil {
+			return nil, err
+		}
+	} else if deps.Key != nil && deps.Key.ID() != ring.Current().ID() {
+		panic("proxy: Deps.Key is not the keyring's current key")
 	}
 	pool, err := cfg.Upstream.CertPool()
 	if err != nil {
 		return nil, fmt.Errorf("upstream.ca_files: %w", err)
 	}
-	s := &Server{cfg: cfg, log: log, key: deps.Key}
+	s := &Server{cfg: cfg, log: log, ring: ring}
 	if a := deps.Authorities; a != nil && a.Newest() != nil {
 		s.issuer = a.NewIssuer(certs.IssuerOptions{})
 		s.generations = a.Generations()
@@ -92,7 +106,8 @@ func New(cfg *config.Config, log *zap.Logger, deps Deps) (*Server, error) {
 		MaxIdleConnsPerHost:   16,
 	}
 	s.onboard = s.onboardingHandler()
-	s.crypt = &crypt{key: deps.Key, ledger: deps.Ledger, meta: cfg.Metadata}
+	s.crypt = &crypt{meta: cfg.Metadata, log: log}
+	s.crypt.dir = &direction.Decider{Ring: ring, Ledger: deps.Ledger, Keep: s.crypt.uploadOptions()}
 	svcs := builtinServices()
 	s.services = make(map[string]MultiRequestUploader)
 	for _, svc := range svcs {

@@ -43,11 +43,11 @@ func OpenState(cfg *config.Config, passphrase func() ([]byte, error)) (*State, e
 	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("state directory: %w", err)
 	}
-	key, created, err := loadOrCreateKey(cfg.KeyFile, passphrase)
+	ring, created, err := loadOrCreateKeyring(cfg.KeyFile, passphrase)
 	if err != nil {
 		return nil, err
 	}
-	st.Key, st.KeyCreated = key, created
+	st.Keyring, st.Key, st.KeyCreated = ring, ring.Current(), created
 	if err := st.ensureAuthorities(cfg); err != nil {
 		return nil, err
 	}
@@ -94,8 +94,12 @@ func (st *State) ensureAuthorities(cfg *config.Config) error {
 	return nil
 }
 
-func loadOrCreateKey(path string, passphrase func() ([]byte, error)) (*keystream.Key, bool, error) {
-	kf, err := keystream.ReadKeyFile(path)
+// loadOrCreateKeyring reads the keyring at path (a single key file is a
+// keyring of one key; after `jpegveil key rotate` its first key is the
+// current one, which encrypts, and the older ones still decrypt), or
+// creates a key file there on first start.
+func loadOrCreateKeyring(path string, passphrase func() ([]byte, error)) (*keystream.Keyring, bool, error) {
+	files, err := keystream.ReadKeyring(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		key, err := keystream.GenerateKey(keystream.ModeExtended)
 		if err != nil {
@@ -104,22 +108,23 @@ func loadOrCreateKey(path string, passphrase func() ([]byte, error)) (*keystream
 		if err := keystream.WriteKeyFile(path, key.MarshalKeyFile()); err != nil {
 			return nil, false, err
 		}
-		return key, true, nil
+		ring, err := keystream.NewKeyring(key)
+		return ring, true, err
 	}
 	if err != nil {
 		return nil, false, err
 	}
 	var pass []byte
-	if kf.NeedsPassphrase() {
+	if slices.ContainsFunc(files, (*keystream.KeyFile).NeedsPassphrase) {
 		if passphrase == nil {
-			return nil, false, fmt.Errorf("%s is a passphrase key: a passphrase is needed to start", path)
+			return nil, false, fmt.Errorf("%s holds a passphrase key: a passphrase is needed to start", path)
 		}
 		if pass, err = passphrase(); err != nil {
 			return nil, false, err
 		}
 	}
-	key, err := kf.Key(pass)
-	return key, false, err
+	ring, err := keystream.KeyringFromFiles(files, pass)
+	return ring, false, err
 }
 
 // newLogger builds the zap logger l describes, writing to standard error.
