@@ -27,6 +27,11 @@ func isOnboardingHost(host string) bool {
 	return h == "jpegveil" || h == "jpegveil.proxy"
 }
 
+// qrModulePixels asks go-qrcode for 8 pixels per module (a negative size):
+// a fixed image side scales modules by a fraction, which leaves uneven
+// modules and can thin the quiet zone that scanners need.
+const qrModulePixels = -8
+
 //go:embed onboarding.html
 var onboardingHTML string
 
@@ -68,7 +73,7 @@ func (s *Server) onboardingHandler() http.Handler {
 	mux.HandleFunc("GET /proxy.pac", s.servePAC)
 	mux.HandleFunc("GET /wpad.dat", s.servePAC)
 	mux.HandleFunc("GET /qr.png", func(w http.ResponseWriter, r *http.Request) {
-		png, err := qrcode.Encode(s.view(r).PageURL, qrcode.Medium, 320)
+		png, err := qrcode.Encode(s.view(r).PageURL, qrcode.Medium, qrModulePixels)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
@@ -82,7 +87,7 @@ func (s *Server) onboardingHandler() http.Handler {
 func (s *Server) servePage(w http.ResponseWriter, r *http.Request) {
 	v := s.view(r)
 	if v.PageURL != "" {
-		png, err := qrcode.Encode(v.PageURL, qrcode.Medium, 320)
+		png, err := qrcode.Encode(v.PageURL, qrcode.Medium, qrModulePixels)
 		if err == nil {
 			v.QR = template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(png))
 		}
