@@ -59,6 +59,7 @@ type onboardingView struct {
 	ConfigFile  string
 	PageURL     string // what the QR code holds: the page at a network address
 	BaseURL     string // where this device fetched the page from
+	FilesURL    string // where any device on the network can fetch the files
 	PACURL      string
 	QR          template.URL
 	Auth        bool
@@ -135,8 +136,10 @@ func (s *Server) view(r *http.Request) *onboardingView {
 	if v.ViaProxy {
 		v.BaseURL = "http://jpegveil"
 	}
+	v.FilesURL = strings.TrimSuffix(v.PageURL, "/")
 	if v.PACURL == "" {
 		v.PACURL = v.BaseURL + "/proxy.pac"
+		v.FilesURL = v.BaseURL
 	}
 	v.Generations = s.generationViews()
 	return v
