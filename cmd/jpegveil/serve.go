@@ -101,10 +101,13 @@ func printWelcome(a *app, cfg *config.Config, st *State, addr *net.TCPAddr) {
 		shown = addrs[0]
 	}
 	fmt.Fprintf(w, "jpegveil proxy on http://%s (key ID %s)\n", shown, st.Key.ID())
-	if loopbackOnly {
+	switch {
+	case loopbackOnly && addr.IP.IsUnspecified():
+		fmt.Fprintf(w, "  This machine has no network address besides loopback: phones cannot reach it yet.\n")
+	case loopbackOnly:
 		fmt.Fprintf(w, "  Only this machine can use it (listen: %s). For phones, set listen: 0.0.0.0:%d and\n"+
 			"  clients.allow: [your network, e.g. 192.168.1.0/24] in %s, then restart.\n", cfg.Listen, addr.Port, configName(cfg))
-	} else {
+	default:
 		fmt.Fprintf(w, "  Devices enter as proxy: %s\n", strings.Join(addrs, ", "))
 	}
 	fmt.Fprintf(w, "  Set-up page: http://%s/ (QR code, steps, certificates; http://jpegveil/ through the proxy)\n", shown)
