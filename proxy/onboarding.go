@@ -56,6 +56,7 @@ type onboardingView struct {
 	Addrs       []hostPort
 	Host, Port  string // the address shown in the steps
 	Listen      string
+	NoNetwork   bool // a wildcard listener on a machine with loopback only
 	ConfigFile  string
 	PageURL     string // what the QR code holds: the page at a network address
 	BaseURL     string // where this device fetched the page from
@@ -117,7 +118,8 @@ func (s *Server) view(r *http.Request) *onboardingView {
 	if addr != nil {
 		v.Port = strconv.Itoa(addr.Port)
 	}
-	addrs, _ := ReachableAddrs(addr)
+	addrs, loopbackOnly := ReachableAddrs(addr)
+	v.NoNetwork = loopbackOnly && addr != nil && addr.IP.IsUnspecified()
 	// The address the device used comes first: it is known to work.
 	if i := slices.Index(addrs, r.Host); i > 0 {
 		addrs = append([]string{addrs[i]}, slices.Delete(slices.Clone(addrs), i, i+1)...)
