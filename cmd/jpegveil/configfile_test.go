@@ -113,3 +113,21 @@ func TestBannerNamesUsableAddressesAndRuleHost(t *testing.T) {
 		t.Fatalf("the banner does not say which config it loaded:\n%s", out)
 	}
 }
+
+// serve, without --config, loads the configuration init wrote.
+func TestServeLoadsWhatInitWrote(t *testing.T) {
+	home := t.TempDir()
+	env := func(k string) string { return map[string]string{"HOME": home}[k] }
+	var out, errb bytes.Buffer
+	if code := run([]string{"init", "--state-dir", filepath.Join(home, "state")}, &app{stdout: &out, stderr: &errb, getenv: env}); code != 0 {
+		t.Fatalf("init: %d %s", code, errb.String())
+	}
+	written := filepath.Join(home, ".config", "jpegveil", "config.yaml")
+	if !strings.Contains(out.String(), "Next: jpegveil serve\n") {
+		t.Fatalf("init does not say that plain serve will do:\n%s", out.String())
+	}
+	_, src, err := (&app{getenv: env}).loadConfig("")
+	if err != nil || src.Path != written || src.Origin != "the XDG config path" {
+		t.Fatalf("serve would load %v (%v), want %s", src, err, written)
+	}
+}
