@@ -67,6 +67,7 @@ type onboardingView struct {
 	ViaProxy    bool
 	Generations []generationView
 	KeyID       string
+	Status      template.HTML // key backups and photos the services did not keep (status.go)
 }
 
 func (s *Server) onboardingHandler() http.Handler {
@@ -110,6 +111,7 @@ func (s *Server) view(r *http.Request) *onboardingView {
 		Auth:       s.cfg.Clients.Auth != nil,
 		ViaProxy:   r.URL.IsAbs(),
 		KeyID:      s.keyIDs(),
+		Status:     template.HTML(s.statusBlock()), // built by a template of its own
 	}
 	if v.ConfigFile == "" {
 		v.ConfigFile = "the configuration file"

@@ -83,6 +83,8 @@ same operation; the key file decides the keystream and the masking mode.`,
 		newInitCmd(a),
 		newCACmd(a),
 		newLedgerCmd(a),
+		newVerifyCmd(a),
+		newRestoreCmd(a),
 	)
 	markStart(root, a)
 	return root

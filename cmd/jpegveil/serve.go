@@ -48,6 +48,7 @@ no CA generation covers gets a new generation (see jpegveil ca).`,
 				return err
 			}
 			defer st.Close()
+			st.BackupMissing = backupMissing(cfg)
 			srv, err := proxy.New(cfg, log, st.Deps)
 			if err != nil {
 				return err
@@ -89,7 +90,7 @@ func openState(_ *app, cfg *config.Config, passFile string) (*State, error) {
 func printWelcome(a *app, cfg *config.Config, st *State, addr *net.TCPAddr) {
 	w := a.stderr
 	if st.KeyCreated {
-		fmt.Fprintf(w, "Created a new key in %s. Back it up: without it your encrypted photos are lost.\n", cfg.KeyFile)
+		fmt.Fprintf(w, "Created a new key in %s.\n", cfg.KeyFile)
 	}
 	addrs, loopbackOnly := proxy.ReachableAddrs(addr)
 	local := net.JoinHostPort("127.0.0.1", strconv.Itoa(addr.Port))
@@ -100,6 +101,7 @@ func printWelcome(a *app, cfg *config.Config, st *State, addr *net.TCPAddr) {
 	if len(addrs) > 0 {
 		shown = addrs[0]
 	}
+	printBackupNotice(w, st.BackupMissing())
 	fmt.Fprintf(w, "jpegveil proxy on http://%s (key ID %s)\n", shown, st.Key.ID())
 	switch {
 	case loopbackOnly && addr.IP.IsUnspecified():
