@@ -128,9 +128,22 @@ func (c *Config) validateListen(v *validator) {
 		v.addErr("clients", fmt.Errorf("%w: listen address %q is reachable from other machines, so set clients.allow (the client networks allowed) or clients.auth (proxy authentication)", ErrOpenProxy, c.Listen))
 		return
 	}
+	single := false
 	for i, n := range c.Clients.Allow {
 		if n.IsValid() && n.Bits() == 0 {
+			single = true
 			v.addErr(fmt.Sprintf("clients.allow[%d]", i), fmt.Errorf("%w: %s admits every address; narrow it or set clients.auth", ErrOpenProxy, n))
+		}
+	}
+	if single {
+		return
+	}
+	for _, f := range []struct {
+		name string
+		zero netip.Addr
+	}{{"IPv4", netip.IPv4Unspecified()}, {"IPv6", netip.IPv6Unspecified()}} {
+		if admitsFamily(c.Clients.Allow, f.zero) {
+			v.addErr("clients.allow", fmt.Errorf("%w: together these networks admit every %s address; narrow them or set clients.auth", ErrOpenProxy, f.name))
 		}
 	}
 }
