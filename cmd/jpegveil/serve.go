@@ -90,6 +90,9 @@ func openState(a *app, cfg *config.Config, passFile string) (*State, error) {
 	if errors.As(err, &mismatch) {
 		return nil, fmt.Errorf("%w\nThe CA in %s was made for other rule hosts. To use the new rules, delete ca.pem and ca-key.pem there, restart, and install the new CA on your devices (or set ca.name_constraints: false)", err, cfg.StateDir)
 	}
+	if st != nil && st.DirNotice != "" {
+		fmt.Fprintln(a.stderr, st.DirNotice)
+	}
 	return st, err
 }
 

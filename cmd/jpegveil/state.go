@@ -24,6 +24,9 @@ type State struct {
 	KeyCreated bool
 	CACreated  bool
 	CAPath     string
+	// DirNotice tells the user that the state directory was made private,
+	// or is empty.
+	DirNotice string
 }
 
 // Close releases the ledger.
@@ -39,6 +42,11 @@ func OpenState(cfg *config.Config, passphrase func() ([]byte, error)) (*State, e
 	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("state directory: %w", err)
 	}
+	notice, err := privateStateDir(cfg.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	st.DirNotice = notice
 	key, created, err := loadOrCreateKey(cfg.KeyFile, passphrase)
 	if err != nil {
 		return nil, err
