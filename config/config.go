@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -52,6 +54,9 @@ type ClientsConfig struct {
 	// Auth, when set, requires Basic proxy authentication
 	// (Proxy-Authorization) from every client.
 	Auth *AuthConfig `yaml:"auth"`
+	// ConnectPorts are the ports clients may open tunnels (CONNECT) to,
+	// besides the ports of Upstream.Resolve. Default [443].
+	ConnectPorts []int `yaml:"connect_ports"`
 }
 
 // AuthConfig is the Basic proxy authentication credential.
@@ -248,6 +253,9 @@ func (c *Config) applyDefaults() {
 	if c.Clients.Allow == nil && listenIsLoopback(c.Listen) {
 		c.Clients.Allow = d.Clients.Allow
 	}
+	if c.Clients.ConnectPorts == nil {
+		c.Clients.ConnectPorts = d.Clients.ConnectPorts
+	}
 	setDuration(&c.Upstream.DialTimeout, d.Upstream.DialTimeout.Duration)
 	setDuration(&c.Upstream.IdleTimeout, d.Upstream.IdleTimeout.Duration)
 	setDuration(&c.Upstream.ResponseHeaderTimeout, d.Upstream.ResponseHeaderTimeout.Duration)
@@ -382,6 +390,24 @@ func (c *Config) ClientAddrAllowed(addr netip.Addr) bool {
 	addr = addr.Unmap().WithZone("")
 	for _, n := range c.Clients.Allow {
 		if n.Contains(addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// ConnectAllowed reports whether a client may open a tunnel to port: one of
+// Clients.ConnectPorts or the port of an Upstream.Resolve key.
+func (c *Config) ConnectAllowed(port string) bool {
+	n, err := strconv.Atoi(port)
+	if err != nil {
+		return false
+	}
+	if slices.Contains(c.Clients.ConnectPorts, n) {
+		return true
+	}
+	for k := range c.Upstream.Resolve {
+		if _, p, err := net.SplitHostPort(k); err == nil && p == port {
 			return true
 		}
 	}

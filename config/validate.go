@@ -169,6 +169,11 @@ func (c *Config) validateClients(v *validator) {
 			v.add(fmt.Sprintf("clients.allow[%d]", i), "not a valid network")
 		}
 	}
+	for i, p := range c.Clients.ConnectPorts {
+		if p < 1 || p > 65535 {
+			v.add(fmt.Sprintf("clients.connect_ports[%d]", i), "must be a port number from 1 to 65535, not %d", p)
+		}
+	}
 	a := c.Clients.Auth
 	if a == nil {
 		return

@@ -31,6 +31,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "jpegveil: proxy authentication required", http.StatusProxyAuthRequired)
 		return
 	}
+	if r.Method == http.MethodConnect && !s.cfg.ConnectAllowed(connectPort(r)) {
+		s.log.Warn("refused a tunnel to a port not in clients.connect_ports", zap.String("client", r.RemoteAddr), zap.String("target", r.URL.Host))
+		http.Error(w, "jpegveil: tunnels may go to the ports in clients.connect_ports and upstream.resolve only, not to port "+connectPort(r), http.StatusForbidden)
+		return
+	}
 	if proxied && !addr.Addr().Unmap().IsLoopback() && s.targetsLoopback(r) {
 		s.log.Warn("refused a network client's request to a loopback address", zap.String("client", r.RemoteAddr), zap.String("target", r.URL.Host))
 		http.Error(w, "jpegveil: clients on the network may not reach the proxy host's own loopback services", http.StatusForbidden)
@@ -40,6 +45,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w = withIdleTimeout(w, r)
 	}
 	s.gp.ServeHTTP(w, r)
+}
+
+// connectPort is the port a CONNECT would dial: goproxy dials 80 when the
+// target names none.
+func connectPort(r *http.Request) string {
+	if p := r.URL.Port(); p != "" {
+		return p
+	}
+	return "80"
 }
 
 // targetsLoopback reports whether a proxied request would reach a loopback
