@@ -35,6 +35,7 @@ type Server struct {
 	crypt    *crypt
 	env      *services.Env
 	services map[string]MultiRequestUploader // by the name rules give them
+	auth     *authLimiter
 }
 
 // Deps are the long-lived resources a Server uses, which the command opens
@@ -56,7 +57,7 @@ func New(cfg *config.Config, log *zap.Logger, deps Deps) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("upstream.ca_files: %w", err)
 	}
-	s := &Server{cfg: cfg, log: log, key: deps.Key, ca: deps.CA}
+	s := &Server{cfg: cfg, log: log, key: deps.Key, ca: deps.CA, auth: newAuthLimiter(deps.Now)}
 	s.issuer = deps.CA.NewIssuer(certs.IssuerOptions{})
 	dialer := &net.Dialer{Timeout: cfg.Upstream.DialTimeout.Duration, KeepAlive: 30 * time.Second}
 	s.dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
