@@ -42,6 +42,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.Method == http.MethodConnect {
 		w = withIdleTimeout(w, r)
+		if s.cfg.Intercepts(r.URL.Hostname()) {
+			s.intercept(w, r)
+			return
+		}
 	}
 	s.gp.ServeHTTP(w, r)
 }

@@ -6,33 +6,90 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 )
 
 // idleConn closes a client connection that stays idle too long once it has
-// left net/http's hands: CONNECT tunnels and intercepted TLS sessions are
-// hijacked by goproxy, and net/http's timeouts no longer apply to them.
-// Every read or write moves the deadline, so a slow but moving upload is
-// never cut; before hijacking, net/http manages the deadlines itself.
+// left the outer net/http server's hands: CONNECT tunnels are hijacked,
+// and that server's timeouts no longer apply to them. Every read or write
+// moves the deadline, so a slow but moving upload is never cut; before
+// hijacking, net/http manages the deadlines itself.
+//
+// After hijacking, a deadline set explicitly (by the server of an
+// intercepted tunnel: the header timeout, or a deadline in the past to
+// abort a read) is remembered, and the idle deadline never goes past it:
+// bytes trickling in do not stretch the time a client has for its
+// headers.
 type idleConn struct {
 	net.Conn
 	idle     time.Duration
 	hijacked atomic.Bool
+
+	mu              sync.Mutex
+	readBy, writeBy time.Time // set explicitly; zero: none
 }
 
 func (c *idleConn) Read(p []byte) (int, error) {
-	if c.hijacked.Load() {
-		c.Conn.SetDeadline(time.Now().Add(c.idle))
-	}
+	c.refresh()
 	return c.Conn.Read(p)
 }
 
 func (c *idleConn) Write(p []byte) (int, error) {
-	if c.hijacked.Load() {
-		c.Conn.SetDeadline(time.Now().Add(c.idle))
-	}
+	c.refresh()
 	return c.Conn.Write(p)
+}
+
+// refresh moves both deadlines to the idle timeout from now, or to the
+// explicit deadline when that comes first.
+func (c *idleConn) refresh() {
+	if !c.hijacked.Load() {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	idle := time.Now().Add(c.idle)
+	c.Conn.SetReadDeadline(sooner(idle, c.readBy))
+	c.Conn.SetWriteDeadline(sooner(idle, c.writeBy))
+}
+
+func (c *idleConn) SetDeadline(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.readBy, c.writeBy = t, t
+	if c.hijacked.Load() {
+		t = sooner(time.Now().Add(c.idle), t)
+	}
+	return c.Conn.SetDeadline(t)
+}
+
+func (c *idleConn) SetReadDeadline(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.readBy = t
+	if c.hijacked.Load() {
+		t = sooner(time.Now().Add(c.idle), t)
+	}
+	return c.Conn.SetReadDeadline(t)
+}
+
+func (c *idleConn) SetWriteDeadline(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.writeBy = t
+	if c.hijacked.Load() {
+		t = sooner(time.Now().Add(c.idle), t)
+	}
+	return c.Conn.SetWriteDeadline(t)
+}
+
+// sooner returns the earlier of a and the explicit deadline b (zero: none).
+func sooner(a, b time.Time) time.Time {
+	if !b.IsZero() && b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // idleListener wraps accepted connections in idleConn.
@@ -60,8 +117,8 @@ func connContext(ctx context.Context, c net.Conn) context.Context {
 	return ctx
 }
 
-// armingWriter arms the idle timeout of its connection once goproxy has
-// hijacked it. Not before: until Hijack returns, net/http still moves the
+// armingWriter arms the idle timeout of its connection once it has been
+// hijacked. Not before: until Hijack returns, net/http still moves the
 // deadlines itself (it aborts its background read with a deadline in the
 // past), and a deadline set by idleConn would undo that and stall the
 // hijack.

@@ -36,6 +36,9 @@ type Server struct {
 	env      *services.Env
 	services map[string]MultiRequestUploader // by the name rules give them
 	auth     *authLimiter
+	// tunnels carries the intercepted connections to the server of the
+	// requests inside them.
+	tunnels *tunnelListener
 }
 
 // Deps are the long-lived resources a Server uses, which the command opens
@@ -57,7 +60,7 @@ func New(cfg *config.Config, log *zap.Logger, deps Deps) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("upstream.ca_files: %w", err)
 	}
-	s := &Server{cfg: cfg, log: log, key: deps.Key, ca: deps.CA, auth: newAuthLimiter(deps.Now)}
+	s := &Server{cfg: cfg, log: log, key: deps.Key, ca: deps.CA, auth: newAuthLimiter(deps.Now), tunnels: newTunnelListener()}
 	s.issuer = deps.CA.NewIssuer(certs.IssuerOptions{})
 	dialer := &net.Dialer{Timeout: cfg.Upstream.DialTimeout.Duration, KeepAlive: 30 * time.Second}
 	s.dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -103,8 +106,9 @@ func New(cfg *config.Config, log *zap.Logger, deps Deps) (*Server, error) {
 	return s, nil
 }
 
-// newGoproxy wires goproxy: every request goes through roundTrip, and a
-// CONNECT is intercepted only when a rule names its host.
+// newGoproxy wires goproxy: every request goes through roundTrip. A
+// CONNECT to a host the rules name never reaches it (ServeHTTP intercepts
+// it); every other CONNECT is tunnelled.
 func (s *Server) newGoproxy() *goproxy.ProxyHttpServer {
 	gp := goproxy.NewProxyHttpServer()
 	gp.Logger = zapPrintf{s.log.Named("goproxy")}
@@ -120,17 +124,6 @@ func (s *Server) newGoproxy() *goproxy.ProxyHttpServer {
 	gp.OnRequest().DoFunc(func(r *http.Request, ctx *goproxy.ProxyCtx) (*http.Request, *http.Response) {
 		ctx.RoundTripper = rt
 		return r, nil
-	})
-	gp.OnRequest().HandleConnectFunc(func(host string, ctx *goproxy.ProxyCtx) (*goproxy.ConnectAction, string) {
-		hostname := host
-		if h, _, err := net.SplitHostPort(host); err == nil {
-			hostname = h
-		}
-		if !s.cfg.Intercepts(hostname) {
-			return goproxy.OkConnect, host
-		}
-		ctx.RoundTripper = rt
-		return &goproxy.ConnectAction{Action: goproxy.ConnectMitm, TLSConfig: s.tlsConfigFor}, host
 	})
 	// A plain-HTTP request whose origin cannot be reached gets 502 Bad
 	// Gateway (RFC 9110 §15.6.3), not goproxy's 500.
@@ -168,18 +161,27 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		ConnContext:       connContext,
 		ReadHeaderTimeout: s.cfg.ClientTimeouts.ReadHeader.Duration,
 		IdleTimeout:       s.cfg.ClientTimeouts.Idle.Duration,
+		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          zap.NewStdLog(s.log.Named("http")),
 	}
+	inner := s.newTunnelServer()
+	go inner.Serve(s.tunnels)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(idleListener{Listener: l, idle: s.cfg.ClientTimeouts.Idle.Duration}) }()
 	select {
 	case err := <-errc:
+		inner.Close()
 		return err
 	case <-ctx.Done():
 	}
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	innerDone := make(chan error, 1)
+	go func() { innerDone <- inner.Shutdown(shutdown) }()
 	err := hs.Shutdown(shutdown)
+	if errors.Is(<-innerDone, context.DeadlineExceeded) {
+		inner.Close()
+	}
 	s.CloseIdleConnections()
 	if errors.Is(err, context.DeadlineExceeded) {
 		err = hs.Close()
