@@ -95,6 +95,12 @@ type LimitsConfig struct {
 	// HashBuffer is the most body the proxy buffers to recompute a header
 	// carrying a hash of the body. Default 64MiB.
 	HashBuffer Size `yaml:"hash_buffer"`
+	// BufferMemory is the memory all buffered uploads share: bodies held
+	// for a hash header, chunks of resumable uploads and the output their
+	// sessions keep. Beyond it a request waits up to BufferWait, then gets
+	// 503 with Retry-After. Default 128MiB; at least twice HashBuffer.
+	BufferMemory Size     `yaml:"buffer_memory"`
+	BufferWait   Duration `yaml:"buffer_wait"` // default 10s
 	// MaxSessions is the number of resumable upload sessions kept.
 	// Default 256.
 	MaxSessions int `yaml:"max_sessions"`
@@ -264,6 +270,10 @@ func (c *Config) applyDefaults() {
 	if c.Limits.HashBuffer == 0 {
 		c.Limits.HashBuffer = d.Limits.HashBuffer
 	}
+	if c.Limits.BufferMemory == 0 {
+		c.Limits.BufferMemory = d.Limits.BufferMemory
+	}
+	setDuration(&c.Limits.BufferWait, d.Limits.BufferWait.Duration)
 	if c.Limits.MaxSessions == 0 {
 		c.Limits.MaxSessions = d.Limits.MaxSessions
 	}

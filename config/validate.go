@@ -74,6 +74,7 @@ func (c *Config) Validate() error {
 		{"client_timeouts.read_header", c.ClientTimeouts.ReadHeader},
 		{"client_timeouts.idle", c.ClientTimeouts.Idle},
 		{"limits.session_ttl", c.Limits.SessionTTL},
+		{"limits.buffer_wait", c.Limits.BufferWait},
 	} {
 		if d.d.Duration <= 0 {
 			v.add(d.path, "must be positive, not %s", d.d.Duration)
@@ -81,6 +82,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Limits.HashBuffer <= 0 {
 		v.add("limits.hash_buffer", "must be positive, not %d", int64(c.Limits.HashBuffer))
+	}
+	if c.Limits.HashBuffer > 0 && c.Limits.BufferMemory < 2*c.Limits.HashBuffer {
+		v.add("limits.buffer_memory", "must be at least twice limits.hash_buffer (%s), which a chunk of a resumable upload takes with its encrypted copy, not %s", 2*c.Limits.HashBuffer, c.Limits.BufferMemory)
 	}
 	if c.Limits.MaxSessions <= 0 {
 		v.add("limits.max_sessions", "must be positive, not %d", c.Limits.MaxSessions)

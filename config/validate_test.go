@@ -111,6 +111,8 @@ func TestValidate(t *testing.T) {
 		{"timeout negative", func(_ *testing.T, c *Config) { c.ClientTimeouts.Idle.Duration = -time.Second }, "client_timeouts.idle", "positive", nil},
 		{"hash_buffer", func(_ *testing.T, c *Config) { c.Limits.HashBuffer = -1 }, "limits.hash_buffer", "positive", nil},
 		{"connect port", func(_ *testing.T, c *Config) { c.Clients.ConnectPorts = []int{443, 0} }, "clients.connect_ports[1]", "port number", nil},
+		{"buffer_memory", func(_ *testing.T, c *Config) { c.Limits.BufferMemory = c.Limits.HashBuffer }, "limits.buffer_memory", "twice limits.hash_buffer", nil},
+		{"buffer_wait", func(_ *testing.T, c *Config) { c.Limits.BufferWait.Duration = 0 }, "limits.buffer_wait", "positive", nil},
 		{"max_sessions", func(_ *testing.T, c *Config) { c.Limits.MaxSessions = 0 }, "limits.max_sessions", "positive", nil},
 		{"session_ttl", func(_ *testing.T, c *Config) { c.Limits.SessionTTL.Duration = 0 }, "limits.session_ttl", "positive", nil},
 		{"metadata", func(_ *testing.T, c *Config) { c.Metadata.GPS = "strip" }, "metadata.gps", "encrypt or keep", nil},

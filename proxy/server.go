@@ -16,6 +16,7 @@ import (
 	"jpegveil/config"
 	"jpegveil/keystream"
 	"jpegveil/ledger"
+	"jpegveil/proxy/internal/budget"
 	"jpegveil/proxy/internal/session"
 	"jpegveil/proxy/services"
 )
@@ -98,6 +99,7 @@ func New(cfg *config.Config, log *zap.Logger, deps Deps) (*Server, error) {
 		Config:    cfg,
 		Upstream:  s.upstream,
 		Sessions:  session.NewTable(cfg.Limits.MaxSessions, cfg.Limits.SessionTTL.Duration, deps.Now, evicted),
+		Memory:    budget.New(int64(cfg.Limits.BufferMemory), cfg.Limits.BufferWait.Duration),
 		Hashes:    hashParser(svcs),
 		NewStream: s.crypt.newStream,
 	}
@@ -198,6 +200,10 @@ func (z zapPrintf) Printf(format string, v ...any) { z.l.Debug(fmt.Sprintf(forma
 // Uploads returns the number of uploads in progress that span several
 // requests (resumable and chunked uploads with a session).
 func (s *Server) Uploads() int { return s.env.Sessions.Len() }
+
+// BufferedBytes returns the memory buffered uploads hold now, of
+// limits.buffer_memory.
+func (s *Server) BufferedBytes() int64 { return s.env.Memory.Used() }
 
 // badGateway answers a request whose origin could not be reached.
 func badGateway(req *http.Request, err error) *http.Response {
