@@ -17,6 +17,7 @@ import (
 	"jpegveil/keystream"
 	"jpegveil/ledger"
 	"jpegveil/proxy/internal/budget"
+	"jpegveil/proxy/internal/hashes"
 	"jpegveil/proxy/internal/session"
 	"jpegveil/proxy/services"
 )
@@ -95,13 +96,18 @@ func New(cfg *config.Config, log *zap.Logger, deps Deps) (*Server, error) {
 	evicted := func() {
 		log.Warn("limits.max_sessions reached: the least recently used resumable upload was dropped")
 	}
+	memory := budget.New(int64(cfg.Limits.BufferMemory), cfg.Limits.BufferWait.Duration)
 	s.env = &services.Env{
-		Config:    cfg,
-		Upstream:  s.upstream,
-		Sessions:  session.NewTable(cfg.Limits.MaxSessions, cfg.Limits.SessionTTL.Duration, deps.Now, evicted),
-		Memory:    budget.New(int64(cfg.Limits.BufferMemory), cfg.Limits.BufferWait.Duration),
-		Hashes:    hashParser(svcs),
-		NewStream: s.crypt.newStream,
+		Config:   cfg,
+		Upstream: s.upstream,
+		Sessions: session.NewTable(cfg.Limits.MaxSessions, cfg.Limits.SessionTTL.Duration, deps.Now, evicted),
+		Memory:   memory,
+		Hashes:   hashParser(svcs),
+		NewStream: func(rule *config.Rule, algs ...hashes.Alg) *session.Stream {
+			st := s.crypt.newStream(rule, algs...)
+			st.Account(memory.NewHold())
+			return st
+		},
 	}
 
 	s.gp = s.newGoproxy()

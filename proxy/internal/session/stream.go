@@ -10,6 +10,7 @@ import (
 	"jpegveil/jpegbits"
 	"jpegveil/keystream"
 	"jpegveil/ledger"
+	"jpegveil/proxy/internal/budget"
 	"jpegveil/proxy/internal/hashes"
 	"jpegveil/veil"
 )
@@ -83,7 +84,17 @@ type Stream struct {
 	// Running hashes of the whole file, plaintext and ciphertext, for
 	// headers that carry a hash of the file on the last request.
 	plain, cipher *hashes.Set
+	// hold counts Out, which the session keeps between requests, in the
+	// proxy's memory budget.
+	hold *budget.Hold
 }
+
+// Account counts the stream's pending output in hold from now on.
+func (st *Stream) Account(hold *budget.Hold) { st.hold = hold }
+
+// Release gives the stream's memory back to the budget: the session is
+// dropped.
+func (st *Stream) Release() { st.hold.Close() }
 
 // NewStream starts the encryption of one upload. opts carries the
 // metadata switches; block is the rule's on_unsupported policy (stop at a
@@ -141,8 +152,11 @@ func (st *Stream) Commit(ctx context.Context, b []byte, final bool) error {
 			continue
 		case !final && errors.Is(err, jpegbits.ErrInputPending),
 			final && err == io.EOF:
-			// Everything the input so far determines has been read.
+			// Everything the input so far determines has been read. Its
+			// memory was taken with the chunk's; from now on the session
+			// holds it.
 			st.cipher.Write(st.Out[start:])
+			st.hold.Set(int64(cap(st.Out)))
 			return nil
 		}
 		st.Err = err
@@ -154,9 +168,12 @@ func (st *Stream) Commit(ctx context.Context, b []byte, final bool) error {
 func (st *Stream) Ack(n int) {
 	st.Out = append(st.Out[:0], st.Out[n:]...)
 	st.OutOff += int64(n)
-	if len(st.Out) == 0 && cap(st.Out) > 1<<20 {
-		st.Out = nil // do not keep a large buffer in an idle session
+	if cap(st.Out)-len(st.Out) > 64<<10 {
+		// Do not keep a large buffer in an idle session: it counts
+		// against the memory budget until the next chunk.
+		st.Out = slices.Clone(st.Out)
 	}
+	st.hold.Set(int64(cap(st.Out)))
 }
 
 // Result is the transform's result so far.
