@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -37,6 +38,7 @@ config.example.yaml.`,
 				return err
 			}
 			defer log.Sync()
+			setMemoryLimit(cfg)
 			st, err := openState(a, cfg, passFile)
 			if err != nil {
 				return err
@@ -63,6 +65,20 @@ config.example.yaml.`,
 	cmd.Flags().StringVar(&configFile, "config", "", "configuration file (default: the built-in configuration)")
 	cmd.Flags().StringVar(&passFile, "passphrase-file", "", "file holding the passphrase of a passphrase key")
 	return cmd
+}
+
+// runtimeMemory is what the proxy needs besides its buffered uploads:
+// connections, streaming transforms, certificates.
+const runtimeMemory = 128 << 20
+
+// setMemoryLimit asks the Go runtime to collect garbage soon enough to keep
+// the process near limits.buffer_memory plus runtimeMemory: buffers given
+// back to the budget would otherwise linger, up to twice the live heap.
+// GOMEMLIMIT, when set, is the user's choice and stays.
+func setMemoryLimit(cfg *config.Config) {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(int64(cfg.Limits.BufferMemory) + runtimeMemory)
+	}
 }
 
 // loadConfig reads FILE, or builds the default configuration.
