@@ -13,24 +13,6 @@ import (
 	"jpegveil/internal/proxytest"
 )
 
-// stalledBody sends the first part of a body, then waits for go before
-// sending the rest.
-type stalledBody struct {
-	r    io.Reader
-	head int
-	go_  <-chan struct{}
-}
-
-func (b *stalledBody) Read(p []byte) (int, error) {
-	if b.head > 0 {
-		n, err := b.r.Read(p[:min(len(p), b.head)])
-		b.head -= n
-		return n, err
-	}
-	<-b.go_
-	return b.r.Read(p)
-}
-
 // TestBufferedUploadsShareOneMemoryBudget: uploads held in memory for a
 // hash header share limits.buffer_memory. While two of them hold it, a
 // third waits limits.buffer_wait and then gets 503 with Retry-After,
@@ -62,7 +44,7 @@ func TestBufferedUploadsShareOneMemoryBudget(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if resp, _ := upload(&stalledBody{r: bytes.NewReader(photo), head: 64 << 10, go_: release}); resp != nil {
+			if resp, _ := upload(&proxytest.HeldBody{R: bytes.NewReader(photo), Head: 64 << 10, Release: release}); resp != nil {
 				codes[i] = resp.StatusCode
 			}
 		}()

@@ -55,33 +55,30 @@ func (c *idleConn) refresh() {
 }
 
 func (c *idleConn) SetDeadline(t time.Time) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.readBy, c.writeBy = t, t
-	if c.hijacked.Load() {
-		t = sooner(time.Now().Add(c.idle), t)
-	}
-	return c.Conn.SetDeadline(t)
+	return c.setExplicit(t, &c.readBy, &c.writeBy, c.Conn.SetDeadline)
 }
 
 func (c *idleConn) SetReadDeadline(t time.Time) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.readBy = t
-	if c.hijacked.Load() {
-		t = sooner(time.Now().Add(c.idle), t)
-	}
-	return c.Conn.SetReadDeadline(t)
+	return c.setExplicit(t, &c.readBy, nil, c.Conn.SetReadDeadline)
 }
 
 func (c *idleConn) SetWriteDeadline(t time.Time) error {
+	return c.setExplicit(t, &c.writeBy, nil, c.Conn.SetWriteDeadline)
+}
+
+// setExplicit remembers the explicit deadline t in by (and by2) and sets
+// it with set, brought forward to the idle timeout once hijacked.
+func (c *idleConn) setExplicit(t time.Time, by, by2 *time.Time, set func(time.Time) error) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.writeBy = t
+	*by = t
+	if by2 != nil {
+		*by2 = t
+	}
 	if c.hijacked.Load() {
 		t = sooner(time.Now().Add(c.idle), t)
 	}
-	return c.Conn.SetWriteDeadline(t)
+	return set(t)
 }
 
 // sooner returns the earlier of a and the explicit deadline b (zero: none).

@@ -2,7 +2,6 @@ package google_test
 
 import (
 	"bytes"
-	"io"
 	"net/http"
 	"strconv"
 	"sync"
@@ -12,23 +11,6 @@ import (
 	"jpegveil/internal/fakes"
 	"jpegveil/internal/proxytest"
 )
-
-// heldBody sends the first bytes of a chunk, then waits for release.
-type heldBody struct {
-	r       io.Reader
-	head    int
-	release <-chan struct{}
-}
-
-func (b *heldBody) Read(p []byte) (int, error) {
-	if b.head > 0 {
-		n, err := b.r.Read(p[:min(len(p), b.head)])
-		b.head -= n
-		return n, err
-	}
-	<-b.release
-	return b.r.Read(p)
-}
 
 // TestGoogleChunkBeyondMemoryBudgetIsRetried: a chunk of a resumable upload
 // takes its memory from limits.buffer_memory. While other chunks hold all
@@ -55,7 +37,7 @@ func TestGoogleChunkBeyondMemoryBudgetIsRetried(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			req := g.req("POST", other, &heldBody{r: bytes.NewReader(photo[:cs]), head: 4096, release: release},
+			req := g.req("POST", other, &proxytest.HeldBody{R: bytes.NewReader(photo[:cs]), Head: 4096, Release: release},
 				map[string]string{"X-Goog-Upload-Command": "upload", "X-Goog-Upload-Offset": "0"})
 			req.ContentLength = cs
 			resp, err := p.Client.Do(req)
