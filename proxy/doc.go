@@ -3,15 +3,19 @@
 // decrypts them on the way back.
 //
 // An upload: Server.ServeHTTP checks the client (allow-list, proxy
-// authentication, no loopback targets from the network) and hands the
-// CONNECT to goproxy, which intercepts it with a leaf from jpegveil's CA
-// when a rule names the host. Each request inside is matched against the
+// authentication slowed down after failures, tunnel ports, no loopback
+// targets from the network). A CONNECT to a host a rule names is
+// intercepted (tunnel.go): TLS with a leaf from jpegveil's CA, the requests
+// inside read by an http.Server of the proxy's own (header timeout and
+// size limit as outside) and passed to goproxy; any other CONNECT goproxy
+// tunnels untouched. Each request inside is matched against the
 // rules (config.Config.Match); the dispatcher opens an exchange for it and
 // passes it, by the rule's body kind, to the raw upload (the body is the
 // file), the multipart upload (one form field is) or the rule's Service
 // (proxy/services/google, …/nextcloud: uploads over several requests,
 // kept in a session). The photo is encrypted as a stream on its way
-// upstream (veil), hash headers are recomputed over the ciphertext, and
+// upstream (veil), hash headers are recomputed over the ciphertext (the
+// body held in memory from one budget, internal/budget), and
 // the ledger records its fingerprint. The exchange logs one line.
 //
 // A download: the response of a download rule is decrypted as the client
