@@ -105,7 +105,7 @@ func (ex *exchange) sendHashed(u uploadParts, found []hashes.Found) (*http.Respo
 	hb.plainBody.Write(u.prefix)
 	hb.cipherBody.Write(u.prefix)
 	hb.write(u.prefix)
-	vr := ex.crypt.encrypting(req.Context(), io.TeeReader(u.photo, io.MultiWriter(hb.plainBody, hb.plainFile)), ex.rule)
+	vr := ex.crypt.encrypting(req.Context(), *ex.decision, io.TeeReader(u.photo, io.MultiWriter(hb.plainBody, hb.plainFile)), ex.rule)
 	err := hb.readFrom(req.Context(), vr)
 	ex.result = vr.Result()
 	if err != nil {

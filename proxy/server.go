@@ -17,6 +17,7 @@ import (
 	"jpegveil/keystream"
 	"jpegveil/ledger"
 	"jpegveil/proxy/internal/budget"
+	"jpegveil/proxy/internal/direction"
 	"jpegveil/proxy/internal/hashes"
 	"jpegveil/proxy/internal/session"
 	"jpegveil/proxy/services"
@@ -27,7 +28,7 @@ import (
 type Server struct {
 	cfg      *config.Config
 	log      *zap.Logger
-	key      *keystream.Key
+	ring     *keystream.Keyring
 	ca       *certs.CA
 	issuer   *certs.Issuer
 	upstream *http.Transport
@@ -46,23 +47,36 @@ type Server struct {
 // Deps are the long-lived resources a Server uses, which the command opens
 // from the state directory.
 type Deps struct {
-	Key    *keystream.Key
-	CA     *certs.CA
-	Ledger ledger.Ledger
+	// Keyring holds the keys: the current one encrypts, every one
+	// decrypts. Without it, Key is a keyring of one key; with it, Key is
+	// nil or its current key.
+	Keyring *keystream.Keyring
+	Key     *keystream.Key
+	CA      *certs.CA
+	Ledger  ledger.Ledger
 	// Now is the clock that ages upload sessions; nil: time.Now.
 	Now func() time.Time
 }
 
 // New builds a Server from a validated config.
 func New(cfg *config.Config, log *zap.Logger, deps Deps) (*Server, error) {
-	if deps.Key == nil || deps.CA == nil || deps.Ledger == nil {
+	if deps.Key == nil && deps.Keyring == nil || deps.CA == nil || deps.Ledger == nil {
 		panic("proxy: New needs a key, a CA and a ledger")
+	}
+	ring := deps.Keyring
+	if ring == nil {
+		var err error
+		if ring, err = keystream.NewKeyring(deps.Key); err != nil {
+			return nil, err
+		}
+	} else if deps.Key != nil && deps.Key.ID() != ring.Current().ID() {
+		panic("proxy: Deps.Key is not the keyring's current key")
 	}
 	pool, err := cfg.Upstream.CertPool()
 	if err != nil {
 		return nil, fmt.Errorf("upstream.ca_files: %w", err)
 	}
-	s := &Server{cfg: cfg, log: log, key: deps.Key, ca: deps.CA, auth: newAuthLimiter(deps.Now), tunnels: newTunnelListener()}
+	s := &Server{cfg: cfg, log: log, ring: ring, ca: deps.CA, auth: newAuthLimiter(deps.Now), tunnels: newTunnelListener()}
 	s.issuer = deps.CA.NewIssuer(certs.IssuerOptions{})
 	dialer := &net.Dialer{Timeout: cfg.Upstream.DialTimeout.Duration, KeepAlive: 30 * time.Second}
 	s.dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -85,7 +99,8 @@ func New(cfg *config.Config, log *zap.Logger, deps Deps) (*Server, error) {
 		MaxIdleConnsPerHost:   16,
 	}
 	s.onboard = s.onboardingHandler()
-	s.crypt = &crypt{key: deps.Key, ledger: deps.Ledger, meta: cfg.Metadata}
+	s.crypt = &crypt{meta: cfg.Metadata, log: log}
+	s.crypt.dir = &direction.Decider{Ring: ring, Ledger: deps.Ledger, Keep: s.crypt.uploadOptions()}
 	svcs := builtinServices()
 	s.services = make(map[string]MultiRequestUploader)
 	for _, svc := range svcs {

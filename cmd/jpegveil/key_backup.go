@@ -16,9 +16,12 @@ import (
 	"jpegveil/keystream/paperkey"
 )
 
-// qrSize is the side of a backup QR code in pixels: large enough to print
-// and scan from paper.
-const qrSize = 768
+// qrSize asks for 8 pixels per QR module (the library reads a negative
+// size that way). A fixed image side would scale modules by a fraction,
+// which leaves uneven modules and, for some lengths of text, a quiet zone
+// too thin for scanners to find the code; 8 pixels per module prints
+// crisply and stays large enough to scan from paper.
+const qrSize = -8
 
 // backupKey is one key to back up: its file, parsed, and the file's text.
 type backupKey struct {

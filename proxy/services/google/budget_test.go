@@ -71,7 +71,10 @@ func TestGoogleChunkBeyondMemoryBudgetIsRetried(t *testing.T) {
 	if resp, msg := g.chunk(loc, cs, photo[cs:2*cs], "upload", nil); resp.StatusCode != 200 {
 		t.Fatalf("the chunk sent again: %s %q", resp.Status, msg)
 	}
-	if resp, msg := g.chunk(loc, 2*cs, photo[2*cs:], "upload, finalize", nil); resp.StatusCode != 200 {
+	if resp, msg := g.chunk(loc, 2*cs, photo[2*cs:3*cs], "upload", nil); resp.StatusCode != 200 {
+		t.Fatalf("chunk 2: %s %q", resp.Status, msg)
+	}
+	if resp, msg := g.chunk(loc, 3*cs, photo[3*cs:], "upload, finalize", nil); resp.StatusCode != 200 {
 		t.Fatalf("finalize: %s %q", resp.Status, msg)
 	}
 	proxytest.CheckStored(t, "upload with a 503 in the middle", f.Upload1(loc).Data, photo, want)
