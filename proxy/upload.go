@@ -75,7 +75,8 @@ func (ex *exchange) sendEncrypted(u uploadParts) (*http.Response, error) {
 	if len(found) > 0 {
 		return ex.sendHashed(u, found)
 	}
-	held := &holdLimit{r: u.photo, limit: ex.env.HashBuffer()}
+	held := &holdLimit{r: u.photo, limit: ex.env.HashBuffer(), mem: ex.env.Memory.NewHold(), ctx: req.Context()}
+	defer held.mem.Close()
 	src := u.photo
 	if ex.rule.OnUnsupported != config.UnsupportedPass {
 		src = held
@@ -85,6 +86,9 @@ func (ex *exchange) sendEncrypted(u uploadParts) (*http.Response, error) {
 	head, err := readUpTo(out, preRead)
 	if err != nil && err != io.EOF {
 		ex.result = vr.Result()
+		if services.IsBusy(err) {
+			return ex.busy(err)
+		}
 		var re *refuseError
 		if veil.IsParseError(err) || errors.As(err, &re) {
 			services.Drain(u.photo)
@@ -106,6 +110,10 @@ func (ex *exchange) sendEncrypted(u uploadParts) (*http.Response, error) {
 	if refused != nil {
 		if resp != nil {
 			resp.Body.Close()
+		}
+		if services.IsBusy(refused) {
+			// The request upstream broke off: the service stored nothing.
+			return ex.busy(refused)
 		}
 		return ex.refusal(refused), nil
 	}
@@ -173,7 +181,7 @@ func (b *countingBody) Read(p []byte) (int, error) {
 	b.mu.Lock()
 	b.n += int64(n)
 	var re *refuseError
-	if err != nil && err != io.EOF && (veil.IsParseError(err) || errors.As(err, &re)) {
+	if err != nil && err != io.EOF && (veil.IsParseError(err) || errors.As(err, &re) || services.IsBusy(err)) {
 		b.refusal = err
 	}
 	b.mu.Unlock()
