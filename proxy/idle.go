@@ -28,7 +28,8 @@ type idleConn struct {
 	hijacked atomic.Bool
 
 	mu              sync.Mutex
-	readBy, writeBy time.Time // set explicitly; zero: none
+	readBy, writeBy time.Time    // set explicitly; zero: none
+	refreshed       atomic.Int64 // when refresh last moved the deadlines, in Unix ns
 }
 
 func (c *idleConn) Read(p []byte) (int, error) {
@@ -42,14 +43,21 @@ func (c *idleConn) Write(p []byte) (int, error) {
 }
 
 // refresh moves both deadlines to the idle timeout from now, or to the
-// explicit deadline when that comes first.
+// explicit deadline when that comes first. A sixteenth of the timeout
+// after the last move is close enough: a stream of small reads and writes
+// does not reset the deadlines for each one.
 func (c *idleConn) refresh() {
 	if !c.hijacked.Load() {
 		return
 	}
+	now := time.Now()
+	if now.UnixNano()-c.refreshed.Load() < int64(c.idle/16) {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	idle := time.Now().Add(c.idle)
+	c.refreshed.Store(now.UnixNano())
+	idle := now.Add(c.idle)
 	c.Conn.SetReadDeadline(sooner(idle, c.readBy))
 	c.Conn.SetWriteDeadline(sooner(idle, c.writeBy))
 }
