@@ -35,6 +35,13 @@
 // planned from the end of the file, or when the prefix is too short for
 // the classifier).
 //
+// Nothing lost: after an accepted upload the ledger learns the SHA-256 of
+// the file as it went up and where the service keeps it (record.go); every
+// download of a photo of ours is checked against both, and one the service
+// did not keep is logged, counted and shown on the proxy's page, never
+// served as if whole (kept.go). Uploads to a host `jpegveil verify` saw
+// re-encode are refused (reencode.go).
+//
 // The services: a Service (service.go) is one photo service's protocol
 // knowledge in a package of its own under proxy/services. It sees the
 // proxy only through services.Exchange (the request, its rule, refusing,
@@ -42,6 +49,7 @@
 // (upstream transport, session table, hash headers, encryption streams),
 // and never imports this package. What a service does beyond its name and
 // hash headers is an interface of its own that the dispatcher checks for:
-// MultiRequestUploader today; renditions, checksum translation, upload IDs
-// and a motion-photo policy next (see service.go).
+// MultiRequestUploader and UploadIdentifier (DownloadIdentifier) today;
+// renditions, checksum translation and a motion-photo policy next (see
+// service.go).
 package proxy

@@ -3,6 +3,7 @@ package proxy
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -150,6 +151,7 @@ func (ex *exchange) sendHashed(u uploadParts, found []hashes.Found) (*http.Respo
 	if err != nil {
 		return ex.refusal(err), nil
 	}
+	ex.SetFileHash(sha256.Sum256(photo))
 	return ex.sendBuffered(hb.buf)
 }
 

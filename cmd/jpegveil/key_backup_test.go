@@ -189,3 +189,37 @@ func TestKeyBackupRecordedInStateDir(t *testing.T) {
 		t.Errorf("backup not recorded: %v", err)
 	}
 }
+
+// TestKeyBackupOfKeyring: every key of a rotated keyring is backed up, the
+// current one first, and each sheet restores its own key.
+func TestKeyBackupOfKeyring(t *testing.T) {
+	dir := t.TempDir()
+	key := filepath.Join(dir, "key")
+	mustRun(t, 0, "keygen", "-o", key)
+	mustRun(t, 0, "key", "rotate", "-k", key)
+	files, err := keystream.ReadKeyring(key)
+	if err != nil || len(files) != 2 {
+		t.Fatalf("keyring: %d keys, %v", len(files), err)
+	}
+	code, out, stderr := runCLI(t, "", "key", "backup", "-k", key, "--qr-dir", dir)
+	if code != 0 {
+		t.Fatalf("backup of a keyring: %d %s", code, stderr)
+	}
+	const head = "# jpegveil paper key v1"
+	sheets := strings.SplitAfterN(out, "\n\n", -1)
+	if len(sheets) != 2 || !strings.HasPrefix(sheets[0], head) || !strings.HasPrefix(sheets[1], head) {
+		t.Fatalf("want two sheets, got:\n%s", out)
+	}
+	for i, f := range files {
+		if !strings.Contains(sheets[i], "Key ID "+f.ID) {
+			t.Errorf("sheet %d is not of key %s:\n%s", i, f.ID, sheets[i])
+		}
+		if got := decodeQR(t, filepath.Join(dir, "jpegveil-key-"+f.ID+".png")); got != strings.TrimSuffix(sheets[i], "\n") && got != sheets[i] {
+			t.Errorf("QR code of key %s differs from its sheet", f.ID)
+		}
+		restored := filepath.Join(dir, "restored-"+f.ID)
+		if code, stdout, stderr := runCLI(t, sheets[i], "key", "restore", "-o", restored); code != 0 || stdout != "key ID: "+f.ID+"\n" {
+			t.Errorf("restore of key %s: %d %q %q", f.ID, code, stdout, stderr)
+		}
+	}
+}

@@ -165,6 +165,7 @@ func assemble(ex services.Exchange, sess *session.Session, nc *upload, found []h
 		return resp, nil
 	}
 	env.Sessions.Remove(sess.Key(), sess)
+	ex.SetFileHash(st.CiphertextSHA256())
 	ex.Record(services.Of(st.Result()), nil)
 	return resp, nil
 }
