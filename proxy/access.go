@@ -42,7 +42,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.Method == http.MethodConnect {
 		w = withIdleTimeout(w, r)
-		if s.cfg.Intercepts(r.URL.Hostname()) {
+		if s.intercepts(r.URL.Hostname()) {
 			s.intercept(w, r)
 			return
 		}

@@ -13,9 +13,9 @@ import (
 	"jpegveil/internal/proxytest"
 )
 
-// connect sends a CONNECT for target through the proxy at addr and returns
+// connectThrough sends a CONNECT for target through the proxy at addr and returns
 // the proxy's answer and its body.
-func connect(t *testing.T, addr, target string) (*http.Response, string) {
+func connectThrough(t *testing.T, addr, target string) (*http.Response, string) {
 	t.Helper()
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
@@ -72,7 +72,7 @@ func TestConnectOnlyToAllowedPorts(t *testing.T) {
 		{"mail.test:8025", http.StatusOK},  // named in upstream.resolve
 		{"photos.test:443", http.StatusOK}, // intercepted
 	} {
-		resp, body := connect(t, p.URL.Host, tc.target)
+		resp, body := connectThrough(t, p.URL.Host, tc.target)
 		if resp.StatusCode != tc.want {
 			t.Errorf("CONNECT %s: %s, want %d", tc.target, resp.Status, tc.want)
 		}
@@ -83,10 +83,10 @@ func TestConnectOnlyToAllowedPorts(t *testing.T) {
 
 	// A port the user lists is allowed.
 	p = proxytest.Start(t, yaml("clients:\n  connect_ports: [443, "+otherPort+"]\n"), nil)
-	if resp, body := connect(t, p.URL.Host, "127.0.0.1:"+otherPort); resp.StatusCode != http.StatusOK {
+	if resp, body := connectThrough(t, p.URL.Host, "127.0.0.1:"+otherPort); resp.StatusCode != http.StatusOK {
 		t.Errorf("CONNECT to a port in clients.connect_ports: %s %s", resp.Status, body)
 	}
-	if resp, _ := connect(t, p.URL.Host, "127.0.0.1:25"); resp.StatusCode != http.StatusForbidden {
+	if resp, _ := connectThrough(t, p.URL.Host, "127.0.0.1:25"); resp.StatusCode != http.StatusForbidden {
 		t.Errorf("CONNECT :25 with connect_ports [443, %s]: %s", otherPort, resp.Status)
 	}
 }

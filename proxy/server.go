@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/elazarl/goproxy"
@@ -26,19 +27,22 @@ import (
 // Server is the intercepting proxy. Only CONNECTs to hosts named in the
 // rules are intercepted; every other CONNECT is tunnelled untouched.
 type Server struct {
-	cfg      *config.Config
-	log      *zap.Logger
-	ring     *keystream.Keyring
-	ca       *certs.CA
-	issuer   *certs.Issuer
-	upstream *http.Transport
-	dial     func(ctx context.Context, network, addr string) (net.Conn, error)
-	gp       *goproxy.ProxyHttpServer
-	onboard  http.Handler
-	crypt    *crypt
-	env      *services.Env
-	services map[string]MultiRequestUploader // by the name rules give them
-	auth     *authLimiter
+	cfg    *config.Config
+	log    *zap.Logger
+	ring   *keystream.Keyring
+	issuer *certs.Issuer
+	// generations are the CA generations the issuer signs with, oldest
+	// first; the onboarding page lists them.
+	generations []*certs.Generation
+	listenAddr  atomic.Pointer[net.TCPAddr] // set by Serve, for the onboarding page
+	upstream    *http.Transport
+	dial        func(ctx context.Context, network, addr string) (net.Conn, error)
+	gp          *goproxy.ProxyHttpServer
+	onboard     http.Handler
+	crypt       *crypt
+	env         *services.Env
+	services    map[string]MultiRequestUploader // by the name rules give them
+	auth        *authLimiter
 	// tunnels carries the intercepted connections to the server of the
 	// requests inside them.
 	tunnels *tunnelListener
@@ -60,8 +64,11 @@ type Deps struct {
 	// nil or its current key.
 	Keyring *keystream.Keyring
 	Key     *keystream.Key
-	CA      *certs.CA
-	Ledger  ledger.Ledger
+	// Authorities are the CA generations that issue the leaves. When nil,
+	// CA alone issues them.
+	Authorities *certs.Authorities
+	CA          *certs.CA
+	Ledger      ledger.Ledger
 	// Now is the clock that ages upload sessions; nil: time.Now.
 	Now func() time.Time
 	// BackupMissing returns the IDs of the keys of which no backup was
@@ -71,7 +78,7 @@ type Deps struct {
 
 // New builds a Server from a validated config.
 func New(cfg *config.Config, log *zap.Logger, deps Deps) (*Server, error) {
-	if deps.Key == nil && deps.Keyring == nil || deps.CA == nil || deps.Ledger == nil {
+	if deps.Key == nil && deps.Keyring == nil || deps.CA == nil && deps.Authorities == nil || deps.Ledger == nil {
 		panic("proxy: New needs a key, a CA and a ledger")
 	}
 	ring := deps.Keyring
@@ -87,8 +94,14 @@ func New(cfg *config.Config, log *zap.Logger, deps Deps) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("upstream.ca_files: %w", err)
 	}
-	s := &Server{cfg: cfg, log: log, ring: ring, ca: deps.CA, backupMissing: deps.BackupMissing, auth: newAuthLimiter(deps.Now), tunnels: newTunnelListener()}
-	s.issuer = deps.CA.NewIssuer(certs.IssuerOptions{})
+	s := &Server{cfg: cfg, log: log, ring: ring, backupMissing: deps.BackupMissing, auth: newAuthLimiter(deps.Now), tunnels: newTunnelListener()}
+	if a := deps.Authorities; a != nil && a.Newest() != nil {
+		s.issuer = a.NewIssuer(certs.IssuerOptions{})
+		s.generations = a.Generations()
+	} else {
+		s.issuer = deps.CA.NewIssuer(certs.IssuerOptions{})
+		s.generations = []*certs.Generation{{Number: 1, CA: deps.CA}}
+	}
 	dialer := &net.Dialer{Timeout: cfg.Upstream.DialTimeout.Duration, KeepAlive: 30 * time.Second}
 	s.dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		if to, ok := cfg.Upstream.ResolveAddr(addr); ok {
@@ -163,6 +176,9 @@ func (s *Server) newGoproxy() *goproxy.ProxyHttpServer {
 		return s.roundTrip(req)
 	})
 	gp.OnRequest().DoFunc(func(r *http.Request, ctx *goproxy.ProxyCtx) (*http.Request, *http.Response) {
+		if s.isProbeHost(r.URL.Hostname()) {
+			return r, probeResponse(r)
+		}
 		ctx.RoundTripper = rt
 		return r, nil
 	})
@@ -177,24 +193,6 @@ func (s *Server) newGoproxy() *goproxy.ProxyHttpServer {
 	return gp
 }
 
-// tlsConfigFor returns the TLS configuration presented to a client that
-// CONNECTed to host: a short-lived leaf for host from jpegveil's CA.
-func (s *Server) tlsConfigFor(host string, _ *goproxy.ProxyCtx) (*tls.Config, error) {
-	hostname := host
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		hostname = h
-	}
-	cert, err := s.issuer.Certificate(hostname)
-	if err != nil {
-		return nil, err
-	}
-	return &tls.Config{
-		Certificates: []tls.Certificate{*cert},
-		MinVersion:   tls.VersionTLS12,
-		NextProtos:   []string{"http/1.1"}, // HTTP/1.1 towards the client
-	}, nil
-}
-
 // Serve accepts proxy clients on l until ctx is done, then shuts down.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	hs := &http.Server{
@@ -204,6 +202,9 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		IdleTimeout:       s.cfg.ClientTimeouts.Idle.Duration,
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          zap.NewStdLog(s.log.Named("http")),
+	}
+	if a, ok := l.Addr().(*net.TCPAddr); ok {
+		s.listenAddr.Store(a)
 	}
 	inner := s.newTunnelServer()
 	go inner.Serve(s.tunnels)

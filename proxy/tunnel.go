@@ -24,6 +24,12 @@ const maxHeaderBytes = 256 << 10
 // own interception reads the requests in a tunnel with http.ReadRequest,
 // which has neither a deadline nor a size limit.)
 
+// intercepts reports whether a CONNECT to host is intercepted: a host the
+// rules name, or a CA probe the proxy answers itself.
+func (s *Server) intercepts(host string) bool {
+	return s.cfg.Intercepts(host) || s.isProbeHost(host)
+}
+
 // intercept answers a CONNECT to a host the rules name: it takes over the
 // connection, terminates TLS with a leaf from jpegveil's CA and hands the
 // connection to the tunnelled server.
