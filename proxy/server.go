@@ -142,22 +142,25 @@ func New(cfg *config.Config, log *zap.Logger, deps Deps) (*Server, error) {
 	evicted := func() {
 		log.Warn("limits.max_sessions reached: the least recently used resumable upload was dropped")
 	}
-	memory := budget.New(int64(cfg.Limits.BufferMemory), cfg.Limits.BufferWait.Duration)
 	s.env = &services.Env{
-		Config:   cfg,
-		Upstream: s.upstream,
-		Sessions: session.NewTable(cfg.Limits.MaxSessions, cfg.Limits.SessionTTL.Duration, deps.Now, evicted),
-		Memory:   memory,
-		Hashes:   hashParser(svcs),
-		NewStream: func(rule *config.Rule, algs ...hashes.Alg) *session.Stream {
-			st := s.crypt.newStream(rule, algs...)
-			st.Account(memory.NewHold())
-			return st
-		},
+		Config:    cfg,
+		Upstream:  s.upstream,
+		Sessions:  session.NewTable(cfg.Limits.MaxSessions, cfg.Limits.SessionTTL.Duration, deps.Now, evicted),
+		Memory:    budget.New(int64(cfg.Limits.BufferMemory), cfg.Limits.BufferWait.Duration),
+		Hashes:    hashParser(svcs),
+		NewStream: s.newStream,
 	}
 
 	s.gp = s.newGoproxy()
 	return s, nil
+}
+
+// newStream starts the encryption of an upload on rule that spans several
+// requests, its memory counted in the budget.
+func (s *Server) newStream(rule *config.Rule, algs ...hashes.Alg) *session.Stream {
+	st := s.crypt.newStream(rule, algs...)
+	st.Account(s.env.Memory.NewHold())
+	return st
 }
 
 // newGoproxy wires goproxy: every request goes through roundTrip. A

@@ -115,14 +115,7 @@ func (ex *exchange) sendEncrypted(u uploadParts) (*http.Response, error) {
 	var refused error
 	ex.bytes, ex.result, refused = cb.outcome()
 	if refused != nil {
-		if resp != nil {
-			resp.Body.Close()
-		}
-		if services.IsBusy(refused) {
-			// The request upstream broke off: the service stored nothing.
-			return ex.busy(refused)
-		}
-		return ex.refusal(refused), nil
+		return ex.stopped(resp, refused)
 	}
 	if rerr != nil {
 		ex.Record(services.UpstreamError, rerr)
@@ -150,6 +143,19 @@ func (f *fileSum) Read(p []byte) (int, error) {
 		f.eof.Store(true)
 	}
 	return n, err
+}
+
+// stopped answers an upload whose body stopped while it went upstream, for
+// the reason why: 503 when the memory budget ran out, else 502 with the
+// refusal. The request upstream broke off, so the service stored nothing.
+func (ex *exchange) stopped(resp *http.Response, why error) (*http.Response, error) {
+	if resp != nil {
+		resp.Body.Close()
+	}
+	if services.IsBusy(why) {
+		return ex.busy(why)
+	}
+	return ex.refusal(why), nil
 }
 
 type eofReader struct{}
