@@ -61,6 +61,9 @@ func (ex *exchange) sendEncrypted(u uploadParts) (*http.Response, error) {
 	// ciphertext, which needs the whole body first (hashed.go).
 	found, err := ex.env.Hashes.Parse(req.Header)
 	if err != nil {
+		// Read the body first: a client still sending it when the
+		// connection closes sees a reset instead of the reason.
+		services.Drain(u.all())
 		u.body.Close()
 		return ex.refusal(err), nil
 	}
