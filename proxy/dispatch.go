@@ -50,9 +50,11 @@ func (s *Server) dispatch(ex *exchange) (*http.Response, error) {
 	case config.BodyDownload:
 		return ex.download()
 	case config.BodyRaw:
-		return ex.Upload()
+		return s.identifiedUpload(ex, ex.Upload)
 	case config.BodyMultipart:
-		return ex.uploadMultipart()
+		return s.identifiedUpload(ex, ex.uploadMultipart)
+	case config.BodyAPI:
+		return s.api(ex)
 	case config.BodyResumable:
 		if svc, ok := s.services[string(rule.Resumable)]; ok {
 			return svc.Upload(ex)

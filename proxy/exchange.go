@@ -25,6 +25,9 @@ type exchange struct {
 	log   *zap.Logger
 	start time.Time
 	dir   services.Direction
+	// capture follows an upload whose service names the photo in its
+	// answer (identifiedUpload).
+	capture *uploadCapture
 
 	outcome services.Outcome
 	err     error

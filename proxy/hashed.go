@@ -65,8 +65,8 @@ func (ex *exchange) sendHashed(u uploadParts, found []hashes.Found) (*http.Respo
 	hb.plainBody.Write(u.prefix)
 	hb.cipherBody.Write(u.prefix)
 	hb.buf.Write(u.prefix)
-	vr := ex.crypt.encrypting(req.Context(), io.TeeReader(u.photo, io.MultiWriter(hb.plainBody, hb.plainFile)), ex.rule)
-	err := hb.readFrom(vr)
+	vr := ex.crypt.encrypting(req.Context(), io.TeeReader(ex.capture.plainSide(u.photo), io.MultiWriter(hb.plainBody, hb.plainFile)), ex.rule)
+	err := hb.readFrom(ex.capture.cipherSide(vr))
 	ex.result = vr.Result()
 	if err != nil {
 		if veil.IsParseError(err) {

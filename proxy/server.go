@@ -35,6 +35,9 @@ type Server struct {
 	crypt    *crypt
 	env      *services.Env
 	services map[string]MultiRequestUploader // by the name rules give them
+	byName   map[string]Service
+	previews *previews
+	sums     *checksumMap
 }
 
 // Deps are the long-lived resources a Server uses, which the command opens
@@ -82,10 +85,19 @@ func New(cfg *config.Config, log *zap.Logger, deps Deps) (*Server, error) {
 	s.crypt = &crypt{key: deps.Key, ledger: deps.Ledger, meta: cfg.Metadata}
 	svcs := builtinServices()
 	s.services = make(map[string]MultiRequestUploader)
+	s.byName = make(map[string]Service)
 	for _, svc := range svcs {
+		s.byName[svc.Name()] = svc
 		if m, ok := svc.(MultiRequestUploader); ok {
 			s.services[svc.Name()] = m
 		}
+	}
+	if s.previews, err = newPreviews(cfg, deps.Key); err != nil {
+		return nil, fmt.Errorf("previews: %w", err)
+	}
+	s.sums = &checksumMap{key: deps.Key.ChecksumKey()}
+	if as, ok := deps.Ledger.(ledger.AliasStore); ok {
+		s.sums.store = as
 	}
 	evicted := func() {
 		log.Warn("limits.max_sessions reached: the least recently used resumable upload was dropped")
@@ -96,6 +108,7 @@ func New(cfg *config.Config, log *zap.Logger, deps Deps) (*Server, error) {
 		Sessions:  session.NewTable(cfg.Limits.MaxSessions, cfg.Limits.SessionTTL.Duration, deps.Now, evicted),
 		Hashes:    hashParser(svcs),
 		NewStream: s.crypt.newStream,
+		Checksums: s.sums,
 	}
 
 	s.gp = s.newGoproxy()

@@ -61,8 +61,9 @@ func (ex *exchange) sendEncrypted(u uploadParts) (*http.Response, error) {
 		}
 		return ex.sendHashed(u, found)
 	}
-	vr := ex.crypt.encrypting(req.Context(), u.photo, ex.rule)
-	head, err := readUpTo(vr, preRead)
+	vr := ex.crypt.encrypting(req.Context(), ex.capture.plainSide(u.photo), ex.rule)
+	out := ex.capture.cipherSide(vr)
+	head, err := readUpTo(out, preRead)
 	if err != nil && err != io.EOF {
 		ex.result = vr.Result()
 		if veil.IsParseError(err) {
@@ -73,7 +74,7 @@ func (ex *exchange) sendEncrypted(u uploadParts) (*http.Response, error) {
 		ex.Record(services.ClientError, err)
 		return nil, err
 	}
-	var rest io.Reader = vr
+	rest := out
 	if err == io.EOF {
 		rest = eofReader{}
 	}

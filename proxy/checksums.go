@@ -1,0 +1,81 @@
+package proxy
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+
+	"jpegveil/ledger"
+)
+
+// checksumMap is services.Checksums over the ledger's aliases. Keys and
+// values are derived under K_checksums: the lookup key of a checksum is a
+// keyed hash of it, and a photo's checksum is stored XORed with a keyed pad
+// of its ciphertext's, so the ledger shows no checksum of a plaintext.
+type checksumMap struct {
+	key   []byte
+	store ledger.AliasStore // nil: nothing is mapped, stand-ins only
+}
+
+// Tags keep the keyed hashes of one purpose apart from the others'.
+const (
+	tagPlainToCipher = 'p'
+	tagCipherToPlain = 'c'
+	tagPad           = 'x'
+	tagStandIn       = 's'
+)
+
+func (m *checksumMap) mac(tag byte, sum []byte) [32]byte {
+	h := hmac.New(sha256.New, m.key)
+	h.Write([]byte{tag, byte(len(sum))})
+	h.Write(sum)
+	return [32]byte(h.Sum(nil))
+}
+
+func (m *checksumMap) Cipher(ctx context.Context, plain []byte) ([]byte, bool) {
+	if m.store == nil {
+		return nil, false
+	}
+	v, ok, err := m.store.Alias(ctx, m.mac(tagPlainToCipher, plain))
+	if err != nil || !ok || len(v) != len(plain) {
+		return nil, false
+	}
+	return v, true
+}
+
+func (m *checksumMap) Plain(ctx context.Context, cipher []byte) ([]byte, bool) {
+	if m.store == nil || len(cipher) > 32 {
+		return nil, false
+	}
+	v, ok, err := m.store.Alias(ctx, m.mac(tagCipherToPlain, cipher))
+	if err != nil || !ok || len(v) != len(cipher) {
+		return nil, false
+	}
+	pad := m.mac(tagPad, cipher)
+	for i := range v {
+		v[i] ^= pad[i]
+	}
+	return v, true
+}
+
+func (m *checksumMap) StandIn(plain []byte) []byte {
+	s := m.mac(tagStandIn, plain)
+	return append([]byte(nil), s[:min(len(plain), len(s))]...)
+}
+
+// record keeps the pair: the checksum of a photo and that of the
+// ciphertext uploaded for it (same algorithm, at most 32 bytes).
+func (m *checksumMap) record(ctx context.Context, plain, cipher []byte) error {
+	if m.store == nil || len(plain) != len(cipher) || len(cipher) > 32 {
+		return nil
+	}
+	if err := m.store.RecordAlias(ctx, m.mac(tagPlainToCipher, plain), cipher); err != nil {
+		return err
+	}
+	pad := m.mac(tagPad, cipher)
+	sealed := make([]byte, len(plain))
+	for i := range plain {
+		sealed[i] = plain[i] ^ pad[i]
+	}
+	return m.store.RecordAlias(ctx, m.mac(tagCipherToPlain, cipher), sealed)
+}

@@ -1,0 +1,176 @@
+package proxy
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"image"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strconv"
+
+	"go.uber.org/zap"
+
+	"jpegveil/config"
+	"jpegveil/keystream"
+	"jpegveil/proxy/internal/preview"
+	"jpegveil/proxy/services"
+)
+
+// previews renders and caches the previews of the proxy's photos.
+type previews struct {
+	cache   *preview.Cache
+	quality int
+	sizes   []int // longest sides rendered at upload
+	limit   int64 // most of an original read to render from
+}
+
+func newPreviews(cfg *config.Config, key *keystream.Key) (*previews, error) {
+	dir := ""
+	if cfg.Previews.DiskCache > 0 {
+		dir = filepath.Join(cfg.StateDir, "previews")
+	}
+	cache, err := preview.NewCache(int64(cfg.Previews.MemoryCache), dir, int64(cfg.Previews.DiskCache), key.PreviewCacheKey())
+	if err != nil {
+		return nil, err
+	}
+	return &previews{cache: cache, quality: cfg.Previews.Quality, sizes: cfg.Previews.UploadSizes, limit: int64(cfg.Limits.HashBuffer)}, nil
+}
+
+// Cache keys: service, the service's ID for the photo, what is cached.
+func previewKey(svc, photo string, spec preview.Spec) string {
+	return svc + "\x00" + photo + "\x00" + spec.String()
+}
+func placeholderKey(svc, photo string) string { return svc + "\x00" + photo + "\x00thumbhash" }
+func strangerKey(svc, photo string) string    { return svc + "\x00" + photo + "\x00stranger" }
+
+// renderAll renders the upload sizes and the placeholder of a photo of the
+// proxy's and caches them, along with the one spec asked for (if any),
+// which it returns.
+func (p *previews) renderAll(svc, photo string, img image.Image, asked *preview.Spec) ([]byte, error) {
+	specs := make([]preview.Spec, 0, len(p.sizes)+1)
+	for _, n := range p.sizes {
+		specs = append(specs, preview.Side(n))
+	}
+	if asked != nil {
+		specs = append(specs, *asked)
+	}
+	var out []byte
+	for _, spec := range specs {
+		b, err := preview.Encode(preview.Scale(img, spec), p.quality)
+		if err != nil {
+			return nil, err
+		}
+		p.cache.Put(previewKey(svc, photo, spec), b)
+		if asked != nil && spec == *asked {
+			out = b
+		}
+	}
+	p.cache.Put(placeholderKey(svc, photo), preview.ThumbHash(img))
+	return out, nil
+}
+
+// placeholders is the services.Placeholders of svc.
+func (p *previews) placeholders(svc string) services.Placeholders {
+	return func(photo string) ([]byte, bool) { return p.cache.Get(placeholderKey(svc, photo)) }
+}
+
+// servePreview answers a request for a rendition: from the cache, or
+// rendered from the original when the photo is the proxy's; the service's
+// own rendition passes for a photo of someone else's, and when the
+// original cannot be had (logged with the reason).
+func (s *Server) servePreview(ex *exchange, svc string, r services.Rendition) (*http.Response, error) {
+	p := s.previews
+	if b, ok := p.cache.Get(previewKey(svc, r.Photo, r.Spec)); ok {
+		ex.outcome = services.PreviewCached
+		return previewResponse(ex.req, b), nil
+	}
+	if _, ok := p.cache.Get(strangerKey(svc, r.Photo)); ok {
+		return ex.Pass(services.Passed)
+	}
+	plain, ours, err := s.fetchOriginal(ex, r.Original)
+	if err != nil {
+		ex.Record(services.PreviewFallback, fmt.Errorf("fetching the original to render a preview: %w", err))
+		return ex.RoundTrip(ex.req)
+	}
+	if !ours {
+		p.cache.Put(strangerKey(svc, r.Photo), []byte{1})
+		return ex.Pass(services.Passed)
+	}
+	img, err := preview.Decode(plain)
+	var b []byte
+	if err == nil {
+		b, err = p.renderAll(svc, r.Photo, img, &r.Spec)
+	}
+	if err != nil {
+		ex.Record(services.PreviewFallback, err)
+		return ex.RoundTrip(ex.req)
+	}
+	ex.outcome = services.PreviewRendered
+	return previewResponse(ex.req, b), nil
+}
+
+// fetchOriginal fetches and decrypts a photo; ours says whether the
+// ledger knew it (it was decrypted).
+func (s *Server) fetchOriginal(ex *exchange, req *http.Request) (plain []byte, ours bool, err error) {
+	resp, err := s.upstream.RoundTrip(req)
+	if err != nil {
+		return nil, false, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || services.Compressed(resp.Header) != "" {
+		return nil, false, fmt.Errorf("%s answered %s", req.URL.Path, resp.Status)
+	}
+	limit := s.previews.limit
+	cr := &countingReader{r: io.LimitReader(resp.Body, limit+1)}
+	vr := s.crypt.decrypting(req.Context(), cr)
+	plain, err = io.ReadAll(vr)
+	ex.Sent(cr.n)
+	if err != nil {
+		return nil, false, err
+	}
+	if int64(len(plain)) > limit {
+		return nil, false, errors.New("the original is larger than limits.hash_buffer")
+	}
+	return plain, vr.Result().Transformed, nil
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// previewResponse is a rendered preview. Renditions of one photo do not
+// change (clients add a cache buster of their own when the photo does),
+// so the client may keep it for a day.
+func previewResponse(req *http.Request, b []byte) *http.Response {
+	sum := sha256.Sum256(b)
+	etag := `"jv-` + hex.EncodeToString(sum[:8]) + `"`
+	h := make(http.Header)
+	h.Set("Cache-Control", "private, max-age=86400")
+	h.Set("ETag", etag)
+	h.Set("X-Jpegveil-Preview", "rendered")
+	if req.Header.Get("If-None-Match") == etag {
+		return services.Respond(req, http.StatusNotModified, h, "")
+	}
+	h.Set("Content-Type", "image/jpeg")
+	resp := services.Respond(req, http.StatusOK, h, "")
+	resp.Body = io.NopCloser(bytes.NewReader(b))
+	resp.ContentLength = int64(len(b))
+	resp.Header.Set("Content-Length", strconv.Itoa(len(b)))
+	return resp
+}
+
+// logPreviewError logs a preview the proxy could not render at upload.
+func (s *Server) logPreviewError(svc string, err error) {
+	s.log.Warn("rendering previews at upload failed", zap.String("service", svc), zap.Error(err))
+}

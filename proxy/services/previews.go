@@ -1,0 +1,39 @@
+package services
+
+import (
+	"context"
+	"net/http"
+
+	"jpegveil/proxy/internal/preview"
+)
+
+// Rendition is a request for a preview the service makes of a photo: a
+// thumbnail, a resized copy.
+type Rendition struct {
+	// Photo is the service's ID for the photo: with the spec, the key of
+	// the cached preview.
+	Photo string
+	Spec  preview.Spec
+	// Original fetches the photo itself, with the client's credentials.
+	Original *http.Request
+}
+
+// Checksums maps the checksums of photos (what a client computes over the
+// file it holds) to those of their ciphertexts (what the service stores
+// and reports), and back. Checksums are raw digests.
+type Checksums interface {
+	// Cipher is the checksum of the ciphertext uploaded for a photo whose
+	// checksum is plain.
+	Cipher(ctx context.Context, plain []byte) ([]byte, bool)
+	// Plain is the checksum of the photo whose ciphertext has checksum
+	// cipher.
+	Plain(ctx context.Context, cipher []byte) ([]byte, bool)
+	// StandIn is what is sent in place of a checksum the map does not
+	// hold: a keyed digest of the same length, stable for one key, that
+	// tells the service nothing about the photo.
+	StandIn(plain []byte) []byte
+}
+
+// Placeholders gives the placeholder (ThumbHash) of a photo of the
+// proxy's by the service's ID for it, when one is known.
+type Placeholders func(photo string) ([]byte, bool)

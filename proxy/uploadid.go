@@ -1,0 +1,57 @@
+package proxy
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+
+	"jpegveil/ledger"
+	"jpegveil/proxy/internal/preview"
+	"jpegveil/proxy/services"
+)
+
+// maxUploadAnswer bounds the answer to an upload read for the photo's ID.
+const maxUploadAnswer = 1 << 20
+
+// identifiedUpload runs an upload on a rule that names a service whose
+// answer names the photo: once the service has taken it, the checksums of
+// photo and ciphertext are recorded in the checksum map, the service's ID
+// in the ledger, and the previews are rendered from the photo the proxy
+// still holds, so a grid of them costs no download.
+func (s *Server) identifiedUpload(ex *exchange, upload func() (*http.Response, error)) (*http.Response, error) {
+	idr, ok := s.byName[ex.rule.Service].(UploadIdentifier)
+	if !ok {
+		return upload()
+	}
+	ex.capture = newUploadCapture(int64(s.cfg.Limits.HashBuffer))
+	resp, err := upload()
+	if err != nil || resp == nil || !ex.result.Transformed || ex.result.Err != nil {
+		return resp, err
+	}
+	body, rerr := io.ReadAll(io.LimitReader(resp.Body, maxUploadAnswer))
+	resp.Body = services.ReadCloser{Reader: io.MultiReader(bytes.NewReader(body), resp.Body), Closer: resp.Body}
+	if rerr != nil {
+		return resp, nil
+	}
+	id, ok := idr.UploadID(ex.req, resp.StatusCode, body)
+	if !ok {
+		return resp, nil
+	}
+	ctx, c := ex.req.Context(), ex.capture
+	if err := s.sums.record(ctx, c.plainSum.Sum(nil), c.cipherSum.Sum(nil)); err != nil {
+		s.log.Warn("recording the checksums of an upload failed")
+	}
+	if ur, ok := s.crypt.ledger.(ledger.UploadRecorder); ok && ex.result.HasFingerprint {
+		ur.RecordService(ctx, ledger.Fingerprint(ex.result.Out), ledger.ServiceRef{Service: idr.Name(), ID: id})
+	}
+	if !c.overflow && len(s.previews.sizes) > 0 {
+		img, err := preview.Decode(c.plain.Bytes())
+		if err == nil {
+			_, err = s.previews.renderAll(idr.Name(), id, img, nil)
+		}
+		if err != nil {
+			s.logPreviewError(idr.Name(), err)
+		}
+	}
+	return resp, nil
+}
