@@ -58,6 +58,9 @@ type Immich struct {
 	acceptEncodings []string
 	order           []string // asset IDs in upload order
 
+	// Metrics is what the grid page last reported (grid.go).
+	Metrics []byte
+
 	// FailOriginals makes GET …/original answer 503.
 	FailOriginals bool
 	// Served counts the bytes of originals and renditions served.
@@ -105,6 +108,9 @@ func jsonReply(w http.ResponseWriter, code int, v any) {
 func (f *Immich) handle(w http.ResponseWriter, r *http.Request) {
 	body, ok := f.Guard.ReadBody(w, r)
 	if !ok {
+		return
+	}
+	if f.page(w, r, body) {
 		return
 	}
 	if !immichAuthenticated(r) {
