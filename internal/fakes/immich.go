@@ -22,8 +22,9 @@ import (
 
 // Immich is an Immich server (API as of v1.1xx):
 //
-//   - POST /api/assets, multipart/form-data with deviceAssetId, deviceId,
-//     fileCreatedAt, fileModifiedAt and the file in assetData; an optional
+//   - POST /api/assets, multipart/form-data with fileCreatedAt,
+//     fileModifiedAt (deviceAssetId, deviceId optional) and the file in
+//     assetData; an optional
 //     x-immich-checksum header (SHA-1 of the file, hex or base64) lets the
 //     server answer "duplicate" for a file it has. The server computes the
 //     SHA-1 of the file it received; a header that disagrees is an error
@@ -199,7 +200,9 @@ func (f *Immich) upload(w http.ResponseWriter, r *http.Request, body []byte) {
 			fields[part.FormName()] = string(b)
 		}
 	}
-	for _, k := range []string{"deviceAssetId", "deviceId", "fileCreatedAt", "fileModifiedAt"} {
+	// deviceAssetId and deviceId are optional since Immich v2 (the CLI
+	// sends neither).
+	for _, k := range []string{"fileCreatedAt", "fileModifiedAt"} {
 		if fields[k] == "" {
 			jsonReply(w, http.StatusBadRequest, map[string]string{"message": k + " is required"})
 			return

@@ -78,6 +78,8 @@ func (f *Immich) api(w http.ResponseWriter, r *http.Request, body []byte) bool {
 		jsonReply(w, http.StatusOK, map[string][]string{"image": {".jpg", ".jpeg"}, "video": {}, "sidecar": {".xmp"}})
 	case r.Method == http.MethodGet && r.URL.Path == "/api/users/me":
 		jsonReply(w, http.StatusOK, map[string]string{"id": "user-1", "email": "alice@example.org", "name": "Alice"})
+	case r.Method == http.MethodGet && r.URL.Path == "/api/api-keys/me":
+		jsonReply(w, http.StatusOK, map[string]any{"id": "key-1", "name": "cli", "permissions": []string{"all"}})
 	case r.Method == http.MethodGet && r.URL.Path == "/api/albums":
 		jsonReply(w, http.StatusOK, []any{})
 	default:
@@ -108,4 +110,11 @@ func (f *Immich) bulkUploadCheck(w http.ResponseWriter, body []byte) {
 		}
 	}
 	jsonReply(w, http.StatusOK, map[string]any{"results": results})
+}
+
+// AssetIDs lists the assets in upload order.
+func (f *Immich) AssetIDs() []string {
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
+	return append([]string(nil), f.order...)
 }

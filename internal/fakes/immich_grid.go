@@ -13,12 +13,15 @@ const GridTile = 260
 // GridColumns is the number of cells in a row of the grid page.
 const GridColumns = 10
 
-// page serves what a browser loads besides the API: GET /grid.html, a
+// page serves what needs no credentials: the discovery document
+// GET /.well-known/immich (clients find the API there), GET /grid.html, a
 // page of every asset's thumbnail (as a shared-link page of Immich's web
 // app shows them, with the key in the URL), and POST /metrics, where the
 // page reports its paint timings once every tile has loaded.
 func (f *Immich) page(w http.ResponseWriter, r *http.Request, body []byte) bool {
 	switch {
+	case r.Method == http.MethodGet && r.URL.Path == "/.well-known/immich":
+		jsonReply(w, http.StatusOK, map[string]any{"api": map[string]string{"endpoint": "/api"}})
 	case r.Method == http.MethodGet && r.URL.Path == "/grid.html":
 		f.Mu.Lock()
 		ids := append([]string(nil), f.order...)
