@@ -85,6 +85,18 @@ func (p *previews) placeholders(svc string) services.Placeholders {
 func (s *Server) servePreview(ex *exchange, svc string, r services.Rendition) (*http.Response, error) {
 	p := s.previews
 	if b, ok := p.cache.Get(previewKey(svc, r.Photo, r.Spec)); ok {
+		// The cache answers only a client the service still lets see
+		// the photo: a HEAD of the original with the request's
+		// credentials costs a round trip and no body.
+		head := r.Original.Clone(r.Original.Context())
+		head.Method = http.MethodHead
+		resp, err := s.upstream.RoundTrip(head)
+		if err == nil {
+			resp.Body.Close()
+		}
+		if err != nil || resp.StatusCode != http.StatusOK {
+			return ex.Pass(services.Passed)
+		}
 		ex.outcome = services.PreviewCached
 		return previewResponse(ex.req, b), nil
 	}

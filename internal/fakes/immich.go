@@ -128,7 +128,7 @@ func (f *Immich) handle(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m := immichAssetPath.FindStringSubmatch(r.URL.Path)
-	if r.Method != http.MethodGet || m == nil || f.assets[m[1]] == nil {
+	if (r.Method != http.MethodGet && r.Method != http.MethodHead) || m == nil || f.assets[m[1]] == nil {
 		jsonReply(w, http.StatusNotFound, map[string]string{"message": "Not found"})
 		return
 	}
@@ -141,7 +141,9 @@ func (f *Immich) handle(w http.ResponseWriter, r *http.Request) {
 		jsonReply(w, http.StatusServiceUnavailable, map[string]string{"message": "storage offline"})
 		return
 	}
-	f.ServedOriginal += int64(len(data))
+	if r.Method == http.MethodGet {
+		f.ServedOriginal += int64(len(data))
+	}
 	f.acceptEncodings = append(f.acceptEncodings, r.Header.Get("Accept-Encoding"))
 	w.Header().Set("Content-Type", "image/jpeg")
 	w.Header().Set("Cache-Control", "private, max-age=86400, no-transform")

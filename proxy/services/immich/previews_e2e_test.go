@@ -142,6 +142,11 @@ func TestImmichPreviewsRenderedAtUpload(t *testing.T) {
 	if n := s.logs.FilterField(zap.String("outcome", "preview-cached")).Len(); n != 1 {
 		t.Errorf("%d preview-cached log lines, want 1", n)
 	}
+	// Without credentials the service says no, and so does the cache.
+	resp, _ = immichGet(t, s.p.Client, "/api/assets/"+id+"/thumbnail?size=thumbnail", func(*http.Request) {})
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("a cached thumbnail without credentials: %s, want 401", resp.Status)
+	}
 }
 
 // TestImmichStrangersThumbnailPasses: a rendition of a photo the proxy did
