@@ -215,16 +215,16 @@ type Rule struct {
 	// On an upload rule it lets the proxy read the service's ID for the
 	// photo from the answer and render its previews.
 	Service string `yaml:"service"`
-	// Previews, on a rule with body api, says whether previews of the
-	// proxy's photos are rendered locally (default true); checksums are
-	// translated either way.
+	// Previews, on a rule with body api or download that names its
+	// service, says whether previews of the proxy's photos are rendered
+	// locally (default true); checksums are translated either way.
 	Previews *bool `yaml:"previews"`
 }
 
 // RendersPreviews reports whether the rule's previews are rendered
 // locally.
 func (r *Rule) RendersPreviews() bool {
-	return r.Body == BodyAPI && (r.Previews == nil || *r.Previews)
+	return (r.Body == BodyAPI || r.Body == BodyDownload) && r.Service != "" && (r.Previews == nil || *r.Previews)
 }
 
 const appName = "jpegveil"

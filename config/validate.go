@@ -457,8 +457,8 @@ func validateRuleService(v *validator, p string, r *Rule) {
 	case r.Service != "" && !oneOf(r.Service, Services...):
 		v.add(p+".service", "must be one of %s, not %q", strings.Join(Services, ", "), r.Service)
 	}
-	if r.Previews != nil && r.Body != BodyAPI {
-		v.add(p+".previews", "only allowed with body api")
+	if r.Previews != nil && ((r.Body != BodyAPI && r.Body != BodyDownload) || r.Service == "") {
+		v.add(p+".previews", "only allowed with body api or download, with service")
 	}
 }
 

@@ -369,7 +369,8 @@ func TestRuleServiceAndPreviews(t *testing.T) {
 	}{
 		{"api needs a service", "{name: a, hosts: [x.example.org], body: api}", "rules[0].service: required with body api"},
 		{"unknown service", "{name: a, hosts: [x.example.org], body: api, service: flickr}", "rules[0].service: must be one of"},
-		{"previews only on api", "{name: a, hosts: [x.example.org], body: download, previews: false}", "rules[0].previews: only allowed with body api"},
+		{"previews only with a service", "{name: a, hosts: [x.example.org], body: download, previews: false}", "rules[0].previews: only allowed with body api or download, with service"},
+		{"previews not on uploads", "{name: a, hosts: [x.example.org], body: raw, service: icloud, previews: false}", "rules[0].previews: only allowed"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -27,6 +27,9 @@ func (s *Server) api(ex *exchange) (*http.Response, error) {
 			return s.servePreview(ex, svc.Name(), r)
 		}
 	}
+	if svc == nil {
+		return s.unmatched(req)
+	}
 	ct, ok := svc.(ChecksumTranslator)
 	hasBody := req.Body != nil && req.Body != http.NoBody
 	if !ok || (hasBody && !isJSON(req.Header)) {

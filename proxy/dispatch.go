@@ -48,6 +48,11 @@ func (s *Server) dispatch(ex *exchange) (*http.Response, error) {
 	}
 	switch rule.Body {
 	case config.BodyDownload:
+		if rs, ok := s.byName[rule.Service].(Renditions); ok && rule.RendersPreviews() {
+			if r, ok := rs.Rendition(req); ok {
+				return s.servePreview(ex, rule.Service, r)
+			}
+		}
 		return ex.download()
 	case config.BodyRaw:
 		return s.identifiedUpload(ex, ex.Upload)
