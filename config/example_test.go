@@ -83,7 +83,7 @@ func TestExampleRulePresetsValidate(t *testing.T) {
 	for _, r := range c.Rules {
 		names = append(names, r.Name)
 	}
-	for _, want := range []string{"immich-upload", "immich-download", "immich-api", "nextcloud-upload", "nextcloud-chunked-upload", "nextcloud-download"} {
+	for _, want := range []string{"immich-upload", "immich-download", "immich-api", "nextcloud-upload", "nextcloud-chunked-upload", "nextcloud-download", "nextcloud-api"} {
 		if !slices.Contains(names, want) {
 			t.Errorf("preset %q not found among %v", want, names)
 		}
@@ -97,6 +97,8 @@ func TestExampleRulePresetsValidate(t *testing.T) {
 		{"PUT", "cloud.example.org", "/remote.php/dav/uploads/alice/web-file-upload-1/00001", "nextcloud-chunked-upload"},
 		{"MOVE", "cloud.example.org", "/remote.php/dav/uploads/alice/web-file-upload-1/.file", "nextcloud-chunked-upload"},
 		{"GET", "cloud.example.org", "/remote.php/dav/files/alice/Photos/a.jpg", "nextcloud-download"},
+		{"PROPFIND", "cloud.example.org", "/remote.php/dav/files/alice/Photos", "nextcloud-api"},
+		{"GET", "cloud.example.org", "/index.php/core/preview", "nextcloud-api"},
 		{"POST", "photoslibrary.googleapis.com", "/v1/uploads", "google-photos-library-upload"},
 		{"PUT", "photos.google.com", "/_/upload/uploadmedia/interactive", "google-photos-web-upload"},
 		{"GET", "lh3.googleusercontent.com", "/lr/AbC=d", "google-photos-download"},

@@ -23,7 +23,7 @@ const maxJSON = 64 << 20
 func (s *Server) api(ex *exchange) (*http.Response, error) {
 	svc, req := s.byName[ex.rule.Service], ex.req
 	if rs, ok := svc.(Renditions); ok && ex.rule.RendersPreviews() {
-		if r, ok := rs.Rendition(req); ok {
+		if r, ok := rs.Rendition(req, s.names); ok {
 			return s.servePreview(ex, svc.Name(), r)
 		}
 	}
@@ -32,7 +32,7 @@ func (s *Server) api(ex *exchange) (*http.Response, error) {
 	}
 	ct, ok := svc.(ChecksumTranslator)
 	hasBody := req.Body != nil && req.Body != http.NoBody
-	if !ok || (hasBody && !isJSON(req.Header)) {
+	if !ok || (hasBody && !structured(req.Header)) {
 		ex.outcome = services.Passed
 		return s.unmatched(req)
 	}
@@ -47,11 +47,11 @@ func (s *Server) api(ex *exchange) (*http.Response, error) {
 		if !whole {
 			// Too large to translate: it must not go up with checksums of
 			// plaintexts in it.
-			return ex.refusal(&refuseError{"a JSON request too large for jpegveil to translate its checksums"}), nil
+			return ex.refusal(&refuseError{"a JSON or XML request too large for jpegveil to translate its checksums"}), nil
 		}
 		out, changed, err := ct.TranslateRequest(req, body, m)
 		if err != nil {
-			return ex.refusal(&refuseError{"a JSON request jpegveil cannot read to translate its checksums: " + err.Error()}), nil
+			return ex.refusal(&refuseError{"a JSON or XML request jpegveil cannot read to translate its checksums: " + err.Error()}), nil
 		}
 		translated = changed
 		setBody(req, out)
@@ -65,7 +65,7 @@ func (s *Server) api(ex *exchange) (*http.Response, error) {
 	if translated {
 		ex.outcome = services.Translated
 	}
-	if !isJSON(resp.Header) || services.Compressed(resp.Header) != "" {
+	if !structured(resp.Header) || services.Compressed(resp.Header) != "" {
 		return resp, nil
 	}
 	body, whole, err := readJSON(resp.Body)
@@ -74,7 +74,7 @@ func (s *Server) api(ex *exchange) (*http.Response, error) {
 		return resp, nil
 	}
 	resp.Body.Close()
-	out, changed, err := ct.TranslateResponse(req, body, m, s.previews.placeholders(svc.Name()))
+	out, changed, err := ct.TranslateResponse(req, body, services.Translation{Checksums: m, Placeholders: s.previews.placeholders(svc.Name()), Names: s.names})
 	if err != nil || !changed {
 		out = body
 	} else {
@@ -89,9 +89,15 @@ func (s *Server) api(ex *exchange) (*http.Response, error) {
 	return resp, nil
 }
 
-func isJSON(h http.Header) bool {
+// structured reports whether a body is JSON or XML (WebDAV), which the
+// services' translators read.
+func structured(h http.Header) bool {
 	mt, _, _ := mime.ParseMediaType(h.Get("Content-Type"))
-	return mt == "application/json" || mt == "application/jsonlines+json" || mt == "application/x-ndjson"
+	switch mt {
+	case "application/json", "application/jsonlines+json", "application/x-ndjson", "application/xml", "text/xml":
+		return true
+	}
+	return false
 }
 
 // readJSON reads up to maxJSON bytes of r; whole says it read all of it.

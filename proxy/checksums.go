@@ -2,8 +2,12 @@ package proxy
 
 import (
 	"context"
+	"crypto/cipher"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
+
+	"golang.org/x/crypto/chacha20poly1305"
 
 	"jpegveil/ledger"
 )
@@ -78,4 +82,54 @@ func (m *checksumMap) record(ctx context.Context, plain, cipher []byte) error {
 		sealed[i] = plain[i] ^ pad[i]
 	}
 	return m.store.RecordAlias(ctx, m.mac(tagCipherToPlain, cipher), sealed)
+}
+
+// names is services.Names over the ledger's aliases: the lookup key is a
+// keyed hash of service and name, the value sealed with
+// XChaCha20-Poly1305 under a key derived from K_checksums.
+type names struct {
+	key   []byte
+	store ledger.AliasStore // nil: nothing is remembered
+}
+
+func (n *names) aead() cipher.AEAD {
+	h := hmac.New(sha256.New, n.key)
+	h.Write([]byte{'n', 'k'})
+	a, err := chacha20poly1305.NewX(h.Sum(nil))
+	if err != nil {
+		panic("proxy: XChaCha20-Poly1305 with a 32-byte key: " + err.Error())
+	}
+	return a
+}
+
+func (n *names) lookup(service, name string) [32]byte {
+	h := hmac.New(sha256.New, n.key)
+	h.Write([]byte{'n'})
+	h.Write([]byte(service + "\x00" + name))
+	return [32]byte(h.Sum(nil))
+}
+
+func (n *names) Remember(ctx context.Context, service, name, value string) error {
+	if n.store == nil {
+		return nil
+	}
+	a := n.aead()
+	nonce := make([]byte, a.NonceSize(), a.NonceSize()+len(value)+a.Overhead())
+	rand.Read(nonce)
+	key := n.lookup(service, name)
+	return n.store.RecordAlias(ctx, key, a.Seal(nonce, nonce, []byte(value), key[:]))
+}
+
+func (n *names) Recall(ctx context.Context, service, name string) (string, bool) {
+	if n.store == nil {
+		return "", false
+	}
+	key := n.lookup(service, name)
+	v, ok, err := n.store.Alias(ctx, key)
+	a := n.aead()
+	if err != nil || !ok || len(v) < a.NonceSize() {
+		return "", false
+	}
+	out, err := a.Open(nil, v[:a.NonceSize()], v[a.NonceSize():], key[:])
+	return string(out), err == nil
 }

@@ -49,7 +49,7 @@ func (s *Server) dispatch(ex *exchange) (*http.Response, error) {
 	switch rule.Body {
 	case config.BodyDownload:
 		if rs, ok := s.byName[rule.Service].(Renditions); ok && rule.RendersPreviews() {
-			if r, ok := rs.Rendition(req); ok {
+			if r, ok := rs.Rendition(req, s.names); ok {
 				return s.servePreview(ex, rule.Service, r)
 			}
 		}

@@ -38,6 +38,7 @@ type Server struct {
 	byName   map[string]Service
 	previews *previews
 	sums     *checksumMap
+	names    *names
 }
 
 // Deps are the long-lived resources a Server uses, which the command opens
@@ -96,8 +97,10 @@ func New(cfg *config.Config, log *zap.Logger, deps Deps) (*Server, error) {
 		return nil, fmt.Errorf("previews: %w", err)
 	}
 	s.sums = &checksumMap{key: deps.Key.ChecksumKey()}
+	s.names = &names{key: deps.Key.ChecksumKey()}
 	if as, ok := deps.Ledger.(ledger.AliasStore); ok {
 		s.sums.store = as
+		s.names.store = as
 	}
 	evicted := func() {
 		log.Warn("limits.max_sessions reached: the least recently used resumable upload was dropped")

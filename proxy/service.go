@@ -41,7 +41,7 @@ type Renditions interface {
 	Service
 	// Rendition reports whether req asks for a preview of a photo, and
 	// which.
-	Rendition(req *http.Request) (services.Rendition, bool)
+	Rendition(req *http.Request, names services.Names) (services.Rendition, bool)
 }
 
 // ChecksumTranslator is a Service whose clients compare checksums of the
@@ -57,7 +57,7 @@ type ChecksumTranslator interface {
 	// TranslateResponse replaces, in a response body to req, each
 	// checksum of a ciphertext of the proxy's by that of its photo, and
 	// the placeholder of such a photo by one of the photo.
-	TranslateResponse(req *http.Request, body []byte, m services.Checksums, ph services.Placeholders) (out []byte, changed bool, err error)
+	TranslateResponse(req *http.Request, body []byte, t services.Translation) (out []byte, changed bool, err error)
 }
 
 // UploadIdentifier is a Service whose answer to an upload names the
@@ -65,8 +65,8 @@ type ChecksumTranslator interface {
 type UploadIdentifier interface {
 	Service
 	// UploadID reads the service's ID for the uploaded photo from the
-	// answer's body.
-	UploadID(req *http.Request, status int, body []byte) (string, bool)
+	// answer (body is its start), and may remember names for it.
+	UploadID(req *http.Request, resp *http.Response, body []byte, names services.Names) (string, bool)
 }
 
 // What a service may learn to do next is an interface of its own beside

@@ -33,7 +33,7 @@ func (s *Server) identifiedUpload(ex *exchange, upload func() (*http.Response, e
 	if rerr != nil {
 		return resp, nil
 	}
-	id, ok := idr.UploadID(ex.req, resp.StatusCode, body)
+	id, ok := idr.UploadID(ex.req, resp, body, s.names)
 	if !ok {
 		return resp, nil
 	}

@@ -34,6 +34,21 @@ type Checksums interface {
 	StandIn(plain []byte) []byte
 }
 
+// Names remembers what a service's answers taught the proxy about its
+// photos (a Nextcloud file ID and the WebDAV path of the file), for the
+// requests that name a photo only one way. Values are kept sealed.
+type Names interface {
+	Remember(ctx context.Context, service, name, value string) error
+	Recall(ctx context.Context, service, name string) (string, bool)
+}
+
+// Translation is what translating a response draws on.
+type Translation struct {
+	Checksums    Checksums
+	Placeholders Placeholders
+	Names        Names
+}
+
 // Placeholders gives the placeholder (ThumbHash) of a photo of the
 // proxy's by the service's ID for it, when one is known.
 type Placeholders func(photo string) ([]byte, bool)

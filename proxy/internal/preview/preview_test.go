@@ -42,6 +42,7 @@ func TestScaleSpecs(t *testing.T) {
 		{Spec{Width: 100, Height: 100, Crop: true}, 100, 100},
 		{Spec{Width: 200, Height: 50, Crop: true}, 200, 50},
 		{Side(1000), 400, 300}, // never scaled up
+		{Spec{Width: 100, Height: 100, Cover: true}, 133, 100},
 	}
 	for _, tc := range tests {
 		got := Scale(src, tc.spec).Bounds()

@@ -14,11 +14,12 @@ import (
 
 // Spec is a requested rendition: a box of Width×Height pixels (0 leaves
 // that side free). Without Crop the photo is scaled to fit inside the box;
-// with Crop it is scaled to cover the box and its centre cut out. A photo
-// is never scaled up.
+// with Crop it is scaled to cover the box and its centre cut out; with
+// Cover it is scaled to cover the box and kept whole. A photo is never
+// scaled up.
 type Spec struct {
 	Width, Height int
-	Crop          bool
+	Crop, Cover   bool
 }
 
 // Side is the Spec for a longest side of n pixels.
@@ -29,6 +30,9 @@ func (s Spec) String() string {
 	out := fmt.Sprintf("w%d-h%d", s.Width, s.Height)
 	if s.Crop {
 		out += "-c"
+	}
+	if s.Cover {
+		out += "-cover"
 	}
 	return out
 }
@@ -56,7 +60,7 @@ func Scale(src image.Image, spec Spec) image.Image {
 		bh = sh
 	}
 	var scale float64
-	if spec.Crop {
+	if spec.Crop || spec.Cover {
 		scale = max(float64(bw)/float64(sw), float64(bh)/float64(sh))
 	} else {
 		scale = min(float64(bw)/float64(sw), float64(bh)/float64(sh))

@@ -19,7 +19,7 @@ var fifeHosts = map[string]bool{"lh3.googleusercontent.com": true, "photos.fife.
 // base with =d, or =s0-d on the web app's /pw/ URLs, fetched with the
 // same credentials (the web app's cookies; Library API base URLs need
 // none).
-func (Service) Rendition(req *http.Request) (services.Rendition, bool) {
+func (Service) Rendition(req *http.Request, _ services.Names) (services.Rendition, bool) {
 	host := strings.ToLower(req.URL.Hostname())
 	if req.Method != http.MethodGet || !fifeHosts[host] {
 		return services.Rendition{}, false

@@ -27,7 +27,7 @@ func TestFIFERenditions(t *testing.T) {
 		{"https://photos.google.com/lr/abc=w400", "", preview.Spec{}, false},
 	}
 	for _, tc := range tests {
-		r, ok := Service{}.Rendition(httptest.NewRequest("GET", tc.url, nil))
+		r, ok := Service{}.Rendition(httptest.NewRequest("GET", tc.url, nil), nil)
 		if ok != tc.ok || (ok && (r.Spec != tc.spec || r.Original.URL.Path != tc.original)) {
 			t.Errorf("%s: %v %+v, want %v %v %s", tc.url, ok, r, tc.ok, tc.spec, tc.original)
 		}

@@ -32,7 +32,7 @@ var sizes = map[string]preview.Spec{
 // rendition of an asset, rendered from GET /api/assets/{id}/original with
 // the same credentials (cookie, x-api-key, bearer, key or slug in the
 // query, all carried over).
-func (Service) Rendition(req *http.Request) (services.Rendition, bool) {
+func (Service) Rendition(req *http.Request, _ services.Names) (services.Rendition, bool) {
 	m := thumbnailPath.FindStringSubmatch(req.URL.Path)
 	if req.Method != http.MethodGet || m == nil {
 		return services.Rendition{}, false
@@ -58,8 +58,8 @@ func (Service) Rendition(req *http.Request) (services.Rendition, bool) {
 
 // UploadID implements proxy.UploadIdentifier: POST /api/assets answers
 // {"id": …, "status": "created"|"duplicate"}.
-func (Service) UploadID(_ *http.Request, status int, body []byte) (string, bool) {
-	if status != http.StatusOK && status != http.StatusCreated {
+func (Service) UploadID(_ *http.Request, resp *http.Response, body []byte, _ services.Names) (string, bool) {
+	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusCreated {
 		return "", false
 	}
 	var r struct {
@@ -94,7 +94,8 @@ func (Service) TranslateRequest(req *http.Request, body []byte, m services.Check
 // object per line in the sync stream) the checksum of a ciphertext of the
 // proxy's becomes that of the photo, and its thumbhash one of the photo
 // (null while the proxy has none: better no placeholder than noise).
-func (Service) TranslateResponse(req *http.Request, body []byte, m services.Checksums, ph services.Placeholders) ([]byte, bool, error) {
+func (Service) TranslateResponse(req *http.Request, body []byte, t services.Translation) ([]byte, bool, error) {
+	m, ph := t.Checksums, t.Placeholders
 	return translateJSON(body, func(obj map[string]any) bool {
 		sum, enc, ok := checksumOf(obj)
 		if !ok {
