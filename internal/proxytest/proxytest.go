@@ -259,10 +259,7 @@ func openState(t testing.TB, cfg *config.Config) *state {
 	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	key, err := keystream.GenerateKey(keystream.ModeExtended)
-	if err != nil {
-		t.Fatal(err)
-	}
+	key := stateKey(t, cfg.KeyFile)
 	var opts certs.CAOptions
 	if cfg.CA.NameConstraints {
 		opts.PermittedDomains = cfg.RuleDomains()
@@ -306,4 +303,29 @@ func GoogHash(b []byte) string {
 	var c [4]byte
 	binary.BigEndian.PutUint32(c[:], crc32.Checksum(b, crc32.MakeTable(crc32.Castagnoli)))
 	return "crc32c=" + base64.StdEncoding.EncodeToString(c[:]) + ",md5=" + base64.StdEncoding.EncodeToString(m[:])
+}
+
+// stateKey reads the key file, or makes one: a proxy started again on the
+// same state directory has the same key.
+func stateKey(t testing.TB, path string) *keystream.Key {
+	t.Helper()
+	if b, err := os.ReadFile(path); err == nil {
+		kf, err := keystream.ParseKeyFile(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		key, err := kf.Key(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return key
+	}
+	key, err := keystream.GenerateKey(keystream.ModeExtended)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, key.MarshalKeyFile(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return key
 }

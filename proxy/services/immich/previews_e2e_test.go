@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -228,4 +230,43 @@ func TestImmichChecksumsInStep(t *testing.T) {
 	if r := res.Results[1]; r.Action != "accept" {
 		t.Errorf("another photo: %+v, want accept", r)
 	}
+}
+
+// TestImmichPreviewCacheOnDisk: previews rendered at upload are kept in
+// state_dir/previews sealed (no JPEG in the clear) and serve the
+// thumbnails of a proxy started again, without a download.
+func TestImmichPreviewCacheOnDisk(t *testing.T) {
+	t.Parallel()
+	photo := fakes.CorpusFile(t, "photos/rocket-original.jpg")
+	f := fakes.NewImmich(t)
+	state := t.TempDir()
+	yaml := proxytest.ServicesConfigYAML(state, f.Srv.Listener.Addr().String(), f.CA, []string{"immich.test"}, immichAPIRules, "previews: {disk_cache: 8MiB}\n")
+	var id string
+	t.Run("upload", func(t *testing.T) {
+		p := proxytest.Start(t, yaml, nil)
+		_, id, _ = immichUpload(t, p.Client, photo, "", false, false)
+	})
+	files, _ := filepath.Glob(filepath.Join(state, "previews", "*.preview"))
+	if len(files) != 3 { // 250, 1440 and the placeholder
+		t.Fatalf("%d previews on disk, want 3", len(files))
+	}
+	for _, fn := range files {
+		b, _ := os.ReadFile(fn)
+		if bytes.Contains(b, []byte{0xFF, 0xD8, 0xFF}) {
+			t.Fatalf("%s holds a JPEG in the clear", fn)
+		}
+	}
+	t.Run("after a restart", func(t *testing.T) {
+		p := proxytest.Start(t, yaml, nil)
+		resp, body := immichGet(t, p.Client, "/api/assets/"+id+"/thumbnail?size=thumbnail", apiKey)
+		if resp.StatusCode != 200 || resp.Header.Get("X-Jpegveil-Preview") != "rendered" {
+			t.Fatalf("%s %v", resp.Status, resp.Header)
+		}
+		if psnr := psnrAgainst(t, body, photo, preview.Side(250)); psnr < 30 {
+			t.Errorf("PSNR %.1f dB", psnr)
+		}
+		if f.ServedOriginal != 0 {
+			t.Errorf("the service sent %d bytes of the original", f.ServedOriginal)
+		}
+	})
 }
