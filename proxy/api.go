@@ -74,7 +74,7 @@ func (s *Server) api(ex *exchange) (*http.Response, error) {
 		return resp, nil
 	}
 	resp.Body.Close()
-	out, changed, err := ct.TranslateResponse(req, body, services.Translation{Checksums: m, Placeholders: s.previews.placeholders(svc.Name()), Names: s.names})
+	out, changed, err := ct.TranslateResponse(req, body, services.Translation{Checksums: m, Placeholders: s.previews.placeholders(req.Context(), svc.Name()), Names: s.names})
 	if err != nil || !changed {
 		out = body
 	} else {

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strconv"
+	"sync"
 
 	"go.uber.org/zap"
 
@@ -26,6 +28,61 @@ type previews struct {
 	quality int
 	sizes   []int // longest sides rendered at upload
 	limit   int64 // most of an original read to render from
+
+	// Renders at upload run after the answer went to the client, one at
+	// a time (a phone photo takes a few hundred milliseconds); a request
+	// for a preview of a photo still being rendered waits for it.
+	mu      sync.Mutex
+	pending map[string]chan struct{} // by photoKey
+	work    chan struct{}            // one token: the render worker
+	running sync.WaitGroup
+}
+
+func photoKey(svc, photo string) string { return svc + "\x00" + photo }
+
+// renderLater renders the upload sizes of a photo just uploaded, in the
+// background.
+func (p *previews) renderLater(svc, photo string, plain []byte, failed func(error)) {
+	done := make(chan struct{})
+	p.mu.Lock()
+	p.pending[photoKey(svc, photo)] = done
+	p.mu.Unlock()
+	p.running.Add(1)
+	go func() {
+		defer p.running.Done()
+		p.work <- struct{}{}
+		defer func() {
+			<-p.work
+			p.mu.Lock()
+			delete(p.pending, photoKey(svc, photo))
+			p.mu.Unlock()
+			close(done)
+		}()
+		img, err := preview.Decode(plain)
+		if err == nil {
+			_, err = p.renderAll(svc, photo, img, nil)
+		}
+		if err != nil {
+			failed(err)
+		}
+	}()
+}
+
+// drain waits for the renders under way: a proxy shutting down finishes
+// them, so that what was rendered at upload is in the disk cache.
+func (p *previews) drain() { p.running.Wait() }
+
+// wait returns once no render of the photo is under way, or ctx is done.
+func (p *previews) wait(ctx context.Context, svc, photo string) {
+	p.mu.Lock()
+	done := p.pending[photoKey(svc, photo)]
+	p.mu.Unlock()
+	if done != nil {
+		select {
+		case <-done:
+		case <-ctx.Done():
+		}
+	}
 }
 
 func newPreviews(cfg *config.Config, key *keystream.Key) (*previews, error) {
@@ -37,7 +94,8 @@ func newPreviews(cfg *config.Config, key *keystream.Key) (*previews, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &previews{cache: cache, quality: cfg.Previews.Quality, sizes: cfg.Previews.UploadSizes, limit: int64(cfg.Limits.HashBuffer)}, nil
+	return &previews{cache: cache, quality: cfg.Previews.Quality, sizes: cfg.Previews.UploadSizes, limit: int64(cfg.Limits.HashBuffer),
+		pending: map[string]chan struct{}{}, work: make(chan struct{}, 1)}, nil
 }
 
 // Cache keys: service, the service's ID for the photo, what is cached.
@@ -73,9 +131,13 @@ func (p *previews) renderAll(svc, photo string, img image.Image, asked *preview.
 	return out, nil
 }
 
-// placeholders is the services.Placeholders of svc.
-func (p *previews) placeholders(svc string) services.Placeholders {
-	return func(photo string) ([]byte, bool) { return p.cache.Get(placeholderKey(svc, photo)) }
+// placeholders is the services.Placeholders of svc for a request with
+// context ctx: a photo still being rendered is waited for.
+func (p *previews) placeholders(ctx context.Context, svc string) services.Placeholders {
+	return func(photo string) ([]byte, bool) {
+		p.wait(ctx, svc, photo)
+		return p.cache.Get(placeholderKey(svc, photo))
+	}
 }
 
 // servePreview answers a request for a rendition: from the cache, or
@@ -84,6 +146,7 @@ func (p *previews) placeholders(svc string) services.Placeholders {
 // original cannot be had (logged with the reason).
 func (s *Server) servePreview(ex *exchange, svc string, r services.Rendition) (*http.Response, error) {
 	p := s.previews
+	p.wait(ex.req.Context(), svc, r.Photo)
 	if b, ok := p.cache.Get(previewKey(svc, r.Photo, r.Spec)); ok {
 		// The cache answers only a client the service still lets see
 		// the photo: a HEAD of the original with the request's

@@ -195,6 +195,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err := hs.Shutdown(shutdown)
+	s.previews.drain()
 	s.CloseIdleConnections()
 	if errors.Is(err, context.DeadlineExceeded) {
 		err = hs.Close()

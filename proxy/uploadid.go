@@ -6,7 +6,6 @@ import (
 	"net/http"
 
 	"jpegveil/ledger"
-	"jpegveil/proxy/internal/preview"
 	"jpegveil/proxy/services"
 )
 
@@ -45,13 +44,7 @@ func (s *Server) identifiedUpload(ex *exchange, upload func() (*http.Response, e
 		ur.RecordService(ctx, ledger.Fingerprint(ex.result.Out), ledger.ServiceRef{Service: idr.Name(), ID: id})
 	}
 	if !c.overflow && len(s.previews.sizes) > 0 {
-		img, err := preview.Decode(c.plain.Bytes())
-		if err == nil {
-			_, err = s.previews.renderAll(idr.Name(), id, img, nil)
-		}
-		if err != nil {
-			s.logPreviewError(idr.Name(), err)
-		}
+		s.previews.renderLater(idr.Name(), id, c.plain.Bytes(), func(err error) { s.logPreviewError(idr.Name(), err) })
 	}
 	return resp, nil
 }
