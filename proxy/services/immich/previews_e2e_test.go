@@ -270,3 +270,18 @@ func TestImmichPreviewCacheOnDisk(t *testing.T) {
 		}
 	})
 }
+
+// TestImmichAPIRuleRefusesPhotos: a JPEG body on a route of the api rule
+// is an upload no rule covers, refused as on any other route.
+func TestImmichAPIRuleRefusesPhotos(t *testing.T) {
+	t.Parallel()
+	photo := fakes.CorpusFile(t, "photos/chelsea-q90-422.jpg")
+	s := startImmichPreviews(t, "")
+	req := proxytest.NewReq(t, "PUT", "https://immich.test/api/assets/abc/original", bytes.NewReader(photo))
+	req.Header.Set("Content-Type", "image/jpeg")
+	apiKey(req)
+	resp, body := proxytest.MustDo(t, s.p.Client, req)
+	if resp.StatusCode != http.StatusBadGateway || !strings.Contains(string(body), "no rule covers") {
+		t.Fatalf("%s %q", resp.Status, body)
+	}
+}
