@@ -67,9 +67,9 @@ func (m *checksumMap) StandIn(plain []byte) []byte {
 	return append([]byte(nil), s[:min(len(plain), len(s))]...)
 }
 
-// record keeps the pair: the checksum of a photo and that of the
+// Record keeps the pair: the checksum of a photo and that of the
 // ciphertext uploaded for it (same algorithm, at most 32 bytes).
-func (m *checksumMap) record(ctx context.Context, plain, cipher []byte) error {
+func (m *checksumMap) Record(ctx context.Context, plain, cipher []byte) error {
 	if m.store == nil || len(plain) != len(cipher) || len(cipher) > 32 {
 		return nil
 	}

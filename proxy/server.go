@@ -112,6 +112,7 @@ func New(cfg *config.Config, log *zap.Logger, deps Deps) (*Server, error) {
 		Hashes:    hashParser(svcs),
 		NewStream: s.crypt.newStream,
 		Checksums: s.sums,
+		Names:     s.names,
 	}
 
 	s.gp = s.newGoproxy()

@@ -37,7 +37,7 @@ func (s *Server) identifiedUpload(ex *exchange, upload func() (*http.Response, e
 		return resp, nil
 	}
 	ctx, c := ex.req.Context(), ex.capture
-	if err := s.sums.record(ctx, c.plainSum.Sum(nil), c.cipherSum.Sum(nil)); err != nil {
+	if err := s.sums.Record(ctx, c.plainSum.Sum(nil), c.cipherSum.Sum(nil)); err != nil {
 		s.log.Warn("recording the checksums of an upload failed")
 	}
 	if ur, ok := s.crypt.ledger.(ledger.UploadRecorder); ok && ex.result.HasFingerprint {

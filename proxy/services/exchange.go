@@ -66,6 +66,8 @@ type Env struct {
 	// Checksums maps the checksums of the proxy's photos to those of
 	// their ciphertexts.
 	Checksums Checksums
+	// Names keeps what the services' answers taught the proxy.
+	Names Names
 }
 
 // HashBuffer is limits.hash_buffer: the most of an upload held in memory.

@@ -28,6 +28,9 @@ type Checksums interface {
 	// Plain is the checksum of the photo whose ciphertext has checksum
 	// cipher.
 	Plain(ctx context.Context, cipher []byte) ([]byte, bool)
+	// Record keeps the pair: the checksum of a photo and that of the
+	// ciphertext uploaded for it.
+	Record(ctx context.Context, plain, cipher []byte) error
 	// StandIn is what is sent in place of a checksum the map does not
 	// hold: a keyed digest of the same length, stable for one key, that
 	// tells the service nothing about the photo.

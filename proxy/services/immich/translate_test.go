@@ -21,7 +21,8 @@ func (m mapSums) Cipher(_ context.Context, p []byte) ([]byte, bool) {
 func (m mapSums) Plain(_ context.Context, c []byte) ([]byte, bool) {
 	return m.plain, bytes.Equal(c, m.cipher)
 }
-func (m mapSums) StandIn(p []byte) []byte { return bytes.Repeat([]byte{0xAA}, len(p)) }
+func (m mapSums) StandIn(p []byte) []byte                      { return bytes.Repeat([]byte{0xAA}, len(p)) }
+func (m mapSums) Record(context.Context, []byte, []byte) error { return nil }
 
 func TestTranslateSyncStream(t *testing.T) {
 	m := mapSums{plain: bytes.Repeat([]byte{1}, 20), cipher: bytes.Repeat([]byte{2}, 20)}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha1"
 	"encoding/hex"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -143,5 +144,57 @@ func TestNextcloudPreviews(t *testing.T) {
 	}
 	if n := logs.FilterField(zap.String("outcome", "preview-fallback")).Len(); n != 1 {
 		t.Fatalf("%d preview-fallback log lines, want 1", n)
+	}
+}
+
+// TestNextcloudChunkedPreviews: a photo uploaded in chunks on a rule that
+// names its service has its previews rendered by file ID and its SHA1 in
+// PROPFIND answers.
+func TestNextcloudChunkedPreviews(t *testing.T) {
+	t.Parallel()
+	photo := fakes.CorpusFile(t, "photos/hubble-q85-progressive.jpg")
+	f := fakes.NewNextcloud(t)
+	rules := nextcloudPreviewRules + `  - name: nextcloud-chunked-upload
+    hosts: [cloud.test]
+    methods: [MKCOL, PUT, MOVE, DELETE, PROPFIND]
+    paths: ["/remote.php/dav/uploads/**"]
+    body: resumable
+    resumable: nextcloud
+    service: nextcloud
+`
+	p := proxytest.Start(t, proxytest.ServicesConfigYAML(t.TempDir(), f.Srv.Listener.Addr().String(), f.CA, []string{"cloud.test"}, rules, ""), nil)
+	f.Guard.Add("photo", photo)
+	davDo(t, p.Client, "MKCOL", "files/alice/Photos", nil, nil)
+	dest := ncBase + "files/alice/Photos/hubble.jpg"
+	folder := "uploads/alice/web-file-upload-77"
+	hdr := map[string]string{"Destination": dest, "OC-Total-Length": strconv.Itoa(len(photo))}
+	davDo(t, p.Client, "MKCOL", folder, nil, hdr)
+	half := len(photo) / 2
+	for i, c := range [][]byte{photo[:half], photo[half:]} {
+		f.Guard.Add("chunk", c)
+		if resp, msg := davDo(t, p.Client, "PUT", folder+"/"+strconv.Itoa(i+1), c, hdr); resp.StatusCode != 201 {
+			t.Fatalf("chunk %d: %s %q", i+1, resp.Status, msg)
+		}
+	}
+	resp, msg := davDo(t, p.Client, "MOVE", folder+"/.file", nil, map[string]string{"Destination": dest, "OC-Total-Length": strconv.Itoa(len(photo)), "OC-Checksum": ocSHA1(photo)})
+	if resp.StatusCode != 201 {
+		t.Fatalf("MOVE: %s %q", resp.Status, msg)
+	}
+	id := strings.TrimLeft(strings.TrimSuffix(resp.Header.Get("OC-FileId"), "ocfake"), "0")
+	req := proxytest.NewReq(t, "GET", "https://cloud.test/index.php/core/preview?fileId="+id+"&x=300&y=300&a=1", nil)
+	req.Header.Set("Authorization", fakes.NextcloudBasic("alice"))
+	resp, body := proxytest.MustDo(t, p.Client, req)
+	if resp.Header.Get("X-Jpegveil-Preview") != "rendered" {
+		t.Fatalf("preview by file ID: %s %v", resp.Status, resp.Header)
+	}
+	got, _ := preview.Decode(body)
+	img, _ := preview.Decode(photo)
+	want := preview.Scale(img, preview.Side(300))
+	if psnr, err := imagemetrics.PSNRRGB(imagemetrics.FromImage(want), imagemetrics.FromImage(got)); err != nil || psnr < 30 {
+		t.Fatalf("PSNR %.1f dB (%v)", psnr, err)
+	}
+	_, listing := davDo(t, p.Client, "PROPFIND", "files/alice/Photos", nil, map[string]string{"Depth": "1", "Content-Type": "application/xml"})
+	if !strings.Contains(listing, "<oc:checksum>"+ocSHA1(photo)+"</oc:checksum>") {
+		t.Fatalf("PROPFIND does not report the photo's SHA1:\n%s", listing)
 	}
 }
