@@ -336,6 +336,12 @@ func (c *Config) validateRules(v *validator) {
 		case r.Body.IsUpload() && r.OnUnsupported != UnsupportedBlock && r.OnUnsupported != UnsupportedPass:
 			v.add(p+".on_unsupported", "must be block or pass, not %q", r.OnUnsupported)
 		}
+		switch {
+		case r.Body == BodyDownload && r.OnUnsure != "":
+			v.add(p+".on_unsure", "only applies to upload rules; a download is decrypted only when the ledger or the classifier knows it for a ciphertext of a key in the keyring")
+		case r.Body.IsUpload() && r.OnUnsure != "" && r.OnUnsure != UnsureEncrypt && r.OnUnsure != UnsureBlock:
+			v.add(p+".on_unsure", "must be encrypt or block, not %q", r.OnUnsure)
+		}
 	}
 	for j := range c.Rules {
 		for i := 0; i < j; i++ {

@@ -17,7 +17,7 @@ import (
 // keyed hash of it, and a photo's checksum is stored XORed with a keyed pad
 // of its ciphertext's, so the ledger shows no checksum of a plaintext.
 type checksumMap struct {
-	key   []byte
+	keys  [][]byte          // K_checksums of each key of the ring, the current first
 	store ledger.AliasStore // nil: nothing is mapped, stand-ins only
 }
 
@@ -29,8 +29,8 @@ const (
 	tagStandIn       = 's'
 )
 
-func (m *checksumMap) mac(tag byte, sum []byte) [32]byte {
-	h := hmac.New(sha256.New, m.key)
+func keyedMAC(key []byte, tag byte, sum []byte) [32]byte {
+	h := hmac.New(sha256.New, key)
 	h.Write([]byte{tag, byte(len(sum))})
 	h.Write(sum)
 	return [32]byte(h.Sum(nil))
@@ -40,30 +40,35 @@ func (m *checksumMap) Cipher(ctx context.Context, plain []byte) ([]byte, bool) {
 	if m.store == nil {
 		return nil, false
 	}
-	v, ok, err := m.store.Alias(ctx, m.mac(tagPlainToCipher, plain))
-	if err != nil || !ok || len(v) != len(plain) {
-		return nil, false
+	for _, k := range m.keys {
+		v, ok, err := m.store.Alias(ctx, keyedMAC(k, tagPlainToCipher, plain))
+		if err == nil && ok && len(v) == len(plain) {
+			return v, true
+		}
 	}
-	return v, true
+	return nil, false
 }
 
 func (m *checksumMap) Plain(ctx context.Context, cipher []byte) ([]byte, bool) {
 	if m.store == nil || len(cipher) > 32 {
 		return nil, false
 	}
-	v, ok, err := m.store.Alias(ctx, m.mac(tagCipherToPlain, cipher))
-	if err != nil || !ok || len(v) != len(cipher) {
-		return nil, false
+	for _, k := range m.keys {
+		v, ok, err := m.store.Alias(ctx, keyedMAC(k, tagCipherToPlain, cipher))
+		if err != nil || !ok || len(v) != len(cipher) {
+			continue
+		}
+		pad := keyedMAC(k, tagPad, cipher)
+		for i := range v {
+			v[i] ^= pad[i]
+		}
+		return v, true
 	}
-	pad := m.mac(tagPad, cipher)
-	for i := range v {
-		v[i] ^= pad[i]
-	}
-	return v, true
+	return nil, false
 }
 
 func (m *checksumMap) StandIn(plain []byte) []byte {
-	s := m.mac(tagStandIn, plain)
+	s := keyedMAC(m.keys[0], tagStandIn, plain)
 	return append([]byte(nil), s[:min(len(plain), len(s))]...)
 }
 
@@ -73,27 +78,28 @@ func (m *checksumMap) Record(ctx context.Context, plain, cipher []byte) error {
 	if m.store == nil || len(plain) != len(cipher) || len(cipher) > 32 {
 		return nil
 	}
-	if err := m.store.RecordAlias(ctx, m.mac(tagPlainToCipher, plain), cipher); err != nil {
+	k := m.keys[0]
+	if err := m.store.RecordAlias(ctx, keyedMAC(k, tagPlainToCipher, plain), cipher); err != nil {
 		return err
 	}
-	pad := m.mac(tagPad, cipher)
+	pad := keyedMAC(k, tagPad, cipher)
 	sealed := make([]byte, len(plain))
 	for i := range plain {
 		sealed[i] = plain[i] ^ pad[i]
 	}
-	return m.store.RecordAlias(ctx, m.mac(tagCipherToPlain, cipher), sealed)
+	return m.store.RecordAlias(ctx, keyedMAC(k, tagCipherToPlain, cipher), sealed)
 }
 
 // names is services.Names over the ledger's aliases: the lookup key is a
 // keyed hash of service and name, the value sealed with
 // XChaCha20-Poly1305 under a key derived from K_checksums.
 type names struct {
-	key   []byte
+	keys  [][]byte          // as checksumMap's
 	store ledger.AliasStore // nil: nothing is remembered
 }
 
-func (n *names) aead() cipher.AEAD {
-	h := hmac.New(sha256.New, n.key)
+func namesAEAD(key []byte) cipher.AEAD {
+	h := hmac.New(sha256.New, key)
 	h.Write([]byte{'n', 'k'})
 	a, err := chacha20poly1305.NewX(h.Sum(nil))
 	if err != nil {
@@ -102,8 +108,8 @@ func (n *names) aead() cipher.AEAD {
 	return a
 }
 
-func (n *names) lookup(service, name string) [32]byte {
-	h := hmac.New(sha256.New, n.key)
+func namesLookup(key []byte, service, name string) [32]byte {
+	h := hmac.New(sha256.New, key)
 	h.Write([]byte{'n'})
 	h.Write([]byte(service + "\x00" + name))
 	return [32]byte(h.Sum(nil))
@@ -113,10 +119,10 @@ func (n *names) Remember(ctx context.Context, service, name, value string) error
 	if n.store == nil {
 		return nil
 	}
-	a := n.aead()
+	a := namesAEAD(n.keys[0])
 	nonce := make([]byte, a.NonceSize(), a.NonceSize()+len(value)+a.Overhead())
 	rand.Read(nonce)
-	key := n.lookup(service, name)
+	key := namesLookup(n.keys[0], service, name)
 	return n.store.RecordAlias(ctx, key, a.Seal(nonce, nonce, []byte(value), key[:]))
 }
 
@@ -124,12 +130,16 @@ func (n *names) Recall(ctx context.Context, service, name string) (string, bool)
 	if n.store == nil {
 		return "", false
 	}
-	key := n.lookup(service, name)
-	v, ok, err := n.store.Alias(ctx, key)
-	a := n.aead()
-	if err != nil || !ok || len(v) < a.NonceSize() {
-		return "", false
+	for _, k := range n.keys {
+		key := namesLookup(k, service, name)
+		v, ok, err := n.store.Alias(ctx, key)
+		a := namesAEAD(k)
+		if err != nil || !ok || len(v) < a.NonceSize() {
+			continue
+		}
+		if out, err := a.Open(nil, v[:a.NonceSize()], v[a.NonceSize():], key[:]); err == nil {
+			return string(out), true
+		}
 	}
-	out, err := a.Open(nil, v[:a.NonceSize()], v[a.NonceSize():], key[:])
-	return string(out), err == nil
+	return "", false
 }

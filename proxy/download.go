@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"strings"
 
 	"jpegveil/jpegbits"
+	"jpegveil/proxy/internal/direction"
 	"jpegveil/proxy/services"
 	"jpegveil/veil"
 )
@@ -22,8 +24,9 @@ const rangeMargin = 64 << 10
 
 // downloadPreRead bounds how much of a download is decrypted before its
 // headers go to the client: enough to reach the first chunk of the primary
-// image, where the ledger decides whether it is decrypted, in every photo
-// but those with unusually large metadata before the image data.
+// image, by which the image and the metadata before it have their
+// decisions (direction.Decision.Options), in every photo but those with
+// unusually large metadata before the image data.
 const downloadPreRead = 256 << 10
 
 // storedHashHeaders are response headers that carry a hash of the body or
@@ -36,8 +39,9 @@ var storedHashHeaders = []string{"Content-MD5", "X-Goog-Hash", "Digest", "Conten
 // whole file): wrong for any slice other than the body the service sent.
 var bodyHashHeaders = []string{"Content-MD5", "Content-Digest"}
 
-// download decrypts a response body when the ledger knows the image; every
-// other body (server-made thumbnails, photos from others or from before
+// download decrypts a response body when the ledger knows the image, or
+// else the classifier recognises it as a ciphertext of a key in the
+// keyring, with that key; every other body (server-made thumbnails, photos from others or from before
 // jpegveil, anything not a JPEG) passes unchanged. A ranged request is
 // served by fetching from byte 0 (the parse is sequential), decrypting and
 // returning exactly the requested slice; when the service answers a shorter
@@ -76,17 +80,24 @@ func (ex *exchange) download() (*http.Response, error) {
 		// cut the keystream chunk around the end of the range, which
 		// changes its nonce: the last bytes would come out wrong, or be
 		// missing. Fetch the whole file instead.
-		first := resp.Header
-		resp.Body.Close()
-		if resp, err = ex.fetchWhole(); err != nil {
-			return nil, err
-		}
-		if !decryptable(resp) || resp.StatusCode != http.StatusOK {
-			ex.outcome = services.PassedStatus(resp.StatusCode)
-			return resp, nil
-		}
-		staleIfRange = req.Header.Get("If-Range") != "" && !sameVersion(first, resp.Header)
+		return ex.decryptWhole(resp, client)
 	}
+	return ex.decrypt(resp, client, staleIfRange)
+}
+
+// decryptWhole drops the prefix the proxy fetched for the client's range
+// and serves the range from the whole file instead.
+func (ex *exchange) decryptWhole(prefix *http.Response, client clientRange) (*http.Response, error) {
+	prefix.Body.Close()
+	resp, err := ex.fetchWhole()
+	if err != nil {
+		return nil, err
+	}
+	if !decryptable(resp) || resp.StatusCode != http.StatusOK {
+		ex.outcome = services.PassedStatus(resp.StatusCode)
+		return resp, nil
+	}
+	staleIfRange := ex.req.Header.Get("If-Range") != "" && !sameVersion(prefix.Header, resp.Header)
 	return ex.decrypt(resp, client, staleIfRange)
 }
 
@@ -120,11 +131,31 @@ func clientRangeOf(req *http.Request) clientRange {
 }
 
 // decrypt answers with resp's body decrypted where the ledger knows the
-// image, sliced to the client's range.
+// image or the classifier recognises a ciphertext of a key in the keyring
+// (direction.Decider), sliced to the client's range.
 func (ex *exchange) decrypt(resp *http.Response, client clientRange, staleIfRange bool) (*http.Response, error) {
 	req := ex.req
-	vr := ex.crypt.decrypting(req.Context(), resp.Body)
-	body := &downloadBody{vr: vr, c: resp.Body, ex: ex}
+	whole, readErr, err := ex.directed(direction.Download, resp.Body)
+	if readErr != nil || err != nil {
+		// The service broke off, or the ledger failed: the client gets
+		// nothing rather than bytes whose direction is not known.
+		resp.Body.Close()
+		ex.Record(services.Failed, cmp.Or(readErr, err))
+		return nil, cmp.Or(readErr, err)
+	}
+	if resp.StatusCode == http.StatusPartialContent && ex.decision.Cut && !ex.decision.Known && !wholeFile(resp) {
+		// The prefix fetched for the range ended before the classifier
+		// was done: its verdict might not be the whole file's. Decide on
+		// the whole file instead, as a client reading it all would.
+		return ex.decryptWhole(resp, client)
+	}
+	vr := ex.crypt.decrypting(req.Context(), *ex.decision, whole)
+	body := &downloadBody{vr: vr, src: vr, c: resp.Body, ex: ex}
+	if _, end, total, _ := contentRange(resp); client.ranged && resp.StatusCode == http.StatusPartialContent && end < total-1 {
+		// A prefix short of the end of the file: what follows the image
+		// cannot be decrypted from it (see trailerSwitch).
+		body.src = &trailerSwitch{b: body, first: resp.Header.Clone(), end: client.rng.end}
+	}
 	changed, err := body.preRead()
 	if err != nil {
 		resp.Body.Close()
@@ -157,6 +188,12 @@ func (ex *exchange) decrypt(resp *http.Response, client clientRange, staleIfRang
 		return resp, nil
 	}
 	return sliceResponse(req, resp, body, client.rng, staleIfRange)
+}
+
+// wholeFile reports whether a 206 answer holds the whole file.
+func wholeFile(resp *http.Response) bool {
+	start, end, total, ok := contentRange(resp)
+	return ok && start == 0 && end == total-1
 }
 
 // decryptable reports whether resp has a body the proxy may decrypt: a 200
@@ -195,11 +232,12 @@ func sameVersion(a, b http.Header) bool {
 
 // downloadBody is a decrypting response body; closing it logs the request.
 type downloadBody struct {
-	r  io.Reader // what the client reads: the pre-read start, then vr
-	vr *veil.Reader
-	c  io.Closer
-	ex *exchange
-	n  int64
+	r   io.Reader // what the client reads: the pre-read start, then src
+	vr  *veil.Reader
+	src io.Reader // vr, or a trailerSwitch over it
+	c   io.Closer
+	ex  *exchange
+	n   int64
 }
 
 // preRead decrypts the start of the body until the direction is decided
@@ -216,7 +254,7 @@ func (b *downloadBody) preRead() (changed bool, err error) {
 			break
 		}
 		var n int
-		n, err = b.vr.Read(buf)
+		n, err = b.src.Read(buf)
 		head = append(head, buf[:n]...)
 		if err != nil {
 			break
@@ -224,7 +262,7 @@ func (b *downloadBody) preRead() (changed bool, err error) {
 	}
 	switch err {
 	case nil:
-		b.r = io.MultiReader(bytes.NewReader(head), b.vr)
+		b.r = io.MultiReader(bytes.NewReader(head), b.src)
 	case io.EOF:
 		b.r = bytes.NewReader(head)
 	default:

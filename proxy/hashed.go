@@ -65,7 +65,7 @@ func (ex *exchange) sendHashed(u uploadParts, found []hashes.Found) (*http.Respo
 	hb.plainBody.Write(u.prefix)
 	hb.cipherBody.Write(u.prefix)
 	hb.buf.Write(u.prefix)
-	vr := ex.crypt.encrypting(req.Context(), io.TeeReader(ex.capture.plainSide(u.photo), io.MultiWriter(hb.plainBody, hb.plainFile)), ex.rule)
+	vr := ex.crypt.encrypting(req.Context(), *ex.decision, io.TeeReader(ex.capture.plainSide(u.photo), io.MultiWriter(hb.plainBody, hb.plainFile)), ex.rule)
 	err := hb.readFrom(ex.capture.cipherSide(vr))
 	ex.result = vr.Result()
 	if err != nil {

@@ -71,7 +71,7 @@ func (s *Server) onboardingHandler() http.Handler {
 		"Fingerprint": s.ca.Fingerprint(),
 		"NotAfter":    cert.NotAfter.UTC().Format("2 January 2006"),
 		"Domains":     domains,
-		"KeyID":       s.key.ID(),
+		"KeyID":       s.keyIDs(),
 	})
 	if err != nil {
 		panic("proxy: onboarding template: " + err.Error()) // the template is fixed

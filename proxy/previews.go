@@ -18,6 +18,7 @@ import (
 
 	"jpegveil/config"
 	"jpegveil/keystream"
+	"jpegveil/proxy/internal/direction"
 	"jpegveil/proxy/internal/preview"
 	"jpegveil/proxy/services"
 )
@@ -201,7 +202,17 @@ func (s *Server) fetchOriginal(ex *exchange, req *http.Request) (plain []byte, o
 	}
 	limit := s.previews.limit
 	cr := &countingReader{r: io.LimitReader(resp.Body, limit+1)}
-	vr := s.crypt.decrypting(req.Context(), cr)
+	// Ours: the ledger knows the photo, or the classifier recognises a
+	// ciphertext under a key of the ring (direction.Decider).
+	dec, whole, readErr, err := s.crypt.decide(req.Context(), direction.Download, cr, ex.rule)
+	if readErr != nil || err != nil {
+		return nil, false, errors.Join(readErr, err)
+	}
+	if !dec.Transform {
+		ex.Sent(cr.n)
+		return nil, false, nil
+	}
+	vr := s.crypt.decrypting(req.Context(), dec, whole)
 	plain, err = io.ReadAll(vr)
 	ex.Sent(cr.n)
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"jpegveil/config"
 	"jpegveil/keystream"
 	"jpegveil/ledger"
+	"jpegveil/proxy/internal/direction"
 	"jpegveil/proxy/internal/session"
 	"jpegveil/proxy/services"
 )
@@ -25,7 +26,7 @@ import (
 type Server struct {
 	cfg      *config.Config
 	log      *zap.Logger
-	key      *keystream.Key
+	ring     *keystream.Keyring
 	ca       *certs.CA
 	issuer   *certs.Issuer
 	upstream *http.Transport
@@ -44,23 +45,36 @@ type Server struct {
 // Deps are the long-lived resources a Server uses, which the command opens
 // from the state directory.
 type Deps struct {
-	Key    *keystream.Key
-	CA     *certs.CA
-	Ledger ledger.Ledger
+	// Keyring holds the keys: the current one encrypts, every one
+	// decrypts. Without it, Key is a keyring of one key; with it, Key is
+	// nil or its current key.
+	Keyring *keystream.Keyring
+	Key     *keystream.Key
+	CA      *certs.CA
+	Ledger  ledger.Ledger
 	// Now is the clock that ages upload sessions; nil: time.Now.
 	Now func() time.Time
 }
 
 // New builds a Server from a validated config.
 func New(cfg *config.Config, log *zap.Logger, deps Deps) (*Server, error) {
-	if deps.Key == nil || deps.CA == nil || deps.Ledger == nil {
+	if deps.Key == nil && deps.Keyring == nil || deps.CA == nil || deps.Ledger == nil {
 		panic("proxy: New needs a key, a CA and a ledger")
+	}
+	ring := deps.Keyring
+	if ring == nil {
+		var err error
+		if ring, err = keystream.NewKeyring(deps.Key); err != nil {
+			return nil, err
+		}
+	} else if deps.Key != nil && deps.Key.ID() != ring.Current().ID() {
+		panic("proxy: Deps.Key is not the keyring's current key")
 	}
 	pool, err := cfg.Upstream.CertPool()
 	if err != nil {
 		return nil, fmt.Errorf("upstream.ca_files: %w", err)
 	}
-	s := &Server{cfg: cfg, log: log, key: deps.Key, ca: deps.CA}
+	s := &Server{cfg: cfg, log: log, ring: ring, ca: deps.CA}
 	s.issuer = deps.CA.NewIssuer(certs.IssuerOptions{})
 	dialer := &net.Dialer{Timeout: cfg.Upstream.DialTimeout.Duration, KeepAlive: 30 * time.Second}
 	s.dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -83,7 +97,8 @@ func New(cfg *config.Config, log *zap.Logger, deps Deps) (*Server, error) {
 		MaxIdleConnsPerHost:   16,
 	}
 	s.onboard = s.onboardingHandler()
-	s.crypt = &crypt{key: deps.Key, ledger: deps.Ledger, meta: cfg.Metadata}
+	s.crypt = &crypt{meta: cfg.Metadata, log: log}
+	s.crypt.dir = &direction.Decider{Ring: ring, Ledger: deps.Ledger, Keep: s.crypt.uploadOptions()}
 	svcs := builtinServices()
 	s.services = make(map[string]MultiRequestUploader)
 	s.byName = make(map[string]Service)
@@ -93,11 +108,17 @@ func New(cfg *config.Config, log *zap.Logger, deps Deps) (*Server, error) {
 			s.services[svc.Name()] = m
 		}
 	}
-	if s.previews, err = newPreviews(cfg, deps.Key); err != nil {
+	if s.previews, err = newPreviews(cfg, ring.Current()); err != nil {
 		return nil, fmt.Errorf("previews: %w", err)
 	}
-	s.sums = &checksumMap{key: deps.Key.ChecksumKey()}
-	s.names = &names{key: deps.Key.ChecksumKey()}
+	// The checksum map and the names are recorded under the current key
+	// and looked up under every key of the ring, so a rotation keeps them.
+	var sumKeys [][]byte
+	for _, k := range ring.Keys() {
+		sumKeys = append(sumKeys, k.ChecksumKey())
+	}
+	s.sums = &checksumMap{keys: sumKeys}
+	s.names = &names{keys: sumKeys}
 	if as, ok := deps.Ledger.(ledger.AliasStore); ok {
 		s.sums.store = as
 		s.names.store = as

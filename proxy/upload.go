@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"jpegveil/config"
+	"jpegveil/proxy/internal/direction"
 	"jpegveil/proxy/services"
 	"jpegveil/veil"
 )
@@ -54,19 +56,37 @@ func (ex *exchange) sendEncrypted(u uploadParts) (*http.Response, error) {
 	}
 	// Headers that carry a hash of the body are recomputed over the
 	// ciphertext, which needs the whole body first (hashed.go).
-	if found, err := ex.env.Hashes.Parse(req.Header); err != nil || len(found) > 0 {
-		if err != nil {
-			u.body.Close()
-			return ex.refusal(err), nil
-		}
+	found, err := ex.env.Hashes.Parse(req.Header)
+	if err != nil {
+		u.body.Close()
+		return ex.refusal(err), nil
+	}
+	photo, readErr, err := ex.directed(direction.Upload, u.photo)
+	if readErr != nil {
+		ex.Record(services.ClientError, readErr)
+		return nil, readErr
+	}
+	if err != nil {
+		services.Drain(u.photo)
+		services.Drain(u.suffix)
+		return ex.refusal(err), nil
+	}
+	u.photo = photo
+	if len(found) > 0 {
 		return ex.sendHashed(u, found)
 	}
-	vr := ex.crypt.encrypting(req.Context(), ex.capture.plainSide(u.photo), ex.rule)
-	out := ex.capture.cipherSide(vr)
+	held := &holdLimit{r: u.photo, limit: ex.env.HashBuffer()}
+	src := u.photo
+	if ex.rule.OnUnsupported != config.UnsupportedPass {
+		src = held
+	}
+	vr := ex.crypt.encrypting(req.Context(), *ex.decision, ex.capture.plainSide(src), ex.rule)
+	out := handedOut{r: ex.capture.cipherSide(vr), h: held}
 	head, err := readUpTo(out, preRead)
 	if err != nil && err != io.EOF {
 		ex.result = vr.Result()
-		if veil.IsParseError(err) {
+		var re *refuseError
+		if veil.IsParseError(err) || errors.As(err, &re) {
 			services.Drain(u.photo)
 			services.Drain(u.suffix)
 			return ex.refusal(err), nil
@@ -74,7 +94,7 @@ func (ex *exchange) sendEncrypted(u uploadParts) (*http.Response, error) {
 		ex.Record(services.ClientError, err)
 		return nil, err
 	}
-	rest := out
+	var rest io.Reader = out
 	if err == io.EOF {
 		rest = eofReader{}
 	}

@@ -40,7 +40,7 @@ func (s *Server) identifiedUpload(ex *exchange, upload func() (*http.Response, e
 	if err := s.sums.Record(ctx, c.plainSum.Sum(nil), c.cipherSum.Sum(nil)); err != nil {
 		s.log.Warn("recording the checksums of an upload failed")
 	}
-	if ur, ok := s.crypt.ledger.(ledger.UploadRecorder); ok && ex.result.HasFingerprint {
+	if ur, ok := s.crypt.dir.Ledger.(ledger.UploadRecorder); ok && ex.result.HasFingerprint {
 		ur.RecordService(ctx, ledger.Fingerprint(ex.result.Out), ledger.ServiceRef{Service: idr.Name(), ID: id})
 	}
 	if !c.overflow && len(s.previews.sizes) > 0 {

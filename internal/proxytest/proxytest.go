@@ -38,12 +38,13 @@ import (
 
 // Proxy is a running jpegveil proxy in front of the fake service.
 type Proxy struct {
-	Server *proxy.Server
-	Key    *keystream.Key
-	CA     *certs.CA
-	Clock  *Clock // ages the upload sessions
-	URL    *url.URL
-	Client *http.Client // trusts jpegveil's CA and uses the proxy
+	Server  *proxy.Server
+	Key     *keystream.Key // the current key
+	Keyring *keystream.Keyring
+	CA      *certs.CA
+	Clock   *Clock // ages the upload sessions
+	URL     *url.URL
+	Client  *http.Client // trusts jpegveil's CA and uses the proxy
 }
 
 // ConfigYAML is a proxy configuration for the fake Photos service at
@@ -74,11 +75,31 @@ func ConfigYAML(stateDir, upstreamAddr string, caFiles []string, extra string) s
 // level; extraRoots are PEM files the client trusts besides jpegveil's CA.
 func Start(t testing.TB, yaml string, log *zap.Logger, extraRoots ...string) *Proxy {
 	t.Helper()
+	return StartWith(t, yaml, Options{Log: log, ExtraRoots: extraRoots})
+}
+
+// Options are StartWith's choices beyond the configuration.
+type Options struct {
+	// Log defaults to the test's log at warn level.
+	Log *zap.Logger
+	// ExtraRoots are PEM files the client trusts besides jpegveil's CA.
+	ExtraRoots []string
+	// Keys are the proxy's keyring, the current key first; default one
+	// new random key.
+	Keys []*keystream.Key
+	// Ledger defaults to a new ledger.db in the state directory.
+	Ledger ledger.Ledger
+}
+
+// StartWith is Start with the keyring and the ledger of o.
+func StartWith(t testing.TB, yaml string, o Options) *Proxy {
+	t.Helper()
 	cfg, err := config.ParseConfig([]byte(yaml), t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := openState(t, cfg)
+	st := openState(t, cfg, o)
+	log, extraRoots := o.Log, o.ExtraRoots
 	if log == nil {
 		log = zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))
 	}
@@ -103,7 +124,7 @@ func Start(t testing.TB, yaml string, log *zap.Logger, extraRoots ...string) *Pr
 		pool.AppendCertsFromPEM(b)
 	}
 	pu := &url.URL{Scheme: "http", Host: l.Addr().String()}
-	tp := &Proxy{Server: srv, Key: st.Key, CA: st.CA, URL: pu, Clock: clock}
+	tp := &Proxy{Server: srv, Key: st.Keyring.Current(), Keyring: st.Keyring, CA: st.CA, URL: pu, Clock: clock}
 	tp.Client = &http.Client{Transport: &http.Transport{
 		Proxy:             http.ProxyURL(pu),
 		TLSClientConfig:   &tls.Config{RootCAs: pool},
@@ -225,12 +246,43 @@ func RangeCases(n int) []struct {
 	}
 }
 
+// RangeCasesAround returns Range headers around file offset at of an n-byte
+// file (where the data after a phone photo's image starts): ending just
+// before it, reaching just into it, crossing it by more than a keystream
+// chunk, inside it, and from it to the end.
+func RangeCasesAround(n, at int) []struct {
+	rng        string
+	start, end int
+} {
+	cases := []struct {
+		rng        string
+		start, end int
+	}{
+		{fmt.Sprintf("bytes=0-%d", at-1), 0, at - 1},
+		{fmt.Sprintf("bytes=%d-%d", at-100, at), at - 100, at},
+		{fmt.Sprintf("bytes=%d-%d", max(at-70000, 0), min(at+70000, n-1)), max(at-70000, 0), min(at+70000, n-1)},
+		{fmt.Sprintf("bytes=%d-%d", at+10, min(at+5000, n-1)), at + 10, min(at+5000, n-1)},
+		{fmt.Sprintf("bytes=%d-", at), at, n - 1},
+	}
+	return cases
+}
+
 // CheckRanges downloads u through the proxy with each of RangeCases and
 // compares with the photo.
 func CheckRanges(t *testing.T, c *http.Client, u string, photo []byte, hdr http.Header) {
 	t.Helper()
+	CheckRangeCases(t, c, u, photo, hdr, RangeCases(len(photo)))
+}
+
+// CheckRangeCases downloads u through the proxy with each of cases and
+// compares with the photo.
+func CheckRangeCases(t *testing.T, c *http.Client, u string, photo []byte, hdr http.Header, cases []struct {
+	rng        string
+	start, end int
+}) {
+	t.Helper()
 	n := len(photo)
-	for _, tc := range RangeCases(n) {
+	for _, tc := range cases {
 		req := NewReq(t, "GET", u, nil)
 		for k, v := range hdr {
 			req.Header[k] = v
@@ -254,12 +306,19 @@ type state struct {
 	proxy.Deps
 }
 
-func openState(t testing.TB, cfg *config.Config) *state {
+func openState(t testing.TB, cfg *config.Config, o Options) *state {
 	t.Helper()
 	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	key := stateKey(t, cfg.KeyFile)
+	keys := o.Keys
+	if len(keys) == 0 {
+		keys = []*keystream.Key{stateKey(t, cfg.KeyFile)}
+	}
+	ring, err := keystream.NewKeyring(keys[0], keys[1:]...)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var opts certs.CAOptions
 	if cfg.CA.NameConstraints {
 		opts.PermittedDomains = cfg.RuleDomains()
@@ -268,12 +327,16 @@ func openState(t testing.TB, cfg *config.Config) *state {
 	if err != nil {
 		t.Fatal(err)
 	}
-	led, err := ledger.OpenBolt(filepath.Join(cfg.StateDir, "ledger.db"), ledger.BoltOptions{})
-	if err != nil {
-		t.Fatal(err)
+	led := o.Ledger
+	if led == nil {
+		bl, err := ledger.OpenBolt(filepath.Join(cfg.StateDir, "ledger.db"), ledger.BoltOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { bl.Close() })
+		led = bl
 	}
-	t.Cleanup(func() { led.Close() })
-	return &state{proxy.Deps{Key: key, CA: ca, Ledger: led}}
+	return &state{proxy.Deps{Keyring: ring, CA: ca, Ledger: led}}
 }
 
 // ContentMD5 is the Content-MD5 header of b.

@@ -316,7 +316,7 @@ func TestGoogleResumableRefusals(t *testing.T) {
 	heic := append([]byte("\x00\x00\x00\x18ftypheic"), bytes.Repeat([]byte{7}, 300000)...)
 	loc := g.start(base, len(heic), "")
 	resp, msg := g.chunk(loc, 0, heic[:fakes.GoogleGranularity], "upload", nil)
-	if resp.StatusCode != http.StatusBadGateway || !strings.Contains(msg, "not a JPEG") {
+	if resp.StatusCode != http.StatusBadGateway || !strings.Contains(msg, "HEIC/HEIF files are not supported") {
 		t.Fatalf("HEIC chunk: %s %q", resp.Status, msg)
 	}
 	if len(f.Lens()) != 0 {
