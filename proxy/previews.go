@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"sync"
 
@@ -117,9 +118,20 @@ func (p *previews) renderAll(svc, photo string, img image.Image, asked *preview.
 	if asked != nil {
 		specs = append(specs, *asked)
 	}
+	// Largest first: a smaller size is scaled from a larger rendition
+	// when that is at least twice its size (far cheaper than from a
+	// phone's 12 megapixels, and as sharp), and the placeholder from the
+	// smallest that covers 100×100, as Immich makes it from its preview.
+	sort.SliceStable(specs, func(i, j int) bool { return specs[i].Width*specs[i].Height > specs[j].Width*specs[j].Height })
 	var out []byte
+	from := img
 	for _, spec := range specs {
-		b, err := preview.Encode(preview.Scale(img, spec), p.quality)
+		src := img
+		if b := from.Bounds(); spec.Width > 0 && spec.Height > 0 && b.Dx() >= 2*spec.Width && b.Dy() >= 2*spec.Height {
+			src = from
+		}
+		scaled := preview.Scale(src, spec)
+		b, err := preview.Encode(scaled, p.quality)
 		if err != nil {
 			return nil, err
 		}
@@ -127,8 +139,12 @@ func (p *previews) renderAll(svc, photo string, img image.Image, asked *preview.
 		if asked != nil && spec == *asked {
 			out = b
 		}
+		// Only a rendition of the whole frame stands in for the photo.
+		if sb := scaled.Bounds(); !spec.Crop && (sb.Dx() >= 100 || sb.Dy() >= 100) {
+			from = scaled
+		}
 	}
-	p.cache.Put(placeholderKey(svc, photo), preview.ThumbHash(img))
+	p.cache.Put(placeholderKey(svc, photo), preview.ThumbHash(from))
 	return out, nil
 }
 

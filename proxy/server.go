@@ -242,6 +242,10 @@ func badGateway(req *http.Request, err error) *http.Response {
 	return services.Respond(req, http.StatusBadGateway, h, "jpegveil could not reach "+req.URL.Host+": "+err.Error()+"\n")
 }
 
+// WaitPreviews returns once the previews being rendered from uploads are
+// in the cache.
+func (s *Server) WaitPreviews() { s.previews.drain() }
+
 // CloseIdleConnections closes the proxy's idle connections to the
 // services, as http.Client's method of that name does.
 func (s *Server) CloseIdleConnections() { s.upstream.CloseIdleConnections() }

@@ -187,8 +187,12 @@ func TestInteropImmichGridInChromium(t *testing.T) {
 	// Previews rendered at upload.
 	f2 := fakes.NewImmich(t)
 	p2 := proxytest.Start(t, proxytest.ServicesConfigYAML(t.TempDir(), f2.Srv.Listener.Addr().String(), f2.CA, []string{"immich.test"}, immichAPIRules, ""), nil)
+	start := time.Now()
 	for _, photo := range photos {
 		immichUpload(t, p2.Client, photo, "", false, false)
 	}
+	uploaded := time.Since(start)
+	p2.Server.WaitPreviews()
+	t.Logf("50 uploads took %v; their previews were rendered %v after the last", uploaded.Round(time.Millisecond), (time.Since(start) - uploaded).Round(time.Millisecond))
 	check("rendered at upload", openGrid(t, chromium, f2, p2.URL.Host, "at-upload", photos), true)
 }
