@@ -21,7 +21,9 @@ func ThumbHash(img image.Image) []byte {
 	for y := 0; y < h; y++ {
 		for x := 0; x < w; x++ {
 			c := color.NRGBAModel.Convert(small.At(b.Min.X+x, b.Min.Y+y)).(color.NRGBA)
-			r, g, bl := float64(c.R)/255, float64(c.G)/255, float64(c.B)/255
+			// (1/255)·v, not v/255: the reference's order of operations,
+			// so that terms on a rounding edge quantize alike.
+			r, g, bl := 1.0/255*float64(c.R), 1.0/255*float64(c.G), 1.0/255*float64(c.B)
 			i := x + y*w
 			l[i] = (r + g + bl) / 3
 			p[i] = (r+g)/2 - bl
