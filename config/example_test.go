@@ -83,7 +83,7 @@ func TestExampleRulePresetsValidate(t *testing.T) {
 	for _, r := range c.Rules {
 		names = append(names, r.Name)
 	}
-	for _, want := range []string{"immich-upload", "immich-download", "immich-api", "nextcloud-upload", "nextcloud-chunked-upload", "nextcloud-download", "nextcloud-api"} {
+	for _, want := range []string{"immich-upload", "immich-download", "immich-api", "nextcloud-upload", "nextcloud-chunked-upload", "nextcloud-download", "nextcloud-api", "icloud-api"} {
 		if !slices.Contains(names, want) {
 			t.Errorf("preset %q not found among %v", want, names)
 		}
@@ -104,6 +104,7 @@ func TestExampleRulePresetsValidate(t *testing.T) {
 		{"GET", "lh3.googleusercontent.com", "/lr/AbC=d", "google-photos-download"},
 		{"POST", "p123-content.icloud-content.com", "/upload", "icloud-upload"},
 		{"GET", "cvws.icloud-content.com", "/B/abc/file.jpg", "icloud-download"},
+		{"POST", "p42-ckdatabasews.icloud.com", "/database/1/com.apple.photos.cloud/production/private/records/query", "icloud-api"},
 	}
 	checkMatches(t, c, tests)
 }

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/crypto/chacha20poly1305"
 
 	"jpegveil/ledger"
+	"jpegveil/proxy/internal/preview"
 )
 
 // checksumMap is services.Checksums over the ledger's aliases. Keys and
@@ -96,6 +97,13 @@ func (m *checksumMap) Record(ctx context.Context, plain, cipher []byte) error {
 type names struct {
 	keys  [][]byte          // as checksumMap's
 	store ledger.AliasStore // nil: nothing is remembered
+	brief *preview.Cache    // RememberBriefly
+}
+
+func briefKey(service, name string) string { return "name\x00" + service + "\x00" + name }
+
+func (n *names) RememberBriefly(service, name, value string) {
+	n.brief.PutMemory(briefKey(service, name), []byte(value))
 }
 
 func namesAEAD(key []byte) cipher.AEAD {
@@ -127,6 +135,9 @@ func (n *names) Remember(ctx context.Context, service, name, value string) error
 }
 
 func (n *names) Recall(ctx context.Context, service, name string) (string, bool) {
+	if v, ok := n.brief.Get(briefKey(service, name)); ok {
+		return string(v), true
+	}
 	if n.store == nil {
 		return "", false
 	}

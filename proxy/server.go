@@ -118,7 +118,7 @@ func New(cfg *config.Config, log *zap.Logger, deps Deps) (*Server, error) {
 		sumKeys = append(sumKeys, k.ChecksumKey())
 	}
 	s.sums = &checksumMap{keys: sumKeys}
-	s.names = &names{keys: sumKeys}
+	s.names = &names{keys: sumKeys, brief: s.previews.cache}
 	if as, ok := deps.Ledger.(ledger.AliasStore); ok {
 		s.sums.store = as
 		s.names.store = as

@@ -42,6 +42,10 @@ type Checksums interface {
 // requests that name a photo only one way. Values are kept sealed.
 type Names interface {
 	Remember(ctx context.Context, service, name, value string) error
+	// RememberBriefly keeps a name in memory only, as long as the
+	// preview cache has room: for what a service hands out afresh (signed
+	// URLs that expire).
+	RememberBriefly(service, name, value string)
 	Recall(ctx context.Context, service, name string) (string, bool)
 }
 

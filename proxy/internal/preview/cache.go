@@ -130,6 +130,13 @@ func (c *Cache) Put(key string, data []byte) {
 	}
 }
 
+// PutMemory stores data under key in memory only.
+func (c *Cache) PutMemory(key string, data []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.putMem(key, data)
+}
+
 // DiskErrors counts previews that could not be written to disk.
 func (c *Cache) DiskErrors() int {
 	c.mu.Lock()
