@@ -82,7 +82,7 @@ func TestICloudDerivatives(t *testing.T) {
 	var q struct {
 		Records []struct {
 			Fields struct {
-				ResJPEGThumbRes, ResJPEGMedRes       res
+				ResJPEGThumbRes, ResJPEGMedRes        res
 				ResJPEGThumbWidth, ResJPEGThumbHeight size
 				ResJPEGMedWidth, ResJPEGMedHeight     size
 			}
