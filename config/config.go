@@ -225,6 +225,8 @@ type Rule struct {
 	Resumable ResumableProtocol `yaml:"resumable"`
 	// OnUnsupported applies to upload rules only; default block.
 	OnUnsupported UnsupportedAction `yaml:"on_unsupported"`
+	// OnReencode applies to upload rules only; default refuse.
+	OnReencode ReencodeAction `yaml:"on_reencode"`
 	// OnUnsure applies to upload rules only; default (and empty, in a
 	// rule built in code) encrypt.
 	OnUnsure UnsureAction `yaml:"on_unsure"`
@@ -244,6 +246,17 @@ type Rule struct {
 func (r *Rule) RendersPreviews() bool {
 	return (r.Body == BodyAPI || r.Body == BodyDownload) && r.Service != "" && (r.Previews == nil || *r.Previews)
 }
+
+// ReencodeAction says what happens to uploads on a rule whose service was
+// seen to re-encode the photos jpegveil uploaded (by `jpegveil verify`),
+// which loses them: a re-encoded ciphertext cannot be decrypted.
+type ReencodeAction string
+
+// Reencode actions.
+const (
+	ReencodeRefuse ReencodeAction = "refuse" // refuse uploads with why and how to fix the service (default)
+	ReencodeAllow  ReencodeAction = "allow"  // upload anyway
+)
 
 const appName = "jpegveil"
 
@@ -337,8 +350,8 @@ func (c *Config) applyDefaults() {
 }
 
 // applyDefaults normalizes the case of hosts and methods and fills in the
-// methods, paths and on_unsupported and on_unsure policies a rule leaves
-// out.
+// methods, paths, on_unsupported, on_reencode and on_unsure policies a
+// rule leaves out.
 func (r *Rule) applyDefaults() {
 	for j, h := range r.Hosts {
 		r.Hosts[j] = strings.ToLower(strings.TrimSpace(h))
@@ -354,6 +367,9 @@ func (r *Rule) applyDefaults() {
 	}
 	if r.OnUnsupported == "" && r.Body.IsUpload() {
 		r.OnUnsupported = UnsupportedBlock
+	}
+	if r.OnReencode == "" && r.Body.IsUpload() {
+		r.OnReencode = ReencodeRefuse
 	}
 	if r.OnUnsure == "" && r.Body.IsUpload() {
 		r.OnUnsure = UnsureEncrypt

@@ -30,6 +30,9 @@ func (s *Server) roundTrip(req *http.Request) (*http.Response, error) {
 	}
 	ex := s.newExchange(req, rule)
 	resp, err := s.dispatch(ex)
+	if err == nil {
+		s.recordUpload(ex, resp)
+	}
 	if !ex.logOnClose {
 		ex.done()
 	}
@@ -43,6 +46,9 @@ func (s *Server) dispatch(ex *exchange) (*http.Response, error) {
 		// Trailers come after the body, where a hash of the plaintext
 		// could no longer be recomputed or held back.
 		return ex.Unsupported(errors.New("the request has trailers, which jpegveil cannot check for hashes of the photo"))
+	}
+	if why := ex.reencodeRefusal(s.reencoders); why != nil {
+		return ex.Refuse(why)
 	}
 	switch rule.Body {
 	case config.BodyDownload:

@@ -31,6 +31,13 @@
 // planned from the end of the file, or when the prefix is too short for
 // the classifier).
 //
+// Nothing lost: after an accepted upload the ledger learns the SHA-256 of
+// the file as it went up and where the service keeps it (record.go); every
+// download of a photo of ours is checked against both, and one the service
+// did not keep is logged, counted and shown on the proxy's page, never
+// served as if whole (kept.go). Uploads to a host `jpegveil verify` saw
+// re-encode are refused (reencode.go).
+//
 // The services: a Service (service.go) is one photo service's protocol
 // knowledge in a package of its own under proxy/services. It sees the
 // proxy only through services.Exchange (the request, its rule, refusing,
@@ -38,8 +45,8 @@
 // (upstream transport, session table, hash headers, encryption streams),
 // and never imports this package. What a service does beyond its name and
 // hash headers is an interface of its own that the dispatcher checks for:
-// MultiRequestUploader, Renditions, ChecksumTranslator, UploadIdentifier
-// (see service.go).
+// MultiRequestUploader, UploadIdentifier (DownloadIdentifier), Renditions,
+// ChecksumTranslator and PreviewIdentifier (see service.go).
 //
 // Previews (previews.go, api.go, uploadid.go): a rule that names its
 // service renders the service's renditions of the proxy's photos itself.
@@ -49,9 +56,9 @@
 // the checksums of photo and ciphertext (checksums.go). On a download or
 // api rule a rendition request is answered from the cache (after a HEAD
 // of the original with the client's credentials) or rendered from the
-// original, fetched with those credentials and decrypted; a photo the
-// ledger does not know gets the service's own rendition. On an api rule
-// JSON and XML bodies go through the service's checksum translation: no
+// original, fetched with those credentials and decrypted; a photo that is
+// not the proxy's gets the service's own rendition. On an api rule JSON
+// and XML bodies go through the service's checksum translation: no
 // checksum of a plaintext goes upstream, and the service's checksums of
 // the proxy's ciphertexts come back as those of the photos.
 package proxy

@@ -149,8 +149,12 @@ func (ex *exchange) decrypt(resp *http.Response, client clientRange, staleIfRang
 		// the whole file instead, as a client reading it all would.
 		return ex.decryptWhole(resp, client)
 	}
+	kc := ex.kept(req, resp)
+	if kc.sum != nil {
+		whole = io.TeeReader(whole, kc.sum)
+	}
 	vr := ex.crypt.decrypting(req.Context(), *ex.decision, whole)
-	body := &downloadBody{vr: vr, src: vr, c: resp.Body, ex: ex}
+	body := &downloadBody{vr: vr, src: vr, c: resp.Body, ex: ex, kc: kc}
 	if _, end, total, _ := contentRange(resp); client.ranged && resp.StatusCode == http.StatusPartialContent && end < total-1 {
 		// A prefix short of the end of the file: what follows the image
 		// cannot be decrypted from it (see trailerSwitch).
@@ -176,6 +180,10 @@ func (ex *exchange) decrypt(resp *http.Response, client clientRange, staleIfRang
 		}
 		ex.outcome = services.PassedNotJPEG
 		return ex.RoundTrip(again)
+	}
+	if answer := ex.afterPreRead(kc, resp, vr.Result(), body.whole); answer != nil {
+		resp.Body.Close()
+		return answer, nil
 	}
 	if changed {
 		for _, h := range storedHashHeaders {
@@ -237,7 +245,68 @@ type downloadBody struct {
 	src io.Reader // vr, or a trailerSwitch over it
 	c   io.Closer
 	ex  *exchange
+	kc  *keptCheck
 	n   int64
+	// whole is set when the pre-read reached the end of the body.
+	whole bool
+	// held is the last byte read, given to the client only once the next
+	// read shows that the body goes on or ends well (readHeld).
+	held    byte
+	hasHeld bool
+	ended   bool // b.r ended and passed the check at its end
+}
+
+// readHeld reads from b.r, holding the last byte back until the next read
+// or the end of the body: a body found to be decrypted only partly when it
+// ends (kept.go) is cut short before that byte, so that no client, even
+// one that knows the length, sees it complete.
+func (b *downloadBody) readHeld(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if b.ended {
+		if b.hasHeld {
+			p[0], b.hasHeld = b.held, false
+			return 1, nil
+		}
+		return 0, io.EOF
+	}
+	// Read into p after the held byte; a one-byte p (a reader that wants
+	// exactly the last byte of a known length) reads ahead into scratch.
+	var scratch [1]byte
+	dst, off, ahead := p, 0, false
+	if b.hasHeld {
+		if len(p) == 1 {
+			dst, ahead = scratch[:], true
+		} else {
+			p[0], dst, off = b.held, p[1:], 1
+			b.hasHeld = false
+		}
+	}
+	n, err := b.r.Read(dst)
+	if err != nil && err != io.EOF {
+		return 0, err
+	}
+	if err == io.EOF {
+		if cut := b.ex.atEnd(b.kc, b.vr.Result()); cut != nil {
+			return 0, cut
+		}
+		b.ended = true
+	}
+	if ahead {
+		p[0] = b.held
+		b.held, b.hasHeld = scratch[0], n == 1
+		return 1, nil
+	}
+	n += off
+	if !b.ended && n > 0 {
+		b.held, b.hasHeld = p[n-1], true
+		n--
+	}
+	if b.ended && !b.hasHeld {
+		return n, io.EOF
+	}
+	return n, nil
 }
 
 // preRead decrypts the start of the body until the direction is decided
@@ -250,7 +319,10 @@ func (b *downloadBody) preRead() (changed bool, err error) {
 	var head []byte
 	buf := make([]byte, 32<<10)
 	for len(head) < downloadPreRead {
-		if res := b.vr.Result(); res.HasFingerprint || res.Err != nil {
+		// A photo being decrypted is read on up to downloadPreRead, so
+		// that one that decrypts only partly is found before the
+		// headers go (kept.go).
+		if res := b.vr.Result(); res.HasFingerprint && !res.Transformed || res.Err != nil {
 			break
 		}
 		var n int
@@ -265,6 +337,7 @@ func (b *downloadBody) preRead() (changed bool, err error) {
 		b.r = io.MultiReader(bytes.NewReader(head), b.src)
 	case io.EOF:
 		b.r = bytes.NewReader(head)
+		b.whole = true
 	default:
 		return false, err
 	}
@@ -274,7 +347,7 @@ func (b *downloadBody) preRead() (changed bool, err error) {
 }
 
 func (b *downloadBody) Read(p []byte) (int, error) {
-	n, err := b.r.Read(p)
+	n, err := b.readHeld(p)
 	b.n += int64(n)
 	if err != nil && err != io.EOF {
 		b.ex.err = err

@@ -30,11 +30,18 @@ type exchange struct {
 	// capture follows an upload whose service names the photo in its
 	// answer (identifiedUpload).
 	capture *uploadCapture
+	// kept starts the download check (kept.go); health counts its
+	// findings.
+	kept   func(*http.Request, *http.Response) *keptCheck
+	health *health
 
 	outcome services.Outcome
 	err     error
 	bytes   int64
 	result  veil.Result
+	// fileHash is the SHA-256 of the file as it went upstream (hasHash).
+	fileHash [32]byte
+	hasHash  bool
 	// decision is the photo's direction, once decided.
 	decision *direction.Decision
 	// logOnClose is set when the response body, once closed, logs the
@@ -48,7 +55,8 @@ func (s *Server) newExchange(req *http.Request, rule *config.Rule) *exchange {
 	if rule.Body == config.BodyDownload {
 		dir = services.Download
 	}
-	return &exchange{req: req, rule: rule, env: s.env, crypt: s.crypt, log: s.log, start: time.Now(), dir: dir}
+	return &exchange{req: req, rule: rule, env: s.env, crypt: s.crypt, log: s.log, start: time.Now(), dir: dir,
+		kept: s.newKeptCheck, health: &s.health}
 }
 
 func (ex *exchange) Request() *http.Request { return ex.req }
@@ -60,6 +68,8 @@ func (ex *exchange) Record(o services.Outcome, err error) { ex.outcome, ex.err =
 func (ex *exchange) Sent(n int64) { ex.bytes = n }
 
 func (ex *exchange) SetResult(r veil.Result) { ex.result = r }
+
+func (ex *exchange) SetFileHash(sum [32]byte) { ex.fileHash, ex.hasHash = sum, true }
 
 func (ex *exchange) Pass(o services.Outcome) (*http.Response, error) {
 	ex.outcome = o

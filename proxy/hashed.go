@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -104,6 +105,7 @@ func (ex *exchange) sendHashed(u uploadParts, found []hashes.Found) (*http.Respo
 	if err != nil {
 		return ex.refusal(err), nil
 	}
+	ex.SetFileHash(sha256.Sum256(photo))
 	return ex.sendBuffered(hb.buf.Bytes())
 }
 

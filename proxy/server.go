@@ -40,6 +40,14 @@ type Server struct {
 	previews *previews
 	sums     *checksumMap
 	names    *names
+	// identifiers name where a service keeps an upload; known maps those
+	// names to the fingerprints sent there (record.go).
+	identifiers []UploadIdentifier
+	known       knownPhotos
+	health      health
+
+	backupMissing func() []string
+	reencoders    *reencoders
 }
 
 // Deps are the long-lived resources a Server uses, which the command opens
@@ -54,6 +62,9 @@ type Deps struct {
 	Ledger  ledger.Ledger
 	// Now is the clock that ages upload sessions; nil: time.Now.
 	Now func() time.Time
+	// BackupMissing returns the IDs of the keys of which no backup was
+	// made yet, for the onboarding page; nil: the page does not say.
+	BackupMissing func() []string
 }
 
 // New builds a Server from a validated config.
@@ -74,7 +85,7 @@ func New(cfg *config.Config, log *zap.Logger, deps Deps) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("upstream.ca_files: %w", err)
 	}
-	s := &Server{cfg: cfg, log: log, ring: ring, ca: deps.CA}
+	s := &Server{cfg: cfg, log: log, ring: ring, ca: deps.CA, backupMissing: deps.BackupMissing}
 	s.issuer = deps.CA.NewIssuer(certs.IssuerOptions{})
 	dialer := &net.Dialer{Timeout: cfg.Upstream.DialTimeout.Duration, KeepAlive: 30 * time.Second}
 	s.dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -96,6 +107,7 @@ func New(cfg *config.Config, log *zap.Logger, deps Deps) (*Server, error) {
 		ExpectContinueTimeout: time.Second,
 		MaxIdleConnsPerHost:   16,
 	}
+	s.reencoders = newReencoders(cfg.StateDir, log)
 	s.onboard = s.onboardingHandler()
 	s.crypt = &crypt{meta: cfg.Metadata, log: log}
 	s.crypt.dir = &direction.Decider{Ring: ring, Ledger: deps.Ledger, Keep: s.crypt.uploadOptions()}
@@ -107,6 +119,12 @@ func New(cfg *config.Config, log *zap.Logger, deps Deps) (*Server, error) {
 		if m, ok := svc.(MultiRequestUploader); ok {
 			s.services[svc.Name()] = m
 		}
+		if id, ok := svc.(UploadIdentifier); ok {
+			s.identifiers = append(s.identifiers, id)
+		}
+	}
+	if err := s.known.load(context.Background(), deps.Ledger); err != nil {
+		return nil, fmt.Errorf("reading the photos' service identities from the ledger: %w", err)
 	}
 	if s.previews, err = newPreviews(cfg, ring.Current()); err != nil {
 		return nil, fmt.Errorf("previews: %w", err)

@@ -34,6 +34,29 @@ type MultiRequestUploader interface {
 	Upload(ex services.Exchange) (*http.Response, error)
 }
 
+// UploadIdentifier is a Service that can tell, from its answer to an
+// upload, where it keeps the photo: an Immich asset ID, a Nextcloud path,
+// a Google upload URL or token. The proxy records it in the ledger, for
+// `jpegveil verify` and for the download check. Every identifier is asked
+// about every accepted upload; each answers only for its own routes.
+type UploadIdentifier interface {
+	Service
+	// UploadID returns the photo's identity from the upload req and the
+	// service's answer resp, whose body starts with head (at most
+	// services.MaxAnswerPeek bytes; resp.Body must not be read).
+	UploadID(req *http.Request, resp *http.Response, head []byte) (string, bool)
+}
+
+// DownloadIdentifier is an UploadIdentifier whose download routes name the
+// photo by the identity UploadID gave it, so that a download of a photo
+// that is ours is known as such even when the service changed its bytes.
+type DownloadIdentifier interface {
+	UploadIdentifier
+	// DownloadID returns the identity of the original that req fetches;
+	// false for anything else (a thumbnail, a listing).
+	DownloadID(req *http.Request) (string, bool)
+}
+
 // Renditions is a Service whose clients ask it for previews it makes of
 // a photo; for the photos of the proxy they are rendered locally from the
 // decrypted original (rules with body api).
@@ -60,13 +83,14 @@ type ChecksumTranslator interface {
 	TranslateResponse(req *http.Request, body []byte, t services.Translation) (out []byte, changed bool, err error)
 }
 
-// UploadIdentifier is a Service whose answer to an upload names the
-// photo: its previews are cached under that ID.
-type UploadIdentifier interface {
+// PreviewIdentifier is a Service whose answer to an upload names the
+// photo the way its rendition requests do: the previews rendered at upload
+// are cached under that ID.
+type PreviewIdentifier interface {
 	Service
-	// UploadID reads the service's ID for the uploaded photo from the
+	// PreviewID reads the service's ID for the uploaded photo from the
 	// answer (body is its start), and may remember names for it.
-	UploadID(req *http.Request, resp *http.Response, body []byte, names services.Names) (string, bool)
+	PreviewID(req *http.Request, resp *http.Response, body []byte, names services.Names) (string, bool)
 }
 
 // What a service may learn to do next is an interface of its own beside

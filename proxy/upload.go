@@ -2,11 +2,14 @@ package proxy
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"jpegveil/config"
@@ -94,7 +97,11 @@ func (ex *exchange) sendEncrypted(u uploadParts) (*http.Response, error) {
 		ex.Record(services.ClientError, err)
 		return nil, err
 	}
-	var rest io.Reader = out
+	// The ledger keeps the SHA-256 of the file as it goes upstream.
+	sum := &fileSum{h: sha256.New(), r: out}
+	sum.h.Write(head)
+	sum.eof.Store(err == io.EOF)
+	var rest io.Reader = sum
 	if err == io.EOF {
 		rest = eofReader{}
 	}
@@ -114,7 +121,27 @@ func (ex *exchange) sendEncrypted(u uploadParts) (*http.Response, error) {
 		return nil, rerr
 	}
 	ex.outcome = services.Of(ex.result)
+	if sum.eof.Load() {
+		ex.SetFileHash([32]byte(sum.h.Sum(nil)))
+	}
 	return resp, nil
+}
+
+// fileSum hashes the photo as it goes upstream; eof says it went whole
+// (the transport may stop reading early when the service answers early).
+type fileSum struct {
+	h   hash.Hash
+	r   io.Reader
+	eof atomic.Bool // set by the transport's goroutine, after its last write to h
+}
+
+func (f *fileSum) Read(p []byte) (int, error) {
+	n, err := f.r.Read(p)
+	f.h.Write(p[:n])
+	if err == io.EOF {
+		f.eof.Store(true)
+	}
+	return n, err
 }
 
 type eofReader struct{}

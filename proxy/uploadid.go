@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 
-	"jpegveil/ledger"
 	"jpegveil/proxy/services"
 )
 
@@ -14,11 +13,12 @@ const maxUploadAnswer = 1 << 20
 
 // identifiedUpload runs an upload on a rule that names a service whose
 // answer names the photo: once the service has taken it, the checksums of
-// photo and ciphertext are recorded in the checksum map, the service's ID
-// in the ledger, and the previews are rendered from the photo the proxy
-// still holds, so a grid of them costs no download.
+// photo and ciphertext are recorded in the checksum map and the previews
+// are rendered from the photo the proxy still holds, under the ID the
+// service's rendition requests use, so a grid of them costs no download.
+// (Where the service keeps the photo goes to the ledger in recordUpload.)
 func (s *Server) identifiedUpload(ex *exchange, upload func() (*http.Response, error)) (*http.Response, error) {
-	idr, ok := s.byName[ex.rule.Service].(UploadIdentifier)
+	idr, ok := s.byName[ex.rule.Service].(PreviewIdentifier)
 	if !ok {
 		return upload()
 	}
@@ -32,16 +32,13 @@ func (s *Server) identifiedUpload(ex *exchange, upload func() (*http.Response, e
 	if rerr != nil {
 		return resp, nil
 	}
-	id, ok := idr.UploadID(ex.req, resp, body, s.names)
+	id, ok := idr.PreviewID(ex.req, resp, body, s.names)
 	if !ok {
 		return resp, nil
 	}
 	ctx, c := ex.req.Context(), ex.capture
 	if err := s.sums.Record(ctx, c.plainSum.Sum(nil), c.cipherSum.Sum(nil)); err != nil {
 		s.log.Warn("recording the checksums of an upload failed")
-	}
-	if ur, ok := s.crypt.dir.Ledger.(ledger.UploadRecorder); ok && ex.result.HasFingerprint {
-		ur.RecordService(ctx, ledger.Fingerprint(ex.result.Out), ledger.ServiceRef{Service: idr.Name(), ID: id})
 	}
 	if !c.overflow && len(s.previews.sizes) > 0 {
 		s.previews.renderLater(idr.Name(), id, c.plain.Bytes(), func(err error) { s.logPreviewError(idr.Name(), err) })

@@ -52,6 +52,9 @@ type Immich struct {
 	CA    string
 	Guard *PlainGuard
 
+	// Keeping is what the server does to an upload before storing it.
+	Keeping Keeping
+
 	Mu              sync.Mutex
 	assets          map[string][]byte
 	checksums       map[string]string // SHA-1 (raw) → asset ID
@@ -224,7 +227,7 @@ func (f *Immich) upload(w http.ResponseWriter, r *http.Request, body []byte) {
 		return
 	}
 	id := randomID()
-	f.assets[id] = file
+	f.assets[id] = f.Keeping.Apply(file)
 	f.order = append(f.order, id)
 	f.checksums[string(sum[:])] = id
 	f.headers[id] = header

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/md5"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
@@ -20,6 +21,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -42,6 +44,7 @@ type Proxy struct {
 	Key     *keystream.Key // the current key
 	Keyring *keystream.Keyring
 	CA      *certs.CA
+	Ledger  ledger.Ledger
 	Clock   *Clock // ages the upload sessions
 	URL     *url.URL
 	Client  *http.Client // trusts jpegveil's CA and uses the proxy
@@ -89,9 +92,13 @@ type Options struct {
 	Keys []*keystream.Key
 	// Ledger defaults to a new ledger.db in the state directory.
 	Ledger ledger.Ledger
+	// EditDeps, if set, changes the proxy's dependencies before it is
+	// built.
+	EditDeps func(*proxy.Deps)
 }
 
-// StartWith is Start with the keyring and the ledger of o.
+// StartWith is Start with the keyring, the ledger and the other choices
+// of o.
 func StartWith(t testing.TB, yaml string, o Options) *Proxy {
 	t.Helper()
 	cfg, err := config.ParseConfig([]byte(yaml), t.TempDir())
@@ -105,6 +112,9 @@ func StartWith(t testing.TB, yaml string, o Options) *Proxy {
 	}
 	clock := &Clock{}
 	st.Now = clock.Now
+	if o.EditDeps != nil {
+		o.EditDeps(&st.Deps)
+	}
 	srv, err := proxy.New(cfg, log, st.Deps)
 	if err != nil {
 		t.Fatal(err)
@@ -124,7 +134,7 @@ func StartWith(t testing.TB, yaml string, o Options) *Proxy {
 		pool.AppendCertsFromPEM(b)
 	}
 	pu := &url.URL{Scheme: "http", Host: l.Addr().String()}
-	tp := &Proxy{Server: srv, Key: st.Keyring.Current(), Keyring: st.Keyring, CA: st.CA, URL: pu, Clock: clock}
+	tp := &Proxy{Server: srv, Key: st.Keyring.Current(), Keyring: st.Keyring, CA: st.CA, Ledger: st.Ledger, URL: pu, Clock: clock}
 	tp.Client = &http.Client{Transport: &http.Transport{
 		Proxy:             http.ProxyURL(pu),
 		TLSClientConfig:   &tls.Config{RootCAs: pool},
@@ -391,4 +401,27 @@ func stateKey(t testing.TB, path string) *keystream.Key {
 		t.Fatal(err)
 	}
 	return key
+}
+
+// CheckRecorded checks that the ledger of p recorded, for the ciphertext
+// want of an upload, the SHA-256 of want and the service identity ref.
+func CheckRecorded(t testing.TB, p *Proxy, want []byte, ref ledger.ServiceRef) {
+	t.Helper()
+	res, err := veil.Encrypt(p.Key, io.Discard, bytes.NewReader(want))
+	if err != nil && !veil.IsParseError(err) {
+		t.Fatal(err)
+	}
+	// The ciphertext's own fingerprint is the In of transforming it.
+	fp := ledger.Fingerprint(res.In)
+	rec, found, err := p.Ledger.(interface {
+		Record(context.Context, ledger.Fingerprint) (ledger.Record, bool, error)
+	}).Record(context.Background(), fp)
+	switch {
+	case err != nil || !found:
+		t.Fatalf("the ledger has no record of the upload: %v", err)
+	case !rec.HasHash || rec.CiphertextSHA256 != sha256.Sum256(want):
+		t.Errorf("the ledger has no SHA-256 of the uploaded file, or another one")
+	case !slices.Contains(rec.Services, ref):
+		t.Errorf("the ledger records the upload at %v, want %v among them", rec.Services, ref)
+	}
 }

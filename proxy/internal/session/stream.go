@@ -2,7 +2,9 @@ package session
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
+	"hash"
 	"io"
 	"slices"
 	"time"
@@ -92,6 +94,9 @@ type Stream struct {
 	// Running hashes of the whole file, plaintext and ciphertext, for
 	// headers that carry a hash of the file on the last request.
 	plain, cipher *hashes.Set
+	// sum is the SHA-256 of the whole ciphertext, which the ledger keeps
+	// to check later that the service kept every byte.
+	sum hash.Hash
 
 	dir      *direction.Decider
 	prefix   *direction.Prefix
@@ -116,7 +121,7 @@ type Stream struct {
 func NewStream(dir *direction.Decider, opts veil.Options, rule *config.Rule, algs ...hashes.Alg) *Stream {
 	opts.StopAtError = rule.OnUnsupported != config.UnsupportedPass
 	return &Stream{
-		ctx: context.Background(), plain: hashes.NewSet(algs...), cipher: hashes.NewSet(algs...),
+		ctx: context.Background(), plain: hashes.NewSet(algs...), cipher: hashes.NewSet(algs...), sum: sha256.New(),
 		dir: dir, prefix: direction.NewPrefix(dir.Ring, 0), opts: opts, onUnsure: rule.OnUnsure,
 	}
 }
@@ -191,6 +196,7 @@ func (st *Stream) Commit(ctx context.Context, b []byte, final bool) error {
 			final && err == io.EOF:
 			// Everything the input so far determines has been read.
 			st.cipher.Write(st.Out[start:])
+			st.sum.Write(st.Out[start:])
 			return nil
 		}
 		st.Err = err
@@ -234,6 +240,14 @@ func (c ctxOf) Deadline() (time.Time, bool) { return c.st.ctx.Deadline() }
 func (c ctxOf) Done() <-chan struct{}       { return c.st.ctx.Done() }
 func (c ctxOf) Err() error                  { return c.st.ctx.Err() }
 func (c ctxOf) Value(key any) any           { return c.st.ctx.Value(key) }
+
+// CiphertextSHA256 is the SHA-256 of the ciphertext so far: of the whole
+// file once the stream reached its end.
+func (st *Stream) CiphertextSHA256() [32]byte {
+	var sum [32]byte
+	st.sum.Sum(sum[:0])
+	return sum
+}
 
 // FileSums returns the digests of the whole file so far, as the client sent
 // it and as it went upstream.

@@ -159,6 +159,7 @@ func forward(ex services.Exchange, sess *session.Session, g *upload, b []byte, f
 	case final:
 		env.Sessions.Remove(sess.Key(), sess)
 		ex.SetResult(st.Result())
+		ex.SetFileHash(st.CiphertextSHA256())
 		ex.Record(services.Of(st.Result()), nil)
 		return resp, nil
 	}
@@ -188,6 +189,7 @@ func resyncFirst(ex services.Exchange, sess *session.Session, g *upload) (resp *
 	case resp != nil: // the service finalized the upload already
 		ex.Env().Sessions.Remove(sess.Key(), sess)
 		ex.SetResult(st.Result())
+		ex.SetFileHash(st.CiphertextSHA256())
 		ex.Record(services.Of(st.Result()), nil)
 		return resp, true, nil
 	}

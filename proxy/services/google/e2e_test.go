@@ -13,6 +13,7 @@ import (
 
 	"jpegveil/internal/fakes"
 	"jpegveil/internal/proxytest"
+	"jpegveil/ledger"
 )
 
 // googleRules are the Google Photos presets of config.example.yaml,
@@ -196,6 +197,7 @@ func TestGoogleResumableUpload(t *testing.T) {
 	// Ranges at several offsets are checked with a smaller photo in
 	// TestGoogleRawUpload.
 	checkGoogleDownloads(t, f, p, g.mediaItem(token), photo, want, false)
+	proxytest.CheckRecorded(t, p, want, ledger.ServiceRef{Service: "google", ID: loc})
 }
 
 // TestGoogleResumableUpstreamFailures makes the service fail forwards: once
@@ -281,6 +283,7 @@ func TestGoogleRawUpload(t *testing.T) {
 		t.Fatalf("raw upload: %s %q", resp.Status, token)
 	}
 	checkGoogleDownloads(t, f, p, g.mediaItem(string(token)), photo, want, true)
+	proxytest.CheckRecorded(t, p, want, ledger.ServiceRef{Service: "google", ID: "upload-token:" + string(token)})
 }
 
 // TestGoogleWebUpload is the web app's flow: JSON metadata in the start

@@ -56,9 +56,10 @@ func (Service) Rendition(req *http.Request, _ services.Names) (services.Renditio
 	return services.Rendition{Photo: m[1], Spec: spec, Original: orig}, true
 }
 
-// UploadID implements proxy.UploadIdentifier: POST /api/assets answers
-// {"id": …, "status": "created"|"duplicate"}.
-func (Service) UploadID(_ *http.Request, resp *http.Response, body []byte, _ services.Names) (string, bool) {
+// PreviewID implements proxy.PreviewIdentifier: POST /api/assets answers
+// {"id": …, "status": "created"|"duplicate"}, and the renditions are
+// asked for by that asset ID.
+func (Service) PreviewID(_ *http.Request, resp *http.Response, body []byte, _ services.Names) (string, bool) {
 	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusCreated {
 		return "", false
 	}

@@ -155,6 +155,7 @@ func assemble(ex services.Exchange, sess *session.Session, nc *upload, found []h
 		return resp, nil
 	}
 	env.Sessions.Remove(sess.Key(), sess)
+	ex.SetFileHash(st.CiphertextSHA256())
 	ex.Record(services.Of(st.Result()), nil)
 	if ex.Rule().Service == "nextcloud" && st.Result().Transformed {
 		remember(ex, st, resp, req.Header.Get("Destination"))

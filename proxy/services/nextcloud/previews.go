@@ -106,10 +106,10 @@ func previewSpec(xs, ys string, keepAspect bool, mode string) (preview.Spec, boo
 	return spec, true
 }
 
-// UploadID implements proxy.UploadIdentifier: a PUT of a file is answered
-// with its ID in OC-FileId ("00000123oc…": the number, then the
+// PreviewID implements proxy.PreviewIdentifier: a PUT of a file is
+// answered with its ID in OC-FileId ("00000123oc…": the number, then the
 // instance); the proxy remembers the path for previews by file ID.
-func (Service) UploadID(req *http.Request, resp *http.Response, _ []byte, names services.Names) (string, bool) {
+func (Service) PreviewID(req *http.Request, resp *http.Response, _ []byte, names services.Names) (string, bool) {
 	if req.Method != http.MethodPut || (resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusNoContent) {
 		return "", false
 	}
