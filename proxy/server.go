@@ -126,20 +126,8 @@ func New(cfg *config.Config, log *zap.Logger, deps Deps) (*Server, error) {
 	if err := s.known.load(context.Background(), deps.Ledger); err != nil {
 		return nil, fmt.Errorf("reading the photos' service identities from the ledger: %w", err)
 	}
-	if s.previews, err = newPreviews(cfg, ring.Current()); err != nil {
-		return nil, fmt.Errorf("previews: %w", err)
-	}
-	// The checksum map and the names are recorded under the current key
-	// and looked up under every key of the ring, so a rotation keeps them.
-	var sumKeys [][]byte
-	for _, k := range ring.Keys() {
-		sumKeys = append(sumKeys, k.ChecksumKey())
-	}
-	s.sums = &checksumMap{keys: sumKeys}
-	s.names = &names{keys: sumKeys, brief: s.previews.cache}
-	if as, ok := deps.Ledger.(ledger.AliasStore); ok {
-		s.sums.store = as
-		s.names.store = as
+	if err := s.initPreviews(ring, deps.Ledger); err != nil {
+		return nil, err
 	}
 	evicted := func() {
 		log.Warn("limits.max_sessions reached: the least recently used resumable upload was dropped")
@@ -267,3 +255,24 @@ func (s *Server) WaitPreviews() { s.previews.drain() }
 // CloseIdleConnections closes the proxy's idle connections to the
 // services, as http.Client's method of that name does.
 func (s *Server) CloseIdleConnections() { s.upstream.CloseIdleConnections() }
+
+// initPreviews sets up the preview cache, the checksum map and the names.
+// The map and the names are recorded under the current key and looked up
+// under every key of the ring, so a rotation keeps them.
+func (s *Server) initPreviews(ring *keystream.Keyring, led ledger.Ledger) error {
+	var err error
+	if s.previews, err = newPreviews(s.cfg, ring.Current()); err != nil {
+		return fmt.Errorf("previews: %w", err)
+	}
+	var sumKeys [][]byte
+	for _, k := range ring.Keys() {
+		sumKeys = append(sumKeys, k.ChecksumKey())
+	}
+	s.sums = &checksumMap{keys: sumKeys}
+	s.names = &names{keys: sumKeys, brief: s.previews.cache}
+	if as, ok := led.(ledger.AliasStore); ok {
+		s.sums.store = as
+		s.names.store = as
+	}
+	return nil
+}
