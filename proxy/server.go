@@ -126,9 +126,7 @@ func New(cfg *config.Config, log *zap.Logger, deps Deps) (*Server, error) {
 	s.crypt.dir = &direction.Decider{Ring: ring, Ledger: deps.Ledger, Keep: s.crypt.uploadOptions()}
 	svcs := builtinServices()
 	s.services = make(map[string]MultiRequestUploader)
-	s.byName = make(map[string]Service)
 	for _, svc := range svcs {
-		s.byName[svc.Name()] = svc
 		if m, ok := svc.(MultiRequestUploader); ok {
 			s.services[svc.Name()] = m
 		}
@@ -139,9 +137,6 @@ func New(cfg *config.Config, log *zap.Logger, deps Deps) (*Server, error) {
 	if err := s.known.load(context.Background(), deps.Ledger); err != nil {
 		return nil, fmt.Errorf("reading the photos' service identities from the ledger: %w", err)
 	}
-	if err := s.initPreviews(ring, deps.Ledger); err != nil {
-		return nil, err
-	}
 	evicted := func() {
 		log.Warn("limits.max_sessions reached: the least recently used resumable upload was dropped")
 	}
@@ -151,8 +146,9 @@ func New(cfg *config.Config, log *zap.Logger, deps Deps) (*Server, error) {
 		Sessions:  session.NewTable(cfg.Limits.MaxSessions, cfg.Limits.SessionTTL.Duration, deps.Now, evicted),
 		Hashes:    hashParser(svcs),
 		NewStream: s.crypt.newStream,
-		Checksums: s.sums,
-		Names:     s.names,
+	}
+	if err := s.initPreviews(ring, deps.Ledger, svcs); err != nil {
+		return nil, err
 	}
 
 	s.gp = s.newGoproxy()
@@ -257,10 +253,15 @@ func (s *Server) WaitPreviews() { s.previews.drain() }
 // services, as http.Client's method of that name does.
 func (s *Server) CloseIdleConnections() { s.upstream.CloseIdleConnections() }
 
-// initPreviews sets up the preview cache, the checksum map and the names.
+// initPreviews sets up the services by name, the preview cache, the
+// checksum map and the names (after s.env).
 // The map and the names are recorded under the current key and looked up
 // under every key of the ring, so a rotation keeps them.
-func (s *Server) initPreviews(ring *keystream.Keyring, led ledger.Ledger) error {
+func (s *Server) initPreviews(ring *keystream.Keyring, led ledger.Ledger, svcs []Service) error {
+	s.byName = make(map[string]Service)
+	for _, svc := range svcs {
+		s.byName[svc.Name()] = svc
+	}
 	var err error
 	if s.previews, err = newPreviews(s.cfg, ring.Current()); err != nil {
 		return fmt.Errorf("previews: %w", err)
@@ -275,5 +276,6 @@ func (s *Server) initPreviews(ring *keystream.Keyring, led ledger.Ledger) error 
 		s.sums.store = as
 		s.names.store = as
 	}
+	s.env.Checksums, s.env.Names = s.sums, s.names
 	return nil
 }
