@@ -33,6 +33,7 @@ type Config struct {
 	Limits         LimitsConfig         `yaml:"limits"`
 	CA             CAConfig             `yaml:"ca"`
 	Metadata       MetadataConfig       `yaml:"metadata"`
+	Previews       PreviewsConfig       `yaml:"previews"`
 	// Rules decide which requests are intercepted; the first match wins.
 	Rules []Rule `yaml:"rules"`
 	// Source is the absolute path of the file LoadConfig read; empty for
@@ -136,6 +137,25 @@ type MetadataConfig struct {
 	GPS           MetadataAction `yaml:"gps"`
 }
 
+// PreviewsConfig governs the previews the proxy renders itself from the
+// decrypted photo, for the rules with body api, and the cache that keeps
+// them.
+type PreviewsConfig struct {
+	// UploadSizes are the longest sides, in pixels, rendered while a photo
+	// is uploaded (the proxy holds the plaintext then), so that a grid
+	// of thumbnails costs no download of the original. Default [250, 1440].
+	UploadSizes []int `yaml:"upload_sizes"`
+	// MemoryCache bounds the rendered previews kept in memory. Default
+	// 64MiB.
+	MemoryCache Size `yaml:"memory_cache"`
+	// DiskCache bounds the previews kept in <state_dir>/previews,
+	// encrypted under a key derived from the master key; 0 keeps none.
+	DiskCache Size `yaml:"disk_cache"`
+	// Quality is the JPEG quality of a rendered preview, 1 to 100.
+	// Default 85.
+	Quality int `yaml:"quality"`
+}
+
 // BodyKind says where the photo is in a matched request or response.
 type BodyKind string
 
@@ -145,6 +165,9 @@ const (
 	BodyMultipart BodyKind = "multipart" // a form field (Rule.Field) of a multipart request is the file
 	BodyResumable BodyKind = "resumable" // a resumable upload protocol (Rule.Resumable)
 	BodyDownload  BodyKind = "download"  // the response body is the file
+	// BodyAPI is the rest of a service's API (Rule.Service): previews of
+	// the proxy's photos are rendered locally and checksums translated.
+	BodyAPI BodyKind = "api"
 )
 
 // IsUpload reports whether the body kind carries a photo up to the service.
@@ -221,6 +244,21 @@ type Rule struct {
 	// OnUnsure applies to upload rules only; default (and empty, in a
 	// rule built in code) encrypt.
 	OnUnsure UnsureAction `yaml:"on_unsure"`
+	// Service names the photo service whose protocol the rule's requests
+	// speak (immich, google, nextcloud, icloud); required with body api.
+	// On an upload rule it lets the proxy read the service's ID for the
+	// photo from the answer and render its previews.
+	Service string `yaml:"service"`
+	// Previews, on a rule with body api or download that names its
+	// service, says whether previews of the proxy's photos are rendered
+	// locally (default true); checksums are translated either way.
+	Previews *bool `yaml:"previews"`
+}
+
+// RendersPreviews reports whether the rule's previews are rendered
+// locally.
+func (r *Rule) RendersPreviews() bool {
+	return (r.Body == BodyAPI || r.Body == BodyDownload) && r.Service != "" && (r.Previews == nil || *r.Previews)
 }
 
 // ReencodeAction says what happens to uploads on a rule whose service was
@@ -243,6 +281,9 @@ const DefaultListen = "127.0.0.1:8080"
 func defaultMethods(b BodyKind) []string {
 	if b == BodyDownload {
 		return []string{"GET"}
+	}
+	if b == BodyAPI {
+		return []string{"GET", "POST", "PUT"}
 	}
 	return []string{"POST", "PUT"}
 }
@@ -315,6 +356,15 @@ func (c *Config) applyDefaults() {
 	setString(&c.Metadata.ExifThumbnail, d.Metadata.ExifThumbnail)
 	setString(&c.Metadata.MPFImages, d.Metadata.MPFImages)
 	setString(&c.Metadata.GPS, d.Metadata.GPS)
+	if c.Previews.UploadSizes == nil {
+		c.Previews.UploadSizes = d.Previews.UploadSizes
+	}
+	if c.Previews.MemoryCache == 0 {
+		c.Previews.MemoryCache = d.Previews.MemoryCache
+	}
+	if c.Previews.Quality == 0 {
+		c.Previews.Quality = d.Previews.Quality
+	}
 	for i := range c.Rules {
 		c.Rules[i].applyDefaults()
 	}

@@ -63,6 +63,7 @@ func (c *Config) Validate() error {
 		v.add("log.format", "must be console or json, not %q", c.Log.Format)
 	}
 	c.validateClients(v)
+	c.validatePreviews(v)
 	c.validateUpstream(v)
 	for _, d := range []struct {
 		path string
@@ -330,12 +331,13 @@ func (c *Config) validateRules(v *validator) {
 			}
 		}
 		switch r.Body {
-		case BodyRaw, BodyMultipart, BodyResumable, BodyDownload:
+		case BodyRaw, BodyMultipart, BodyResumable, BodyDownload, BodyAPI:
 		case "":
-			v.add(p+".body", "required: raw, multipart, resumable or download")
+			v.add(p+".body", "required: raw, multipart, resumable, download or api")
 		default:
-			v.add(p+".body", "must be raw, multipart, resumable or download, not %q", r.Body)
+			v.add(p+".body", "must be raw, multipart, resumable, download or api, not %q", r.Body)
 		}
+		validateRuleService(v, p, r)
 		switch {
 		case r.Body == BodyMultipart && r.Field == "":
 			v.add(p+".field", "required with body multipart: the form field that carries the file (Immich: assetData)")
@@ -460,6 +462,38 @@ func oneOf(s string, options ...string) bool {
 		}
 	}
 	return false
+}
+
+// Services are the names rule.service accepts.
+var Services = []string{"google", "icloud", "immich", "nextcloud"}
+
+func validateRuleService(v *validator, p string, r *Rule) {
+	switch {
+	case r.Body == BodyAPI && r.Service == "":
+		v.add(p+".service", "required with body api: %s", strings.Join(Services, ", "))
+	case r.Service != "" && !oneOf(r.Service, Services...):
+		v.add(p+".service", "must be one of %s, not %q", strings.Join(Services, ", "), r.Service)
+	}
+	if r.Previews != nil && ((r.Body != BodyAPI && r.Body != BodyDownload) || r.Service == "") {
+		v.add(p+".previews", "only allowed with body api or download, with service")
+	}
+}
+
+func (c *Config) validatePreviews(v *validator) {
+	for i, n := range c.Previews.UploadSizes {
+		if n < 16 || n > 8192 {
+			v.add(fmt.Sprintf("previews.upload_sizes[%d]", i), "must be 16 to 8192 pixels, not %d", n)
+		}
+	}
+	if c.Previews.MemoryCache < 0 {
+		v.add("previews.memory_cache", "must be positive")
+	}
+	if c.Previews.DiskCache < 0 {
+		v.add("previews.disk_cache", "must be 0 (none) or positive")
+	}
+	if c.Previews.Quality < 1 || c.Previews.Quality > 100 {
+		v.add("previews.quality", "must be 1 to 100, not %d", c.Previews.Quality)
+	}
 }
 
 // validatePolicies checks the upload policies of the rule r at p.

@@ -369,3 +369,28 @@ func TestSecretNeverPrinted(t *testing.T) {
 		}
 	}
 }
+
+func TestRuleServiceAndPreviews(t *testing.T) {
+	tests := []struct {
+		name, rule, want string
+	}{
+		{"api needs a service", "{name: a, hosts: [x.example.org], body: api}", "rules[0].service: required with body api"},
+		{"unknown service", "{name: a, hosts: [x.example.org], body: api, service: flickr}", "rules[0].service: must be one of"},
+		{"previews only with a service", "{name: a, hosts: [x.example.org], body: download, previews: false}", "rules[0].previews: only allowed with body api or download, with service"},
+		{"previews not on uploads", "{name: a, hosts: [x.example.org], body: raw, service: icloud, previews: false}", "rules[0].previews: only allowed"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			isolateEnv(t)
+			_, err := ParseConfig([]byte("state_dir: /tmp/s\nrules:\n  - "+tc.rule+"\n"), "")
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want %q", err, tc.want)
+			}
+		})
+	}
+	isolateEnv(t)
+	c, err := ParseConfig([]byte("state_dir: /tmp/s\npreviews: {upload_sizes: [8]}\nrules: []\n"), "")
+	if err == nil || !strings.Contains(err.Error(), "previews.upload_sizes[0]") {
+		t.Fatalf("upload size 8: got %v, %v", c, err)
+	}
+}

@@ -49,7 +49,20 @@
 // (upstream transport, session table, hash headers, encryption streams),
 // and never imports this package. What a service does beyond its name and
 // hash headers is an interface of its own that the dispatcher checks for:
-// MultiRequestUploader and UploadIdentifier (DownloadIdentifier) today;
-// renditions, checksum translation and a motion-photo policy next (see
-// service.go).
+// MultiRequestUploader, UploadIdentifier (DownloadIdentifier), Renditions,
+// ChecksumTranslator and PreviewIdentifier (see service.go).
+//
+// Previews (previews.go, api.go, uploadid.go): a rule that names its
+// service renders the service's renditions of the proxy's photos itself.
+// On an upload rule the proxy keeps the photo while it goes up, reads the
+// service's ID for it from the answer, renders the likely sizes and the
+// placeholder into the preview cache (proxy/internal/preview) and records
+// the checksums of photo and ciphertext (checksums.go). On a download or
+// api rule a rendition request is answered from the cache (after a HEAD
+// of the original with the client's credentials) or rendered from the
+// original, fetched with those credentials and decrypted; a photo that is
+// not the proxy's gets the service's own rendition. On an api rule JSON
+// and XML bodies go through the service's checksum translation: no
+// checksum of a plaintext goes upstream, and the service's checksums of
+// the proxy's ciphertexts come back as those of the photos.
 package proxy

@@ -106,8 +106,8 @@ func (ex *exchange) sendHashed(u uploadParts, found []hashes.Found) (*http.Respo
 	hb.plainBody.Write(u.prefix)
 	hb.cipherBody.Write(u.prefix)
 	hb.write(u.prefix)
-	vr := ex.crypt.encrypting(req.Context(), *ex.decision, io.TeeReader(u.photo, io.MultiWriter(hb.plainBody, hb.plainFile)), ex.rule)
-	err := hb.readFrom(req.Context(), vr)
+	vr := ex.crypt.encrypting(req.Context(), *ex.decision, io.TeeReader(ex.capture.plainSide(u.photo), io.MultiWriter(hb.plainBody, hb.plainFile)), ex.rule)
+	err := hb.readFrom(req.Context(), ex.capture.cipherSide(vr))
 	ex.result = vr.Result()
 	if err != nil {
 		if services.IsBusy(err) {

@@ -42,6 +42,10 @@ type Server struct {
 	crypt       *crypt
 	env         *services.Env
 	services    map[string]MultiRequestUploader // by the name rules give them
+	byName      map[string]Service
+	previews    *previews
+	sums        *checksumMap
+	names       *names
 	auth        *authLimiter
 	// tunnels carries the intercepted connections to the server of the
 	// requests inside them.
@@ -150,6 +154,9 @@ func New(cfg *config.Config, log *zap.Logger, deps Deps) (*Server, error) {
 		Hashes:    hashParser(svcs),
 		NewStream: s.newStream,
 	}
+	if err := s.initPreviews(ring, deps.Ledger, svcs); err != nil {
+		return nil, err
+	}
 
 	s.gp = s.newGoproxy()
 	return s, nil
@@ -227,6 +234,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	if errors.Is(<-innerDone, context.DeadlineExceeded) {
 		inner.Close()
 	}
+	s.previews.drain()
 	s.CloseIdleConnections()
 	if errors.Is(err, context.DeadlineExceeded) {
 		err = hs.Close()
@@ -255,6 +263,37 @@ func badGateway(req *http.Request, err error) *http.Response {
 	return services.Respond(req, http.StatusBadGateway, h, "jpegveil could not reach "+req.URL.Host+": "+err.Error()+"\n")
 }
 
+// WaitPreviews returns once the previews being rendered from uploads are
+// in the cache.
+func (s *Server) WaitPreviews() { s.previews.drain() }
+
 // CloseIdleConnections closes the proxy's idle connections to the
 // services, as http.Client's method of that name does.
 func (s *Server) CloseIdleConnections() { s.upstream.CloseIdleConnections() }
+
+// initPreviews sets up the services by name, the preview cache, the
+// checksum map and the names (after s.env).
+// The map and the names are recorded under the current key and looked up
+// under every key of the ring, so a rotation keeps them.
+func (s *Server) initPreviews(ring *keystream.Keyring, led ledger.Ledger, svcs []Service) error {
+	s.byName = make(map[string]Service)
+	for _, svc := range svcs {
+		s.byName[svc.Name()] = svc
+	}
+	var err error
+	if s.previews, err = newPreviews(s.cfg, ring.Current()); err != nil {
+		return fmt.Errorf("previews: %w", err)
+	}
+	var sumKeys [][]byte
+	for _, k := range ring.Keys() {
+		sumKeys = append(sumKeys, k.ChecksumKey())
+	}
+	s.sums = &checksumMap{keys: sumKeys}
+	s.names = &names{keys: sumKeys, brief: s.previews.cache}
+	if as, ok := led.(ledger.AliasStore); ok {
+		s.sums.store = as
+		s.names.store = as
+	}
+	s.env.Checksums, s.env.Names = s.sums, s.names
+	return nil
+}

@@ -87,8 +87,8 @@ func (ex *exchange) sendEncrypted(u uploadParts) (*http.Response, error) {
 	if ex.rule.OnUnsupported != config.UnsupportedPass {
 		src = held
 	}
-	vr := ex.crypt.encrypting(req.Context(), *ex.decision, src, ex.rule)
-	out := handedOut{r: vr, h: held}
+	vr := ex.crypt.encrypting(req.Context(), *ex.decision, ex.capture.plainSide(src), ex.rule)
+	out := handedOut{r: ex.capture.cipherSide(vr), h: held}
 	head, err := readUpTo(out, preRead)
 	if err != nil && err != io.EOF {
 		ex.result = vr.Result()

@@ -167,7 +167,26 @@ func assemble(ex services.Exchange, sess *session.Session, nc *upload, found []h
 	env.Sessions.Remove(sess.Key(), sess)
 	ex.SetFileHash(st.CiphertextSHA256())
 	ex.Record(services.Of(st.Result()), nil)
+	if ex.Rule().Service == "nextcloud" && st.Result().Transformed {
+		remember(ex, st, resp, req.Header.Get("Destination"))
+	}
 	return resp, nil
+}
+
+// remember records what an assembled upload on a rule that names its
+// service taught: the checksums of photo and ciphertext (for PROPFIND
+// answers) and the path of the file ID the server answered (for its
+// previews).
+func remember(ex services.Exchange, st *session.Stream, resp *http.Response, dest string) {
+	ctx, env := ex.Request().Context(), ex.Env()
+	p, c := st.FileSums()
+	if p[hashes.SHA1] != nil && c[hashes.SHA1] != nil && env.Checksums != nil {
+		env.Checksums.Record(ctx, p[hashes.SHA1], c[hashes.SHA1])
+	}
+	u, err := url.Parse(dest)
+	if id := fileIDOf(resp.Header.Get("OC-FileId")); id != "" && err == nil && env.Names != nil {
+		env.Names.Remember(ctx, "nextcloud", "fileid:"+id, u.Path)
+	}
 }
 
 // putTail PUTs the held-back end of the file as the next chunk, with the
