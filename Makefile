@@ -3,6 +3,9 @@
 # (.ci/run installs them).
 
 GO       ?= go
+# pipefail: `go test -json | testsummary` fails when either side does.
+SHELL    := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 BIN      := bin/jpegveil
 FUZZTIME ?= 10m
 PKGS     := ./...

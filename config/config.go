@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -55,6 +57,9 @@ type ClientsConfig struct {
 	// Auth, when set, requires Basic proxy authentication
 	// (Proxy-Authorization) from every client.
 	Auth *AuthConfig `yaml:"auth"`
+	// ConnectPorts are the ports clients may open tunnels (CONNECT) to,
+	// besides the ports of Upstream.Resolve. Default [443].
+	ConnectPorts []int `yaml:"connect_ports"`
 }
 
 // AuthConfig is the Basic proxy authentication credential.
@@ -93,6 +98,12 @@ type LimitsConfig struct {
 	// HashBuffer is the most body the proxy buffers to recompute a header
 	// carrying a hash of the body. Default 64MiB.
 	HashBuffer Size `yaml:"hash_buffer"`
+	// BufferMemory is the memory all buffered uploads share: bodies held
+	// for a hash header, chunks of resumable uploads and the output their
+	// sessions keep. Beyond it a request waits up to BufferWait, then gets
+	// 503 with Retry-After. Default 128MiB; at least twice HashBuffer.
+	BufferMemory Size     `yaml:"buffer_memory"`
+	BufferWait   Duration `yaml:"buffer_wait"` // default 10s
 	// MaxSessions is the number of resumable upload sessions kept.
 	// Default 256.
 	MaxSessions int `yaml:"max_sessions"`
@@ -282,6 +293,9 @@ func (c *Config) applyDefaults() {
 	if c.Clients.Allow == nil && listenIsLoopback(c.Listen) {
 		c.Clients.Allow = d.Clients.Allow
 	}
+	if c.Clients.ConnectPorts == nil {
+		c.Clients.ConnectPorts = d.Clients.ConnectPorts
+	}
 	setDuration(&c.Upstream.DialTimeout, d.Upstream.DialTimeout.Duration)
 	setDuration(&c.Upstream.IdleTimeout, d.Upstream.IdleTimeout.Duration)
 	setDuration(&c.Upstream.ResponseHeaderTimeout, d.Upstream.ResponseHeaderTimeout.Duration)
@@ -290,6 +304,10 @@ func (c *Config) applyDefaults() {
 	if c.Limits.HashBuffer == 0 {
 		c.Limits.HashBuffer = d.Limits.HashBuffer
 	}
+	if c.Limits.BufferMemory == 0 {
+		c.Limits.BufferMemory = d.Limits.BufferMemory
+	}
+	setDuration(&c.Limits.BufferWait, d.Limits.BufferWait.Duration)
 	if c.Limits.MaxSessions == 0 {
 		c.Limits.MaxSessions = d.Limits.MaxSessions
 	}
@@ -423,6 +441,24 @@ func (c *Config) ClientAddrAllowed(addr netip.Addr) bool {
 	addr = addr.Unmap().WithZone("")
 	for _, n := range c.Clients.Allow {
 		if n.Contains(addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// ConnectAllowed reports whether a client may open a tunnel to port: one of
+// Clients.ConnectPorts or the port of an Upstream.Resolve key.
+func (c *Config) ConnectAllowed(port string) bool {
+	n, err := strconv.Atoi(port)
+	if err != nil {
+		return false
+	}
+	if slices.Contains(c.Clients.ConnectPorts, n) {
+		return true
+	}
+	for k := range c.Upstream.Resolve {
+		if _, p, err := net.SplitHostPort(k); err == nil && p == port {
 			return true
 		}
 	}

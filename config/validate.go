@@ -74,6 +74,7 @@ func (c *Config) Validate() error {
 		{"client_timeouts.read_header", c.ClientTimeouts.ReadHeader},
 		{"client_timeouts.idle", c.ClientTimeouts.Idle},
 		{"limits.session_ttl", c.Limits.SessionTTL},
+		{"limits.buffer_wait", c.Limits.BufferWait},
 	} {
 		if d.d.Duration <= 0 {
 			v.add(d.path, "must be positive, not %s", d.d.Duration)
@@ -81,6 +82,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Limits.HashBuffer <= 0 {
 		v.add("limits.hash_buffer", "must be positive, not %d", int64(c.Limits.HashBuffer))
+	}
+	if c.Limits.HashBuffer > 0 && c.Limits.BufferMemory < 2*c.Limits.HashBuffer {
+		v.add("limits.buffer_memory", "must be at least twice limits.hash_buffer (%s), which a chunk of a resumable upload takes with its encrypted copy, not %s", 2*c.Limits.HashBuffer, c.Limits.BufferMemory)
 	}
 	if c.Limits.MaxSessions <= 0 {
 		v.add("limits.max_sessions", "must be positive, not %d", c.Limits.MaxSessions)
@@ -128,9 +132,22 @@ func (c *Config) validateListen(v *validator) {
 		v.addErr("clients", fmt.Errorf("%w: listen address %q is reachable from other machines, so set clients.allow (the client networks allowed) or clients.auth (proxy authentication)", ErrOpenProxy, c.Listen))
 		return
 	}
+	single := false
 	for i, n := range c.Clients.Allow {
 		if n.IsValid() && n.Bits() == 0 {
+			single = true
 			v.addErr(fmt.Sprintf("clients.allow[%d]", i), fmt.Errorf("%w: %s admits every address; narrow it or set clients.auth", ErrOpenProxy, n))
+		}
+	}
+	if single {
+		return
+	}
+	for _, f := range []struct {
+		name string
+		zero netip.Addr
+	}{{"IPv4", netip.IPv4Unspecified()}, {"IPv6", netip.IPv6Unspecified()}} {
+		if admitsFamily(c.Clients.Allow, f.zero) {
+			v.addErr("clients.allow", fmt.Errorf("%w: together these networks admit every %s address; narrow them or set clients.auth", ErrOpenProxy, f.name))
 		}
 	}
 }
@@ -154,6 +171,11 @@ func (c *Config) validateClients(v *validator) {
 	for i, n := range c.Clients.Allow {
 		if !n.IsValid() {
 			v.add(fmt.Sprintf("clients.allow[%d]", i), "not a valid network")
+		}
+	}
+	for i, p := range c.Clients.ConnectPorts {
+		if p < 1 || p > 65535 {
+			v.add(fmt.Sprintf("clients.connect_ports[%d]", i), "must be a port number from 1 to 65535, not %d", p)
 		}
 	}
 	a := c.Clients.Auth

@@ -3,9 +3,12 @@
 // decrypts them on the way back.
 //
 // An upload: Server.ServeHTTP checks the client (allow-list, proxy
-// authentication, no loopback targets from the network) and hands the
-// CONNECT to goproxy, which intercepts it with a leaf from jpegveil's CA
-// when a rule names the host. Each request inside is matched against the
+// authentication slowed down after failures, tunnel ports, no loopback
+// targets from the network). A CONNECT to a host a rule names is
+// intercepted (tunnel.go): TLS with a leaf from jpegveil's CA, the requests
+// inside read by an http.Server of the proxy's own (header timeout and
+// size limit as outside) and passed to goproxy; any other CONNECT goproxy
+// tunnels untouched. Each request inside is matched against the
 // rules (config.Config.Match); the dispatcher opens an exchange for it and
 // passes it, by the rule's body kind, to the raw upload (the body is the
 // file), the multipart upload (one form field is) or the rule's Service
@@ -15,7 +18,8 @@
 // every key of the keyring, then the classifier (FORMAT.md §34). A
 // ciphertext of ours goes up unchanged and is recorded; a plaintext is
 // encrypted with the current key as a stream on its way upstream (veil),
-// hash headers are recomputed over the ciphertext, and the ledger records
+// hash headers are recomputed over the ciphertext (the body held in memory
+// from one budget, internal/budget), and the ledger records
 // its fingerprint; an image neither can place follows the rule's
 // on_unsure. What a phone appends after the image (a motion photo's video,
 // a Samsung trailer) is found from the end of the file, so it is held

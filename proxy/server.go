@@ -17,7 +17,9 @@ import (
 	"jpegveil/config"
 	"jpegveil/keystream"
 	"jpegveil/ledger"
+	"jpegveil/proxy/internal/budget"
 	"jpegveil/proxy/internal/direction"
+	"jpegveil/proxy/internal/hashes"
 	"jpegveil/proxy/internal/session"
 	"jpegveil/proxy/services"
 )
@@ -40,6 +42,10 @@ type Server struct {
 	crypt       *crypt
 	env         *services.Env
 	services    map[string]MultiRequestUploader // by the name rules give them
+	auth        *authLimiter
+	// tunnels carries the intercepted connections to the server of the
+	// requests inside them.
+	tunnels *tunnelListener
 	// identifiers name where a service keeps an upload; known maps those
 	// names to the fingerprints sent there (record.go).
 	identifiers []UploadIdentifier
@@ -93,7 +99,8 @@ func New(cfg *config.Config, log *zap.Logger, deps Deps) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("upstream.ca_files: %w", err)
 	}
-	s := &Server{cfg: cfg, log: log, ring: ring, backupMissing: deps.BackupMissing, interfaceAddrs: deps.InterfaceAddrs}
+	s := &Server{cfg: cfg, log: log, ring: ring, backupMissing: deps.BackupMissing, interfaceAddrs: deps.InterfaceAddrs,
+		auth: newAuthLimiter(deps.Now), tunnels: newTunnelListener()}
 	if a := deps.Authorities; a != nil && a.Newest() != nil {
 		s.issuer = a.NewIssuer(certs.IssuerOptions{})
 		s.generations = a.Generations()
@@ -145,16 +152,26 @@ func New(cfg *config.Config, log *zap.Logger, deps Deps) (*Server, error) {
 		Config:    cfg,
 		Upstream:  s.upstream,
 		Sessions:  session.NewTable(cfg.Limits.MaxSessions, cfg.Limits.SessionTTL.Duration, deps.Now, evicted),
+		Memory:    budget.New(int64(cfg.Limits.BufferMemory), cfg.Limits.BufferWait.Duration),
 		Hashes:    hashParser(svcs),
-		NewStream: s.crypt.newStream,
+		NewStream: s.newStream,
 	}
 
 	s.gp = s.newGoproxy()
 	return s, nil
 }
 
-// newGoproxy wires goproxy: every request goes through roundTrip, and a
-// CONNECT is intercepted only when a rule names its host.
+// newStream starts the encryption of an upload on rule that spans several
+// requests, its memory counted in the budget.
+func (s *Server) newStream(rule *config.Rule, algs ...hashes.Alg) *session.Stream {
+	st := s.crypt.newStream(rule, algs...)
+	st.Account(s.env.Memory.NewHold())
+	return st
+}
+
+// newGoproxy wires goproxy: every request goes through roundTrip. A
+// CONNECT to a host the rules name never reaches it (ServeHTTP intercepts
+// it); every other CONNECT is tunnelled.
 func (s *Server) newGoproxy() *goproxy.ProxyHttpServer {
 	gp := goproxy.NewProxyHttpServer()
 	gp.Logger = zapPrintf{s.log.Named("goproxy")}
@@ -174,17 +191,6 @@ func (s *Server) newGoproxy() *goproxy.ProxyHttpServer {
 		ctx.RoundTripper = rt
 		return r, nil
 	})
-	gp.OnRequest().HandleConnectFunc(func(host string, ctx *goproxy.ProxyCtx) (*goproxy.ConnectAction, string) {
-		hostname := host
-		if h, _, err := net.SplitHostPort(host); err == nil {
-			hostname = h
-		}
-		if !s.cfg.Intercepts(hostname) && !s.isProbeHost(hostname) {
-			return goproxy.OkConnect, host
-		}
-		ctx.RoundTripper = rt
-		return &goproxy.ConnectAction{Action: goproxy.ConnectMitm, TLSConfig: s.tlsConfigFor}, host
-	})
 	// A plain-HTTP request whose origin cannot be reached gets 502 Bad
 	// Gateway (RFC 9110 §15.6.3), not goproxy's 500.
 	gp.OnResponse().DoFunc(func(resp *http.Response, ctx *goproxy.ProxyCtx) *http.Response {
@@ -203,21 +209,30 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		ConnContext:       connContext,
 		ReadHeaderTimeout: s.cfg.ClientTimeouts.ReadHeader.Duration,
 		IdleTimeout:       s.cfg.ClientTimeouts.Idle.Duration,
+		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          zap.NewStdLog(s.log.Named("http")),
 	}
 	if a, ok := l.Addr().(*net.TCPAddr); ok {
 		s.listenAddr.Store(a)
 	}
+	inner := s.newTunnelServer()
+	go inner.Serve(s.tunnels)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(idleListener{Listener: l, idle: s.cfg.ClientTimeouts.Idle.Duration}) }()
 	select {
 	case err := <-errc:
+		inner.Close()
 		return err
 	case <-ctx.Done():
 	}
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	innerDone := make(chan error, 1)
+	go func() { innerDone <- inner.Shutdown(shutdown) }()
 	err := hs.Shutdown(shutdown)
+	if errors.Is(<-innerDone, context.DeadlineExceeded) {
+		inner.Close()
+	}
 	s.CloseIdleConnections()
 	if errors.Is(err, context.DeadlineExceeded) {
 		err = hs.Close()
@@ -234,6 +249,10 @@ func (z zapPrintf) Printf(format string, v ...any) { z.l.Debug(fmt.Sprintf(forma
 // Uploads returns the number of uploads in progress that span several
 // requests (resumable and chunked uploads with a session).
 func (s *Server) Uploads() int { return s.env.Sessions.Len() }
+
+// BufferedBytes returns the memory buffered uploads hold now, of
+// limits.buffer_memory.
+func (s *Server) BufferedBytes() int64 { return s.env.Memory.Used() }
 
 // badGateway answers a request whose origin could not be reached.
 func badGateway(req *http.Request, err error) *http.Response {

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -43,6 +44,7 @@ no CA generation covers gets a new generation (see jpegveil ca).`,
 				return err
 			}
 			defer log.Sync()
+			setMemoryLimit(cfg)
 			st, err := openState(a, cfg, passFile)
 			if err != nil {
 				return err
@@ -76,14 +78,33 @@ no CA generation covers gets a new generation (see jpegveil ca).`,
 	return cmd
 }
 
-// openState opens (or creates) the state directory.
-func openState(_ *app, cfg *config.Config, passFile string) (*State, error) {
-	return OpenState(cfg, func() ([]byte, error) {
+// runtimeMemory is what the proxy needs besides its buffered uploads:
+// connections, streaming transforms, certificates.
+const runtimeMemory = 128 << 20
+
+// setMemoryLimit asks the Go runtime to collect garbage soon enough to keep
+// the process near limits.buffer_memory plus runtimeMemory: buffers given
+// back to the budget would otherwise linger, up to twice the live heap.
+// GOMEMLIMIT, when set, is the user's choice and stays.
+func setMemoryLimit(cfg *config.Config) {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(int64(cfg.Limits.BufferMemory) + runtimeMemory)
+	}
+}
+
+// openState opens (or creates) the state directory, and tells the user
+// when it had to be made private.
+func openState(a *app, cfg *config.Config, passFile string) (*State, error) {
+	st, err := OpenState(cfg, func() ([]byte, error) {
 		if passFile == "" {
 			return nil, errors.New("the key is a passphrase key: give --passphrase-file")
 		}
 		return readPassphraseFile(passFile)
 	})
+	if st != nil && st.DirNotice != "" {
+		fmt.Fprintln(a.stderr, st.DirNotice)
+	}
+	return st, err
 }
 
 // printWelcome prints where devices find the proxy, which CA generations

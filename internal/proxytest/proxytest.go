@@ -374,6 +374,24 @@ func (b *BrokenBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// HeldBody sends the first Head bytes of R, then waits for Release to be
+// closed before it sends the rest: an upload still arriving.
+type HeldBody struct {
+	R       io.Reader
+	Head    int
+	Release <-chan struct{}
+}
+
+func (b *HeldBody) Read(p []byte) (int, error) {
+	if b.Head > 0 {
+		n, err := b.R.Read(p[:min(len(p), b.Head)])
+		b.Head -= n
+		return n, err
+	}
+	<-b.Release
+	return b.R.Read(p)
+}
+
 // GoogHash is the X-Goog-Hash header of b (CRC32C and MD5).
 func GoogHash(b []byte) string {
 	m := md5.Sum(b)

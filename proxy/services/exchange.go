@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"jpegveil/config"
+	"jpegveil/proxy/internal/budget"
 	"jpegveil/proxy/internal/hashes"
 	"jpegveil/proxy/internal/session"
 	"jpegveil/veil"
@@ -61,6 +62,8 @@ type Env struct {
 	Upstream http.RoundTripper
 	// Sessions holds the uploads in progress that span several requests.
 	Sessions *session.Table
+	// Memory is the budget every buffer of an upload is taken from.
+	Memory *budget.Budget
 	// Hashes knows every hash header of every service.
 	Hashes *hashes.Parser
 	// NewStream starts the encryption of an upload on rule that spans

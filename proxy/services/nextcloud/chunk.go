@@ -25,9 +25,15 @@ func putChunk(ex services.Exchange, nc *upload, name string, found []hashes.Foun
 	if ce := services.Compressed(req.Header); ce != "" {
 		return ex.Refuse(fmt.Errorf("the chunk is compressed (Content-Encoding: %s)", ce))
 	}
-	b, tooLarge, err := session.ReadWholeChunk(req, "chunked upload", ex.Env().HashBuffer())
+	hold := ex.Env().Memory.NewHold()
+	defer hold.Close()
+	b, tooLarge, err := session.ReadWholeChunk(req, "chunked upload", ex.Env().HashBuffer(), hold)
 	if tooLarge != nil {
 		return ex.Refuse(tooLarge)
+	}
+	if services.IsBusy(err) {
+		// Nothing was committed: the client can send the chunk again.
+		return services.AnswerBusy(ex, err)
 	}
 	if err != nil {
 		ex.Record(services.ClientError, err)
@@ -64,6 +70,10 @@ func putChunk(ex services.Exchange, nc *upload, name string, found []hashes.Foun
 	nc.lastUp = cn.upstreamName(st.OutOff, len(st.Out))
 	return forward(ex, nc, b, found)
 }
+
+// Release gives the memory the upload's pending output holds back to the
+// proxy's budget when its session is dropped (session.Releaser).
+func (u *upload) Release() { u.st.Release() }
 
 // checkNext returns why chunk name (parsed: cn), of n bytes, cannot be the
 // next one of the upload, or nil.
