@@ -56,8 +56,9 @@ type Server struct {
 	known       knownPhotos
 	health      health
 
-	backupMissing func() []string
-	reencoders    *reencoders
+	backupMissing  func() []string
+	interfaceAddrs func() ([]net.Addr, error) // the machine's addresses, for the onboarding page and PAC file
+	reencoders     *reencoders
 }
 
 // Deps are the long-lived resources a Server uses, which the command opens
@@ -78,6 +79,10 @@ type Deps struct {
 	// BackupMissing returns the IDs of the keys of which no backup was
 	// made yet, for the onboarding page; nil: the page does not say.
 	BackupMissing func() []string
+	// InterfaceAddrs lists the machine's network addresses, which the
+	// onboarding page and the PAC file name for a wildcard listener; nil:
+	// net.InterfaceAddrs.
+	InterfaceAddrs func() ([]net.Addr, error)
 }
 
 // New builds a Server from a validated config.
@@ -98,7 +103,8 @@ func New(cfg *config.Config, log *zap.Logger, deps Deps) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("upstream.ca_files: %w", err)
 	}
-	s := &Server{cfg: cfg, log: log, ring: ring, backupMissing: deps.BackupMissing, auth: newAuthLimiter(deps.Now), tunnels: newTunnelListener()}
+	s := &Server{cfg: cfg, log: log, ring: ring, backupMissing: deps.BackupMissing, interfaceAddrs: deps.InterfaceAddrs,
+		auth: newAuthLimiter(deps.Now), tunnels: newTunnelListener()}
 	if a := deps.Authorities; a != nil && a.Newest() != nil {
 		s.issuer = a.NewIssuer(certs.IssuerOptions{})
 		s.generations = a.Generations()

@@ -51,11 +51,12 @@ no CA generation covers gets a new generation (see jpegveil ca).`,
 			}
 			defer st.Close()
 			st.BackupMissing = backupMissing(cfg)
+			st.InterfaceAddrs = a.interfaceAddrs
 			srv, err := proxy.New(cfg, log, st.Deps)
 			if err != nil {
 				return err
 			}
-			l, err := net.Listen("tcp", cfg.Listen)
+			l, err := a.listenOn("tcp", cfg.Listen)
 			if err != nil {
 				return err
 			}
@@ -113,7 +114,7 @@ func printWelcome(a *app, cfg *config.Config, st *State, addr *net.TCPAddr) {
 	if st.KeyCreated {
 		fmt.Fprintf(w, "Created a new key in %s.\n", cfg.KeyFile)
 	}
-	addrs, loopbackOnly := proxy.ReachableAddrs(addr)
+	addrs, loopbackOnly := proxy.ReachableAddrs(addr, st.InterfaceAddrs)
 	local := net.JoinHostPort("127.0.0.1", strconv.Itoa(addr.Port))
 	if ip := addr.IP; !ip.IsUnspecified() {
 		local = addr.String()
@@ -162,6 +163,13 @@ func exampleHost(cfg *config.Config, auth *certs.Authorities) (string, *certs.Ge
 		}
 	}
 	return "", nil
+}
+
+func (a *app) listenOn(network, address string) (net.Listener, error) {
+	if a.listen != nil {
+		return a.listen(network, address)
+	}
+	return net.Listen(network, address)
 }
 
 func (a *app) context() context.Context {
