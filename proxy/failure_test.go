@@ -108,13 +108,17 @@ func TestUnmatchedRequestsAreLogged(t *testing.T) {
 func TestTunnelFailuresHaveReasons(t *testing.T) {
 	svc := fakes.NewPhotos(t)
 	core, logs := observer.New(zapcore.InfoLevel)
-	p := proxytest.Start(t, proxytest.ConfigYAML(t.TempDir(), svc.Srv.Listener.Addr().String(), []string{svc.CAFile}, ""), zap.New(core))
 	closed, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := closed.Addr().String()
 	closed.Close()
+	// elsewhere.test is no rule host: its CONNECT is tunnelled, to a port
+	// nothing listens on.
+	yaml := proxytest.ConfigYAML(t.TempDir(), svc.Srv.Listener.Addr().String(), []string{svc.CAFile}, "")
+	yaml = strings.Replace(yaml, `resolve: {`, `resolve: {"elsewhere.test:443": "`+closed.Addr().String()+`", `, 1)
+	p := proxytest.Start(t, yaml, zap.New(core))
+	addr := "elsewhere.test:443"
 	c, err := net.Dial("tcp", p.URL.Host)
 	if err != nil {
 		t.Fatal(err)
