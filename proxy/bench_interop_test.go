@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -35,15 +36,28 @@ import (
 // figures, a measure of how noisy the machine was. Each system runs in a
 // fresh process per row, so that its peak RSS is that row's. A last line
 // gives jpegveil's peak RSS for 100 concurrent uploads. Targets are in the
-// project notes, not asserted. Run with -benchtime 1x.
+// project notes, not asserted. Run with -benchtime 1x; BENCH_ROWS, a
+// regular expression, selects rows by name; BENCH_JPEGVEIL names a jpegveil
+// binary to measure instead of this tree's.
 func BenchmarkInteropProxyTable(b *testing.B) {
 	tb := newTableBench(b)
 	load0 := loadAvg()
 	var rows []benchRow
-	add := func(r benchRow) { rows = append(rows, r) }
-
-	direct := func(name string, w workload) benchRow { return tb.measure(name, w, proxyProc{}) }
+	add := func(r benchRow) {
+		if r.name != "" {
+			rows = append(rows, r)
+		}
+	}
+	direct := func(name string, w workload) benchRow {
+		if !tb.runs(name) {
+			return benchRow{}
+		}
+		return tb.measure(name, w, proxyProc{})
+	}
 	jv := func(name string, w workload) benchRow {
+		if !tb.runs(name) {
+			return benchRow{}
+		}
 		p := tb.startJpegveil()
 		defer p.stop()
 		return tb.measure(name, w, p)
@@ -67,6 +81,9 @@ func BenchmarkInteropProxyTable(b *testing.B) {
 			w   workload
 		}{{"upload", up}, {"download", down}} {
 			name := m.name + " " + w.dir
+			if !tb.runs(name) {
+				continue
+			}
 			p, err := tb.startMitmdump(m.addon)
 			if err != nil {
 				add(benchRow{name: name, note: err.Error()})
@@ -76,7 +93,10 @@ func BenchmarkInteropProxyTable(b *testing.B) {
 			p.stop()
 		}
 	}
-	conc := tb.concurrentUploads(100)
+	conc := -1.0
+	if tb.runs("jpegveil 100 concurrent uploads") {
+		conc = tb.concurrentUploads(100)
+	}
 	tb.print(rows, conc, load0, loadAvg())
 }
 
@@ -113,6 +133,7 @@ type tableBench struct {
 	bin, state, conf  string // jpegveil's binary, state directory and config (listen: %s)
 	mitmConf, addon   string
 	rounds            int
+	only              *regexp.Regexp // BENCH_ROWS: the rows to run
 	cipherID, plainID string
 }
 
@@ -125,6 +146,13 @@ func newTableBench(b *testing.B) *tableBench {
 		}
 		tb.rounds = n
 	}
+	if s := os.Getenv("BENCH_ROWS"); s != "" {
+		re, err := regexp.Compile(s)
+		if err != nil {
+			b.Fatalf("BENCH_ROWS: %v", err)
+		}
+		tb.only = re
+	}
 	svc := &fakes.Photos{Objects: map[string][]byte{}}
 	svc.Srv, svc.CAFile = fakes.NewMultiHostTLSServer(b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.URL.Path = strings.Replace(r.URL.Path, "/plain/", "/", 1)
@@ -134,9 +162,12 @@ func newTableBench(b *testing.B) *tableBench {
 	_, port, _ := net.SplitHostPort(svc.Srv.Listener.Addr().String())
 	tb.target, tb.tunnel = "https://localhost:"+port, "https://tunnel.test:"+port
 
-	tb.bin = filepath.Join(b.TempDir(), "jpegveil")
-	if out, err := exec.Command("go", "build", "-o", tb.bin, "../cmd/jpegveil").CombinedOutput(); err != nil {
-		b.Fatalf("build: %v\n%s", err, out)
+	tb.bin = os.Getenv("BENCH_JPEGVEIL") // a binary to measure instead of this tree's
+	if tb.bin == "" {
+		tb.bin = filepath.Join(b.TempDir(), "jpegveil")
+		if out, err := exec.Command("go", "build", "-o", tb.bin, "../cmd/jpegveil").CombinedOutput(); err != nil {
+			b.Fatalf("build: %v\n%s", err, out)
+		}
 	}
 	tb.state = b.TempDir()
 	tb.conf = fmt.Sprintf(`listen: %%s
@@ -175,6 +206,9 @@ rules:
 	}
 	return tb
 }
+
+// runs reports whether the row called name is run (BENCH_ROWS).
+func (tb *tableBench) runs(name string) bool { return tb.only == nil || tb.only.MatchString(name) }
 
 func (tb *tableBench) uploadOf(body []byte) workload {
 	return workload{url: tb.target + "/upload", body: body}
@@ -380,7 +414,9 @@ func (tb *tableBench) print(rows []benchRow, conc float64, load0, load1 string) 
 		}
 		fmt.Fprintf(&out, "%-32s %9.1f %9.1f %10s %7s %8s %6s %9.1f\n", r.name, r.mbps1, r.mbps8, cpu, spread, rss, ratio, r.latency-direct[r.upload])
 	}
-	fmt.Fprintf(&out, "jpegveil peak RSS, 100 concurrent 12 MP uploads: %.0f MB\n", conc)
+	if conc >= 0 {
+		fmt.Fprintf(&out, "jpegveil peak RSS, 100 concurrent 12 MP uploads: %.0f MB\n", conc)
+	}
 	fmt.Print(out.String())
 }
 
