@@ -138,6 +138,9 @@ func (ex *exchange) decrypt(resp *http.Response, client clientRange, staleIfRang
 		// the file from byte 0 to slice it. What was fetched is dropped
 		// after its first bytes.
 		body.c.Close()
+		if body.ahead != nil {
+			body.ahead.Stop()
+		}
 		again := req.Clone(req.Context())
 		again.Header.Set("Range", client.header)
 		if client.ifRange != "" {
@@ -195,11 +198,12 @@ func sameVersion(a, b http.Header) bool {
 
 // downloadBody is a decrypting response body; closing it logs the request.
 type downloadBody struct {
-	r  io.Reader // what the client reads: the pre-read start, then vr
-	vr *veil.Reader
-	c  io.Closer
-	ex *exchange
-	n  int64
+	r     io.Reader // what the client reads: the pre-read start, then vr
+	vr    *veil.Reader
+	ahead *aheadReader // reads vr after the pre-read, once started
+	c     io.Closer
+	ex    *exchange
+	n     int64
 }
 
 // preRead decrypts the start of the body until the direction is decided
@@ -224,7 +228,7 @@ func (b *downloadBody) preRead() (changed bool, err error) {
 	}
 	switch err {
 	case nil:
-		b.r = io.MultiReader(bytes.NewReader(head), b.vr)
+		b.r = io.MultiReader(bytes.NewReader(head), lazyAhead{b})
 	case io.EOF:
 		b.r = bytes.NewReader(head)
 	default:
@@ -233,6 +237,17 @@ func (b *downloadBody) preRead() (changed bool, err error) {
 	res := b.vr.Result()
 	decided := res.HasFingerprint || res.Err != nil || err == io.EOF
 	return res.Transformed || !decided, nil
+}
+
+// lazyAhead starts reading vr ahead once the client reads past the
+// pre-read start: until then vr.Result may be asked.
+type lazyAhead struct{ b *downloadBody }
+
+func (l lazyAhead) Read(p []byte) (int, error) {
+	if l.b.ahead == nil {
+		l.b.ahead = newAheadReader(l.b.vr)
+	}
+	return l.b.ahead.Read(p)
 }
 
 func (b *downloadBody) Read(p []byte) (int, error) {
@@ -245,6 +260,12 @@ func (b *downloadBody) Read(p []byte) (int, error) {
 }
 
 func (b *downloadBody) Close() error {
+	// The service's body is closed first: that ends a read of it that
+	// the ahead reader may be waiting in.
+	err := b.c.Close()
+	if b.ahead != nil {
+		b.ahead.Stop()
+	}
 	ex := b.ex
 	ex.Sent(b.n)
 	ex.SetResult(b.vr.Result())
@@ -257,5 +278,5 @@ func (b *downloadBody) Close() error {
 		ex.outcome = services.Of(ex.result)
 	}
 	ex.done()
-	return b.c.Close()
+	return err
 }

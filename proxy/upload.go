@@ -73,11 +73,14 @@ func (ex *exchange) sendEncrypted(u uploadParts) (*http.Response, error) {
 		ex.Record(services.ClientError, err)
 		return nil, err
 	}
-	var rest io.Reader = vr
-	if err == io.EOF {
-		rest = eofReader{}
+	var rest io.Reader = eofReader{}
+	var ahead *aheadReader
+	if err == nil {
+		ahead = newAheadReader(vr)
+		rest = ahead
 	}
 	cb := newCountingBody(io.MultiReader(bytes.NewReader(u.prefix), bytes.NewReader(head), rest, orEmpty(u.suffix)), u.body, vr)
+	cb.ahead = ahead
 	req.Body = cb
 	resp, rerr := ex.env.Upstream.RoundTrip(req)
 	var refused error
@@ -130,11 +133,12 @@ func readUpTo(r io.Reader, n int) ([]byte, error) {
 // after RoundTrip returns (an early answer), so its results are taken under
 // a lock once it is closed.
 type countingBody struct {
-	r    io.Reader
-	c    io.Closer
-	vr   *veil.Reader // may be nil
-	once sync.Once
-	done chan struct{}
+	r     io.Reader
+	c     io.Closer
+	vr    *veil.Reader // may be nil
+	ahead *aheadReader // reads vr; may be nil
+	once  sync.Once
+	done  chan struct{}
 
 	mu       sync.Mutex
 	n        int64
@@ -162,6 +166,9 @@ func (b *countingBody) Read(p []byte) (int, error) {
 func (b *countingBody) Close() error {
 	err := b.c.Close()
 	b.once.Do(func() {
+		if b.ahead != nil {
+			b.ahead.Stop() // vr is read no more
+		}
 		b.mu.Lock()
 		if b.vr != nil {
 			b.result = b.vr.Result()
