@@ -69,6 +69,11 @@ func BenchmarkInteropProxyTable(b *testing.B) {
 	add(jv("jpegveil decrypting download", down))
 	add(jv("jpegveil passing re-upload", tb.uploadOf(tb.svc.Objects[tb.cipherID])))
 	add(jv("jpegveil passing download", tb.downloadOf(tb.plainID)))
+	// Forwarding: the intercepted host, a path no rule matches. A JPEG
+	// posted there is refused, so the upload is the photo with its first
+	// byte changed: no longer a JPEG, forwarded as it is.
+	notJPEG := append([]byte{'X'}, tb.photo[1:]...)
+	add(jv("jpegveil forwarding upload", workload{url: tb.target + "/plain/upload", body: notJPEG}))
 	add(jv("jpegveil forwarding download", workload{url: tb.target + "/plain/objects/" + tb.cipherID}))
 	add(jv("jpegveil tunnelling upload", workload{url: tb.tunnel + "/upload", body: tb.photo}))
 	add(jv("jpegveil tunnelling download", workload{url: tb.tunnel + "/objects/" + tb.cipherID}))

@@ -62,7 +62,7 @@ func (ex *exchange) sendEncrypted(u uploadParts) (*http.Response, error) {
 		return ex.sendHashed(u, found)
 	}
 	vr := ex.crypt.encrypting(req.Context(), u.photo, ex.rule)
-	head, err := readUpTo(vr, preRead)
+	head, err := readUpTo(vr, preRead, req.ContentLength)
 	if err != nil && err != io.EOF {
 		ex.result = vr.Result()
 		if veil.IsParseError(err) {
@@ -110,9 +110,15 @@ func orEmpty(r io.Reader) io.Reader {
 	return r
 }
 
-// readUpTo reads from r until n bytes, the end, or an error.
-func readUpTo(r io.Reader, n int) ([]byte, error) {
-	buf := make([]byte, 0, 32<<10)
+// readUpTo reads from r until n bytes, the end, or an error. length is
+// how long r is said to be (-1 when not known): the buffer is allocated
+// once, for what will be read.
+func readUpTo(r io.Reader, n int, length int64) ([]byte, error) {
+	size := n
+	if length >= 0 && length < int64(n) {
+		size = int(length) + 1 // +1: the end is seen without growing
+	}
+	buf := make([]byte, 0, size)
 	for len(buf) < n {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)]
