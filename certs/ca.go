@@ -10,6 +10,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"math/big"
 	"net"
 	"strings"
 	"time"
@@ -85,7 +86,20 @@ func NewCA(opts CAOptions) (*CA, error) {
 	if err != nil {
 		return nil, err
 	}
-	now := opts.now()
+	tmpl := caTemplate(serial, id, skid, opts.now(), validity, domains)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, fmt.Errorf("certs: create CA certificate: %w", err)
+	}
+	ca, err := newCA(der, key)
+	if err != nil {
+		return nil, fmt.Errorf("certs: new CA: %w", err)
+	}
+	return ca, nil
+}
+
+// caTemplate is the CA certificate; every field choice says why.
+func caTemplate(serial *big.Int, id string, skid []byte, now time.Time, validity time.Duration, domains []string) *x509.Certificate {
 	tmpl := &x509.Certificate{
 		// Random 128-bit serial: see randomSerial.
 		SerialNumber: serial,
@@ -139,15 +153,7 @@ func NewCA(opts CAOptions) (*CA, error) {
 			{IP: net.IPv6zero, Mask: net.CIDRMask(0, 128)},
 		}
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return nil, fmt.Errorf("certs: create CA certificate: %w", err)
-	}
-	ca, err := newCA(der, key)
-	if err != nil {
-		return nil, fmt.Errorf("certs: new CA: %w", err)
-	}
-	return ca, nil
+	return tmpl
 }
 
 // newCA builds a CA from its DER certificate and matching key. It checks

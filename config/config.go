@@ -163,6 +163,21 @@ const (
 	UnsupportedPass  UnsupportedAction = "pass"  // forward it unchanged
 )
 
+// UnsureAction says what happens to an upload whose direction neither the
+// ledger nor the classifier can tell (FORMAT.md §34.3: an image too small
+// or too flat, noise, or the ciphertext of a key not in the keyring).
+type UnsureAction string
+
+// Unsure-upload actions.
+const (
+	// UnsureEncrypt encrypts it with the current key (default): a
+	// plaintext never goes up in clear; only a ciphertext of ours too small
+	// to recognise, and unknown to the ledger, would be decrypted.
+	UnsureEncrypt UnsureAction = "encrypt"
+	// UnsureBlock refuses it: nothing goes up that the proxy cannot place.
+	UnsureBlock UnsureAction = "block"
+)
+
 // Rule selects requests to intercept and says how their body carries the
 // photo. After ParseConfig, Hosts are lower case, Methods upper case, and
 // Methods, Paths and OnUnsupported hold their defaults.
@@ -187,7 +202,23 @@ type Rule struct {
 	Resumable ResumableProtocol `yaml:"resumable"`
 	// OnUnsupported applies to upload rules only; default block.
 	OnUnsupported UnsupportedAction `yaml:"on_unsupported"`
+	// OnReencode applies to upload rules only; default refuse.
+	OnReencode ReencodeAction `yaml:"on_reencode"`
+	// OnUnsure applies to upload rules only; default (and empty, in a
+	// rule built in code) encrypt.
+	OnUnsure UnsureAction `yaml:"on_unsure"`
 }
+
+// ReencodeAction says what happens to uploads on a rule whose service was
+// seen to re-encode the photos jpegveil uploaded (by `jpegveil verify`),
+// which loses them: a re-encoded ciphertext cannot be decrypted.
+type ReencodeAction string
+
+// Reencode actions.
+const (
+	ReencodeRefuse ReencodeAction = "refuse" // refuse uploads with why and how to fix the service (default)
+	ReencodeAllow  ReencodeAction = "allow"  // upload anyway
+)
 
 const appName = "jpegveil"
 
@@ -269,7 +300,8 @@ func (c *Config) applyDefaults() {
 }
 
 // applyDefaults normalizes the case of hosts and methods and fills in the
-// methods, paths and on_unsupported policy a rule leaves out.
+// methods, paths, on_unsupported, on_reencode and on_unsure policies a
+// rule leaves out.
 func (r *Rule) applyDefaults() {
 	for j, h := range r.Hosts {
 		r.Hosts[j] = strings.ToLower(strings.TrimSpace(h))
@@ -285,6 +317,12 @@ func (r *Rule) applyDefaults() {
 	}
 	if r.OnUnsupported == "" && r.Body.IsUpload() {
 		r.OnUnsupported = UnsupportedBlock
+	}
+	if r.OnReencode == "" && r.Body.IsUpload() {
+		r.OnReencode = ReencodeRefuse
+	}
+	if r.OnUnsure == "" && r.Body.IsUpload() {
+		r.OnUnsure = UnsureEncrypt
 	}
 }
 

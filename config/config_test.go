@@ -254,6 +254,7 @@ func TestDefaults(t *testing.T) {
 		{"rules[0].methods", fmt.Sprint(c.Rules[0].Methods), "[POST PUT]"},
 		{"rules[0].paths", fmt.Sprint(c.Rules[0].Paths), "[/**]"},
 		{"rules[0].on_unsupported", c.Rules[0].OnUnsupported, UnsupportedBlock},
+		{"rules[0].on_unsure", c.Rules[0].OnUnsure, UnsureEncrypt},
 	}
 	for _, ch := range checks {
 		if ch.got != ch.want {

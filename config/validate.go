@@ -328,12 +328,7 @@ func (c *Config) validateRules(v *validator) {
 		case r.Body != BodyResumable && r.Resumable != "":
 			v.add(p+".resumable", "only allowed with body resumable")
 		}
-		switch {
-		case r.Body == BodyDownload && r.OnUnsupported != "":
-			v.add(p+".on_unsupported", "only applies to upload rules; downloads that are not photos this proxy encrypted always pass unchanged")
-		case r.Body.IsUpload() && r.OnUnsupported != UnsupportedBlock && r.OnUnsupported != UnsupportedPass:
-			v.add(p+".on_unsupported", "must be block or pass, not %q", r.OnUnsupported)
-		}
+		validatePolicies(v, p, r)
 	}
 	for j := range c.Rules {
 		for i := 0; i < j; i++ {
@@ -443,4 +438,27 @@ func oneOf(s string, options ...string) bool {
 		}
 	}
 	return false
+}
+
+// validatePolicies checks the upload policies of the rule r at p.
+func validatePolicies(v *validator, p string, r *Rule) {
+	switch {
+	case r.Body == BodyDownload && r.OnUnsupported != "":
+		v.add(p+".on_unsupported", "only applies to upload rules; downloads that are not photos this proxy encrypted always pass unchanged")
+	case r.Body.IsUpload() && r.OnUnsupported != UnsupportedBlock && r.OnUnsupported != UnsupportedPass:
+		v.add(p+".on_unsupported", "must be block or pass, not %q", r.OnUnsupported)
+	}
+	switch {
+	case r.Body == BodyDownload && r.OnReencode != "":
+		v.add(p+".on_reencode", "only applies to upload rules")
+	case r.Body.IsUpload() && r.OnReencode != "" && r.OnReencode != ReencodeRefuse && r.OnReencode != ReencodeAllow:
+		// "" is refuse: a rule built in Go without defaults fails closed.
+		v.add(p+".on_reencode", "must be refuse or allow, not %q", r.OnReencode)
+	}
+	switch {
+	case r.Body == BodyDownload && r.OnUnsure != "":
+		v.add(p+".on_unsure", "only applies to upload rules; a download is decrypted only when the ledger or the classifier knows it for a ciphertext of a key in the keyring")
+	case r.Body.IsUpload() && r.OnUnsure != "" && r.OnUnsure != UnsureEncrypt && r.OnUnsure != UnsureBlock:
+		v.add(p+".on_unsure", "must be encrypt or block, not %q", r.OnUnsure)
+	}
 }

@@ -142,6 +142,10 @@ func TestValidate(t *testing.T) {
 		{"resumable on raw rule", func(_ *testing.T, c *Config) { c.Rules[3].Resumable = ResumableGoogle }, "rules[3].resumable", "only allowed with body resumable", nil},
 		{"on_unsupported unknown", func(_ *testing.T, c *Config) { c.Rules[0].OnUnsupported = "warn" }, "rules[0].on_unsupported", "block or pass", nil},
 		{"on_unsupported on download", func(_ *testing.T, c *Config) { c.Rules[2].OnUnsupported = UnsupportedPass }, "rules[2].on_unsupported", "only applies to upload rules", nil},
+		{"on_reencode unknown", func(_ *testing.T, c *Config) { c.Rules[0].OnReencode = "warn" }, "rules[0].on_reencode", "refuse or allow", nil},
+		{"on_reencode on download", func(_ *testing.T, c *Config) { c.Rules[2].OnReencode = ReencodeAllow }, "rules[2].on_reencode", "only applies to upload rules", nil},
+		{"on_unsure unknown", func(_ *testing.T, c *Config) { c.Rules[0].OnUnsure = "pass" }, "rules[0].on_unsure", "encrypt or block", nil},
+		{"on_unsure on download", func(_ *testing.T, c *Config) { c.Rules[2].OnUnsure = UnsureBlock }, "rules[2].on_unsure", "only applies to upload rules", nil},
 		{"unreachable rule", func(_ *testing.T, c *Config) {
 			r := c.Rules[0]
 			r.Name = "copy"

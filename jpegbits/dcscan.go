@@ -219,15 +219,6 @@ func (s *DCScan) decode() {
 	d := s.data[:len(s.data)+dataPad]
 	limit := uint(len(s.data)) * 8
 	pos := s.pos
-	// code returns the lookup entry of the code at pos, or 0 for a bit
-	// sequence that is no code.
-	code := func(tab *huffman, pos uint) lutEntry {
-		w := binary.BigEndian.Uint64(d[pos>>3:]) << (pos & 7)
-		if e := tab.lut[w>>(64-lutBits)]; e != 0 {
-			return e
-		}
-		return tab.decodeSlow(w)
-	}
 	defer func() { s.pos = pos }()
 	for ; s.m < h.mcus; s.m, s.u = s.m+1, 0 {
 		reset := s.m%s.ri == 0
@@ -243,7 +234,7 @@ func (s *DCScan) decode() {
 				return
 			}
 			u := &s.units[s.u]
-			e := code(u.dc, pos)
+			e := dcCode(d, u.dc, pos)
 			if e == 0 {
 				s.ended = pos+16 <= limit
 				return
@@ -251,25 +242,10 @@ func (s *DCScan) decode() {
 			bit := pos + e.codeLen()
 			end := pos + e.length()
 			if sequential {
-				k := uint(1)
-				for k < 64 {
-					if end >= limit {
-						return // the block goes on past the data
-					}
-					a := code(u.ac, end)
-					if a == 0 {
-						s.ended = end+16 <= limit
-						return
-					}
-					end += a.length()
-					if a.size() == 0 {
-						if a.run() != 15 {
-							break // EOB
-						}
-						k += 16
-						continue
-					}
-					k += a.run() + 1
+				var complete bool
+				if end, complete = skipAC(d, u.ac, end, limit); !complete {
+					s.ended = end+16 <= limit && dcCode(d, u.ac, end) == 0
+					return
 				}
 			}
 			if end > limit {
@@ -291,6 +267,42 @@ func (s *DCScan) decode() {
 		}
 	}
 	s.ended = true
+}
+
+// dcCode returns the lookup entry of the code at bit pos of d, or 0 for
+// a bit sequence that is no code.
+func dcCode(d []byte, tab *huffman, pos uint) lutEntry {
+	w := binary.BigEndian.Uint64(d[pos>>3:]) << (pos & 7)
+	if e := tab.lut[w>>(64-lutBits)]; e != 0 {
+		return e
+	}
+	return tab.decodeSlow(w)
+}
+
+// skipAC reads past the AC elements of one sequential block, starting at
+// bit end, and returns where the block ends. complete is false when the
+// block goes on past limit or meets a bit sequence that is no code; end
+// is then where it stopped.
+func skipAC(d []byte, tab *huffman, end, limit uint) (next uint, complete bool) {
+	for k := uint(1); k < 64; {
+		if end >= limit {
+			return end, false
+		}
+		a := dcCode(d, tab, end)
+		if a == 0 {
+			return end, false
+		}
+		end += a.length()
+		if a.size() == 0 {
+			if a.run() != 15 {
+				break // EOB
+			}
+			k += 16
+			continue
+		}
+		k += a.run() + 1
+	}
+	return end, true
 }
 
 // Diff returns the DC difference of block b (T.81 F.2.2.1, EXTEND) with

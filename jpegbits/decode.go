@@ -499,20 +499,31 @@ func (s *scanState) acRefineBlock(ac *huffman, hist *uint64) error {
 		}
 	}
 	if s.eobrun > 0 {
-		// The block ends inside an EOB run: only correction bits remain.
-		if k <= se {
-			band := (uint64(2)<<se - 1) &^ (uint64(1)<<k - 1)
-			if n := uint(bits.OnesCount64(hb & band)); n > 0 {
-				if pos+n > limit {
-					return s.errEnd(pos)
-				}
-				setBits(cm, pos, n)
-				pos += n
-			}
+		var err error
+		if pos, err = s.refineInEOBRun(hb, k, se, pos); err != nil {
+			return err
 		}
 		s.eobrun--
 	}
 	s.pos = pos
 	*hist = hb
 	return nil
+}
+
+// refineInEOBRun labels the rest of a block that ends inside an EOB run
+// (T.81 G.1.2.3): only the correction bits of the band's already non-zero
+// coefficients from k on remain, all of them C bits.
+func (s *scanState) refineInEOBRun(hb uint64, k, se, pos uint) (uint, error) {
+	if k > se {
+		return pos, nil
+	}
+	band := (uint64(2)<<se - 1) &^ (uint64(1)<<k - 1)
+	if n := uint(bits.OnesCount64(hb & band)); n > 0 {
+		if pos+n > s.limit {
+			return pos, s.errEnd(pos)
+		}
+		setBits(s.cm, pos, n)
+		pos += n
+	}
+	return pos, nil
 }

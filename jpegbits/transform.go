@@ -392,23 +392,7 @@ func (t *Transformer) walkMarkers() bool {
 			}
 		}
 		seg := b[start:end]
-		var err error
-		switch m {
-		case 0xC0, 0xC1, 0xC2:
-			err = t.parseSOF(seg, off)
-		case 0xC4:
-			err = t.parseDHT(seg, off)
-		case 0xDD:
-			err = t.parseDRI(seg, off)
-		case 0xDC:
-			if len(seg) != 6 {
-				err = &FormatError{Offset: off, Reason: "DNL segment length is not 4"}
-			}
-		}
-		var sh *scanHeader
-		if err == nil && m == 0xDA {
-			sh, err = t.parseSOS(seg, off)
-		}
+		sh, err := t.parseSegment(m, seg, off)
 		if err != nil {
 			t.fail(err, off)
 			return false
@@ -428,6 +412,27 @@ func (t *Transformer) walkMarkers() bool {
 			return false
 		}
 	}
+}
+
+// parseSegment reads the segments that set up decoding: frame, Huffman
+// tables, restart interval, DNL and the scan header, which it returns.
+// Every other segment passes unread.
+func (t *Transformer) parseSegment(m byte, seg []byte, off int64) (*scanHeader, error) {
+	switch m {
+	case 0xC0, 0xC1, 0xC2:
+		return nil, t.parseSOF(seg, off)
+	case 0xC4:
+		return nil, t.parseDHT(seg, off)
+	case 0xDD:
+		return nil, t.parseDRI(seg, off)
+	case 0xDC:
+		if len(seg) != 6 {
+			return nil, &FormatError{Offset: off, Reason: "DNL segment length is not 4"}
+		}
+	case 0xDA:
+		return t.parseSOS(seg, off)
+	}
+	return nil, nil
 }
 
 func standalone(m byte) bool { return m == 0x01 || m >= 0xD0 && m <= 0xD9 }

@@ -275,7 +275,6 @@ type MergeStats struct {
 // a ciphertext hash they lacked. Merge is how two ledgers of one household
 // become one.
 func (b *BoltLedger) Merge(ctx context.Context, recs []Record) (MergeStats, error) {
-	var st MergeStats
 	for i := range recs {
 		e, err := normalize(recs[i].Entry)
 		if err != nil {
@@ -288,73 +287,91 @@ func (b *BoltLedger) Merge(ctx context.Context, recs []Record) (MergeStats, erro
 			}
 		}
 	}
+	var st MergeStats
 	err := b.protect("merge", func() error {
 		return b.db.Update(func(tx *bolt.Tx) error {
 			st = MergeStats{}
-			fps, svcs, hashes := tx.Bucket(bucketFingerprints), tx.Bucket(bucketServices), tx.Bucket(bucketHashes)
+			m := merger{fps: tx.Bucket(bucketFingerprints), svcs: tx.Bucket(bucketServices), hashes: tx.Bucket(bucketHashes)}
 			for _, in := range recs {
 				if err := ctx.Err(); err != nil {
 					return err
 				}
-				fp := in.Fingerprint
-				v := fps.Get(fp[:])
-				if v == nil {
-					st.Added++
-					if err := fps.Put(fp[:], encodeEntry(in.Entry)); err != nil {
-						return err
-					}
-					if len(in.Services) > 0 {
-						refs, _ := addServices(nil, in.Services...)
-						if err := svcs.Put(fp[:], encodeServices(refs)); err != nil {
-							return err
-						}
-					}
-					if in.HasHash {
-						if err := hashes.Put(fp[:], in.CiphertextSHA256[:]); err != nil {
-							return err
-						}
-					}
-					continue
-				}
-				have, err := readRecord(tx, fp, v)
-				if err != nil {
+				if err := m.merge(tx, in, &st); err != nil {
 					return err
-				}
-				changed, conflict := false, false
-				if in.KeyID != have.KeyID {
-					conflict = true
-				} else if in.Added.Before(have.Added) {
-					changed = true
-					if err := fps.Put(fp[:], encodeEntry(in.Entry)); err != nil {
-						return err
-					}
-				}
-				if refs, more := addServices(have.Services, in.Services...); more {
-					changed = true
-					if err := svcs.Put(fp[:], encodeServices(refs)); err != nil {
-						return err
-					}
-				}
-				switch {
-				case in.HasHash && !have.HasHash:
-					changed = true
-					if err := hashes.Put(fp[:], in.CiphertextSHA256[:]); err != nil {
-						return err
-					}
-				case in.HasHash && !bytes.Equal(in.CiphertextSHA256[:], have.CiphertextSHA256[:]):
-					conflict = true
-				}
-				switch {
-				case conflict:
-					st.Conflicts++
-				case changed:
-					st.Updated++
-				default:
-					st.Unchanged++
 				}
 			}
 			return nil
 		})
 	})
 	return st, b.wrap("merge", err)
+}
+
+// merger merges records into the buckets of one write transaction.
+type merger struct{ fps, svcs, hashes *bolt.Bucket }
+
+// merge adds one record, or combines it with the one recorded: the
+// earlier time wins, service identities are united, and a different key
+// or hash is a conflict that changes nothing.
+func (m merger) merge(tx *bolt.Tx, in Record, st *MergeStats) error {
+	fp := in.Fingerprint
+	v := m.fps.Get(fp[:])
+	if v == nil {
+		st.Added++
+		return m.add(in)
+	}
+	have, err := readRecord(tx, fp, v)
+	if err != nil {
+		return err
+	}
+	changed, conflict := false, false
+	if in.KeyID != have.KeyID {
+		conflict = true
+	} else if in.Added.Before(have.Added) {
+		changed = true
+		if err := m.fps.Put(fp[:], encodeEntry(in.Entry)); err != nil {
+			return err
+		}
+	}
+	if refs, more := addServices(have.Services, in.Services...); more {
+		changed = true
+		if err := m.svcs.Put(fp[:], encodeServices(refs)); err != nil {
+			return err
+		}
+	}
+	switch {
+	case in.HasHash && !have.HasHash:
+		changed = true
+		if err := m.hashes.Put(fp[:], in.CiphertextSHA256[:]); err != nil {
+			return err
+		}
+	case in.HasHash && !bytes.Equal(in.CiphertextSHA256[:], have.CiphertextSHA256[:]):
+		conflict = true
+	}
+	switch {
+	case conflict:
+		st.Conflicts++
+	case changed:
+		st.Updated++
+	default:
+		st.Unchanged++
+	}
+	return nil
+}
+
+// add stores a record the ledger does not have.
+func (m merger) add(in Record) error {
+	fp := in.Fingerprint
+	if err := m.fps.Put(fp[:], encodeEntry(in.Entry)); err != nil {
+		return err
+	}
+	if len(in.Services) > 0 {
+		refs, _ := addServices(nil, in.Services...)
+		if err := m.svcs.Put(fp[:], encodeServices(refs)); err != nil {
+			return err
+		}
+	}
+	if in.HasHash {
+		return m.hashes.Put(fp[:], in.CiphertextSHA256[:])
+	}
+	return nil
 }

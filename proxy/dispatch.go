@@ -10,13 +10,11 @@ import (
 	"net/http"
 	"path"
 	"strings"
-	"time"
 
 	"go.uber.org/zap"
 
 	"jpegveil/config"
-	"jpegveil/keystream"
-	"jpegveil/ledger"
+	"jpegveil/proxy/internal/direction"
 	"jpegveil/proxy/internal/hashes"
 	"jpegveil/proxy/internal/session"
 	"jpegveil/proxy/services"
@@ -32,6 +30,9 @@ func (s *Server) roundTrip(req *http.Request) (*http.Response, error) {
 	}
 	ex := s.newExchange(req, rule)
 	resp, err := s.dispatch(ex)
+	if err == nil {
+		s.recordUpload(ex, resp)
+	}
 	if !ex.logOnClose {
 		ex.done()
 	}
@@ -45,6 +46,9 @@ func (s *Server) dispatch(ex *exchange) (*http.Response, error) {
 		// Trailers come after the body, where a hash of the plaintext
 		// could no longer be recomputed or held back.
 		return ex.Unsupported(errors.New("the request has trailers, which jpegveil cannot check for hashes of the photo"))
+	}
+	if why := ex.reencodeRefusal(s.reencoders); why != nil {
+		return ex.Refuse(why)
 	}
 	switch rule.Body {
 	case config.BodyDownload:
@@ -96,35 +100,39 @@ func (s *Server) unmatched(req *http.Request) (*http.Response, error) {
 	return s.upstream.RoundTrip(req)
 }
 
-// crypt is what the body transforms need: the key, the ledger and the
-// metadata switches.
+// crypt is what the body transforms need: the direction decider (the
+// keyring and the ledger) and the metadata switches.
 type crypt struct {
-	key    *keystream.Key
-	ledger ledger.Ledger
-	meta   config.MetadataConfig
+	dir  *direction.Decider
+	meta config.MetadataConfig
+	log  *zap.Logger
 }
 
-// lookup returns a veil decision that asks the ledger whether it knows an
-// image: encrypt (want false) what it does not know, decrypt (want true)
-// what it knows. An image the ledger knows is a ciphertext of ours, and
-// encrypting it again would decrypt it.
-func (c *crypt) lookup(ctx context.Context, want bool) func(veil.Fingerprint) (bool, error) {
-	return func(fp veil.Fingerprint) (bool, error) {
-		_, known, err := c.ledger.Lookup(ctx, ledger.Fingerprint(fp))
-		return known == want, err
+// decide holds back the start of body until the classifier's verdict is
+// final, and decides its direction (direction.Decider: the ledger first,
+// then the classifier). It returns a reader of the whole body again. A
+// read error is the client's (readErr); any other error refuses the
+// request: the ledger failed, or the rule's on_unsure is block.
+func (c *crypt) decide(ctx context.Context, way direction.Way, body io.Reader, rule *config.Rule) (dec direction.Decision, whole io.Reader, readErr, err error) {
+	p := direction.NewPrefix(c.dir.Ring, 0)
+	eof, readErr := p.Fill(body)
+	if readErr != nil {
+		return dec, nil, readErr, nil
 	}
-}
-
-func (c *crypt) record(ctx context.Context) func(veil.Fingerprint) error {
-	return func(fp veil.Fingerprint) error {
-		return c.ledger.Add(ctx, ledger.Fingerprint(fp), ledger.Entry{KeyID: c.key.ID(), Added: time.Now()})
+	if eof {
+		body = nil
 	}
+	dec, err = c.dir.Decide(ctx, way, p.Verdict(), rule.OnUnsure)
+	dec.Cut = p.Cut()
+	return dec, p.Replay(body), nil, err
 }
 
 // uploadOptions are the config's metadata switches (FORMAT.md part IV)
-// for uploads: what is not kept is encrypted. Downloads need no switches:
-// every metadata item is decrypted exactly when the ledger knows it, which
-// stays right when the switches change between upload and download.
+// for uploads: what is not kept is encrypted. Downloads the ledger knows
+// need no switches: every metadata item is decrypted exactly when the
+// ledger knows it, which stays right when the switches change between
+// upload and download; the others are decrypted with these
+// (direction.Decider.Keep).
 func (c *crypt) uploadOptions() veil.Options {
 	return veil.Options{
 		KeepThumbnail: c.meta.ExifThumbnail == config.MetadataKeep,
@@ -133,24 +141,31 @@ func (c *crypt) uploadOptions() veil.Options {
 	}
 }
 
-// encrypting returns body encrypted, the way the rule's policy wants: with
-// on_unsupported block a body the transform cannot fully handle stops with
-// its parse error; with pass it goes on unchanged after the problem.
-func (c *crypt) encrypting(ctx context.Context, body io.Reader, rule *config.Rule) *veil.Reader {
+// encrypting returns body encrypted as dec says, the way the rule's
+// policy wants: with on_unsupported block a body the transform cannot
+// fully handle stops with its parse error; with pass it goes on unchanged
+// after the problem.
+func (c *crypt) encrypting(ctx context.Context, dec direction.Decision, body io.Reader, rule *config.Rule) *veil.Reader {
 	opts := c.uploadOptions()
 	opts.StopAtError = rule.OnUnsupported != config.UnsupportedPass
-	opts.Decide = c.lookup(ctx, false)
-	opts.Record = c.record(ctx)
-	return veil.NewReader(c.key, body, opts)
+	return veil.NewReader(dec.Key, body, dec.Options(ctx, c.dir, opts))
 }
 
-// decrypting returns body decrypted where the ledger knows the image.
-func (c *crypt) decrypting(ctx context.Context, body io.Reader) *veil.Reader {
-	return veil.NewReader(c.key, body, veil.Options{Decide: c.lookup(ctx, true)})
+// decrypting returns body decrypted as dec says.
+func (c *crypt) decrypting(ctx context.Context, dec direction.Decision, body io.Reader) *veil.Reader {
+	return veil.NewReader(dec.Key, body, dec.Options(ctx, c.dir, veil.Options{}))
 }
 
 // newStream starts the encryption of an upload on rule that spans several
 // requests.
 func (c *crypt) newStream(rule *config.Rule, algs ...hashes.Alg) *session.Stream {
-	return session.NewStream(c.key, c.ledger, c.uploadOptions(), rule.OnUnsupported != config.UnsupportedPass, algs...)
+	st := session.NewStream(c.dir, c.uploadOptions(), rule, algs...)
+	st.OnDecided = func(dec direction.Decision) {
+		log := c.log.Info
+		if dec.Unsure {
+			log = c.log.Warn
+		}
+		log("upload direction decided", zap.String("rule", rule.Name), zap.Stringer("decided_by", dec))
+	}
+	return st
 }

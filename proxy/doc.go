@@ -10,13 +10,33 @@
 // passes it, by the rule's body kind, to the raw upload (the body is the
 // file), the multipart upload (one form field is) or the rule's Service
 // (proxy/services/google, …/nextcloud: uploads over several requests,
-// kept in a session). The photo is encrypted as a stream on its way
-// upstream (veil), hash headers are recomputed over the ciphertext, and
-// the ledger records its fingerprint. The exchange logs one line.
+// kept in a session). The start of the photo is held back until its
+// direction is decided (proxy/internal/direction): the ledger first, under
+// every key of the keyring, then the classifier (FORMAT.md §34). A
+// ciphertext of ours goes up unchanged and is recorded; a plaintext is
+// encrypted with the current key as a stream on its way upstream (veil),
+// hash headers are recomputed over the ciphertext, and the ledger records
+// its fingerprint; an image neither can place follows the rule's
+// on_unsure. What a phone appends after the image (a motion photo's video,
+// a Samsung trailer) is found from the end of the file, so it is held
+// until the body (or the last chunk) has arrived, within
+// limits.hash_buffer. The exchange logs one line.
 //
 // A download: the response of a download rule is decrypted as the client
-// reads it, when the ledger knows the image; a Range is served by
-// fetching from byte 0 and slicing the decrypted bytes.
+// reads it, when the ledger knows the image or the classifier recognises
+// it as the ciphertext of a key of the keyring (another proxy of the
+// household, a lost ledger, the command line); a Range is served by
+// fetching from byte 0 and slicing the decrypted bytes (from the whole file
+// when the range reaches what a phone appends after the image, which is
+// planned from the end of the file, or when the prefix is too short for
+// the classifier).
+//
+// Nothing lost: after an accepted upload the ledger learns the SHA-256 of
+// the file as it went up and where the service keeps it (record.go); every
+// download of a photo of ours is checked against both, and one the service
+// did not keep is logged, counted and shown on the proxy's page, never
+// served as if whole (kept.go). Uploads to a host `jpegveil verify` saw
+// re-encode are refused (reencode.go).
 //
 // The services: a Service (service.go) is one photo service's protocol
 // knowledge in a package of its own under proxy/services. It sees the
@@ -25,6 +45,7 @@
 // (upstream transport, session table, hash headers, encryption streams),
 // and never imports this package. What a service does beyond its name and
 // hash headers is an interface of its own that the dispatcher checks for:
-// MultiRequestUploader today; renditions, checksum translation, upload IDs
-// and a motion-photo policy next (see service.go).
+// MultiRequestUploader and UploadIdentifier (DownloadIdentifier) today;
+// renditions, checksum translation and a motion-photo policy next (see
+// service.go).
 package proxy

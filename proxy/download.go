@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"strings"
 
 	"jpegveil/jpegbits"
+	"jpegveil/proxy/internal/direction"
 	"jpegveil/proxy/services"
 	"jpegveil/veil"
 )
@@ -22,8 +24,9 @@ const rangeMargin = 64 << 10
 
 // downloadPreRead bounds how much of a download is decrypted before its
 // headers go to the client: enough to reach the first chunk of the primary
-// image, where the ledger decides whether it is decrypted, in every photo
-// but those with unusually large metadata before the image data.
+// image, by which the image and the metadata before it have their
+// decisions (direction.Decision.Options), in every photo but those with
+// unusually large metadata before the image data.
 const downloadPreRead = 256 << 10
 
 // storedHashHeaders are response headers that carry a hash of the body or
@@ -36,8 +39,9 @@ var storedHashHeaders = []string{"Content-MD5", "X-Goog-Hash", "Digest", "Conten
 // whole file): wrong for any slice other than the body the service sent.
 var bodyHashHeaders = []string{"Content-MD5", "Content-Digest"}
 
-// download decrypts a response body when the ledger knows the image; every
-// other body (server-made thumbnails, photos from others or from before
+// download decrypts a response body when the ledger knows the image, or
+// else the classifier recognises it as a ciphertext of a key in the
+// keyring, with that key; every other body (server-made thumbnails, photos from others or from before
 // jpegveil, anything not a JPEG) passes unchanged. A ranged request is
 // served by fetching from byte 0 (the parse is sequential), decrypting and
 // returning exactly the requested slice; when the service answers a shorter
@@ -76,17 +80,24 @@ func (ex *exchange) download() (*http.Response, error) {
 		// cut the keystream chunk around the end of the range, which
 		// changes its nonce: the last bytes would come out wrong, or be
 		// missing. Fetch the whole file instead.
-		first := resp.Header
-		resp.Body.Close()
-		if resp, err = ex.fetchWhole(); err != nil {
-			return nil, err
-		}
-		if !decryptable(resp) || resp.StatusCode != http.StatusOK {
-			ex.outcome = services.PassedStatus(resp.StatusCode)
-			return resp, nil
-		}
-		staleIfRange = req.Header.Get("If-Range") != "" && !sameVersion(first, resp.Header)
+		return ex.decryptWhole(resp, client)
 	}
+	return ex.decrypt(resp, client, staleIfRange)
+}
+
+// decryptWhole drops the prefix the proxy fetched for the client's range
+// and serves the range from the whole file instead.
+func (ex *exchange) decryptWhole(prefix *http.Response, client clientRange) (*http.Response, error) {
+	prefix.Body.Close()
+	resp, err := ex.fetchWhole()
+	if err != nil {
+		return nil, err
+	}
+	if !decryptable(resp) || resp.StatusCode != http.StatusOK {
+		ex.outcome = services.PassedStatus(resp.StatusCode)
+		return resp, nil
+	}
+	staleIfRange := ex.req.Header.Get("If-Range") != "" && !sameVersion(prefix.Header, resp.Header)
 	return ex.decrypt(resp, client, staleIfRange)
 }
 
@@ -120,11 +131,35 @@ func clientRangeOf(req *http.Request) clientRange {
 }
 
 // decrypt answers with resp's body decrypted where the ledger knows the
-// image, sliced to the client's range.
+// image or the classifier recognises a ciphertext of a key in the keyring
+// (direction.Decider), sliced to the client's range.
 func (ex *exchange) decrypt(resp *http.Response, client clientRange, staleIfRange bool) (*http.Response, error) {
 	req := ex.req
-	vr := ex.crypt.decrypting(req.Context(), resp.Body)
-	body := &downloadBody{vr: vr, c: resp.Body, ex: ex}
+	whole, readErr, err := ex.directed(direction.Download, resp.Body)
+	if readErr != nil || err != nil {
+		// The service broke off, or the ledger failed: the client gets
+		// nothing rather than bytes whose direction is not known.
+		resp.Body.Close()
+		ex.Record(services.Failed, cmp.Or(readErr, err))
+		return nil, cmp.Or(readErr, err)
+	}
+	if resp.StatusCode == http.StatusPartialContent && ex.decision.Cut && !ex.decision.Known && !wholeFile(resp) {
+		// The prefix fetched for the range ended before the classifier
+		// was done: its verdict might not be the whole file's. Decide on
+		// the whole file instead, as a client reading it all would.
+		return ex.decryptWhole(resp, client)
+	}
+	kc := ex.kept(req, resp)
+	if kc.sum != nil {
+		whole = io.TeeReader(whole, kc.sum)
+	}
+	vr := ex.crypt.decrypting(req.Context(), *ex.decision, whole)
+	body := &downloadBody{vr: vr, src: vr, c: resp.Body, ex: ex, kc: kc}
+	if _, end, total, _ := contentRange(resp); client.ranged && resp.StatusCode == http.StatusPartialContent && end < total-1 {
+		// A prefix short of the end of the file: what follows the image
+		// cannot be decrypted from it (see trailerSwitch).
+		body.src = &trailerSwitch{b: body, first: resp.Header.Clone(), end: client.rng.end}
+	}
 	changed, err := body.preRead()
 	if err != nil {
 		resp.Body.Close()
@@ -138,9 +173,6 @@ func (ex *exchange) decrypt(resp *http.Response, client clientRange, staleIfRang
 		// the file from byte 0 to slice it. What was fetched is dropped
 		// after its first bytes.
 		body.c.Close()
-		if body.ahead != nil {
-			body.ahead.Stop()
-		}
 		again := req.Clone(req.Context())
 		again.Header.Set("Range", client.header)
 		if client.ifRange != "" {
@@ -148,6 +180,10 @@ func (ex *exchange) decrypt(resp *http.Response, client clientRange, staleIfRang
 		}
 		ex.outcome = services.PassedNotJPEG
 		return ex.RoundTrip(again)
+	}
+	if answer := ex.afterPreRead(kc, resp, vr.Result(), body.whole); answer != nil {
+		resp.Body.Close()
+		return answer, nil
 	}
 	if changed {
 		for _, h := range storedHashHeaders {
@@ -160,6 +196,12 @@ func (ex *exchange) decrypt(resp *http.Response, client clientRange, staleIfRang
 		return resp, nil
 	}
 	return sliceResponse(req, resp, body, client.rng, staleIfRange)
+}
+
+// wholeFile reports whether a 206 answer holds the whole file.
+func wholeFile(resp *http.Response) bool {
+	start, end, total, ok := contentRange(resp)
+	return ok && start == 0 && end == total-1
 }
 
 // decryptable reports whether resp has a body the proxy may decrypt: a 200
@@ -198,12 +240,74 @@ func sameVersion(a, b http.Header) bool {
 
 // downloadBody is a decrypting response body; closing it logs the request.
 type downloadBody struct {
-	r     io.Reader // what the client reads: the pre-read start, then vr
+	r     io.Reader // what the client reads: the pre-read start, then src
 	vr    *veil.Reader
+	src   io.Reader    // vr, or a trailerSwitch over it
 	ahead *aheadReader // reads vr after the pre-read, once started
 	c     io.Closer
 	ex    *exchange
+	kc    *keptCheck
 	n     int64
+	// whole is set when the pre-read reached the end of the body.
+	whole bool
+	// held is the last byte read, given to the client only once the next
+	// read shows that the body goes on or ends well (readHeld).
+	held    byte
+	hasHeld bool
+	ended   bool // b.r ended and passed the check at its end
+}
+
+// readHeld reads from b.r, holding the last byte back until the next read
+// or the end of the body: a body found to be decrypted only partly when it
+// ends (kept.go) is cut short before that byte, so that no client, even
+// one that knows the length, sees it complete.
+func (b *downloadBody) readHeld(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if b.ended {
+		if b.hasHeld {
+			p[0], b.hasHeld = b.held, false
+			return 1, nil
+		}
+		return 0, io.EOF
+	}
+	// Read into p after the held byte; a one-byte p (a reader that wants
+	// exactly the last byte of a known length) reads ahead into scratch.
+	var scratch [1]byte
+	dst, off, ahead := p, 0, false
+	if b.hasHeld {
+		if len(p) == 1 {
+			dst, ahead = scratch[:], true
+		} else {
+			p[0], dst, off = b.held, p[1:], 1
+			b.hasHeld = false
+		}
+	}
+	n, err := b.r.Read(dst)
+	if err != nil && err != io.EOF {
+		return 0, err
+	}
+	if err == io.EOF {
+		if cut := b.ex.atEnd(b.kc, b.vr.Result()); cut != nil {
+			return 0, cut
+		}
+		b.ended = true
+	}
+	if ahead {
+		p[0] = b.held
+		b.held, b.hasHeld = scratch[0], n == 1
+		return 1, nil
+	}
+	n += off
+	if !b.ended && n > 0 {
+		b.held, b.hasHeld = p[n-1], true
+		n--
+	}
+	if b.ended && !b.hasHeld {
+		return n, io.EOF
+	}
+	return n, nil
 }
 
 // preRead decrypts the start of the body until the direction is decided
@@ -216,11 +320,14 @@ func (b *downloadBody) preRead() (changed bool, err error) {
 	var head []byte
 	buf := make([]byte, 32<<10)
 	for len(head) < downloadPreRead {
-		if res := b.vr.Result(); res.HasFingerprint || res.Err != nil {
+		// A photo being decrypted is read on up to downloadPreRead, so
+		// that one that decrypts only partly is found before the
+		// headers go (kept.go).
+		if res := b.vr.Result(); res.HasFingerprint && !res.Transformed || res.Err != nil {
 			break
 		}
 		var n int
-		n, err = b.vr.Read(buf)
+		n, err = b.src.Read(buf)
 		head = append(head, buf[:n]...)
 		if err != nil {
 			break
@@ -231,6 +338,7 @@ func (b *downloadBody) preRead() (changed bool, err error) {
 		b.r = io.MultiReader(bytes.NewReader(head), lazyAhead{b})
 	case io.EOF:
 		b.r = bytes.NewReader(head)
+		b.whole = true
 	default:
 		return false, err
 	}
@@ -239,19 +347,25 @@ func (b *downloadBody) preRead() (changed bool, err error) {
 	return res.Transformed || !decided, nil
 }
 
-// lazyAhead starts reading vr ahead once the client reads past the
-// pre-read start: until then vr.Result may be asked.
+// lazyAhead reads src ahead of the client once it reads past the
+// pre-read start: until then vr.Result may be asked. A trailerSwitch,
+// which replaces vr and the body it reads while it is read, is read as
+// the client reads.
 type lazyAhead struct{ b *downloadBody }
 
 func (l lazyAhead) Read(p []byte) (int, error) {
-	if l.b.ahead == nil {
-		l.b.ahead = newAheadReader(l.b.vr)
+	b := l.b
+	if b.src != io.Reader(b.vr) {
+		return b.src.Read(p)
 	}
-	return l.b.ahead.Read(p)
+	if b.ahead == nil {
+		b.ahead = newAheadReader(b.vr)
+	}
+	return b.ahead.Read(p)
 }
 
 func (b *downloadBody) Read(p []byte) (int, error) {
-	n, err := b.r.Read(p)
+	n, err := b.readHeld(p)
 	b.n += int64(n)
 	if err != nil && err != io.EOF {
 		b.ex.err = err

@@ -26,6 +26,7 @@ type oddPhotos struct {
 	capLen      int64    // a 206 holds at most capLen bytes (0: no cap)
 	ignoreRange bool     // every download is a 200 without Content-Length
 	hashes      bool     // Content-MD5 and X-Goog-Hash of the stored bytes
+	wholeETag   string   // the ETag of an answer without Range ("": "v1")
 	ranges      []string // the Range header of every download, in order
 }
 
@@ -54,6 +55,9 @@ func (o *oddPhotos) handle(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Type", "image/jpeg")
 	h.Set("ETag", `"v1"`)
+	if o.wholeETag != "" && r.Header.Get("Range") == "" {
+		h.Set("ETag", o.wholeETag) // the file changed since the prefix
+	}
 	if hashes {
 		h.Set("Content-MD5", proxytest.ContentMD5(b))
 		h.Set("X-Goog-Hash", proxytest.GoogHash(b))

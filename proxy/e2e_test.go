@@ -6,10 +6,12 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"jpegveil/internal/fakes"
 	"jpegveil/internal/proxytest"
+	"jpegveil/proxy"
 )
 
 func upload(t *testing.T, c *http.Client, body []byte) (*http.Response, string) {
@@ -193,5 +195,32 @@ func TestOnboardingPage(t *testing.T) {
 	_, viaProxy := proxytest.MustDo(t, p.Client, proxytest.NewReq(t, "GET", "http://jpegveil/jpegveil-ca.pem", nil))
 	if !bytes.Equal(viaProxy, p.CA.CertPEM()) {
 		t.Fatal("http://jpegveil/ does not serve the CA")
+	}
+}
+
+// TestOnboardingPageSaysNoBackup: until a backup of the key is made, the
+// page says so, once, and then no more.
+func TestOnboardingPageSaysNoBackup(t *testing.T) {
+	svc := fakes.NewPhotos(t)
+	var backedUp atomic.Bool
+	p := proxytest.StartWith(t, proxytest.ConfigYAML(t.TempDir(), svc.Srv.Listener.Addr().String(), []string{svc.CAFile}, ""), proxytest.Options{
+		EditDeps: func(d *proxy.Deps) {
+			d.BackupMissing = func() []string {
+				if backedUp.Load() {
+					return nil
+				}
+				return []string{"0123456789abcdef"}
+			}
+		},
+	})
+	const notice = "No backup of your key has been made yet"
+	_, page := proxytest.MustDo(t, &http.Client{}, proxytest.NewReq(t, "GET", p.URL.String()+"/", nil))
+	if strings.Count(string(page), notice) != 1 || !strings.Contains(string(page), "jpegveil key backup") {
+		t.Fatalf("the page does not say once that no backup was made:\n%s", page)
+	}
+	backedUp.Store(true)
+	_, page = proxytest.MustDo(t, &http.Client{}, proxytest.NewReq(t, "GET", p.URL.String()+"/", nil))
+	if strings.Contains(string(page), notice) || strings.Contains(string(page), "jpegveil-status") {
+		t.Fatal("the page still says no backup was made, or shows its placeholder")
 	}
 }

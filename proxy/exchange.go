@@ -3,6 +3,7 @@ package proxy
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 
 	"jpegveil/config"
 	"jpegveil/jpegbits"
+	"jpegveil/proxy/internal/direction"
 	"jpegveil/proxy/services"
 	"jpegveil/veil"
 )
@@ -25,11 +27,20 @@ type exchange struct {
 	log   *zap.Logger
 	start time.Time
 	dir   services.Direction
+	// kept starts the download check (kept.go); health counts its
+	// findings.
+	kept   func(*http.Request, *http.Response) *keptCheck
+	health *health
 
 	outcome services.Outcome
 	err     error
 	bytes   int64
 	result  veil.Result
+	// fileHash is the SHA-256 of the file as it went upstream (hasHash).
+	fileHash [32]byte
+	hasHash  bool
+	// decision is the photo's direction, once decided.
+	decision *direction.Decision
 	// logOnClose is set when the response body, once closed, logs the
 	// exchange (a download decrypted as the client reads it).
 	logOnClose bool
@@ -41,7 +52,8 @@ func (s *Server) newExchange(req *http.Request, rule *config.Rule) *exchange {
 	if rule.Body == config.BodyDownload {
 		dir = services.Download
 	}
-	return &exchange{req: req, rule: rule, env: s.env, crypt: s.crypt, log: s.log, start: time.Now(), dir: dir}
+	return &exchange{req: req, rule: rule, env: s.env, crypt: s.crypt, log: s.log, start: time.Now(), dir: dir,
+		kept: s.newKeptCheck, health: &s.health}
 }
 
 func (ex *exchange) Request() *http.Request { return ex.req }
@@ -53,6 +65,8 @@ func (ex *exchange) Record(o services.Outcome, err error) { ex.outcome, ex.err =
 func (ex *exchange) Sent(n int64) { ex.bytes = n }
 
 func (ex *exchange) SetResult(r veil.Result) { ex.result = r }
+
+func (ex *exchange) SetFileHash(sum [32]byte) { ex.fileHash, ex.hasHash = sum, true }
 
 func (ex *exchange) Pass(o services.Outcome) (*http.Response, error) {
 	ex.outcome = o
@@ -124,12 +138,30 @@ func (ex *exchange) done() {
 			fields = append(fields, zap.Float64("encrypted_bits_pct", 100*float64(st.EncryptBits)/float64(t.CBits)))
 		}
 	}
+	if ex.decision != nil {
+		fields = append(fields, zap.Stringer("decided_by", ex.decision))
+	}
 	if ex.err != nil {
 		fields = append(fields, zap.String("reason", ex.err.Error()))
 		ex.log.Warn("intercepted", fields...)
 		return
 	}
+	if ex.decision != nil && ex.decision.Unsure && ex.decision.Way == direction.Upload {
+		ex.log.Warn("intercepted", fields...)
+		return
+	}
 	ex.log.Info("intercepted", fields...)
+}
+
+// directed holds back the start of the photo read from body until its
+// direction is decided (crypt.decide), keeps the decision for the log, and
+// returns a reader of the whole photo.
+func (ex *exchange) directed(way direction.Way, body io.Reader) (whole io.Reader, readErr, err error) {
+	dec, whole, readErr, err := ex.crypt.decide(ex.req.Context(), way, body, ex.rule)
+	if readErr == nil {
+		ex.decision = &dec
+	}
+	return whole, readErr, err
 }
 
 // refuseError stops an upload body for a reason other than the transform's
@@ -143,9 +175,18 @@ func describe(err error) string {
 	var fe *jpegbits.FormatError
 	var ue *jpegbits.UnsupportedError
 	var re *refuseError
+	var ufe *veil.UnsupportedFormatError
+	var me *veil.MetadataError
 	switch {
 	case errors.As(err, &re):
 		return re.reason
+	case errors.As(err, &ufe):
+		// A format phones write (HEIC, say), and what to do about it.
+		return ufe.Error()
+	case errors.As(err, &me) && me.Item == veil.KindTrailing:
+		return fmt.Sprintf("the file carries data after the image (at byte %d) that is neither a motion photo's video nor another item jpegveil knows, and it would go up unencrypted: %s", me.Offset, me.Reason)
+	case errors.As(err, &me):
+		return fmt.Sprintf("metadata that cannot be encrypted: %s", me.Error())
 	case errors.Is(err, jpegbits.ErrNotJPEG):
 		return "the body is not a JPEG file (HEIC, PNG and video uploads cannot be encrypted)"
 	case errors.As(err, &ue):

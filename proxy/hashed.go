@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -65,7 +66,7 @@ func (ex *exchange) sendHashed(u uploadParts, found []hashes.Found) (*http.Respo
 	hb.plainBody.Write(u.prefix)
 	hb.cipherBody.Write(u.prefix)
 	hb.buf.Write(u.prefix)
-	vr := ex.crypt.encrypting(req.Context(), io.TeeReader(u.photo, io.MultiWriter(hb.plainBody, hb.plainFile)), ex.rule)
+	vr := ex.crypt.encrypting(req.Context(), *ex.decision, io.TeeReader(u.photo, io.MultiWriter(hb.plainBody, hb.plainFile)), ex.rule)
 	err := hb.readFrom(vr)
 	ex.result = vr.Result()
 	if err != nil {
@@ -104,6 +105,7 @@ func (ex *exchange) sendHashed(u uploadParts, found []hashes.Found) (*http.Respo
 	if err != nil {
 		return ex.refusal(err), nil
 	}
+	ex.SetFileHash(sha256.Sum256(photo))
 	return ex.sendBuffered(hb.buf.Bytes())
 }
 

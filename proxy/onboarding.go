@@ -32,6 +32,7 @@ To let it do that, install its certificate authority on each device once.</p>
 Valid until {{.NotAfter}}. It can only be used for: {{.Domains}}.</p>
 <p>Key ID: <code>{{.KeyID}}</code> — every device and proxy that should see your photos needs the key with this ID.</p>
 </div>
+{{.Status}}
 <p><a class="button" href="/jpegveil-ca.pem">Certificate (PEM)</a>
 <a class="button" href="/jpegveil-ca.crt">Certificate (DER, Android/Windows)</a>
 <a class="button" href="/jpegveil.mobileconfig">iPhone/iPad/Mac profile</a></p>
@@ -71,7 +72,8 @@ func (s *Server) onboardingHandler() http.Handler {
 		"Fingerprint": s.ca.Fingerprint(),
 		"NotAfter":    cert.NotAfter.UTC().Format("2 January 2006"),
 		"Domains":     domains,
-		"KeyID":       s.key.ID(),
+		"KeyID":       s.keyIDs(),
+		"Status":      statusMark,
 	})
 	if err != nil {
 		panic("proxy: onboarding template: " + err.Error()) // the template is fixed
@@ -88,7 +90,9 @@ func (s *Server) onboardingHandler() http.Handler {
 			w.Write(body)
 		}
 	}
-	mux.HandleFunc("GET /{$}", serve("text/html; charset=utf-8", page.Bytes(), ""))
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		serve("text/html; charset=utf-8", bytes.Replace(page.Bytes(), []byte(statusMark), s.statusBlock(), 1), "")(w, r)
+	})
 	mux.HandleFunc("GET /jpegveil-ca.pem", serve("application/x-pem-file", s.ca.CertPEM(), "jpegveil-ca.pem"))
 	mux.HandleFunc("GET /jpegveil-ca.crt", serve("application/x-x509-ca-cert", s.ca.CertDER(), "jpegveil-ca.crt"))
 	mux.HandleFunc("GET /jpegveil.mobileconfig", func(w http.ResponseWriter, r *http.Request) {

@@ -130,3 +130,74 @@ func parseRange(h string) (byteRange, bool) {
 	}
 	return byteRange{start: start, end: end}, true
 }
+
+// trailerSwitch is the decrypted body of a prefix of the file fetched for
+// a range. The items a phone appends after the image (a motion photo's
+// video, Samsung blocks) are planned from the end of the file (FORMAT.md
+// §31), which a prefix does not have: once veil reports where they start
+// (Result.TrailerOffset) and the client's range reaches that far, the rest
+// is read from the whole file, fetched again and decrypted up to the same
+// position. The bytes before it are the same in both.
+type trailerSwitch struct {
+	b        *downloadBody
+	first    http.Header // the prefix answer's, to check the version
+	end      int64       // the client's last byte
+	pos      int64       // bytes read so far
+	switched bool
+}
+
+func (s *trailerSwitch) Read(p []byte) (int, error) {
+	b := s.b
+	n, err := b.vr.Read(p)
+	if !s.switched {
+		if at := b.vr.Result().TrailerOffset; at >= 0 && s.end >= at {
+			// This read may hold bytes of the trailer as planned from
+			// the prefix: read them again from the whole file.
+			s.switched = true
+			if serr := s.toWhole(); serr != nil {
+				return 0, serr
+			}
+			n, err = b.vr.Read(p)
+		}
+	}
+	s.pos += int64(n)
+	return n, err
+}
+
+// toWhole fetches the whole file and decrypts it up to s.pos.
+func (s *trailerSwitch) toWhole() error {
+	b, ex := s.b, s.b.ex
+	resp, err := ex.fetchWhole()
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK || !decryptable(resp) || !notChanged(s.first, resp) {
+		resp.Body.Close()
+		return fmt.Errorf("the range reaches the data after the image, which is decrypted from the whole file, and the service answered %s for it, or another version of the file", resp.Status)
+	}
+	// The direction is the prefix's: it was decided on the same start of
+	// the file (download fetched the whole file when the prefix was too
+	// short for the classifier).
+	vr := ex.crypt.decrypting(ex.req.Context(), *ex.decision, resp.Body)
+	if _, err := io.CopyN(io.Discard, vr, s.pos); err != nil {
+		resp.Body.Close()
+		return fmt.Errorf("decrypting the whole file up to the range: %w", err)
+	}
+	b.c.Close()
+	b.c, b.vr = resp.Body, vr
+	return nil
+}
+
+// notChanged reports whether resp, the whole file, may be of the same
+// version as the prefix answer with headers first: the same size, and the
+// same entity tag or modification time where the service gives them.
+func notChanged(first http.Header, resp *http.Response) bool {
+	_, _, total, ok := contentRange(&http.Response{Header: first})
+	if !ok || resp.ContentLength >= 0 && resp.ContentLength != total {
+		return false
+	}
+	if first.Get("ETag") != "" || resp.Header.Get("ETag") != "" || first.Get("Last-Modified") != "" {
+		return sameVersion(first, resp.Header)
+	}
+	return true
+}

@@ -16,6 +16,7 @@ import (
 	"jpegveil/config"
 	"jpegveil/keystream"
 	"jpegveil/ledger"
+	"jpegveil/proxy/internal/direction"
 	"jpegveil/proxy/internal/session"
 	"jpegveil/proxy/services"
 )
@@ -25,7 +26,7 @@ import (
 type Server struct {
 	cfg      *config.Config
 	log      *zap.Logger
-	key      *keystream.Key
+	ring     *keystream.Keyring
 	ca       *certs.CA
 	issuer   *certs.Issuer
 	upstream *http.Transport
@@ -35,28 +36,52 @@ type Server struct {
 	crypt    *crypt
 	env      *services.Env
 	services map[string]MultiRequestUploader // by the name rules give them
+	// identifiers name where a service keeps an upload; known maps those
+	// names to the fingerprints sent there (record.go).
+	identifiers []UploadIdentifier
+	known       knownPhotos
+	health      health
+
+	backupMissing func() []string
+	reencoders    *reencoders
 }
 
 // Deps are the long-lived resources a Server uses, which the command opens
 // from the state directory.
 type Deps struct {
-	Key    *keystream.Key
-	CA     *certs.CA
-	Ledger ledger.Ledger
+	// Keyring holds the keys: the current one encrypts, every one
+	// decrypts. Without it, Key is a keyring of one key; with it, Key is
+	// nil or its current key.
+	Keyring *keystream.Keyring
+	Key     *keystream.Key
+	CA      *certs.CA
+	Ledger  ledger.Ledger
 	// Now is the clock that ages upload sessions; nil: time.Now.
 	Now func() time.Time
+	// BackupMissing returns the IDs of the keys of which no backup was
+	// made yet, for the onboarding page; nil: the page does not say.
+	BackupMissing func() []string
 }
 
 // New builds a Server from a validated config.
 func New(cfg *config.Config, log *zap.Logger, deps Deps) (*Server, error) {
-	if deps.Key == nil || deps.CA == nil || deps.Ledger == nil {
+	if deps.Key == nil && deps.Keyring == nil || deps.CA == nil || deps.Ledger == nil {
 		panic("proxy: New needs a key, a CA and a ledger")
+	}
+	ring := deps.Keyring
+	if ring == nil {
+		var err error
+		if ring, err = keystream.NewKeyring(deps.Key); err != nil {
+			return nil, err
+		}
+	} else if deps.Key != nil && deps.Key.ID() != ring.Current().ID() {
+		panic("proxy: Deps.Key is not the keyring's current key")
 	}
 	pool, err := cfg.Upstream.CertPool()
 	if err != nil {
 		return nil, fmt.Errorf("upstream.ca_files: %w", err)
 	}
-	s := &Server{cfg: cfg, log: log, key: deps.Key, ca: deps.CA}
+	s := &Server{cfg: cfg, log: log, ring: ring, ca: deps.CA, backupMissing: deps.BackupMissing}
 	s.issuer = deps.CA.NewIssuer(certs.IssuerOptions{})
 	dialer := &net.Dialer{Timeout: cfg.Upstream.DialTimeout.Duration, KeepAlive: 30 * time.Second}
 	s.dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -78,14 +103,22 @@ func New(cfg *config.Config, log *zap.Logger, deps Deps) (*Server, error) {
 		ExpectContinueTimeout: time.Second,
 		MaxIdleConnsPerHost:   16,
 	}
+	s.reencoders = newReencoders(cfg.StateDir, log)
 	s.onboard = s.onboardingHandler()
-	s.crypt = &crypt{key: deps.Key, ledger: deps.Ledger, meta: cfg.Metadata}
+	s.crypt = &crypt{meta: cfg.Metadata, log: log}
+	s.crypt.dir = &direction.Decider{Ring: ring, Ledger: deps.Ledger, Keep: s.crypt.uploadOptions()}
 	svcs := builtinServices()
 	s.services = make(map[string]MultiRequestUploader)
 	for _, svc := range svcs {
 		if m, ok := svc.(MultiRequestUploader); ok {
 			s.services[svc.Name()] = m
 		}
+		if id, ok := svc.(UploadIdentifier); ok {
+			s.identifiers = append(s.identifiers, id)
+		}
+	}
+	if err := s.known.load(context.Background(), deps.Ledger); err != nil {
+		return nil, fmt.Errorf("reading the photos' service identities from the ledger: %w", err)
 	}
 	evicted := func() {
 		log.Warn("limits.max_sessions reached: the least recently used resumable upload was dropped")

@@ -34,6 +34,29 @@ type MultiRequestUploader interface {
 	Upload(ex services.Exchange) (*http.Response, error)
 }
 
+// UploadIdentifier is a Service that can tell, from its answer to an
+// upload, where it keeps the photo: an Immich asset ID, a Nextcloud path,
+// a Google upload URL or token. The proxy records it in the ledger, for
+// `jpegveil verify` and for the download check. Every identifier is asked
+// about every accepted upload; each answers only for its own routes.
+type UploadIdentifier interface {
+	Service
+	// UploadID returns the photo's identity from the upload req and the
+	// service's answer resp, whose body starts with head (at most
+	// services.MaxAnswerPeek bytes; resp.Body must not be read).
+	UploadID(req *http.Request, resp *http.Response, head []byte) (string, bool)
+}
+
+// DownloadIdentifier is an UploadIdentifier whose download routes name the
+// photo by the identity UploadID gave it, so that a download of a photo
+// that is ours is known as such even when the service changed its bytes.
+type DownloadIdentifier interface {
+	UploadIdentifier
+	// DownloadID returns the identity of the original that req fetches;
+	// false for anything else (a thumbnail, a listing).
+	DownloadID(req *http.Request) (string, bool)
+}
+
 // What a service may learn to do next is an interface of its own beside
 // these, which the dispatcher checks for, as net/http checks a
 // ResponseWriter for http.Flusher:
@@ -46,9 +69,6 @@ type MultiRequestUploader interface {
 //     sends ahead (Immich's bulk-upload-check) and checksums of ciphertext
 //     the service reports (Immich asset checksums), each mapped to the
 //     other through the ledger.
-//   - UploadID(resp *http.Response) (string, bool): the service's own ID
-//     for an upload (Immich asset id, Nextcloud path, Google upload
-//     token), read from its answer and recorded in the ledger.
 //   - MotionPhotos() MotionPolicy: what the service does with the video of
 //     a motion photo.
 

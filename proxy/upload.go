@@ -2,13 +2,18 @@ package proxy
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"jpegveil/config"
+	"jpegveil/proxy/internal/direction"
 	"jpegveil/proxy/services"
 	"jpegveil/veil"
 )
@@ -54,18 +59,37 @@ func (ex *exchange) sendEncrypted(u uploadParts) (*http.Response, error) {
 	}
 	// Headers that carry a hash of the body are recomputed over the
 	// ciphertext, which needs the whole body first (hashed.go).
-	if found, err := ex.env.Hashes.Parse(req.Header); err != nil || len(found) > 0 {
-		if err != nil {
-			u.body.Close()
-			return ex.refusal(err), nil
-		}
+	found, err := ex.env.Hashes.Parse(req.Header)
+	if err != nil {
+		u.body.Close()
+		return ex.refusal(err), nil
+	}
+	photo, readErr, err := ex.directed(direction.Upload, u.photo)
+	if readErr != nil {
+		ex.Record(services.ClientError, readErr)
+		return nil, readErr
+	}
+	if err != nil {
+		services.Drain(u.photo)
+		services.Drain(u.suffix)
+		return ex.refusal(err), nil
+	}
+	u.photo = photo
+	if len(found) > 0 {
 		return ex.sendHashed(u, found)
 	}
-	vr := ex.crypt.encrypting(req.Context(), u.photo, ex.rule)
-	head, err := readUpTo(vr, preRead, req.ContentLength)
+	held := &holdLimit{r: u.photo, limit: ex.env.HashBuffer()}
+	src := u.photo
+	if ex.rule.OnUnsupported != config.UnsupportedPass {
+		src = held
+	}
+	vr := ex.crypt.encrypting(req.Context(), *ex.decision, src, ex.rule)
+	out := handedOut{r: vr, h: held}
+	head, err := readUpTo(out, preRead, req.ContentLength)
 	if err != nil && err != io.EOF {
 		ex.result = vr.Result()
-		if veil.IsParseError(err) {
+		var re *refuseError
+		if veil.IsParseError(err) || errors.As(err, &re) {
 			services.Drain(u.photo)
 			services.Drain(u.suffix)
 			return ex.refusal(err), nil
@@ -73,10 +97,16 @@ func (ex *exchange) sendEncrypted(u uploadParts) (*http.Response, error) {
 		ex.Record(services.ClientError, err)
 		return nil, err
 	}
+	// The ledger keeps the SHA-256 of the file as it goes upstream.
+	sum := &fileSum{h: sha256.New(), r: out}
+	sum.h.Write(head)
+	sum.eof.Store(err == io.EOF)
 	var rest io.Reader = eofReader{}
 	var ahead *aheadReader
 	if err == nil {
-		ahead = newAheadReader(vr)
+		// From here on the transform (and the hash) runs ahead of the
+		// transport; cb stops it before vr's Result is taken.
+		ahead = newAheadReader(sum)
 		rest = ahead
 	}
 	cb := newCountingBody(io.MultiReader(bytes.NewReader(u.prefix), bytes.NewReader(head), rest, orEmpty(u.suffix)), u.body, vr)
@@ -96,7 +126,27 @@ func (ex *exchange) sendEncrypted(u uploadParts) (*http.Response, error) {
 		return nil, rerr
 	}
 	ex.outcome = services.Of(ex.result)
+	if sum.eof.Load() {
+		ex.SetFileHash([32]byte(sum.h.Sum(nil)))
+	}
 	return resp, nil
+}
+
+// fileSum hashes the photo as it goes upstream; eof says it went whole
+// (the transport may stop reading early when the service answers early).
+type fileSum struct {
+	h   hash.Hash
+	r   io.Reader
+	eof atomic.Bool // set by the transport's goroutine, after its last write to h
+}
+
+func (f *fileSum) Read(p []byte) (int, error) {
+	n, err := f.r.Read(p)
+	f.h.Write(p[:n])
+	if err == io.EOF {
+		f.eof.Store(true)
+	}
+	return n, err
 }
 
 type eofReader struct{}

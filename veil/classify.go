@@ -86,6 +86,9 @@ type Verdict struct {
 	AnisoX    float64
 	// Reason says, for Unsure, why.
 	Reason string
+	// Fingerprints are the primary image's fingerprints under every key,
+	// when the file reached its first chunk (classify_fp.go).
+	Fingerprints []KeyFingerprint
 }
 
 // KeyMargin is the margin of one key of the keyring.
@@ -284,6 +287,9 @@ func (c *Classifier) finish() {
 // release drops the buffers once the verdict is final.
 func (c *Classifier) release() {
 	for _, p := range c.passes {
+		c.v.Fingerprints = append(c.v.Fingerprints, p.fingerprints()...)
+	}
+	for _, p := range c.passes {
 		p.probe = probe{}
 		p.feed.buf = nil
 		p.t = nil
@@ -295,6 +301,17 @@ func (c *Classifier) release() {
 // §34.3).
 func (c *Classifier) evaluate(chunks int) Verdict {
 	var v Verdict
+	if c.measure(chunks, &v) {
+		c.decide(&v)
+	}
+	return v
+}
+
+// measure computes the statistic of the file as it is and each key's
+// margin over the first chunks of scan data (all of them when chunks is
+// negative). It reports false, with v.Reason set, when there is not yet
+// enough to compare.
+func (c *Classifier) measure(chunks int, v *Verdict) bool {
 	var anisoX float64
 	for _, p := range c.passes {
 		pr := &p.probe
@@ -303,7 +320,7 @@ func (c *Classifier) evaluate(chunks int) Verdict {
 			if p.err != nil {
 				c.err = p.err
 			}
-			return v
+			return false
 		}
 		n := pr.usable(chunks)
 		if pr.scan == nil && pr.scanErr == nil {
@@ -312,7 +329,7 @@ func (c *Classifier) evaluate(chunks int) Verdict {
 		if pr.scanErr != nil {
 			c.err = pr.scanErr
 			v.Reason = "no DC scan"
-			return v
+			return false
 		}
 		scan := pr.scan
 		scan.Extend(pr.ecs[:n])
@@ -320,14 +337,14 @@ func (c *Classifier) evaluate(chunks int) Verdict {
 		if chunks >= 0 && boundaryRows(scan) < ClassifyMinRows {
 			// No key can reach ClassifyMinRows yet: read on.
 			v.Reason = "too few block rows"
-			return v
+			return false
 		}
 		x := dcStatistic(scan, nil)
 		v.Pairs, anisoX = x.pairs, x.aniso()
 		if x.rowsWithPairs() < ClassifyMinRows {
 			// No key can reach ClassifyMinRows: skip the keys' statistics.
 			v.Reason = "too few block rows"
-			return v
+			return false
 		}
 		for i, k := range p.keys {
 			y := dcStatistic(scan, pr.xors[i][:n])
@@ -336,6 +353,11 @@ func (c *Classifier) evaluate(chunks int) Verdict {
 		}
 	}
 	v.AnisoX = anisoX
+	return true
+}
+
+// decide turns the margins into a verdict (FORMAT.md §34.3).
+func (c *Classifier) decide(v *Verdict) {
 	decided := func(km KeyMargin, sign float64) bool {
 		return sign*km.Margin >= ClassifyThreshold && sign*km.Z >= ClassifyMinZ && km.Rows >= ClassifyMinRows
 	}
@@ -354,12 +376,12 @@ func (c *Classifier) evaluate(chunks int) Verdict {
 		v.Reason = "too few block pairs"
 	case len(fits) == 1:
 		v.Class, v.Key, v.Margin = Ciphertext, c.ring.Lookup(fits[0].KeyID), fits[0].Margin
-		return v
+		return
 	case len(fits) > 1:
 		v.Reason = "several keys fit"
-	case plain && anisoX <= ClassifyMaxAnisotropy:
+	case plain && v.AnisoX <= ClassifyMaxAnisotropy:
 		v.Class = Plaintext
-		return v
+		return
 	case plain:
 		v.Reason = "not isotropic"
 	default:
@@ -375,285 +397,4 @@ func (c *Classifier) evaluate(chunks int) Verdict {
 	if len(v.Margins) == 0 {
 		v.Margin = 0
 	}
-	return v
-}
-
-// dcStats is the statistic of one hypothesis (FORMAT.md §34.2).
-type dcStats struct {
-	v, h  float64 // mean log2(1+|Δ|) over vertical, horizontal neighbours
-	pairs int     // vertical pairs
-	// rowSum and rowN are the sums of log2(1+|Δ|) over the vertical pairs
-	// of each block row of each component, and their counts.
-	rowSum []float64
-	rowN   []int
-}
-
-// boundaryRows bounds rowsWithPairs from the blocks decoded: a component
-// whose last decoded block is in row y has at most y/RowsPerMCU rows of
-// boundary pairs. The blocks of an MCU hold every component, so the last
-// few blocks show each component's last row.
-func boundaryRows(s *jpegbits.DCScan) int {
-	last := make([]int32, len(s.Components))
-	for i := len(s.Blocks) - 1; i >= 0 && i >= len(s.Blocks)-16; i-- {
-		b := &s.Blocks[i]
-		last[b.Component] = max(last[b.Component], b.Y)
-	}
-	n := 0
-	for i, c := range s.Components {
-		n += int(last[i]) / c.RowsPerMCU
-	}
-	return n
-}
-
-// rowsWithPairs counts the block rows that hold boundary pairs.
-func (d *dcStats) rowsWithPairs() int {
-	n := 0
-	for _, c := range d.rowN {
-		if c > 0 {
-			n++
-		}
-	}
-	return n
-}
-
-// aniso is the vertical roughness above the horizontal one.
-func (d *dcStats) aniso() float64 { return d.v - d.h }
-
-// compare returns the margin of hypothesis y against x (positive: y is the
-// smoother) and its z score, the mean of the per-row margins over their
-// standard error.
-func (d *dcStats) compare(y *dcStats) (margin, z float64, rows int) {
-	margin = d.v - y.v
-	var diffs []float64
-	for i, n := range d.rowN {
-		// A row where both hypotheses agree holds no encrypted DC bits:
-		// it is no evidence either way, and counting it would shrink the
-		// spread of the rows that are.
-		if n > 0 && d.rowSum[i] != y.rowSum[i] {
-			diffs = append(diffs, (d.rowSum[i]-y.rowSum[i])/float64(n))
-		}
-	}
-	rows = len(diffs)
-	g := float64(rows)
-	if g < 2 {
-		return margin, 0, rows
-	}
-	var mean, ss float64
-	for _, x := range diffs {
-		mean += x
-	}
-	mean /= g
-	for _, x := range diffs {
-		ss += (x - mean) * (x - mean)
-	}
-	se := math.Sqrt(ss/(g-1)) / math.Sqrt(g)
-	if se == 0 {
-		if mean == 0 {
-			return margin, 0, rows
-		}
-		return margin, math.Copysign(math.Inf(1), mean), rows
-	}
-	return margin, mean / se, rows
-}
-
-// dcStatistic computes the statistic for the scan's data with xor applied.
-func dcStatistic(s *jpegbits.DCScan, xor []byte) dcStats {
-	// Only the rows the prefix reaches are kept.
-	height := make([]int, len(s.Components))
-	for i := range s.Blocks {
-		b := &s.Blocks[i]
-		height[b.Component] = max(height[b.Component], int(b.Y)+1)
-	}
-	grids := make([][]int32, len(s.Components))
-	known := make([][]bool, len(s.Components))
-	rows := 0
-	for i, c := range s.Components {
-		grids[i] = make([]int32, c.Width*height[i])
-		known[i] = make([]bool, c.Width*height[i])
-		rows += height[i]
-	}
-	pred := make([]int32, len(s.Components))
-	for i := range s.Blocks {
-		b := &s.Blocks[i]
-		if b.Reset {
-			clear(pred)
-		}
-		d, ok := s.Diff(b, xor)
-		if !ok {
-			break
-		}
-		pred[b.Component] += d
-		w := s.Components[b.Component].Width
-		j := int(b.Y)*w + int(b.X)
-		grids[b.Component][j] = pred[b.Component]
-		known[b.Component][j] = true
-	}
-	st := dcStats{rowSum: make([]float64, rows), rowN: make([]int, rows)}
-	var sv, sh float64
-	var nh int
-	row := 0
-	for ci, c := range s.Components {
-		g, k, w := grids[ci], known[ci], c.Width
-		for y := range height[ci] {
-			// Vertical pairs across an MCU row boundary: there the
-			// ciphertext's DC walk has run through a whole row of MCUs.
-			boundary := y > 0 && y%c.RowsPerMCU == 0
-			for x, j := 0, y*w; x < w; x, j = x+1, j+1 {
-				if !k[j] {
-					continue
-				}
-				if boundary && k[j-w] {
-					l := log2Abs(g[j] - g[j-w])
-					sv += l
-					st.pairs++
-					st.rowSum[row+y] += l
-					st.rowN[row+y]++
-				}
-				if x > 0 && k[j-1] {
-					sh += log2Abs(g[j] - g[j-1])
-					nh++
-				}
-			}
-		}
-		row += height[ci]
-	}
-	if st.pairs > 0 {
-		st.v = sv / float64(st.pairs)
-	}
-	if nh > 0 {
-		st.h = sh / float64(nh)
-	}
-	return st
-}
-
-func log2Abs(d int32) float64 {
-	if d < 0 {
-		d = -d
-	}
-	if int(d) < len(log2Table) {
-		return log2Table[d]
-	}
-	return math.Log2(1 + float64(d))
-}
-
-// log2Table[d] is log2(1 + d), for the DC differences of 8-bit images
-// (at most 2040 in quantised units); it is read-only.
-var log2Table = func() (t [2048]float64) {
-	for d := range t {
-		t[d] = math.Log2(1 + float64(d))
-	}
-	return t
-}()
-
-// classifyPass runs one transformer over the input for the keys of one
-// masking mode.
-type classifyPass struct {
-	keys  []*keystream.Key
-	feed  *feed
-	t     *jpegbits.Transformer
-	probe probe
-	ended bool
-	err   error
-}
-
-// feed is the transformer's source: what Write appended, then
-// ErrInputPending until Close.
-type feed struct {
-	buf []byte
-	eof bool
-}
-
-func (f *feed) Read(p []byte) (int, error) {
-	if len(f.buf) == 0 {
-		if f.eof {
-			return 0, io.EOF
-		}
-		return 0, jpegbits.ErrInputPending
-	}
-	// Hand out a chunk's worth at a time, so the transformer parses little
-	// beyond the checkpoint it is run to.
-	n := copy(p[:min(len(p), jpegbits.ChunkSize)], f.buf)
-	f.buf = f.buf[n:]
-	if len(f.buf) == 0 {
-		f.buf = nil
-	}
-	return n, nil
-}
-
-// probe is the jpegbits.Keystream of a pass: it keeps the segments up to
-// the first SOS and the first scan's chunks, and computes every key's
-// keystream for them, exactly as an image's chain would (FORMAT.md §17),
-// without changing the data.
-type probe struct {
-	chains []*keystream.Chain
-	segs   [][]byte
-	sos    bool // the first SOS was seen
-	after  bool // a segment after the first scan was seen
-	ecs    []byte
-	xors   [][]byte // per key: keystream & mask over ecs
-	ends   []int    // end of each chunk in ecs
-	ks     []byte
-	// scan decodes ecs as it grows (scanErr: the headers it could not).
-	scan    *jpegbits.DCScan
-	scanErr error
-}
-
-func (p *probe) full() bool {
-	return p.after || len(p.ecs) >= MaxClassifyScanBytes
-}
-
-func (p *probe) chunks() int { return len(p.ends) }
-
-// usable is how many ECS bytes the first n chunks hold (all when n < 0).
-func (p *probe) usable(n int) int {
-	if n < 0 || n > len(p.ends) {
-		n = len(p.ends)
-	}
-	if n == 0 {
-		return 0
-	}
-	return p.ends[n-1]
-}
-
-func (p *probe) Segment(seg []byte) {
-	if p.after || isMetadata(seg[1]) {
-		return
-	}
-	if p.sos {
-		p.after = true
-		return
-	}
-	for _, ch := range p.chains {
-		ch.AbsorbSegment(seg)
-	}
-	p.segs = append(p.segs, bytes.Clone(seg))
-	p.sos = seg[1] == 0xDA
-}
-
-func (p *probe) Chunk(c jpegbits.Chunk, dst []byte) {
-	clear(dst)
-	if p.full() {
-		return
-	}
-	if cap(p.ks) < len(c.Data) {
-		p.ks = make([]byte, jpegbits.ChunkSize)
-	}
-	ks := p.ks[:len(c.Data)]
-	if p.ecs == nil {
-		// The most the probe keeps, allocated once.
-		p.ecs = make([]byte, 0, MaxClassifyScanBytes)
-		for i := range p.xors {
-			p.xors[i] = make([]byte, 0, MaxClassifyScanBytes)
-		}
-	}
-	for i, ch := range p.chains {
-		ch.ChunkKeystream(c.Skeleton, ks)
-		x := p.xors[i]
-		for j := range ks {
-			x = append(x, ks[j]&c.Mask[j])
-		}
-		p.xors[i] = x
-	}
-	p.ecs = append(p.ecs, c.Data...)
-	p.ends = append(p.ends, len(p.ecs))
 }

@@ -15,6 +15,27 @@ var syntheticKinds = [...]string{"flat", "gradient", "noise", "text", "tiny", "s
 // syntheticJPEG generates image number i of its kind (i cycles through the
 // kinds) with a deterministic random source, encoded with image/jpeg at a
 // quality and in colour (4:2:0) or grayscale chosen by the source.
+// textStrokes draws rows of letter-like strokes, 7×14 pixel cells.
+func textStrokes(r *rand.Rand, w, h int) []stdimage.Rectangle {
+	var strokes []stdimage.Rectangle
+	for y := 4; y+10 < h; y += 14 {
+		for x := 4; x+6 < w; x += 7 {
+			if r.IntN(6) == 0 {
+				continue
+			}
+			for range 2 + r.IntN(3) {
+				x0, y0 := x+r.IntN(5), y+r.IntN(9)
+				if r.IntN(2) == 0 {
+					strokes = append(strokes, stdimage.Rect(x0, y0, x0+1+r.IntN(2), y0+3+r.IntN(6)))
+				} else {
+					strokes = append(strokes, stdimage.Rect(x0, y0, x0+3+r.IntN(3), y0+1+r.IntN(2)))
+				}
+			}
+		}
+	}
+	return strokes
+}
+
 func syntheticJPEG(i int) (kind string, data []byte) {
 	r := rand.New(rand.NewPCG(uint64(i), 0x6a7065677665696c))
 	kind = syntheticKinds[i%len(syntheticKinds)]
@@ -45,21 +66,7 @@ func syntheticJPEG(i int) (kind string, data []byte) {
 	ink := r.IntN(2) == 0
 	var strokes []stdimage.Rectangle
 	if kind == "text" {
-		for y := 4; y+10 < h; y += 14 {
-			for x := 4; x+6 < w; x += 7 {
-				if r.IntN(6) == 0 {
-					continue
-				}
-				for range 2 + r.IntN(3) {
-					x0, y0 := x+r.IntN(5), y+r.IntN(9)
-					if r.IntN(2) == 0 {
-						strokes = append(strokes, stdimage.Rect(x0, y0, x0+1+r.IntN(2), y0+3+r.IntN(6)))
-					} else {
-						strokes = append(strokes, stdimage.Rect(x0, y0, x0+3+r.IntN(3), y0+1+r.IntN(2)))
-					}
-				}
-			}
-		}
+		strokes = textStrokes(r, w, h)
 	}
 	clamp := func(v float64) uint8 { return uint8(max(0, min(255, math.Round(v)))) }
 	for y := range h {

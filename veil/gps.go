@@ -200,31 +200,7 @@ func gpsFieldElements(p []byte, order binary.ByteOrder, e exif.Entry) ([]element
 		if w := want(exif.Rational, 3); w != "" {
 			return nil, w
 		}
-		limit := uint64(90)
-		switch e.Tag {
-		case gpsLongitude, gpsDestLongitude:
-			limit = 180
-		case gpsTimeStamp:
-			limit = 24
-		}
-		var num, den [3]uint64
-		for i := range 3 {
-			num[i] = uint64(order.Uint32(p[off+8*i:]))
-			den[i] = uint64(order.Uint32(p[off+8*i+4:]))
-			if den[i] == 0 {
-				return nil, "a denominator is 0"
-			}
-		}
-		const c = math.MaxUint32 + 1
-		radices := sexagesimalRadices(limit, den, [3]uint64{c, c, c})
-		els := make([]element, 3)
-		for i := range 3 {
-			if num[i] >= radices[i] {
-				return nil, fmt.Sprintf("%d/%d/%d %d/%d/%d is outside the encrypted range", num[0], num[1], num[2], den[0], den[1], den[2])
-			}
-			els[i] = element{kind: kindU32, off: off + 8*i, radix: radices[i], order: order}
-		}
-		return els, ""
+		return sexagesimalElements(p, order, e)
 	case gpsAltitudeRef:
 		if w := want(exif.Byte, 1); w != "" {
 			return nil, w
@@ -268,6 +244,37 @@ func gpsFieldElements(p []byte, order binary.ByteOrder, e exif.Entry) ([]element
 		return textElements(nil, p, off+8, off+e.DataSize, false, true), ""
 	}
 	return nil, ""
+}
+
+// sexagesimalElements encrypts the three rationals of a latitude,
+// longitude or time of day in range.
+func sexagesimalElements(p []byte, order binary.ByteOrder, e exif.Entry) ([]element, string) {
+	off := e.DataOffset
+	limit := uint64(90)
+	switch e.Tag {
+	case gpsLongitude, gpsDestLongitude:
+		limit = 180
+	case gpsTimeStamp:
+		limit = 24
+	}
+	var num, den [3]uint64
+	for i := range 3 {
+		num[i] = uint64(order.Uint32(p[off+8*i:]))
+		den[i] = uint64(order.Uint32(p[off+8*i+4:]))
+		if den[i] == 0 {
+			return nil, "a denominator is 0"
+		}
+	}
+	const c = math.MaxUint32 + 1
+	radices := sexagesimalRadices(limit, den, [3]uint64{c, c, c})
+	els := make([]element, 3)
+	for i := range 3 {
+		if num[i] >= radices[i] {
+			return nil, fmt.Sprintf("%d/%d/%d %d/%d/%d is outside the encrypted range", num[0], num[1], num[2], den[0], den[1], den[2])
+		}
+		els[i] = element{kind: kindU32, off: off + 8*i, radix: radices[i], order: order}
+	}
+	return els, ""
 }
 
 // sexagesimalRadices returns the radices of the numerators of a

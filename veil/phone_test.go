@@ -124,39 +124,45 @@ func TestPhoneLayouts(t *testing.T) {
 						}
 					}
 				}
-				if pf.noVideo {
-					return
-				}
-				off, payload := mdatPayload(t, in)
-				_, encPayload := mdatPayload(t, enc)
-				same := 0
-				for i := range payload {
-					if payload[i] == encPayload[i] {
-						same++
-					}
-				}
-				if same > len(payload)/64+8 {
-					t.Errorf("%d of %d mdat payload bytes unchanged", same, len(payload))
-				}
-				// ftyp, moov and free are readable, unchanged.
-				ftyp := bytes.Index(in, []byte("ftyp")) - 4
-				if !bytes.Equal(in[ftyp:off], enc[ftyp:off]) {
-					t.Error("the MP4's boxes before the mdat payload changed")
-				}
-				if pf.sefDepth {
-					i := bytes.Index(in, []byte("DualShot_DepthMap_1")) + len("DualShot_DepthMap_1")
-					if bytes.Equal(in[i:i+32*24], enc[i:i+32*24]) {
-						t.Error("the depth map passed in clear")
-					}
-					j := bytes.Index(in, []byte("1733356800123"))
-					if j < 0 || !bytes.Equal(in[j:j+13], enc[j:j+13]) {
-						t.Error("Image_UTC_Data changed")
-					}
-					if d := 12 + 3*12 + 8; !bytes.Equal(in[len(in)-d:], enc[len(in)-d:]) {
-						t.Error("the SEF directory changed")
-					}
+				if !pf.noVideo {
+					checkVideoEncrypted(t, pf, in, enc)
 				}
 			})
+		}
+	}
+}
+
+// checkVideoEncrypted: the mdat payload changed, the boxes around it did
+// not; on Samsung files, the depth map changed and the directory did not.
+func checkVideoEncrypted(t *testing.T, pf phoneFile, in, enc []byte) {
+	t.Helper()
+	off, payload := mdatPayload(t, in)
+	_, encPayload := mdatPayload(t, enc)
+	same := 0
+	for i := range payload {
+		if payload[i] == encPayload[i] {
+			same++
+		}
+	}
+	if same > len(payload)/64+8 {
+		t.Errorf("%d of %d mdat payload bytes unchanged", same, len(payload))
+	}
+	// ftyp, moov and free are readable, unchanged.
+	ftyp := bytes.Index(in, []byte("ftyp")) - 4
+	if !bytes.Equal(in[ftyp:off], enc[ftyp:off]) {
+		t.Error("the MP4's boxes before the mdat payload changed")
+	}
+	if pf.sefDepth {
+		i := bytes.Index(in, []byte("DualShot_DepthMap_1")) + len("DualShot_DepthMap_1")
+		if bytes.Equal(in[i:i+32*24], enc[i:i+32*24]) {
+			t.Error("the depth map passed in clear")
+		}
+		j := bytes.Index(in, []byte("1733356800123"))
+		if j < 0 || !bytes.Equal(in[j:j+13], enc[j:j+13]) {
+			t.Error("Image_UTC_Data changed")
+		}
+		if d := 12 + 3*12 + 8; !bytes.Equal(in[len(in)-d:], enc[len(in)-d:]) {
+			t.Error("the SEF directory changed")
 		}
 	}
 }

@@ -72,103 +72,141 @@ type trailerPlan struct {
 // transformed. Only bytes that no transform changes are read, so
 // encryption and decryption make the same plan.
 func planTrailer(b []byte, c *exif.Container) trailerPlan {
-	var pl trailerPlan
-	fail := func(at int, format string, args ...any) trailerPlan {
-		return trailerPlan{problem: fmt.Sprintf(format, args...), at: at}
+	tp := &trailerPlanner{b: b, videos: map[int]bool{}}
+	if failed := tp.addSEF(); failed != nil {
+		return *failed
 	}
-	n := len(b)
-	var covered [][2]int
-	videos := map[int]bool{}
+	if failed := tp.addDeclared(declaredItems(c, len(b))); failed != nil {
+		return *failed
+	}
+	if failed := tp.checkCoverage(); failed != nil {
+		return *failed
+	}
+	tp.labelVideos()
+	return tp.pl
+}
 
+// trailerPlanner collects the parts of a trailer plan and the byte ranges
+// already explained.
+type trailerPlanner struct {
+	b       []byte
+	pl      trailerPlan
+	covered [][2]int
+	videos  map[int]bool // start offsets of MP4s already planned
+}
+
+func (tp *trailerPlanner) fail(at int, format string, args ...any) *trailerPlan {
+	return &trailerPlan{problem: fmt.Sprintf(format, args...), at: at}
+}
+
+// addSEF plans the blocks of a Samsung trailer, if there is one.
+func (tp *trailerPlanner) addSEF() *trailerPlan {
+	b, n := tp.b, len(tp.b)
 	blocks, dir, found, problem := parseSEF(b)
 	if problem != "" {
-		return fail(0, "%s", problem)
+		return tp.fail(0, "%s", problem)
 	}
-	if found {
-		covered = append(covered, [2]int{dir, n})
-		for _, bl := range blocks {
-			covered = append(covered, [2]int{bl.start, bl.end})
-			label := fmt.Sprintf("sef block %d", bl.index)
-			switch {
-			case bl.typ == sefTypeMotionPhoto:
-				p, ok := mp4Part(b, bl.data, bl.end, true)
-				if !ok {
-					return fail(bl.data, "Samsung MotionPhoto_Data block %d is not an MP4", bl.index)
-				}
-				p.ctx = append([][2]int{{bl.start, bl.data}}, p.ctx...)
-				p.start = bl.start
-				pl.parts = append(pl.parts, p)
-				videos[bl.data] = true
-			case sefClearTypes[bl.typ] != "":
-				pl.parts = append(pl.parts, trailerPart{kind: KindSEFBlock, label: label, start: bl.start, end: bl.end, clear: true})
-			default:
-				pl.parts = append(pl.parts, trailerPart{kind: KindSEFBlock, label: label, start: bl.start, end: bl.end,
-					enc: [][2]int{{bl.data, bl.end}}, ctx: [][2]int{{bl.start, bl.data}}})
+	if !found {
+		return nil
+	}
+	tp.covered = append(tp.covered, [2]int{dir, n})
+	for _, bl := range blocks {
+		tp.covered = append(tp.covered, [2]int{bl.start, bl.end})
+		label := fmt.Sprintf("sef block %d", bl.index)
+		switch {
+		case bl.typ == sefTypeMotionPhoto:
+			p, ok := mp4Part(b, bl.data, bl.end, true)
+			if !ok {
+				return tp.fail(bl.data, "Samsung MotionPhoto_Data block %d is not an MP4", bl.index)
 			}
+			p.ctx = append([][2]int{{bl.start, bl.data}}, p.ctx...)
+			p.start = bl.start
+			tp.pl.parts = append(tp.pl.parts, p)
+			tp.videos[bl.data] = true
+		case sefClearTypes[bl.typ] != "":
+			tp.pl.parts = append(tp.pl.parts, trailerPart{kind: KindSEFBlock, label: label, start: bl.start, end: bl.end, clear: true})
+		default:
+			tp.pl.parts = append(tp.pl.parts, trailerPart{kind: KindSEFBlock, label: label, start: bl.start, end: bl.end,
+				enc: [][2]int{{bl.data, bl.end}}, ctx: [][2]int{{bl.start, bl.data}}})
 		}
 	}
+	return nil
+}
 
-	// Items declared from the end of the file by the XMP (Motion Photo
-	// format v1; legacy MicroVideo).
-	type declared struct {
-		start, end int
-		mime       string
-		index      int // in the directory; 0 for MicroVideo
+// declaredItem is an item the XMP declares from the end of the file
+// (Motion Photo format v1; legacy MicroVideo).
+type declaredItem struct {
+	start, end int
+	mime       string
+	index      int // in the directory; 0 for MicroVideo
+}
+
+func declaredItems(c *exif.Container, n int) []declaredItem {
+	if c == nil {
+		return nil
 	}
-	var decl []declared
-	if c != nil {
-		end := n
-		for i := len(c.Items) - 1; i >= 1; i-- {
-			it := c.Items[i]
-			if it.Length <= 0 || int64(end) < it.Length {
-				break
-			}
-			start := end - int(it.Length)
-			decl = append(decl, declared{start, end, it.Mime, i})
-			end = start
+	var decl []declaredItem
+	end := n
+	for i := len(c.Items) - 1; i >= 1; i-- {
+		it := c.Items[i]
+		if it.Length <= 0 || int64(end) < it.Length {
+			break
 		}
-		if c.MicroVideo > 0 && c.MicroVideoOffset > 0 && c.MicroVideoOffset <= int64(n) {
-			decl = append(decl, declared{n - int(c.MicroVideoOffset), n, "video/mp4", 0})
-		}
+		start := end - int(it.Length)
+		decl = append(decl, declaredItem{start, end, it.Mime, i})
+		end = start
 	}
+	if c.MicroVideo > 0 && c.MicroVideoOffset > 0 && c.MicroVideoOffset <= int64(n) {
+		decl = append(decl, declaredItem{n - int(c.MicroVideoOffset), n, "video/mp4", 0})
+	}
+	return decl
+}
+
+// addDeclared plans the videos and JPEG images the XMP declares.
+func (tp *trailerPlanner) addDeclared(decl []declaredItem) *trailerPlan {
+	b := tp.b
 	for _, d := range decl {
 		switch {
 		case strings.HasPrefix(d.mime, "video/"):
-			if videos[d.start] || slices.ContainsFunc(covered, func(r [2]int) bool { return r[0] <= d.start && d.start < r[1] }) {
+			if tp.videos[d.start] || slices.ContainsFunc(tp.covered, func(r [2]int) bool { return r[0] <= d.start && d.start < r[1] }) {
 				// The same MP4 as a Samsung block's, or a declaration
 				// into the Samsung trailer, which explains those bytes
 				// itself (writers count the XMP lengths differently).
 				continue
 			}
 			limit := d.end
-			for _, r := range covered {
+			for _, r := range tp.covered {
 				if r[0] > d.start && r[0] < limit {
 					limit = r[0]
 				}
 			}
 			p, ok := mp4Part(b, d.start, limit, false)
 			if !ok {
-				return fail(d.start, "the motion video the XMP declares at this offset is not an MP4")
+				return tp.fail(d.start, "the motion video the XMP declares at this offset is not an MP4")
 			}
-			covered = append(covered, [2]int{p.start, p.end})
-			pl.parts = append(pl.parts, p)
-			videos[d.start] = true
+			tp.covered = append(tp.covered, [2]int{p.start, p.end})
+			tp.pl.parts = append(tp.pl.parts, p)
+			tp.videos[d.start] = true
 		case d.mime == "image/jpeg" && len(b)-d.start >= 2 && b[d.start] == 0xFF && b[d.start+1] == 0xD8:
 			label := fmt.Sprintf("container image %d", d.index)
-			pl.parts = append(pl.parts, trailerPart{kind: KindContainerImage, label: label, start: d.start, end: d.end, jpeg: true})
-			covered = append(covered, [2]int{d.start, d.end})
+			tp.pl.parts = append(tp.pl.parts, trailerPart{kind: KindContainerImage, label: label, start: d.start, end: d.end, jpeg: true})
+			tp.covered = append(tp.covered, [2]int{d.start, d.end})
 		}
 		// Anything else (an item declared inside the image, an MPF
 		// image the directory also lists) is left to the coverage
-		// check below.
+		// check.
 	}
+	return nil
+}
 
-	// Every byte belongs to exactly one item or is padding.
+// checkCoverage: every byte belongs to exactly one item or is padding.
+func (tp *trailerPlanner) checkCoverage() *trailerPlan {
+	b := tp.b
 	var rs [][2]int
-	for _, p := range pl.parts {
+	for _, p := range tp.pl.parts {
 		rs = append(rs, [2]int{p.start, p.end})
 	}
-	for _, r := range covered {
+	for _, r := range tp.covered {
 		if !slices.ContainsFunc(rs, func(x [2]int) bool { return x[0] <= r[0] && r[1] <= x[1] }) {
 			rs = append(rs, r)
 		}
@@ -177,28 +215,33 @@ func planTrailer(b []byte, c *exif.Container) trailerPlan {
 	pos := 0
 	for _, r := range rs {
 		if r[0] < pos {
-			return fail(r[0], "items after the image overlap")
+			return tp.fail(r[0], "items after the image overlap")
 		}
 		if i := firstData(b[pos:r[0]]); i >= 0 {
-			return fail(pos+i, "%s", undeclaredData)
+			return tp.fail(pos+i, "%s", undeclaredData)
 		}
 		pos = r[1]
 	}
 	if i := firstData(b[pos:]); i >= 0 {
-		return fail(pos+i, "%s", undeclaredData)
+		return tp.fail(pos+i, "%s", undeclaredData)
 	}
-	slices.SortFunc(pl.parts, func(x, y trailerPart) int { return x.start - y.start })
+	return nil
+}
+
+// labelVideos orders the parts and names the videos "motion video",
+// "motion video 2", … in file order.
+func (tp *trailerPlanner) labelVideos() {
+	slices.SortFunc(tp.pl.parts, func(x, y trailerPart) int { return x.start - y.start })
 	videoN := 0
-	for i := range pl.parts {
-		if pl.parts[i].kind == KindMotionVideo {
+	for i := range tp.pl.parts {
+		if tp.pl.parts[i].kind == KindMotionVideo {
 			if videoN++; videoN == 1 {
-				pl.parts[i].label = "motion video"
+				tp.pl.parts[i].label = "motion video"
 			} else {
-				pl.parts[i].label = fmt.Sprintf("motion video %d", videoN)
+				tp.pl.parts[i].label = fmt.Sprintf("motion video %d", videoN)
 			}
 		}
 	}
-	return pl
 }
 
 // undeclaredData is the problem of bytes after the image that no MPF

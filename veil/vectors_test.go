@@ -136,70 +136,11 @@ func TestFormatVectors(t *testing.T) {
 	var got vectors
 	got.Comment = "jpegveil format v1 whole-file vectors (FORMAT.md §19). master_key is hex; paths are relative to the shared corpus or to testdata/vectors."
 	got.Key = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
-	corpusPresent := true
-	for _, pattern := range vectorCorpus {
-		matches, _ := filepath.Glob(filepath.Join(corpusDir, pattern))
-		if len(matches) == 0 {
-			corpusPresent = false
-		}
-		for _, p := range matches {
-			in, err := os.ReadFile(p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			rel, _ := filepath.Rel(corpusDir, p)
-			for _, m := range modes {
-				v, _ := computeVector(t, rel, in, m)
-				got.Files = append(got.Files, v)
-			}
-		}
-	}
-	type whole struct {
-		name string
-		in   []byte
-	}
-	var wholes []whole
-	for _, name := range vectorWhole {
-		src := filepath.Join("../jpegbits/testdata/seed", name+".jpg")
-		if !*update {
-			src = filepath.Join("../testdata/vectors", name+".jpg")
-		}
-		in, err := os.ReadFile(src)
-		if err != nil {
-			t.Fatal(err)
-		}
-		wholes = append(wholes, whole{name, in})
-	}
-	for _, mw := range metadataWhole {
-		if *update {
-			wholes = append(wholes, whole{mw.name, mw.build()})
-			continue
-		}
-		in, err := os.ReadFile(filepath.Join("../testdata/vectors", mw.name+".jpg"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		wholes = append(wholes, whole{mw.name, in})
-	}
-	for _, w := range wholes {
-		name, in := w.name, w.in
+	var corpusPresent bool
+	got.Files, corpusPresent = corpusVectors(t, modes)
+	for _, w := range wholeVectorInputs(t) {
 		for _, m := range modes {
-			v, out := computeVector(t, "vectors/"+name+".jpg", in, m)
-			got.Files = append(got.Files, v)
-			whole := filepath.Join("../testdata/vectors", name+"."+string(m)+".jpg")
-			if *update {
-				os.MkdirAll("../testdata/vectors", 0o755)
-				os.WriteFile(filepath.Join("../testdata/vectors", name+".jpg"), in, 0o644)
-				os.WriteFile(whole, out, 0o644)
-				continue
-			}
-			want, err := os.ReadFile(whole)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(out, want) {
-				t.Errorf("%s (%s): ciphertext differs from %s: the format changed", name, m, whole)
-			}
+			got.Files = append(got.Files, checkWholeVector(t, w, m))
 		}
 	}
 	if *update {
@@ -212,6 +153,90 @@ func TestFormatVectors(t *testing.T) {
 		}
 		return
 	}
+	compareVectors(t, got, corpusPresent)
+}
+
+// corpusVectors computes the vectors of the corpus files vectorCorpus
+// names; present is false when any pattern matched nothing.
+func corpusVectors(t *testing.T, modes []keystream.Mode) (files []fileVector, present bool) {
+	present = true
+	for _, pattern := range vectorCorpus {
+		matches, _ := filepath.Glob(filepath.Join(corpusDir, pattern))
+		if len(matches) == 0 {
+			present = false
+		}
+		for _, p := range matches {
+			in, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rel, _ := filepath.Rel(corpusDir, p)
+			for _, m := range modes {
+				v, _ := computeVector(t, rel, in, m)
+				files = append(files, v)
+			}
+		}
+	}
+	return files, present
+}
+
+// wholeVector is a small file whose ciphertext is kept whole.
+type wholeVector struct {
+	name string
+	in   []byte
+}
+
+func wholeVectorInputs(t *testing.T) []wholeVector {
+	var wholes []wholeVector
+	for _, name := range vectorWhole {
+		src := filepath.Join("../jpegbits/testdata/seed", name+".jpg")
+		if !*update {
+			src = filepath.Join("../testdata/vectors", name+".jpg")
+		}
+		in, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wholes = append(wholes, wholeVector{name, in})
+	}
+	for _, mw := range metadataWhole {
+		if *update {
+			wholes = append(wholes, wholeVector{mw.name, mw.build()})
+			continue
+		}
+		in, err := os.ReadFile(filepath.Join("../testdata/vectors", mw.name+".jpg"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		wholes = append(wholes, wholeVector{mw.name, in})
+	}
+	return wholes
+}
+
+// checkWholeVector computes w's vector in mode m and compares its
+// ciphertext with the one kept in testdata/vectors (or writes it, with
+// -update).
+func checkWholeVector(t *testing.T, w wholeVector, m keystream.Mode) fileVector {
+	v, out := computeVector(t, "vectors/"+w.name+".jpg", w.in, m)
+	whole := filepath.Join("../testdata/vectors", w.name+"."+string(m)+".jpg")
+	if *update {
+		os.MkdirAll("../testdata/vectors", 0o755)
+		os.WriteFile(filepath.Join("../testdata/vectors", w.name+".jpg"), w.in, 0o644)
+		os.WriteFile(whole, out, 0o644)
+		return v
+	}
+	want, err := os.ReadFile(whole)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(out, want) {
+		t.Errorf("%s (%s): ciphertext differs from %s: the format changed", w.name, m, whole)
+	}
+	return v
+}
+
+// compareVectors checks the computed vectors against vectorsFile.
+func compareVectors(t *testing.T, got vectors, corpusPresent bool) {
 	raw, err := os.ReadFile(vectorsFile)
 	if err != nil {
 		t.Fatal(err)

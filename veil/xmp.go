@@ -83,105 +83,140 @@ type xmlElem struct {
 // elements included, except what belongs to a nested protected property).
 // It reads only markup, which the transform never changes.
 func planXMP(p []byte, start int) xmpPlan {
-	var pl xmpPlan
-	var stack []xmlElem
-	addField := func(name []byte) {
-		if s := string(name); !slices.Contains(pl.fields, s) {
-			pl.fields = append(pl.fields, s)
+	sc := &xmpScanner{p: p, i: start}
+	for sc.i < len(p) {
+		if p[sc.i] != '<' {
+			sc.text()
+		} else {
+			sc.markup()
 		}
 	}
-	innermost := func() int {
-		for k := len(stack) - 1; k >= 0; k-- {
-			if stack[k].prop {
-				return k
-			}
-		}
-		return -1
-	}
-	finish := func(e *xmlElem) {
-		addField(e.name)
-		if e.typ != propText && !e.child && len(e.runs) == 1 {
-			if pl.typed(p, e.typ, e.runs[0], e.name) {
-				return
-			}
-		}
-		for _, r := range e.runs {
-			pl.els = textElements(pl.els, p, r.lo, r.hi, true, false)
+	for k := range sc.stack {
+		if sc.stack[k].prop {
+			sc.finish(&sc.stack[k])
 		}
 	}
-	i := start
-	for i < len(p) {
-		if p[i] != '<' {
-			j := bytes.IndexByte(p[i:], '<')
-			if j < 0 {
-				j = len(p) - i
-			}
-			if k := innermost(); k >= 0 {
-				stack[k].runs = append(stack[k].runs, span{i, i + j})
-			}
-			i += j
-			continue
+	slices.SortFunc(sc.pl.els, func(a, b element) int { return a.off - b.off })
+	return sc.pl
+}
+
+// xmpScanner walks an XMP packet's markup once, from left to right.
+type xmpScanner struct {
+	p     []byte
+	i     int // the next byte to read
+	pl    xmpPlan
+	stack []xmlElem
+}
+
+func (sc *xmpScanner) addField(name []byte) {
+	if s := string(name); !slices.Contains(sc.pl.fields, s) {
+		sc.pl.fields = append(sc.pl.fields, s)
+	}
+}
+
+// innermost returns the index of the innermost open property, or -1.
+func (sc *xmpScanner) innermost() int {
+	for k := len(sc.stack) - 1; k >= 0; k-- {
+		if sc.stack[k].prop {
+			return k
 		}
-		rest := p[i:]
-		skipTo := func(end string) {
-			if j := bytes.Index(rest, []byte(end)); j >= 0 {
-				i += j + len(end)
-			} else {
-				i = len(p)
-			}
+	}
+	return -1
+}
+
+// finish plans the text of a closed property: typed when it is one run
+// of a known type, as text otherwise.
+func (sc *xmpScanner) finish(e *xmlElem) {
+	sc.addField(e.name)
+	if e.typ != propText && !e.child && len(e.runs) == 1 {
+		if sc.pl.typed(sc.p, e.typ, e.runs[0], e.name) {
+			return
 		}
-		switch {
-		case bytes.HasPrefix(rest, []byte("<!--")):
-			skipTo("-->")
-		case bytes.HasPrefix(rest, []byte("<![CDATA[")):
-			if k := innermost(); k >= 0 {
-				pl.problems = append(pl.problems, string(stack[k].name)+": CDATA section")
-			}
-			skipTo("]]>")
-		case bytes.HasPrefix(rest, []byte("<?")):
-			skipTo("?>")
-		case bytes.HasPrefix(rest, []byte("<!")):
-			skipTo(">")
-		case bytes.HasPrefix(rest, []byte("</")):
-			name := xmlName(p, i+2)
-			skipTo(">")
-			for k := len(stack) - 1; k >= 0; k-- {
-				if bytes.Equal(stack[k].name, name) {
-					for len(stack) > k {
-						if e := &stack[len(stack)-1]; e.prop {
-							finish(e)
-						}
-						stack = stack[:len(stack)-1]
-					}
-					break
+	}
+	for _, r := range e.runs {
+		sc.pl.els = textElements(sc.pl.els, sc.p, r.lo, r.hi, true, false)
+	}
+}
+
+// text adds the character data up to the next '<' to the innermost
+// property.
+func (sc *xmpScanner) text() {
+	j := bytes.IndexByte(sc.p[sc.i:], '<')
+	if j < 0 {
+		j = len(sc.p) - sc.i
+	}
+	if k := sc.innermost(); k >= 0 {
+		sc.stack[k].runs = append(sc.stack[k].runs, span{sc.i, sc.i + j})
+	}
+	sc.i += j
+}
+
+func (sc *xmpScanner) skipTo(end string) {
+	if j := bytes.Index(sc.p[sc.i:], []byte(end)); j >= 0 {
+		sc.i += j + len(end)
+	} else {
+		sc.i = len(sc.p)
+	}
+}
+
+// markup reads one tag, comment, CDATA section, processing instruction
+// or declaration.
+func (sc *xmpScanner) markup() {
+	rest := sc.p[sc.i:]
+	switch {
+	case bytes.HasPrefix(rest, []byte("<!--")):
+		sc.skipTo("-->")
+	case bytes.HasPrefix(rest, []byte("<![CDATA[")):
+		if k := sc.innermost(); k >= 0 {
+			sc.pl.problems = append(sc.pl.problems, string(sc.stack[k].name)+": CDATA section")
+		}
+		sc.skipTo("]]>")
+	case bytes.HasPrefix(rest, []byte("<?")):
+		sc.skipTo("?>")
+	case bytes.HasPrefix(rest, []byte("<!")):
+		sc.skipTo(">")
+	case bytes.HasPrefix(rest, []byte("</")):
+		sc.closeElement()
+	default:
+		sc.openElement()
+	}
+}
+
+// closeElement closes the innermost open element of the end tag's name
+// and every element inside it.
+func (sc *xmpScanner) closeElement() {
+	name := xmlName(sc.p, sc.i+2)
+	sc.skipTo(">")
+	for k := len(sc.stack) - 1; k >= 0; k-- {
+		if bytes.Equal(sc.stack[k].name, name) {
+			for len(sc.stack) > k {
+				if e := &sc.stack[len(sc.stack)-1]; e.prop {
+					sc.finish(e)
 				}
+				sc.stack = sc.stack[:len(sc.stack)-1]
 			}
-		default:
-			name := xmlName(p, i+1)
-			end, closed := pl.attributes(p, i+1+len(name), addField)
-			if k := innermost(); k >= 0 {
-				stack[k].child = true
-			}
-			if typ, prop := xmpProperty(name); !closed && len(name) > 0 {
-				if len(stack) == maxXMPDepth {
-					pl.problems = append(pl.problems, fmt.Sprintf("elements nested deeper than %d are not scanned", maxXMPDepth))
-					i = len(p)
-					break
-				}
-				stack = append(stack, xmlElem{name: name, prop: prop, typ: typ})
-			} else if prop {
-				addField(name) // an empty property: nothing to encrypt
-			}
-			i = max(end, i+1)
+			return
 		}
 	}
-	for k := range stack {
-		if stack[k].prop {
-			finish(&stack[k])
-		}
+}
+
+func (sc *xmpScanner) openElement() {
+	name := xmlName(sc.p, sc.i+1)
+	end, closed := sc.pl.attributes(sc.p, sc.i+1+len(name), sc.addField)
+	if k := sc.innermost(); k >= 0 {
+		sc.stack[k].child = true
 	}
-	slices.SortFunc(pl.els, func(a, b element) int { return a.off - b.off })
-	return pl
+	if typ, prop := xmpProperty(name); !closed && len(name) > 0 {
+		if len(sc.stack) == maxXMPDepth {
+			sc.pl.problems = append(sc.pl.problems, fmt.Sprintf("elements nested deeper than %d are not scanned", maxXMPDepth))
+			sc.i = len(sc.p)
+			return
+		}
+		sc.stack = append(sc.stack, xmlElem{name: name, prop: prop, typ: typ})
+	} else if prop {
+		sc.addField(name) // an empty property: nothing to encrypt
+	}
+	sc.i = max(end, sc.i+1)
 }
 
 // xmlName returns the XML name that starts at p[i].

@@ -362,11 +362,28 @@ func addProtection(m *metadataReport, res veil.Result) {
 }
 
 // writeReport prints the report for people.
+// reportLine writes one "key  value" line of the text report.
+type reportLine func(key, format string, args ...any)
+
 func writeReport(w io.Writer, r *inspectReport) error {
 	var b strings.Builder
 	line := func(key, format string, args ...any) {
 		fmt.Fprintf(&b, "%-17s "+format+"\n", append([]any{key}, args...)...)
 	}
+	writeStructure(&b, line, r)
+	problems := writeMetadataSummary(line, &r.Metadata)
+	writeEmbeddedItems(line, &r.Metadata)
+	for _, p := range problems {
+		line("metadata problem", "%s", p)
+	}
+	writeDirection(line, r)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// writeStructure reports the frame, the scans with their bit counts, what
+// follows EOI and the parse error.
+func writeStructure(b *strings.Builder, line reportLine, r *inspectReport) {
 	line("file", "%s (%d bytes)", r.File, r.SizeBytes)
 	if f := r.Frame; f != nil {
 		line("frame", "%s (%s), %dx%d, %d components, sampling %s", f.Marker, f.Process, f.Width, f.Height, f.Components, strings.Join(f.Sampling, " "))
@@ -380,7 +397,7 @@ func writeReport(w io.Writer, r *inspectReport) error {
 	}
 	line("scans", "%d", len(r.Scans))
 	if len(r.Scans) > 0 {
-		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
+		tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintln(tw, "scan\tkind\tcomps\tECS bytes\tH bits\tS bits\tP bits\tC bits\ttrailing\tstrict\textended\t")
 		row := func(idx, kind string, c scanCounts) {
 			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%.1f%%\t%.1f%%\t\n", idx, kind, c.Components, c.ECSBytes,
@@ -404,9 +421,12 @@ func writeReport(w io.Writer, r *inspectReport) error {
 	} else {
 		line("error", "none")
 	}
+}
 
-	md := r.Metadata
-	var segs, thumbs, gps, problems []string
+// writeMetadataSummary reports Exif, GPS, XMP, MPF and what is encrypted,
+// and returns the metadata problems for the end of the report.
+func writeMetadataSummary(line reportLine, md *metadataReport) (problems []string) {
+	var segs, thumbs, gps []string
 	emptyGPS := false
 	for _, e := range md.Exif {
 		order := e.ByteOrder
@@ -437,23 +457,7 @@ func writeReport(w io.Writer, r *inspectReport) error {
 	default:
 		line("GPS", "none")
 	}
-	switch {
-	case !md.HasXMP:
-		line("XMP", "none")
-	case md.HasXMPLocation:
-		var loc []string
-		for _, x := range md.XMP {
-			loc = append(loc, x.Location...)
-		}
-		line("XMP", "present, location: %s", strings.Join(loc, " "))
-	default:
-		line("XMP", "present, no location")
-	}
-	if len(md.MPF) > 0 {
-		line("MPF", "%d images", md.MPFImages)
-	} else {
-		line("MPF", "none")
-	}
+	writeXMPAndMPF(line, md)
 	for _, mp := range md.MPF {
 		if mp.Error != nil {
 			problems = append(problems, "MPF: "+*mp.Error)
@@ -477,7 +481,32 @@ func writeReport(w io.Writer, r *inspectReport) error {
 		enc = append(enc, desc)
 	}
 	line("encryption", "%s", orNone(enc, "; "))
-	// Every embedded item: pictures, the motion video, Samsung blocks.
+	return problems
+}
+
+func writeXMPAndMPF(line reportLine, md *metadataReport) {
+	switch {
+	case !md.HasXMP:
+		line("XMP", "none")
+	case md.HasXMPLocation:
+		var loc []string
+		for _, x := range md.XMP {
+			loc = append(loc, x.Location...)
+		}
+		line("XMP", "present, location: %s", strings.Join(loc, " "))
+	default:
+		line("XMP", "present, no location")
+	}
+	if len(md.MPF) > 0 {
+		line("MPF", "%d images", md.MPFImages)
+	} else {
+		line("MPF", "none")
+	}
+}
+
+// writeEmbeddedItems lists every embedded item: pictures, the motion
+// video, Samsung blocks.
+func writeEmbeddedItems(line reportLine, md *metadataReport) {
 	for _, it := range md.Items {
 		switch it.Kind {
 		case veil.KindThumbnail, veil.KindMPFImage, veil.KindContainerImage, veil.KindMotionVideo, veil.KindSEFBlock:
@@ -493,12 +522,6 @@ func writeReport(w io.Writer, r *inspectReport) error {
 		}
 		line("embedded", "%s: %d bytes at byte %d, %s", it.Label, it.Length, it.Offset, state)
 	}
-	for _, p := range problems {
-		line("metadata problem", "%s", p)
-	}
-	writeDirection(line, r)
-	_, err := io.WriteString(w, b.String())
-	return err
 }
 
 func orNone(items []string, sep string) string {

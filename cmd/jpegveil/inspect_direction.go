@@ -49,7 +49,7 @@ func classifyReport(ring *keystream.Keyring, data []byte) ([]string, *directionR
 func round2(x float64) float64 { return math.Round(x*100) / 100 }
 
 // writeDirection adds the key and direction lines of the text report.
-func writeDirection(line func(key, format string, args ...any), r *inspectReport) {
+func writeDirection(line reportLine, r *inspectReport) {
 	d := r.Direction
 	if d == nil {
 		return

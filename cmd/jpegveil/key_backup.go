@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -16,9 +17,12 @@ import (
 	"jpegveil/keystream/paperkey"
 )
 
-// qrSize is the side of a backup QR code in pixels: large enough to print
-// and scan from paper.
-const qrSize = 768
+// qrSize asks for 8 pixels per QR module (the library reads a negative
+// size that way). A fixed image side would scale modules by a fraction,
+// which leaves uneven modules and, for some lengths of text, a quiet zone
+// too thin for scanners to find the code; 8 pixels per module prints
+// crisply and stays large enough to scan from paper.
+const qrSize = -8
 
 // backupKey is one key to back up: its file, parsed, and the file's text.
 type backupKey struct {
@@ -35,8 +39,9 @@ func newKeyBackupCmd(a *app) *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "backup [--config FILE | -k KEYFILE...] [--qr-dir DIR]",
-		Short: "Print a paper backup of the key and write it as a QR code",
-		Long: `backup prints each key as 26 words to write down or print (FORMAT.md §33)
+		Short: "Print a paper backup of every key and write each as a QR code",
+		Long: `backup prints each key of each key file or keyring (the current key and
+every older one kept after 'key rotate') as 26 words to write down or print (FORMAT.md §33)
 and writes the same text as a QR code, DIR/jpegveil-key-ID.png (mode 0600;
 never overwritten). 'jpegveil key restore' turns the words back into the key
 file. The last two words are check words: one mistyped word, or two, is
@@ -62,17 +67,13 @@ remembers that a backup was made.`,
 				}
 				keyFiles, stateDir = []string{cfg.KeyFile}, cfg.StateDir
 			}
-			keys := make([]backupKey, 0, len(keyFiles))
+			var keys []backupKey
 			for _, p := range keyFiles {
-				kf, err := keystream.ReadKeyFile(p)
+				ring, err := readBackupKeys(p)
 				if err != nil {
-					return fileErr(p, err)
+					return err
 				}
-				text, err := os.ReadFile(p)
-				if err != nil {
-					return fileErr(p, err)
-				}
-				keys = append(keys, backupKey{p, kf, text})
+				keys = append(keys, ring...)
 			}
 			for i, k := range keys {
 				if i > 0 {
@@ -128,6 +129,49 @@ func (a *app) backupKey(k backupKey, qrDir string) error {
 	fmt.Fprint(a.stdout, sheet)
 	fmt.Fprintf(a.stderr, "wrote the QR code of key %s to %s\n", k.kf.ID, qrPath)
 	return nil
+}
+
+// readBackupKeys reads the key file or keyring at path: one backupKey for
+// each of its keys, the current one first, each with its own part of the
+// file's text.
+func readBackupKeys(path string) ([]backupKey, error) {
+	files, err := keystream.ReadKeyring(path)
+	if err != nil {
+		return nil, fileErr(path, err)
+	}
+	text, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fileErr(path, err)
+	}
+	parts := keyringParts(text)
+	if len(parts) != len(files) {
+		// ReadKeyring cuts the file the same way: a difference is a bug.
+		return nil, fileErr(path, fmt.Errorf("%d keys but %d key texts", len(files), len(parts)))
+	}
+	keys := make([]backupKey, len(files))
+	for i, kf := range files {
+		keys[i] = backupKey{path, kf, parts[i]}
+	}
+	return keys, nil
+}
+
+// keyringParts cuts a keyring's text before each line that starts a key
+// file (FORMAT.md §13.4).
+func keyringParts(text []byte) [][]byte {
+	var parts [][]byte
+	start := 0
+	for i := 0; i < len(text); {
+		if i > 0 && bytes.HasPrefix(text[i:], []byte("jpegveil-key ")) {
+			parts = append(parts, text[start:i])
+			start = i
+		}
+		j := bytes.IndexByte(text[i:], '\n')
+		if j < 0 {
+			break
+		}
+		i += j + 1
+	}
+	return append(parts, text[start:])
 }
 
 // passphraseSheet says what restores a passphrase key: the passphrase,

@@ -35,7 +35,11 @@ func decodeQR(t *testing.T, path string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := qrcode.NewQRCodeReader().Decode(bmp, nil)
+	// The PNG is the generated code itself, not a photo of it: PURE_BARCODE
+	// reads it by its modules, as the zxing documentation advises for
+	// such images, instead of searching for finder patterns.
+	hints := map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_PURE_BARCODE: true}
+	res, err := qrcode.NewQRCodeReader().Decode(bmp, hints)
 	if err != nil {
 		t.Fatalf("decoding %s: %v", path, err)
 	}
@@ -183,5 +187,39 @@ func TestKeyBackupRecordedInStateDir(t *testing.T) {
 	}
 	if ok, err := paperkey.Made(stateDir, id); !ok || err != nil {
 		t.Errorf("backup not recorded: %v", err)
+	}
+}
+
+// TestKeyBackupOfKeyring: every key of a rotated keyring is backed up, the
+// current one first, and each sheet restores its own key.
+func TestKeyBackupOfKeyring(t *testing.T) {
+	dir := t.TempDir()
+	key := filepath.Join(dir, "key")
+	mustRun(t, 0, "keygen", "-o", key)
+	mustRun(t, 0, "key", "rotate", "-k", key)
+	files, err := keystream.ReadKeyring(key)
+	if err != nil || len(files) != 2 {
+		t.Fatalf("keyring: %d keys, %v", len(files), err)
+	}
+	code, out, stderr := runCLI(t, "", "key", "backup", "-k", key, "--qr-dir", dir)
+	if code != 0 {
+		t.Fatalf("backup of a keyring: %d %s", code, stderr)
+	}
+	const head = "# jpegveil paper key v1"
+	sheets := strings.SplitAfterN(out, "\n\n", -1)
+	if len(sheets) != 2 || !strings.HasPrefix(sheets[0], head) || !strings.HasPrefix(sheets[1], head) {
+		t.Fatalf("want two sheets, got:\n%s", out)
+	}
+	for i, f := range files {
+		if !strings.Contains(sheets[i], "Key ID "+f.ID) {
+			t.Errorf("sheet %d is not of key %s:\n%s", i, f.ID, sheets[i])
+		}
+		if got := decodeQR(t, filepath.Join(dir, "jpegveil-key-"+f.ID+".png")); got != strings.TrimSuffix(sheets[i], "\n") && got != sheets[i] {
+			t.Errorf("QR code of key %s differs from its sheet", f.ID)
+		}
+		restored := filepath.Join(dir, "restored-"+f.ID)
+		if code, stdout, stderr := runCLI(t, sheets[i], "key", "restore", "-o", restored); code != 0 || stdout != "key ID: "+f.ID+"\n" {
+			t.Errorf("restore of key %s: %d %q %q", f.ID, code, stdout, stderr)
+		}
 	}
 }

@@ -82,6 +82,8 @@ same operation; the key file decides the keystream and the masking mode.`,
 		newAnalyzeCmd(a),
 		newInitCmd(a),
 		newLedgerCmd(a),
+		newVerifyCmd(a),
+		newRestoreCmd(a),
 	)
 	markStart(root, a)
 	return root

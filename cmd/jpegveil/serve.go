@@ -42,6 +42,7 @@ config.example.yaml.`,
 				return err
 			}
 			defer st.Close()
+			st.BackupMissing = backupMissing(cfg)
 			srv, err := proxy.New(cfg, log, st.Deps)
 			if err != nil {
 				return err
@@ -96,11 +97,12 @@ func openState(a *app, cfg *config.Config, passFile string) (*State, error) {
 func printWelcome(a *app, cfg *config.Config, st *State, addr string) {
 	w := a.stderr
 	if st.KeyCreated {
-		fmt.Fprintf(w, "Created a new key in %s. Back it up: without it your encrypted photos are lost.\n", cfg.KeyFile)
+		fmt.Fprintf(w, "Created a new key in %s.\n", cfg.KeyFile)
 	}
 	if st.CACreated {
 		fmt.Fprintf(w, "Created a new CA in %s.\n", st.CAPath)
 	}
+	printBackupNotice(w, st.BackupMissing())
 	fmt.Fprintf(w, "jpegveil proxy on http://%s (key ID %s)\n", addr, st.Key.ID())
 	fmt.Fprintf(w, "  CA certificate: %s\n  CA fingerprint: %s\n", st.CAPath, st.CA.Fingerprint())
 	fmt.Fprintf(w, "  Point your browser or device at the proxy, then open http://jpegveil/ to install the CA.\n")

@@ -96,6 +96,23 @@ func TestInitThenServe(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(string(page), m[2]) {
 		t.Fatalf("onboarding page: %s without the key ID", resp.Status)
 	}
+	// Until a backup is made, serve's start and the page say so, once.
+	const notice = "No backup of your key has been made yet"
+	if strings.Count(stderr.String(), notice+" (key ID "+m[2]+")") != 1 || strings.Count(string(page), notice) != 1 {
+		t.Fatalf("serve's start or the page does not say once that no backup was made:\n%s", stderr.String())
+	}
+	if code, _, errs := runCLI(t, "", "key", "backup", "--config", cfgFile, "--qr-dir", t.TempDir()); code != 0 {
+		t.Fatalf("key backup: %s", errs)
+	}
+	resp, err = http.Get("http://" + m[1] + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if strings.Contains(string(page), notice) {
+		t.Error("the page still says no backup was made after one was")
+	}
 	cancel()
 	select {
 	case code := <-done:

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -39,11 +40,11 @@ func OpenState(cfg *config.Config, passphrase func() ([]byte, error)) (*State, e
 	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("state directory: %w", err)
 	}
-	key, created, err := loadOrCreateKey(cfg.KeyFile, passphrase)
+	ring, created, err := loadOrCreateKeyring(cfg.KeyFile, passphrase)
 	if err != nil {
 		return nil, err
 	}
-	st.Key, st.KeyCreated = key, created
+	st.Keyring, st.Key, st.KeyCreated = ring, ring.Current(), created
 	var opts certs.CAOptions
 	if cfg.CA.NameConstraints {
 		opts.PermittedDomains = cfg.RuleDomains()
@@ -62,8 +63,12 @@ func OpenState(cfg *config.Config, passphrase func() ([]byte, error)) (*State, e
 	return st, nil
 }
 
-func loadOrCreateKey(path string, passphrase func() ([]byte, error)) (*keystream.Key, bool, error) {
-	kf, err := keystream.ReadKeyFile(path)
+// loadOrCreateKeyring reads the keyring at path (a single key file is a
+// keyring of one key; after `jpegveil key rotate` its first key is the
+// current one, which encrypts, and the older ones still decrypt), or
+// creates a key file there on first start.
+func loadOrCreateKeyring(path string, passphrase func() ([]byte, error)) (*keystream.Keyring, bool, error) {
+	files, err := keystream.ReadKeyring(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		key, err := keystream.GenerateKey(keystream.ModeExtended)
 		if err != nil {
@@ -72,22 +77,23 @@ func loadOrCreateKey(path string, passphrase func() ([]byte, error)) (*keystream
 		if err := keystream.WriteKeyFile(path, key.MarshalKeyFile()); err != nil {
 			return nil, false, err
 		}
-		return key, true, nil
+		ring, err := keystream.NewKeyring(key)
+		return ring, true, err
 	}
 	if err != nil {
 		return nil, false, err
 	}
 	var pass []byte
-	if kf.NeedsPassphrase() {
+	if slices.ContainsFunc(files, (*keystream.KeyFile).NeedsPassphrase) {
 		if passphrase == nil {
-			return nil, false, fmt.Errorf("%s is a passphrase key: a passphrase is needed to start", path)
+			return nil, false, fmt.Errorf("%s holds a passphrase key: a passphrase is needed to start", path)
 		}
 		if pass, err = passphrase(); err != nil {
 			return nil, false, err
 		}
 	}
-	key, err := kf.Key(pass)
-	return key, false, err
+	ring, err := keystream.KeyringFromFiles(files, pass)
+	return ring, false, err
 }
 
 // newLogger builds the zap logger l describes, writing to standard error.

@@ -40,6 +40,9 @@ type Immich struct {
 	CA    string
 	Guard *PlainGuard
 
+	// Keeping is what the server does to an upload before storing it.
+	Keeping Keeping
+
 	Mu              sync.Mutex
 	assets          map[string][]byte
 	checksums       map[string]string // SHA-1 (raw) → asset ID
@@ -180,7 +183,7 @@ func (f *Immich) upload(w http.ResponseWriter, r *http.Request, body []byte) {
 		return
 	}
 	id := randomID()
-	f.assets[id] = file
+	f.assets[id] = f.Keeping.Apply(file)
 	f.checksums[string(sum[:])] = id
 	f.headers[id] = header
 	jsonReply(w, http.StatusCreated, map[string]string{"id": id, "status": "created"})

@@ -46,6 +46,8 @@ type Nextcloud struct {
 	Guard *PlainGuard
 	// minChunk is the least size of a v2 chunk but the last (0: none).
 	minChunk int
+	// Keeping is what the server does to a file before storing it.
+	Keeping Keeping
 
 	Mu      sync.Mutex
 	files   map[string]*NextcloudFile // by path under /remote.php/dav/files/
@@ -215,7 +217,7 @@ func (f *Nextcloud) store(w http.ResponseWriter, r *http.Request, rel string, da
 		}
 	}
 	f.nextID++
-	fl := &NextcloudFile{Data: data, mtime: mt, Checksum: r.Header.Get("OC-Checksum"), id: f.nextID}
+	fl := &NextcloudFile{Data: f.Keeping.Apply(data), mtime: mt, Checksum: r.Header.Get("OC-Checksum"), id: f.nextID}
 	f.files[rel] = fl
 	etag := fmt.Sprintf(`"%x"`, fl.mtime.UnixNano()+int64(fl.id))
 	w.Header().Set("OC-ETag", etag)

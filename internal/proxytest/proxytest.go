@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/md5"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
@@ -20,6 +21,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -38,12 +40,14 @@ import (
 
 // Proxy is a running jpegveil proxy in front of the fake service.
 type Proxy struct {
-	Server *proxy.Server
-	Key    *keystream.Key
-	CA     *certs.CA
-	Clock  *Clock // ages the upload sessions
-	URL    *url.URL
-	Client *http.Client // trusts jpegveil's CA and uses the proxy
+	Server  *proxy.Server
+	Key     *keystream.Key // the current key
+	Keyring *keystream.Keyring
+	CA      *certs.CA
+	Ledger  ledger.Ledger
+	Clock   *Clock // ages the upload sessions
+	URL     *url.URL
+	Client  *http.Client // trusts jpegveil's CA and uses the proxy
 }
 
 // ConfigYAML is a proxy configuration for the fake Photos service at
@@ -74,16 +78,43 @@ func ConfigYAML(stateDir, upstreamAddr string, caFiles []string, extra string) s
 // level; extraRoots are PEM files the client trusts besides jpegveil's CA.
 func Start(t testing.TB, yaml string, log *zap.Logger, extraRoots ...string) *Proxy {
 	t.Helper()
+	return StartWith(t, yaml, Options{Log: log, ExtraRoots: extraRoots})
+}
+
+// Options are StartWith's choices beyond the configuration.
+type Options struct {
+	// Log defaults to the test's log at warn level.
+	Log *zap.Logger
+	// ExtraRoots are PEM files the client trusts besides jpegveil's CA.
+	ExtraRoots []string
+	// Keys are the proxy's keyring, the current key first; default one
+	// new random key.
+	Keys []*keystream.Key
+	// Ledger defaults to a new ledger.db in the state directory.
+	Ledger ledger.Ledger
+	// EditDeps, if set, changes the proxy's dependencies before it is
+	// built.
+	EditDeps func(*proxy.Deps)
+}
+
+// StartWith is Start with the keyring, the ledger and the other choices
+// of o.
+func StartWith(t testing.TB, yaml string, o Options) *Proxy {
+	t.Helper()
 	cfg, err := config.ParseConfig([]byte(yaml), t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := openState(t, cfg)
+	st := openState(t, cfg, o)
+	log, extraRoots := o.Log, o.ExtraRoots
 	if log == nil {
 		log = zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))
 	}
 	clock := &Clock{}
 	st.Now = clock.Now
+	if o.EditDeps != nil {
+		o.EditDeps(&st.Deps)
+	}
 	srv, err := proxy.New(cfg, log, st.Deps)
 	if err != nil {
 		t.Fatal(err)
@@ -103,7 +134,7 @@ func Start(t testing.TB, yaml string, log *zap.Logger, extraRoots ...string) *Pr
 		pool.AppendCertsFromPEM(b)
 	}
 	pu := &url.URL{Scheme: "http", Host: l.Addr().String()}
-	tp := &Proxy{Server: srv, Key: st.Key, CA: st.CA, URL: pu, Clock: clock}
+	tp := &Proxy{Server: srv, Key: st.Keyring.Current(), Keyring: st.Keyring, CA: st.CA, Ledger: st.Ledger, URL: pu, Clock: clock}
 	tp.Client = &http.Client{Transport: &http.Transport{
 		Proxy:             http.ProxyURL(pu),
 		TLSClientConfig:   &tls.Config{RootCAs: pool},
@@ -225,12 +256,43 @@ func RangeCases(n int) []struct {
 	}
 }
 
+// RangeCasesAround returns Range headers around file offset at of an n-byte
+// file (where the data after a phone photo's image starts): ending just
+// before it, reaching just into it, crossing it by more than a keystream
+// chunk, inside it, and from it to the end.
+func RangeCasesAround(n, at int) []struct {
+	rng        string
+	start, end int
+} {
+	cases := []struct {
+		rng        string
+		start, end int
+	}{
+		{fmt.Sprintf("bytes=0-%d", at-1), 0, at - 1},
+		{fmt.Sprintf("bytes=%d-%d", at-100, at), at - 100, at},
+		{fmt.Sprintf("bytes=%d-%d", max(at-70000, 0), min(at+70000, n-1)), max(at-70000, 0), min(at+70000, n-1)},
+		{fmt.Sprintf("bytes=%d-%d", at+10, min(at+5000, n-1)), at + 10, min(at+5000, n-1)},
+		{fmt.Sprintf("bytes=%d-", at), at, n - 1},
+	}
+	return cases
+}
+
 // CheckRanges downloads u through the proxy with each of RangeCases and
 // compares with the photo.
 func CheckRanges(t *testing.T, c *http.Client, u string, photo []byte, hdr http.Header) {
 	t.Helper()
+	CheckRangeCases(t, c, u, photo, hdr, RangeCases(len(photo)))
+}
+
+// CheckRangeCases downloads u through the proxy with each of cases and
+// compares with the photo.
+func CheckRangeCases(t *testing.T, c *http.Client, u string, photo []byte, hdr http.Header, cases []struct {
+	rng        string
+	start, end int
+}) {
+	t.Helper()
 	n := len(photo)
-	for _, tc := range RangeCases(n) {
+	for _, tc := range cases {
 		req := NewReq(t, "GET", u, nil)
 		for k, v := range hdr {
 			req.Header[k] = v
@@ -254,12 +316,20 @@ type state struct {
 	proxy.Deps
 }
 
-func openState(t testing.TB, cfg *config.Config) *state {
+func openState(t testing.TB, cfg *config.Config, o Options) *state {
 	t.Helper()
 	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	key, err := keystream.GenerateKey(keystream.ModeExtended)
+	keys := o.Keys
+	if len(keys) == 0 {
+		key, err := keystream.GenerateKey(keystream.ModeExtended)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = []*keystream.Key{key}
+	}
+	ring, err := keystream.NewKeyring(keys[0], keys[1:]...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,12 +341,16 @@ func openState(t testing.TB, cfg *config.Config) *state {
 	if err != nil {
 		t.Fatal(err)
 	}
-	led, err := ledger.OpenBolt(filepath.Join(cfg.StateDir, "ledger.db"), ledger.BoltOptions{})
-	if err != nil {
-		t.Fatal(err)
+	led := o.Ledger
+	if led == nil {
+		bl, err := ledger.OpenBolt(filepath.Join(cfg.StateDir, "ledger.db"), ledger.BoltOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { bl.Close() })
+		led = bl
 	}
-	t.Cleanup(func() { led.Close() })
-	return &state{proxy.Deps{Key: key, CA: ca, Ledger: led}}
+	return &state{proxy.Deps{Keyring: ring, CA: ca, Ledger: led}}
 }
 
 // ContentMD5 is the Content-MD5 header of b.
@@ -306,4 +380,27 @@ func GoogHash(b []byte) string {
 	var c [4]byte
 	binary.BigEndian.PutUint32(c[:], crc32.Checksum(b, crc32.MakeTable(crc32.Castagnoli)))
 	return "crc32c=" + base64.StdEncoding.EncodeToString(c[:]) + ",md5=" + base64.StdEncoding.EncodeToString(m[:])
+}
+
+// CheckRecorded checks that the ledger of p recorded, for the ciphertext
+// want of an upload, the SHA-256 of want and the service identity ref.
+func CheckRecorded(t testing.TB, p *Proxy, want []byte, ref ledger.ServiceRef) {
+	t.Helper()
+	res, err := veil.Encrypt(p.Key, io.Discard, bytes.NewReader(want))
+	if err != nil && !veil.IsParseError(err) {
+		t.Fatal(err)
+	}
+	// The ciphertext's own fingerprint is the In of transforming it.
+	fp := ledger.Fingerprint(res.In)
+	rec, found, err := p.Ledger.(interface {
+		Record(context.Context, ledger.Fingerprint) (ledger.Record, bool, error)
+	}).Record(context.Background(), fp)
+	switch {
+	case err != nil || !found:
+		t.Fatalf("the ledger has no record of the upload: %v", err)
+	case !rec.HasHash || rec.CiphertextSHA256 != sha256.Sum256(want):
+		t.Errorf("the ledger has no SHA-256 of the uploaded file, or another one")
+	case !slices.Contains(rec.Services, ref):
+		t.Errorf("the ledger records the upload at %v, want %v among them", rec.Services, ref)
+	}
 }

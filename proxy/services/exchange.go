@@ -34,6 +34,9 @@ type Exchange interface {
 	Sent(n int64)
 	// SetResult records the transform's result.
 	SetResult(veil.Result)
+	// SetFileHash records the SHA-256 of the whole file as it went
+	// upstream, which the ledger keeps when the service accepts it.
+	SetFileHash(sum [32]byte)
 
 	// RoundTrip sends req (the request or one the service derived from
 	// it) upstream; a failure is recorded as the exchange's outcome.
@@ -139,6 +142,11 @@ func Of(r veil.Result) Outcome {
 	}
 	return Passed
 }
+
+// MaxAnswerPeek is how much of the body of a service's answer to an upload
+// the proxy reads ahead to learn the photo's identity (an upload's answer
+// is a short JSON document or text).
+const MaxAnswerPeek = 64 << 10
 
 // Respond is an answer the proxy gives itself.
 func Respond(req *http.Request, code int, h http.Header, body string) *http.Response {

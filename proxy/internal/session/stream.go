@@ -2,14 +2,16 @@ package session
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
+	"hash"
 	"io"
 	"slices"
 	"time"
 
+	"jpegveil/config"
 	"jpegveil/jpegbits"
-	"jpegveil/keystream"
-	"jpegveil/ledger"
+	"jpegveil/proxy/internal/direction"
 	"jpegveil/proxy/internal/hashes"
 	"jpegveil/veil"
 )
@@ -29,12 +31,16 @@ import (
 //     on the corpus: at most 8.2 KiB, more only while the input stops inside
 //     a marker segment, which is handled whole) until more input comes or
 //     the file ends. Once the input holds the EOI marker nothing is held
-//     back.
+//     back, unless data follows the image that no MPF entry declares: a
+//     phone's motion video or Samsung trailer is held back whole until the
+//     file ends (it is planned from the end of the file, FORMAT.md §31),
+//     and counts against limits.hash_buffer (Pending).
 //   - Output leaves the proxy as the protocol allows (Google: whole multiples
 //     of the chunk granularity; Nextcloud: one upstream chunk per client
-//     chunk, plus the held-back tail as one more chunk before assembly) and
-//     stays in the session until the service acknowledged it, so a failed
-//     forward can be retried by a later request.
+//     chunk until a trailer is held, plus the held-back tail as one more
+//     chunk before assembly) and stays in the session until the service
+//     acknowledged it, so a failed forward can be retried by a later
+//     request.
 //   - There is no way to rewind a transformer, so a chunk at any other place
 //     than the next one is refused (an exact repeat of the last committed
 //     chunk is answered from the session instead). The stream is never fed
@@ -64,9 +70,14 @@ func (f *feeder) Read(p []byte) (int, error) {
 // Stream is the encryption state of one upload that arrives in
 // several requests. It is not safe for concurrent use: the session's lock
 // guards it.
+//
+// Its direction is decided once, from the start of the file
+// (direction.Prefix): until then the chunks are held back and produce no
+// output; then the transformer starts over what was held, with the key and
+// the per-item decisions of the Decision.
 type Stream struct {
 	feed feeder
-	vr   *veil.Reader
+	vr   *veil.Reader // nil until the direction is decided
 	// ctx is the context of the request being committed, for the ledger
 	// callbacks.
 	ctx context.Context
@@ -83,28 +94,60 @@ type Stream struct {
 	// Running hashes of the whole file, plaintext and ciphertext, for
 	// headers that carry a hash of the file on the last request.
 	plain, cipher *hashes.Set
+	// sum is the SHA-256 of the whole ciphertext, which the ledger keeps
+	// to check later that the service kept every byte.
+	sum hash.Hash
+
+	dir      *direction.Decider
+	prefix   *direction.Prefix
+	opts     veil.Options
+	onUnsure config.UnsureAction
+	// Decision is the upload's direction, once decided (Decided).
+	Decision direction.Decision
+	Decided  bool
+	// OnDecided, if set, is called with the decision once it is made (for
+	// the log).
+	OnDecided func(direction.Decision)
 }
 
-// NewStream starts the encryption of one upload. opts carries the
-// metadata switches; block is the rule's on_unsupported policy (stop at a
-// parse error rather than pass the rest unchanged); algs are the hashes of
-// the whole file to keep.
+// NewStream starts the encryption of one upload on rule. opts carries the
+// metadata switches; the rule's on_unsupported policy says whether to stop
+// at a parse error rather than pass the rest unchanged, its on_unsure what
+// to do when the direction cannot be told; algs are the hashes of the
+// whole file to keep.
 //
-// The stream captures only the key and the ledger: a session must not
-// keep the proxy alive.
-func NewStream(key *keystream.Key, led ledger.Ledger, opts veil.Options, block bool, algs ...hashes.Alg) *Stream {
-	st := &Stream{ctx: context.Background(), plain: hashes.NewSet(algs...), cipher: hashes.NewSet(algs...)}
-	keyID := key.ID()
-	opts.StopAtError = block
-	opts.Decide = func(fp veil.Fingerprint) (bool, error) {
-		_, known, err := led.Lookup(st.ctx, ledger.Fingerprint(fp))
-		return !known, err
+// The stream captures only the decider (the keyring and the ledger): a
+// session must not keep the proxy alive.
+func NewStream(dir *direction.Decider, opts veil.Options, rule *config.Rule, algs ...hashes.Alg) *Stream {
+	opts.StopAtError = rule.OnUnsupported != config.UnsupportedPass
+	return &Stream{
+		ctx: context.Background(), plain: hashes.NewSet(algs...), cipher: hashes.NewSet(algs...), sum: sha256.New(),
+		dir: dir, prefix: direction.NewPrefix(dir.Ring, 0), opts: opts, onUnsure: rule.OnUnsure,
 	}
-	opts.Record = func(fp veil.Fingerprint) error {
-		return led.Add(st.ctx, ledger.Fingerprint(fp), ledger.Entry{KeyID: keyID, Added: time.Now()})
+}
+
+// decide feeds b to the prefix and, once the verdict is final, decides
+// the direction and starts the transformer over the prefix. It reports
+// whether the transformer runs, with b in its input.
+func (st *Stream) decide(b []byte, final bool) (bool, error) {
+	st.prefix.Write(b)
+	if !st.prefix.Decided() && !final {
+		return false, nil
 	}
-	st.vr = veil.NewReader(key, &st.feed, opts)
-	return st
+	dec, err := st.dir.Decide(st.ctx, direction.Upload, st.prefix.Verdict(), st.onUnsure)
+	st.Decision, st.Decided = dec, true
+	if st.OnDecided != nil {
+		st.OnDecided(dec)
+	}
+	if err != nil {
+		return false, err
+	}
+	// The decisions of the transform look the ledger up with the context
+	// of the request being committed.
+	st.vr = veil.NewReader(dec.Key, &st.feed, dec.Options(ctxOf{st}, st.dir, st.opts))
+	st.feed.buf = st.prefix.Bytes()
+	st.prefix = nil
+	return true, nil
 }
 
 // ErrStreamEnded is returned for input after the end of the file.
@@ -125,9 +168,19 @@ func (st *Stream) Commit(ctx context.Context, b []byte, final bool) error {
 	st.ctx = ctx
 	defer func() { st.ctx = context.Background(); st.feed.buf = nil }()
 	st.plain.Write(b)
-	st.feed.buf, st.feed.eof = b, final
 	st.In += int64(len(b))
 	st.EOF = final
+	st.feed.buf, st.feed.eof = b, final
+	if st.vr == nil {
+		started, err := st.decide(b, final)
+		if err != nil {
+			st.Err = err
+			return err
+		}
+		if !started {
+			return nil
+		}
+	}
 	start := len(st.Out)
 	st.Out = slices.Grow(st.Out, len(b)+16<<10)
 	for {
@@ -143,12 +196,24 @@ func (st *Stream) Commit(ctx context.Context, b []byte, final bool) error {
 			final && err == io.EOF:
 			// Everything the input so far determines has been read.
 			st.cipher.Write(st.Out[start:])
+			st.sum.Write(st.Out[start:])
 			return nil
 		}
 		st.Err = err
 		return err
 	}
 }
+
+// Pending is how much of the upload the proxy holds: plaintext committed
+// that the service has not acknowledged, transformed and waiting in Out or
+// held back by the transformer. The data a phone appends after the image
+// (a motion photo's video, FORMAT.md §31) is held back whole until the
+// file ends.
+func (st *Stream) Pending() int64 { return st.In - st.OutOff }
+
+// HoldsTrailer reports whether the transformer holds back the data after
+// the image, which it hands out only once the file has ended.
+func (st *Stream) HoldsTrailer() bool { return !st.EOF && st.Result().TrailerOffset >= 0 }
 
 // Ack drops the first n bytes of out: the service has them.
 func (st *Stream) Ack(n int) {
@@ -160,7 +225,29 @@ func (st *Stream) Ack(n int) {
 }
 
 // Result is the transform's result so far.
-func (st *Stream) Result() veil.Result { return st.vr.Result() }
+func (st *Stream) Result() veil.Result {
+	if st.vr == nil {
+		return veil.Result{TrailerOffset: -1}
+	}
+	return st.vr.Result()
+}
+
+// ctxOf is the context of the request a Stream is committing, for the
+// ledger calls its transform makes long after the stream was started.
+type ctxOf struct{ st *Stream }
+
+func (c ctxOf) Deadline() (time.Time, bool) { return c.st.ctx.Deadline() }
+func (c ctxOf) Done() <-chan struct{}       { return c.st.ctx.Done() }
+func (c ctxOf) Err() error                  { return c.st.ctx.Err() }
+func (c ctxOf) Value(key any) any           { return c.st.ctx.Value(key) }
+
+// CiphertextSHA256 is the SHA-256 of the ciphertext so far: of the whole
+// file once the stream reached its end.
+func (st *Stream) CiphertextSHA256() [32]byte {
+	var sum [32]byte
+	st.sum.Sum(sum[:0])
+	return sum
+}
 
 // FileSums returns the digests of the whole file so far, as the client sent
 // it and as it went upstream.

@@ -60,8 +60,8 @@ func commit(ex services.Exchange, g *upload, off int64, b []byte, final bool) er
 	st, ctx := g.st, ex.Request().Context()
 	switch {
 	case off == st.In && !st.EOF:
-		if limit := ex.Env().HashBuffer(); int64(len(st.Out)+len(b)) > limit {
-			return fmt.Errorf("the service has not acknowledged %d bytes of this upload; jpegveil holds at most limits.hash_buffer (%s)", len(st.Out), config.Size(limit))
+		if limit := ex.Env().HashBuffer(); st.Pending()+int64(len(b)) > limit {
+			return fmt.Errorf("jpegveil holds %d bytes of this upload that the service has not taken yet (not acknowledged, or data after the photo's image, such as a motion photo's video, which goes up when the file ends), and at most limits.hash_buffer (%s)", st.Pending(), config.Size(limit))
 		}
 		if err := st.Commit(ctx, b, final); err != nil {
 			ex.SetResult(st.Result())
@@ -159,6 +159,7 @@ func forward(ex services.Exchange, sess *session.Session, g *upload, b []byte, f
 	case final:
 		env.Sessions.Remove(sess.Key(), sess)
 		ex.SetResult(st.Result())
+		ex.SetFileHash(st.CiphertextSHA256())
 		ex.Record(services.Of(st.Result()), nil)
 		return resp, nil
 	}
@@ -188,6 +189,7 @@ func resyncFirst(ex services.Exchange, sess *session.Session, g *upload) (resp *
 	case resp != nil: // the service finalized the upload already
 		ex.Env().Sessions.Remove(sess.Key(), sess)
 		ex.SetResult(st.Result())
+		ex.SetFileHash(st.CiphertextSHA256())
 		ex.Record(services.Of(st.Result()), nil)
 		return resp, true, nil
 	}

@@ -13,6 +13,7 @@ import (
 
 	"jpegveil/internal/fakes"
 	"jpegveil/internal/proxytest"
+	"jpegveil/ledger"
 )
 
 // googleRules are the Google Photos presets of config.example.yaml.
@@ -195,6 +196,7 @@ func TestGoogleResumableUpload(t *testing.T) {
 	// Ranges at several offsets are checked with a smaller photo in
 	// TestGoogleRawUpload.
 	checkGoogleDownloads(t, f, p, g.mediaItem(token), photo, want, false)
+	proxytest.CheckRecorded(t, p, want, ledger.ServiceRef{Service: "google", ID: loc})
 }
 
 // TestGoogleResumableUpstreamFailures makes the service fail forwards: once
@@ -280,6 +282,7 @@ func TestGoogleRawUpload(t *testing.T) {
 		t.Fatalf("raw upload: %s %q", resp.Status, token)
 	}
 	checkGoogleDownloads(t, f, p, g.mediaItem(string(token)), photo, want, true)
+	proxytest.CheckRecorded(t, p, want, ledger.ServiceRef{Service: "google", ID: "upload-token:" + string(token)})
 }
 
 // TestGoogleWebUpload is the web app's flow: JSON metadata in the start
@@ -315,7 +318,7 @@ func TestGoogleResumableRefusals(t *testing.T) {
 	heic := append([]byte("\x00\x00\x00\x18ftypheic"), bytes.Repeat([]byte{7}, 300000)...)
 	loc := g.start(base, len(heic), "")
 	resp, msg := g.chunk(loc, 0, heic[:fakes.GoogleGranularity], "upload", nil)
-	if resp.StatusCode != http.StatusBadGateway || !strings.Contains(msg, "not a JPEG") {
+	if resp.StatusCode != http.StatusBadGateway || !strings.Contains(msg, "HEIC/HEIF files are not supported") {
 		t.Fatalf("HEIC chunk: %s %q", resp.Status, msg)
 	}
 	if len(f.Lens()) != 0 {

@@ -234,3 +234,22 @@ func answerQuery(ex services.Exchange, sess *session.Session, g *upload) (*http.
 	h.Set("X-Goog-Upload-Chunk-Granularity", strconv.Itoa(g.gran))
 	return services.Respond(req, http.StatusOK, h, ""), nil
 }
+
+// UploadID is the upload URL of a resumable upload (the URL of its
+// finalizing request), or "upload-token:" and the upload token a
+// single-request upload is answered with. Neither is a download route:
+// the media item the token becomes (mediaItems:batchCreate) is another
+// request.
+func (Service) UploadID(req *http.Request, resp *http.Response, head []byte) (string, bool) {
+	if strings.EqualFold(strings.TrimSpace(req.Header.Get("X-Goog-Upload-Protocol")), "raw") {
+		tok := strings.TrimSpace(string(head))
+		if tok == "" || len(tok) > 2048 || strings.ContainsAny(tok, " \n\r\t{<") {
+			return "", false
+		}
+		return "upload-token:" + tok, true
+	}
+	if c := parseCommands(req.Header.Get("X-Goog-Upload-Command")); c.finalize {
+		return req.URL.String(), true
+	}
+	return "", false
+}

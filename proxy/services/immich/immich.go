@@ -9,7 +9,15 @@
 // checksums is the service's next task (see proxy.Service).
 package immich
 
-import "jpegveil/proxy/internal/hashes"
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+
+	"jpegveil/proxy/internal/hashes"
+)
 
 // Service is Immich.
 type Service struct{}
@@ -22,3 +30,40 @@ func (Service) Name() string { return "immich" }
 func (Service) HashHeaders() []hashes.Header {
 	return []hashes.Header{{Name: "X-Immich-Checksum", Display: "x-immich-checksum", Alg: hashes.SHA1, Hex: true, Base64: true}}
 }
+
+// UploadID is the asset ID in the answer to POST /api/assets:
+// {"id": "…", "status": "created"} (or "duplicate": the asset with the
+// same checksum, which the proxy recomputed over the ciphertext).
+func (Service) UploadID(req *http.Request, resp *http.Response, head []byte) (string, bool) {
+	if req.Method != http.MethodPost || !strings.HasSuffix(strings.TrimSuffix(req.URL.Path, "/"), "/api/assets") {
+		return "", false
+	}
+	var answer struct {
+		ID     string `json:"id"`
+		Status string `json:"status"`
+	}
+	if json.Unmarshal(head, &answer) != nil || !assetID.MatchString(answer.ID) {
+		return "", false
+	}
+	return answer.ID, true
+}
+
+// DownloadID is the asset ID of GET /api/assets/{id}/original.
+func (Service) DownloadID(req *http.Request) (string, bool) {
+	m := originalPath.FindStringSubmatch(req.URL.Path)
+	if m == nil || !assetID.MatchString(m[1]) {
+		return "", false
+	}
+	return m[1], true
+}
+
+// OriginalURL is where `jpegveil verify` fetches the asset id from the
+// server at base: its original-download route.
+func OriginalURL(base *url.URL, id string) *url.URL {
+	return base.JoinPath("api", "assets", id, "original")
+}
+
+var (
+	assetID      = regexp.MustCompile(`^[0-9A-Za-z-]{1,128}$`)
+	originalPath = regexp.MustCompile(`/api/assets/([^/]+)/original$`)
+)

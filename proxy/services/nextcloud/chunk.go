@@ -51,8 +51,13 @@ func putChunk(ex services.Exchange, nc *upload, name string, found []hashes.Foun
 	}
 	nc.last = session.NewChunkID(name, 0, b)
 	nc.lastNm, nc.acked, nc.lastUp = cn, false, ""
-	if len(st.Out) == 0 {
-		// Everything is held back: nothing goes up for this chunk.
+	if len(st.Out) == 0 || st.HoldsTrailer() {
+		// Everything is held back, or the transformer holds the data
+		// after a phone's image (a motion photo's video) until the file
+		// ends: what is ready would go up as a chunk shorter than the
+		// client's, and a service on object storage refuses a chunk but
+		// the last below its minimum size, which the client's chunks
+		// meet. It goes up with the tail.
 		ex.Record(services.Held, nil)
 		return services.Respond(req, http.StatusCreated, nil, ""), nil
 	}
@@ -77,8 +82,11 @@ func (nc *upload) checkNext(name string, cn chunkName, n int, limit int64) error
 		return fmt.Errorf("chunk %s after chunk %s: jpegveil encrypts a chunked upload in order and cannot go back; chunks must come in order, one at a time", name, nc.last.Name)
 	case !cn.isRange && nc.v2 && (cn.num < 1 || cn.num >= 10000):
 		return fmt.Errorf("chunk %s: with chunked upload v2 jpegveil needs chunk numbers from 1 to 9999, to add the end of the file as one more chunk", name)
-	case int64(len(st.Out)+n) > limit:
-		return fmt.Errorf("jpegveil holds at most limits.hash_buffer (%s) of an upload", config.Size(limit))
+	case st.Pending()+int64(n) > limit:
+		// Pending counts what the transformer holds back too: the data
+		// after a photo's image (a motion photo's video) until the file
+		// ends.
+		return fmt.Errorf("jpegveil holds at most limits.hash_buffer (%s) of an upload until it goes up, and %d bytes are held", config.Size(limit), st.Pending())
 	}
 	return nil
 }
@@ -147,6 +155,7 @@ func assemble(ex services.Exchange, sess *session.Session, nc *upload, found []h
 		return resp, nil
 	}
 	env.Sessions.Remove(sess.Key(), sess)
+	ex.SetFileHash(st.CiphertextSHA256())
 	ex.Record(services.Of(st.Result()), nil)
 	return resp, nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"jpegveil/internal/fakes"
 	"jpegveil/internal/proxytest"
+	"jpegveil/ledger"
 	"jpegveil/veil"
 )
 
@@ -101,6 +102,7 @@ func TestNextcloudPut(t *testing.T) {
 		t.Fatalf("stored checksum %q is not that of the ciphertext", fl.Checksum)
 	}
 	checkNextcloudDownloads(t, f, p, "alice/Photos/r.jpg", photo, want)
+	proxytest.CheckRecorded(t, p, want, ledger.ServiceRef{Service: "nextcloud", ID: "/remote.php/dav/files/alice/Photos/r.jpg"})
 }
 
 // TestNextcloudChunkedV2 uploads with chunked upload v2 (numbered chunks,
@@ -182,6 +184,7 @@ func TestNextcloudChunkedV2(t *testing.T) {
 		t.Fatalf("upstream chunks %v, want %v", got, wantPuts)
 	}
 	checkNextcloudDownloads(t, f, p, "alice/Photos/hubble.jpg", photo, want)
+	proxytest.CheckRecorded(t, p, want, ledger.ServiceRef{Service: "nextcloud", ID: "/remote.php/dav/files/alice/Photos/hubble.jpg"})
 }
 
 // breakChunk PUTs half of chunk c and breaks off.
@@ -393,4 +396,24 @@ func TestNextcloudChunkUpstreamFailure(t *testing.T) {
 		t.Fatalf("MOVE: %s %q", resp.Status, msg)
 	}
 	proxytest.CheckStored(t, "upload after a failed chunk", f.File("alice/Photos/c.jpg").Data, photo, want)
+}
+
+// TestNextcloudDownloadCheck: a file the server recompressed is known as
+// ours by its path when it is downloaded, and counted as lost.
+func TestNextcloudDownloadCheck(t *testing.T) {
+	t.Parallel()
+	photo := fakes.CorpusFile(t, "photos/retina-q92-optimized.jpg")
+	f, p := startNextcloud(t)
+	f.Keeping = fakes.Recompresses
+	davDo(t, p.Client, "MKCOL", "files/alice/Photos", nil, nil)
+	if resp, msg := davDo(t, p.Client, "PUT", "files/alice/Photos/r.jpg", photo, nil); resp.StatusCode != 201 {
+		t.Fatalf("PUT: %s %q", resp.Status, msg)
+	}
+	resp, _ := davDo(t, p.Client, "GET", "files/alice/Photos/r.jpg", nil, nil)
+	if resp.Header.Get("X-Jpegveil-Lost") != "true" {
+		t.Errorf("a recompressed file was served without a warning: %s %v", resp.Status, resp.Header)
+	}
+	if lost, _ := p.Server.Losses(); lost != 1 {
+		t.Errorf("Losses() lost = %d, want 1", lost)
+	}
 }

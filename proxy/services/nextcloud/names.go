@@ -2,6 +2,8 @@ package nextcloud
 
 import (
 	"fmt"
+	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -71,4 +73,60 @@ func (c chunkName) upstreamName(off int64, n int) string {
 		return fmt.Sprintf("%0*d", c.wNum, c.num)
 	}
 	return fmt.Sprintf("%0*d-%0*d", c.wNum, off, c.wEnd, off+int64(n)-1)
+}
+
+const filesMarker = "/remote.php/dav/files/"
+
+// UploadID is the WebDAV path of the file an upload wrote: the path of a
+// PUT under /remote.php/dav/files/, or the Destination of the MOVE that
+// assembles a chunked upload. It is the path as the URL spells it
+// (escaped), from /remote.php on.
+func (Service) UploadID(req *http.Request, _ *http.Response, _ []byte) (string, bool) {
+	switch {
+	case req.Method == http.MethodPut:
+		return filesPath(req.URL)
+	case req.Method == "MOVE":
+		if _, name, ok := uploadPath(req.URL.Path); !ok || name != ".file" {
+			return "", false
+		}
+		dest, err := url.Parse(req.Header.Get("Destination"))
+		if err != nil {
+			return "", false
+		}
+		return filesPath(dest)
+	}
+	return "", false
+}
+
+// DownloadID is the WebDAV path of a GET under /remote.php/dav/files/.
+func (Service) DownloadID(req *http.Request) (string, bool) {
+	if req.Method != http.MethodGet {
+		return "", false
+	}
+	return filesPath(req.URL)
+}
+
+// OriginalURL is where `jpegveil verify` fetches the file at path id
+// (from /remote.php on) from the server at base, which may be in a
+// subfolder (https://example.org/nextcloud).
+func OriginalURL(base *url.URL, id string) *url.URL {
+	u := *base
+	p, err := url.PathUnescape(id)
+	if err != nil {
+		p = id
+	}
+	u.Path = strings.TrimSuffix(base.Path, "/") + p
+	u.RawPath = strings.TrimSuffix(base.EscapedPath(), "/") + id
+	return &u
+}
+
+// filesPath is u's path from /remote.php/dav/files/ on, escaped, if it
+// names a file there.
+func filesPath(u *url.URL) (string, bool) {
+	p := u.EscapedPath()
+	i := strings.Index(p, filesMarker)
+	if i < 0 || strings.HasSuffix(p, "/") || len(p) == i+len(filesMarker) {
+		return "", false
+	}
+	return p[i:], true
 }

@@ -17,7 +17,10 @@
 // stream and PUTs the held-back tail as one more chunk, then forwards the
 // MOVE. Sizes are unchanged overall, so OC-Total-Length stays right. (When
 // the last chunk holds the end of the image, the EOI marker, nothing is
-// held back and there is no tail chunk.)
+// held back and there is no tail chunk.) What a phone appends after the
+// image (a motion photo's video, Samsung blocks) is held back whole until
+// the file ends; from the chunk where it starts, nothing goes up before
+// the tail, which then carries it (within limits.hash_buffer).
 //
 // Chunk names: numbers ("1", "00042": v2 allows 1 to 10000) keep their
 // name, and the tail gets the next number in the same width; byte ranges

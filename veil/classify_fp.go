@@ -1,0 +1,53 @@
+package veil
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+)
+
+// KeyFingerprint is the fingerprint of the primary image (FORMAT.md §18),
+// as the file is, under one key of a classifier's keyring: what a Reader
+// with that key would pass to Options.Decide for it. A caller that keeps a
+// ledger looks the image up under every key before it trusts the verdict.
+type KeyFingerprint struct {
+	KeyID string
+	In    Fingerprint
+}
+
+// Fingerprint returns the primary image's fingerprint under the key with
+// the given ID, and whether the classifier read far enough (the first
+// chunk of the first scan) to know it.
+func (v Verdict) Fingerprint(keyID string) (Fingerprint, bool) {
+	for _, f := range v.Fingerprints {
+		if f.KeyID == keyID {
+			return f.In, true
+		}
+	}
+	return Fingerprint{}, false
+}
+
+// fingerprints computes the primary image's fingerprint under every key of
+// the pass from the segments and the first chunk its probe kept, exactly
+// as image.Segment and image.Chunk do.
+func (p *classifyPass) fingerprints() []KeyFingerprint {
+	pr := &p.probe
+	if !pr.sos || len(pr.ends) == 0 {
+		return nil
+	}
+	first := pr.ecs[:pr.ends[0]]
+	fps := make([]KeyFingerprint, 0, len(p.keys))
+	for _, k := range p.keys {
+		lk := k.LedgerKey()
+		h := hmac.New(sha256.New, lk)
+		clear(lk)
+		h.Write([]byte(fingerprintLabel))
+		for _, seg := range pr.segs {
+			record(h, 0x01, seg)
+		}
+		record(h, 0x02, first)
+		f := KeyFingerprint{KeyID: k.ID()}
+		h.Sum(f.In[:0])
+		fps = append(fps, f)
+	}
+	return fps
+}
