@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"errors"
 	"io"
 	"sync"
 )
@@ -95,43 +96,55 @@ func (a *aheadReader) Read(p []byte) (int, error) {
 		if a.cur.buf != nil {
 			if a.cur.err != nil {
 				a.err = a.cur.err
-				a.release()
+				a.recycle()
 				return 0, a.err
 			}
 			a.free <- a.cur.buf
 			a.cur = aheadPiece{}
 		}
-		a.cur, a.off = <-a.full, 0
+		select {
+		case a.cur = <-a.full:
+		case <-a.done:
+			// Stopped, or ended: a piece it sent before may be left.
+			select {
+			case a.cur = <-a.full:
+			default:
+				a.err = errAheadStopped
+				return 0, a.err
+			}
+		}
+		a.off = 0
 	}
 	n := copy(p, (*a.cur.buf)[a.off:a.cur.n])
 	a.off += n
 	return n, nil
 }
 
-// release gives the current buffer back to the pool.
-func (a *aheadReader) release() {
-	if a.cur.buf != nil {
-		aheadBuffers.Put(a.cur.buf)
-		a.cur = aheadPiece{}
+var errAheadStopped = errors.New("proxy: read after the body was closed")
+
+// recycle gives the buffers back to the pool once the goroutine has sent
+// its last piece (and returned).
+func (a *aheadReader) recycle() {
+	aheadBuffers.Put(a.cur.buf)
+	a.cur = aheadPiece{}
+	for {
+		select {
+		case b := <-a.free:
+			aheadBuffers.Put(b)
+		default:
+			return
+		}
 	}
 }
 
 // Stop ends the goroutine and waits for it: the source is no longer read
-// once Stop returns. The reader must not be read after Stop.
+// once Stop returns. It may be called while Read is (a transport may close
+// a request body while another goroutine still reads it): Read then fails.
+// Buffers not handed back by a Read that ended the source are left to the
+// garbage collector.
 func (a *aheadReader) Stop() {
 	a.once.Do(func() {
 		close(a.stop)
 		<-a.done
-		a.release()
-		for {
-			select {
-			case p := <-a.full:
-				aheadBuffers.Put(p.buf)
-			case b := <-a.free:
-				aheadBuffers.Put(b)
-			default:
-				return
-			}
-		}
 	})
 }
