@@ -56,11 +56,7 @@ func runPassing(t *testing.T, r io.Reader, from int, skim bool) ([]byte, *passin
 // same marker segments; skimmed data is not parsed, so an error in it is
 // not found.
 func TestSkimMatchesParse(t *testing.T) {
-	var files []string
-	for _, folder := range []string{"photos", "conformance", "edge"} {
-		files = append(files, corpusFiles(t, folder)...)
-	}
-	for _, path := range files {
+	for _, path := range allCorpusFiles(t) {
 		in, err := os.ReadFile(path)
 		if err != nil {
 			t.Fatal(err)
