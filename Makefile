@@ -3,6 +3,9 @@
 # (.ci/run installs them).
 
 GO       ?= go
+# pipefail: `go test -json | testsummary` fails when either side does.
+SHELL    := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 BIN      := bin/jpegveil
 FUZZTIME ?= 10m
 PKGS     := ./...
@@ -26,14 +29,20 @@ install:
 run: build
 	./$(BIN) serve
 
+# testsummary prints what go test prints, plus one line counting the tests
+# that skipped for a missing ../shared corpus (go test calls them ok).
 test:
 	$(GO) vet $(PKGS)
-	$(GO) test -count=1 $(PKGS)
+	$(GO) test -count=1 -json $(PKGS) | $(GO) run ./internal/testsummary
 
 # Tests against real clients and decoders: djpeg/tjbench, exiftool, rclone,
 # curl, chromium, mitmproxy, ffmpeg. They skip with a message when a tool is missing.
+# The tjbench and mitmproxy comparisons are benchmarks; they run once here,
+# so that a broken setup fails here rather than in make bench.
 interop:
 	$(GO) test -count=1 -tags interop -run Interop $(PKGS)
+	$(GO) test -count=1 -tags interop -run '^$$' -bench 'InteropDecoders' -benchtime 1x ./jpegbits
+	BENCH_ROUNDS=1 $(GO) test -count=1 -tags interop -run '^$$' -bench 'InteropProxyTable' -benchtime 1x ./proxy
 
 # Speed goals are benchmarks, not timed tests. BENCHTIME=1x for a quick look.
 # The last part prints one table: jpegveil against mitmdump (Debian:

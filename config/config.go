@@ -33,6 +33,9 @@ type Config struct {
 	Metadata       MetadataConfig       `yaml:"metadata"`
 	// Rules decide which requests are intercepted; the first match wins.
 	Rules []Rule `yaml:"rules"`
+	// Source is the absolute path of the file LoadConfig read; empty for
+	// the built-in configuration and for ParseConfig.
+	Source string `yaml:"-"`
 }
 
 // LogConfig selects the log level and encoding.

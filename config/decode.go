@@ -27,6 +27,9 @@ func LoadConfig(path string) (*Config, error) {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
 	c, err := ParseConfig(data, filepath.Dir(abs))
+	if c != nil {
+		c.Source = abs
+	}
 	var de *DecodeError
 	var ve *ValidationError
 	switch {

@@ -116,6 +116,12 @@ func (c *Config) RuleDomains() []string {
 	return out
 }
 
+// PresetDomains returns the domains of the preset services of
+// config.example.yaml (Google Photos, iCloud), as RuleDomains gives them.
+// The CA covers them whatever the rules say, so that turning a preset on
+// later never needs a new CA on the devices.
+func PresetDomains() []string { return builtin().RuleDomains() }
+
 // CanonicalHost lower-cases host and strips a port, IPv6 brackets and one
 // trailing dot, so "Photos.Google.com.:443" becomes "photos.google.com".
 func CanonicalHost(host string) string {

@@ -187,9 +187,14 @@ func TestOnboardingPage(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(string(page), p.Key.ID()) || !strings.Contains(string(page), p.CA.Fingerprint()) {
 		t.Fatalf("onboarding page: %s, missing key ID or fingerprint", resp.Status)
 	}
-	_, der := proxytest.MustDo(t, plain, proxytest.NewReq(t, "GET", p.URL.String()+"/jpegveil-ca.crt", nil))
+	_, der := proxytest.MustDo(t, plain, proxytest.NewReq(t, "GET", p.URL.String()+"/jpegveil-ca-1.cer", nil))
 	if !bytes.Equal(der, p.CA.CertDER()) {
 		t.Fatal("DER download is not the CA")
+	}
+	// update-ca-certificates only reads PEM files named *.crt.
+	_, crt := proxytest.MustDo(t, plain, proxytest.NewReq(t, "GET", p.URL.String()+"/jpegveil-ca-1.crt", nil))
+	if !bytes.Equal(crt, p.CA.CertPEM()) {
+		t.Fatal("the .crt download is not the CA in PEM")
 	}
 	// Through the proxy, as a phone would open it.
 	_, viaProxy := proxytest.MustDo(t, p.Client, proxytest.NewReq(t, "GET", "http://jpegveil/jpegveil-ca.pem", nil))

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/elazarl/goproxy"
@@ -24,18 +25,21 @@ import (
 // Server is the intercepting proxy. Only CONNECTs to hosts named in the
 // rules are intercepted; every other CONNECT is tunnelled untouched.
 type Server struct {
-	cfg      *config.Config
-	log      *zap.Logger
-	ring     *keystream.Keyring
-	ca       *certs.CA
-	issuer   *certs.Issuer
-	upstream *http.Transport
-	dial     func(ctx context.Context, network, addr string) (net.Conn, error)
-	gp       *goproxy.ProxyHttpServer
-	onboard  http.Handler
-	crypt    *crypt
-	env      *services.Env
-	services map[string]MultiRequestUploader // by the name rules give them
+	cfg    *config.Config
+	log    *zap.Logger
+	ring   *keystream.Keyring
+	issuer *certs.Issuer
+	// generations are the CA generations the issuer signs with, oldest
+	// first; the onboarding page lists them.
+	generations []*certs.Generation
+	listenAddr  atomic.Pointer[net.TCPAddr] // set by Serve, for the onboarding page
+	upstream    *http.Transport
+	dial        func(ctx context.Context, network, addr string) (net.Conn, error)
+	gp          *goproxy.ProxyHttpServer
+	onboard     http.Handler
+	crypt       *crypt
+	env         *services.Env
+	services    map[string]MultiRequestUploader // by the name rules give them
 	// identifiers name where a service keeps an upload; known maps those
 	// names to the fingerprints sent there (record.go).
 	identifiers []UploadIdentifier
@@ -54,8 +58,11 @@ type Deps struct {
 	// nil or its current key.
 	Keyring *keystream.Keyring
 	Key     *keystream.Key
-	CA      *certs.CA
-	Ledger  ledger.Ledger
+	// Authorities are the CA generations that issue the leaves. When nil,
+	// CA alone issues them.
+	Authorities *certs.Authorities
+	CA          *certs.CA
+	Ledger      ledger.Ledger
 	// Now is the clock that ages upload sessions; nil: time.Now.
 	Now func() time.Time
 	// BackupMissing returns the IDs of the keys of which no backup was
@@ -65,7 +72,7 @@ type Deps struct {
 
 // New builds a Server from a validated config.
 func New(cfg *config.Config, log *zap.Logger, deps Deps) (*Server, error) {
-	if deps.Key == nil && deps.Keyring == nil || deps.CA == nil || deps.Ledger == nil {
+	if deps.Key == nil && deps.Keyring == nil || deps.CA == nil && deps.Authorities == nil || deps.Ledger == nil {
 		panic("proxy: New needs a key, a CA and a ledger")
 	}
 	ring := deps.Keyring
@@ -81,8 +88,14 @@ func New(cfg *config.Config, log *zap.Logger, deps Deps) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("upstream.ca_files: %w", err)
 	}
-	s := &Server{cfg: cfg, log: log, ring: ring, ca: deps.CA, backupMissing: deps.BackupMissing}
-	s.issuer = deps.CA.NewIssuer(certs.IssuerOptions{})
+	s := &Server{cfg: cfg, log: log, ring: ring, backupMissing: deps.BackupMissing}
+	if a := deps.Authorities; a != nil && a.Newest() != nil {
+		s.issuer = a.NewIssuer(certs.IssuerOptions{})
+		s.generations = a.Generations()
+	} else {
+		s.issuer = deps.CA.NewIssuer(certs.IssuerOptions{})
+		s.generations = []*certs.Generation{{Number: 1, CA: deps.CA}}
+	}
 	dialer := &net.Dialer{Timeout: cfg.Upstream.DialTimeout.Duration, KeepAlive: 30 * time.Second}
 	s.dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		if to, ok := cfg.Upstream.ResolveAddr(addr); ok {
@@ -150,6 +163,9 @@ func (s *Server) newGoproxy() *goproxy.ProxyHttpServer {
 		return s.roundTrip(req)
 	})
 	gp.OnRequest().DoFunc(func(r *http.Request, ctx *goproxy.ProxyCtx) (*http.Request, *http.Response) {
+		if s.isProbeHost(r.URL.Hostname()) {
+			return r, probeResponse(r)
+		}
 		ctx.RoundTripper = rt
 		return r, nil
 	})
@@ -158,7 +174,7 @@ func (s *Server) newGoproxy() *goproxy.ProxyHttpServer {
 		if h, _, err := net.SplitHostPort(host); err == nil {
 			hostname = h
 		}
-		if !s.cfg.Intercepts(hostname) {
+		if !s.cfg.Intercepts(hostname) && !s.isProbeHost(hostname) {
 			return goproxy.OkConnect, host
 		}
 		ctx.RoundTripper = rt
@@ -175,24 +191,6 @@ func (s *Server) newGoproxy() *goproxy.ProxyHttpServer {
 	return gp
 }
 
-// tlsConfigFor returns the TLS configuration presented to a client that
-// CONNECTed to host: a short-lived leaf for host from jpegveil's CA.
-func (s *Server) tlsConfigFor(host string, _ *goproxy.ProxyCtx) (*tls.Config, error) {
-	hostname := host
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		hostname = h
-	}
-	cert, err := s.issuer.Certificate(hostname)
-	if err != nil {
-		return nil, err
-	}
-	return &tls.Config{
-		Certificates: []tls.Certificate{*cert},
-		MinVersion:   tls.VersionTLS12,
-		NextProtos:   []string{"http/1.1"}, // HTTP/1.1 towards the client
-	}, nil
-}
-
 // Serve accepts proxy clients on l until ctx is done, then shuts down.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	hs := &http.Server{
@@ -201,6 +199,9 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		ReadHeaderTimeout: s.cfg.ClientTimeouts.ReadHeader.Duration,
 		IdleTimeout:       s.cfg.ClientTimeouts.Idle.Duration,
 		ErrorLog:          zap.NewStdLog(s.log.Named("http")),
+	}
+	if a, ok := l.Addr().(*net.TCPAddr); ok {
+		s.listenAddr.Store(a)
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(idleListener{Listener: l, idle: s.cfg.ClientTimeouts.Idle.Duration}) }()

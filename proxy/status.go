@@ -5,11 +5,6 @@ import (
 	"html/template"
 )
 
-// statusMark is where the onboarding page shows what needs the user's
-// attention now, filled in on every request. (html/template would drop an
-// HTML comment, and escapes nothing in this.)
-const statusMark = "jpegveil-status-block"
-
 var statusTemplate = template.Must(template.New("status").Parse(`{{if .Unbacked}}<div class="box" style="background:#fff3cd">
 <p><b>No backup of your key has been made yet</b> ({{range $i, $id := .Unbacked}}{{if $i}}, {{end}}<code>{{$id}}</code>{{end}}).
 Without it, every photo this proxy encrypted is lost for good if this computer is. Run <code>jpegveil key backup</code> and keep the page somewhere safe.</p>

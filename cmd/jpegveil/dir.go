@@ -153,7 +153,7 @@ func (a *app) dirFile(d direction, ring *keystream.Keyring, src, dst string, fl 
 	if note := directionNote(d, ring, key); note != "" {
 		p.logf("jpegveil: %s: %s", src, note)
 	}
-	res, perr, err := transformFile(key, body, dst, fi.Mode().Perm(), fl.veilOptions(), fl.force, fl.allowPartial)
+	res, perr, err := transformFile(key, body, dst, fi.Mode().Perm(), fl.veilOptions(), fl.force, fl.allowPartial, true)
 	switch {
 	case errors.Is(err, errExists) || isWriteError(err):
 		fail(dst, err)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -22,11 +23,9 @@ first start. Edit the configuration, then run: jpegveil serve --config FILE`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if configFile == "" {
-				dir, err := os.UserConfigDir()
-				if err != nil {
-					return err
+				if configFile = a.userConfigFile(); configFile == "" {
+					return errors.New("no home directory is known: give --config FILE")
 				}
-				configFile = filepath.Join(dir, "jpegveil", "config.yaml")
 			}
 			example := config.ExampleConfig()
 			if stateDir != "" {
@@ -59,9 +58,14 @@ first start. Edit the configuration, then run: jpegveil serve --config FILE`,
 				return err
 			}
 			defer st.Close()
-			fmt.Fprintf(a.stdout, "config:    %s\nstate:     %s\nkey:       %s (key ID %s)\nCA:        %s\n",
-				configFile, cfg.StateDir, cfg.KeyFile, st.Key.ID(), st.CAPath)
-			fmt.Fprintf(a.stdout, "Back up the key: without it your encrypted photos are lost.\nNext: jpegveil serve --config %s\n", configFile)
+			fmt.Fprintf(a.stdout, "config:    %s\nstate:     %s\nkey:       %s (key ID %s)\n",
+				configFile, cfg.StateDir, cfg.KeyFile, st.Key.ID())
+			describeGenerations(a.stdout, cfg, st.Authorities)
+			next := "jpegveil serve"
+			if configFile != a.userConfigFile() {
+				next += " --config " + configFile
+			}
+			fmt.Fprintf(a.stdout, "Back up the key: without it your encrypted photos are lost.\nNext: %s\n", next)
 			return nil
 		},
 	}

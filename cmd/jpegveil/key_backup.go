@@ -55,7 +55,7 @@ which you must remember, plus the parameters printed here (mode, salt,
 Argon2id settings), which are needed to derive the key again.
 
 Without -k, the key of the proxy's state directory is backed up (of
---config, or of the built-in configuration), and the state directory
+the configuration serve would load), and the state directory
 remembers that a backup was made.`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
@@ -92,7 +92,7 @@ remembers that a backup was made.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&config, "config", "", "configuration file whose key to back up (default: the built-in configuration)")
+	f.StringVar(&config, "config", "", "configuration file whose key to back up (default: as serve: $JPEGVEIL_CONFIG, ~/.config/jpegveil/config.yaml, the built-in one)")
 	f.StringArrayVarP(&keyFiles, "key", "k", nil, "key file to back up (repeatable); instead of the configuration's")
 	f.StringVar(&qrDir, "qr-dir", ".", "directory for the QR code PNG files")
 	return cmd

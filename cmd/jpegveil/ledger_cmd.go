@@ -18,14 +18,14 @@ import (
 const ledgerFileName = "ledger.db"
 
 // ledgerFlags locate the ledger: --ledger FILE, else ledger.db in the state
-// directory of --config (or of the built-in configuration).
+// directory of the configuration serve would load (see findConfig).
 type ledgerFlags struct {
 	config string
 	file   string
 }
 
 func (fl *ledgerFlags) add(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&fl.config, "config", "", "configuration file whose state_dir holds the ledger (default: the built-in configuration)")
+	cmd.Flags().StringVar(&fl.config, "config", "", "configuration file whose state_dir holds the ledger (default: as serve: $JPEGVEIL_CONFIG, ~/.config/jpegveil/config.yaml, the built-in one)")
 	cmd.Flags().StringVar(&fl.file, "ledger", "", "ledger file (default: "+ledgerFileName+" in the state directory)")
 }
 

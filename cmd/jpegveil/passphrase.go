@@ -124,9 +124,38 @@ func (a *app) loadKey(o keyOptions) (*keystream.Key, error) {
 // loadKeyring reads a keyring file (a single key file is a keyring of one
 // key, FORMAT.md §13.4) and, if any of its keys needs one, the passphrase,
 // as loadKey does; all passphrase keys of a keyring share it.
+// notKeyKind names what a file given as a key file is when its first bytes
+// show it is a photo or another binary file, or returns "". A key file is
+// short text; the permission check that comes first would otherwise tell
+// the user to chmod a photo.
+func notKeyKind(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	head := make([]byte, 16)
+	n, _ := io.ReadFull(f, head)
+	head = head[:n]
+	switch {
+	case bytes.HasPrefix(head, []byte{0xFF, 0xD8, 0xFF}):
+		return "a JPEG photo"
+	case bytes.HasPrefix(head, []byte("\x89PNG\r\n\x1a\n")):
+		return "a PNG image"
+	case len(head) >= 12 && string(head[4:8]) == "ftyp":
+		return "a HEIC photo or video"
+	case bytes.IndexByte(head, 0) >= 0:
+		return "a binary file"
+	}
+	return ""
+}
+
 func (a *app) loadKeyring(o keyOptions) (*keystream.Keyring, error) {
 	files, err := keystream.ReadKeyring(o.path)
 	if err != nil {
+		if kind := notKeyKind(o.path); kind != "" {
+			return nil, fileErr(o.path, fmt.Errorf("this is %s, not a key file: -k takes the key file jpegveil keygen wrote", kind))
+		}
 		return nil, fileErr(o.path, err)
 	}
 	var pass []byte

@@ -7,6 +7,8 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -22,13 +24,17 @@ func newServeCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve [--config FILE]",
 		Short: "Run the proxy",
-		Long: `serve runs the intercepting proxy. Without --config it uses the built-in
-configuration: listen on 127.0.0.1:8080, state in ~/.local/share/jpegveil
-(key, CA and ledger created on first start), and the photo-service rules of
-config.example.yaml.`,
+		Long: `serve runs the intercepting proxy. The configuration is the first of:
+--config FILE, the file $JPEGVEIL_CONFIG names, the file jpegveil init
+writes ($XDG_CONFIG_HOME/jpegveil/config.yaml, or
+~/.config/jpegveil/config.yaml), and the built-in configuration (listen
+on 127.0.0.1:8080, state in ~/.local/share/jpegveil, the photo-service
+rules of config.example.yaml). serve says at start which one it loaded.
+The key, the CA and the ledger are created on first start; a rule domain
+no CA generation covers gets a new generation (see jpegveil ca).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig(configFile)
+			cfg, src, err := a.loadConfig(configFile)
 			if err != nil {
 				return err
 			}
@@ -51,9 +57,12 @@ config.example.yaml.`,
 			if err != nil {
 				return err
 			}
-			printWelcome(a, cfg, st, l.Addr().String())
-			log.Info("listening", zap.String("addr", l.Addr().String()), zap.String("key_id", st.Key.ID()),
-				zap.String("ca", st.CAPath), zap.Int("rules", len(cfg.Rules)))
+			fmt.Fprintf(a.stderr, "config: %s\n", src)
+			reportCAChange(a.stderr, log, cfg, st)
+			printWelcome(a, cfg, st, l.Addr().(*net.TCPAddr))
+			log.Info("listening", zap.String("addr", l.Addr().String()), zap.String("config", src.String()),
+				zap.String("key_id", st.Key.ID()), zap.Int("ca_generations", len(st.Authorities.Generations())),
+				zap.Int("rules", len(cfg.Rules)))
 			ctx, stop := signal.NotifyContext(a.context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			err = srv.Serve(ctx, l)
@@ -61,52 +70,77 @@ config.example.yaml.`,
 			return err
 		},
 	}
-	cmd.Flags().StringVar(&configFile, "config", "", "configuration file (default: the built-in configuration)")
+	cmd.Flags().StringVar(&configFile, "config", "", "configuration file (default: $JPEGVEIL_CONFIG, then ~/.config/jpegveil/config.yaml, then the built-in configuration)")
 	cmd.Flags().StringVar(&passFile, "passphrase-file", "", "file holding the passphrase of a passphrase key")
 	return cmd
 }
 
-// loadConfig reads FILE, or builds the default configuration.
-func loadConfig(file string) (*config.Config, error) {
-	if file != "" {
-		return config.LoadConfig(file)
-	}
-	cfg := config.DefaultConfig()
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	return cfg, nil
-}
-
-// openState opens (or creates) the state directory, explaining the one
-// problem a user is likely to meet: a CA made for other rules.
-func openState(a *app, cfg *config.Config, passFile string) (*State, error) {
-	st, err := OpenState(cfg, func() ([]byte, error) {
+// openState opens (or creates) the state directory.
+func openState(_ *app, cfg *config.Config, passFile string) (*State, error) {
+	return OpenState(cfg, func() ([]byte, error) {
 		if passFile == "" {
 			return nil, errors.New("the key is a passphrase key: give --passphrase-file")
 		}
 		return readPassphraseFile(passFile)
 	})
-	var mismatch *certs.ConstraintsMismatchError
-	if errors.As(err, &mismatch) {
-		return nil, fmt.Errorf("%w\nThe CA in %s was made for other rule hosts. To use the new rules, delete ca.pem and ca-key.pem there, restart, and install the new CA on your devices (or set ca.name_constraints: false)", err, cfg.StateDir)
-	}
-	return st, err
 }
 
-func printWelcome(a *app, cfg *config.Config, st *State, addr string) {
+// printWelcome prints where devices find the proxy, which CA generations
+// they install and a curl command that goes through an intercepted host.
+func printWelcome(a *app, cfg *config.Config, st *State, addr *net.TCPAddr) {
 	w := a.stderr
 	if st.KeyCreated {
 		fmt.Fprintf(w, "Created a new key in %s.\n", cfg.KeyFile)
 	}
-	if st.CACreated {
-		fmt.Fprintf(w, "Created a new CA in %s.\n", st.CAPath)
+	addrs, loopbackOnly := proxy.ReachableAddrs(addr)
+	local := net.JoinHostPort("127.0.0.1", strconv.Itoa(addr.Port))
+	if ip := addr.IP; !ip.IsUnspecified() {
+		local = addr.String()
+	}
+	shown := local
+	if len(addrs) > 0 {
+		shown = addrs[0]
 	}
 	printBackupNotice(w, st.BackupMissing())
-	fmt.Fprintf(w, "jpegveil proxy on http://%s (key ID %s)\n", addr, st.Key.ID())
-	fmt.Fprintf(w, "  CA certificate: %s\n  CA fingerprint: %s\n", st.CAPath, st.CA.Fingerprint())
-	fmt.Fprintf(w, "  Point your browser or device at the proxy, then open http://jpegveil/ to install the CA.\n")
-	fmt.Fprintf(w, "  Try: curl -x http://%s --cacert %s https://photoslibrary.googleapis.com/\n", addr, st.CAPath)
+	fmt.Fprintf(w, "jpegveil proxy on http://%s (key ID %s)\n", shown, st.Key.ID())
+	switch {
+	case loopbackOnly && addr.IP.IsUnspecified():
+		fmt.Fprintf(w, "  This machine has no network address besides loopback: phones cannot reach it yet.\n")
+	case loopbackOnly:
+		fmt.Fprintf(w, "  Only this machine can use it (listen: %s). For phones, set listen: 0.0.0.0:%d and\n"+
+			"  clients.allow: [your network, e.g. 192.168.1.0/24] in %s, then restart.\n", cfg.Listen, addr.Port, configName(cfg))
+	default:
+		fmt.Fprintf(w, "  Devices enter as proxy: %s\n", strings.Join(addrs, ", "))
+	}
+	fmt.Fprintf(w, "  Set-up page: http://%s/ (QR code, steps, certificates; http://jpegveil/ through the proxy)\n", shown)
+	describeGenerations(w, cfg, st.Authorities)
+	if host, g := exampleHost(cfg, st.Authorities); host != "" {
+		fmt.Fprintf(w, "  Try: curl -x http://%s --cacert %s https://%s/\n", local, g.CertPath, host)
+	}
+}
+
+// configName names the configuration file for messages.
+func configName(cfg *config.Config) string {
+	if cfg.Source != "" {
+		return cfg.Source
+	}
+	return "a config file (jpegveil init writes one)"
+}
+
+// exampleHost is a host of the rules the curl example can name, and the
+// generation that issues its leaf.
+func exampleHost(cfg *config.Config, auth *certs.Authorities) (string, *certs.Generation) {
+	for _, r := range cfg.Rules {
+		for _, h := range r.Hosts {
+			if suffix, ok := strings.CutPrefix(h, "*."); ok {
+				h = "www." + suffix
+			}
+			if g := auth.For(h); g != nil {
+				return h, g
+			}
+		}
+	}
+	return "", nil
 }
 
 func (a *app) context() context.Context {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -23,8 +24,10 @@ type State struct {
 	proxy.Deps
 	Dir        string
 	KeyCreated bool
-	CACreated  bool
-	CAPath     string
+	// CACreated is the CA generation this start created, or nil; NewDomains
+	// are the wanted domains no older generation permitted.
+	CACreated  *certs.Generation
+	NewDomains []string
 }
 
 // Close releases the ledger.
@@ -32,8 +35,8 @@ func (st *State) Close() error { return st.Ledger.Close() }
 
 // OpenState opens the state directory of cfg, creating on first start what
 // is missing: the directory (0700), a random key in extended mode (0600),
-// the CA (constrained to the rule domains unless ca.name_constraints is
-// false) and the ledger. passphrase is asked for only when the key file is
+// a CA generation covering caWant(cfg) (see certs.Authorities) and the
+// ledger. passphrase is asked for only when the key file is
 // a passphrase key; it may be nil otherwise.
 func OpenState(cfg *config.Config, passphrase func() ([]byte, error)) (*State, error) {
 	st := &State{Dir: cfg.StateDir}
@@ -45,22 +48,50 @@ func OpenState(cfg *config.Config, passphrase func() ([]byte, error)) (*State, e
 		return nil, err
 	}
 	st.Keyring, st.Key, st.KeyCreated = ring, ring.Current(), created
-	var opts certs.CAOptions
-	if cfg.CA.NameConstraints {
-		opts.PermittedDomains = cfg.RuleDomains()
-	}
-	ca, caCreated, err := certs.LoadOrCreateCA(cfg.StateDir, opts)
-	if err != nil {
+	if err := st.ensureAuthorities(cfg); err != nil {
 		return nil, err
 	}
-	st.CA, st.CACreated = ca, caCreated
-	st.CAPath = filepath.Join(cfg.StateDir, certs.CertFileName)
 	led, err := ledger.OpenBolt(filepath.Join(cfg.StateDir, "ledger.db"), ledger.BoltOptions{})
 	if err != nil {
 		return nil, err
 	}
 	st.Ledger = led
 	return st, nil
+}
+
+// caWant is what the CA generations must cover: every preset service's
+// domains and the rule domains, so that a rule change seldom needs a new
+// generation, and no constraints at all with ca.name_constraints: false.
+// IP addresses are left out: a constrained CA never issues for them.
+func caWant(cfg *config.Config) certs.Want {
+	var domains []string
+	for _, d := range append(config.PresetDomains(), cfg.RuleDomains()...) {
+		if net.ParseIP(d) == nil && !slices.Contains(domains, d) {
+			domains = append(domains, d)
+		}
+	}
+	return certs.Want{Domains: domains, Unconstrained: !cfg.CA.NameConstraints}
+}
+
+// ensureAuthorities loads the CA generations and creates one when the
+// configuration wants domains no live generation permits. It never refuses
+// a change of rules: devices keep the generations they trust.
+func (st *State) ensureAuthorities(cfg *config.Config) error {
+	want := caWant(cfg)
+	before, err := certs.LoadAuthorities(cfg.StateDir, certs.CAOptions{})
+	if err != nil {
+		return err
+	}
+	if st.NewDomains, err = before.Missing(want); err != nil {
+		return err
+	}
+	auth, created, err := certs.EnsureAuthorities(cfg.StateDir, want, certs.CAOptions{})
+	if err != nil {
+		return err
+	}
+	st.Authorities, st.CACreated = auth, created
+	st.CA = auth.Newest().CA
+	return nil
 }
 
 // loadOrCreateKeyring reads the keyring at path (a single key file is a

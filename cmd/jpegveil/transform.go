@@ -185,7 +185,7 @@ func (a *app) transformOne(d direction, ring *keystream.Keyring, in string, inIn
 	)
 	out := outName(fl.out)
 	if fl.out == "-" {
-		res, perr, err = a.transformToStdout(key, src, fl.veilOptions(), fl.allowPartial)
+		res, perr, err = a.transformToStdout(key, src, fl.veilOptions(), fl.allowPartial, false)
 	} else {
 		target, perm := fl.out, fs.FileMode(0o644)
 		if inInfo != nil {
@@ -198,13 +198,17 @@ func (a *app) transformOne(d direction, ring *keystream.Keyring, in string, inIn
 			}
 			out = in
 		}
-		res, perr, err = transformFile(key, src, target, perm, fl.veilOptions(), fl.inPlace || fl.force, fl.allowPartial)
+		res, perr, err = transformFile(key, src, target, perm, fl.veilOptions(), fl.inPlace || fl.force, fl.allowPartial, false)
 	}
 	switch {
 	case errors.Is(err, errExists) || isWriteError(err):
 		return fileErr(out, err)
 	case err != nil:
 		return fileErr(inName(in), err)
+	case perr != nil && !res.Transformed && !isMetadataError(perr):
+		// Writing the input unchanged under the output's name would leave a
+		// plaintext where an encrypted file is expected.
+		return fileErr(inName(in), fmt.Errorf("%s (nothing written: no part of it could be %s)", message(perr), d.past()))
 	case perr != nil && !fl.allowPartial:
 		return fileErr(inName(in), fmt.Errorf("%s (nothing written; see --allow-partial)", message(perr)))
 	case perr != nil:
@@ -225,6 +229,17 @@ func partialNote(d direction, res veil.Result, perr error) string {
 		return message(perr) + "; written unchanged"
 	}
 	return fmt.Sprintf("%s; %s up to byte %d, the rest is unchanged", message(perr), d.past(), off)
+}
+
+// writesPartial reports whether an output with the parse error perr is
+// written (see transformFile).
+func writesPartial(res veil.Result, perr error, allowPartial, unchangedToo bool) bool {
+	return allowPartial && (res.Transformed || isMetadataError(perr) || unchangedToo)
+}
+
+func isMetadataError(err error) bool {
+	var me *veil.MetadataError
+	return errors.As(err, &me)
 }
 
 // writeError marks an error of the output side.
@@ -271,15 +286,16 @@ func transformStream(key *keystream.Key, dst io.Writer, src io.Reader, opts veil
 }
 
 // transformFile transforms src into target through an atomic file. When
-// the input has a parse error and allowPartial is not set, nothing is
-// written.
-func transformFile(key *keystream.Key, src io.Reader, target string, perm fs.FileMode, opts veil.Options, replace, allowPartial bool) (veil.Result, error, error) {
+// the input has a parse error, nothing is written unless allowPartial is
+// set and some of the input was transformed, or unchangedToo is set (a
+// tree copies what it cannot transform under the same name).
+func transformFile(key *keystream.Key, src io.Reader, target string, perm fs.FileMode, opts veil.Options, replace, allowPartial, unchangedToo bool) (veil.Result, error, error) {
 	af, err := createAtomic(target, perm)
 	if err != nil {
 		return veil.Result{}, nil, &writeError{err}
 	}
 	res, perr, err := transformStream(key, af, src, opts)
-	if err != nil || perr != nil && !allowPartial {
+	if err != nil || perr != nil && !writesPartial(res, perr, allowPartial, unchangedToo) {
 		af.abort()
 		return res, perr, err
 	}
@@ -294,10 +310,10 @@ func transformFile(key *keystream.Key, src io.Reader, target string, perm fs.Fil
 
 // transformToStdout buffers the output, so that nothing reaches stdout
 // when the input turns out to be unusable.
-func (a *app) transformToStdout(key *keystream.Key, src io.Reader, opts veil.Options, allowPartial bool) (veil.Result, error, error) {
+func (a *app) transformToStdout(key *keystream.Key, src io.Reader, opts veil.Options, allowPartial, unchangedToo bool) (veil.Result, error, error) {
 	var buf bytes.Buffer
 	res, perr, err := transformStream(key, &buf, src, opts)
-	if err != nil || perr != nil && !allowPartial {
+	if err != nil || perr != nil && !writesPartial(res, perr, allowPartial, unchangedToo) {
 		return res, perr, err
 	}
 	if _, err := buf.WriteTo(a.stdout); err != nil {
