@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -31,6 +33,7 @@ type Config struct {
 	Limits         LimitsConfig         `yaml:"limits"`
 	CA             CAConfig             `yaml:"ca"`
 	Metadata       MetadataConfig       `yaml:"metadata"`
+	Previews       PreviewsConfig       `yaml:"previews"`
 	// Rules decide which requests are intercepted; the first match wins.
 	Rules []Rule `yaml:"rules"`
 	// Source is the absolute path of the file LoadConfig read; empty for
@@ -55,6 +58,9 @@ type ClientsConfig struct {
 	// Auth, when set, requires Basic proxy authentication
 	// (Proxy-Authorization) from every client.
 	Auth *AuthConfig `yaml:"auth"`
+	// ConnectPorts are the ports clients may open tunnels (CONNECT) to,
+	// besides the ports of Upstream.Resolve. Default [443].
+	ConnectPorts []int `yaml:"connect_ports"`
 }
 
 // AuthConfig is the Basic proxy authentication credential.
@@ -93,6 +99,12 @@ type LimitsConfig struct {
 	// HashBuffer is the most body the proxy buffers to recompute a header
 	// carrying a hash of the body. Default 64MiB.
 	HashBuffer Size `yaml:"hash_buffer"`
+	// BufferMemory is the memory all buffered uploads share: bodies held
+	// for a hash header, chunks of resumable uploads and the output their
+	// sessions keep. Beyond it a request waits up to BufferWait, then gets
+	// 503 with Retry-After. Default 128MiB; at least twice HashBuffer.
+	BufferMemory Size     `yaml:"buffer_memory"`
+	BufferWait   Duration `yaml:"buffer_wait"` // default 10s
 	// MaxSessions is the number of resumable upload sessions kept.
 	// Default 256.
 	MaxSessions int `yaml:"max_sessions"`
@@ -125,6 +137,25 @@ type MetadataConfig struct {
 	GPS           MetadataAction `yaml:"gps"`
 }
 
+// PreviewsConfig governs the previews the proxy renders itself from the
+// decrypted photo, for the rules with body api, and the cache that keeps
+// them.
+type PreviewsConfig struct {
+	// UploadSizes are the longest sides, in pixels, rendered while a photo
+	// is uploaded (the proxy holds the plaintext then), so that a grid
+	// of thumbnails costs no download of the original. Default [250, 1440].
+	UploadSizes []int `yaml:"upload_sizes"`
+	// MemoryCache bounds the rendered previews kept in memory. Default
+	// 64MiB.
+	MemoryCache Size `yaml:"memory_cache"`
+	// DiskCache bounds the previews kept in <state_dir>/previews,
+	// encrypted under a key derived from the master key; 0 keeps none.
+	DiskCache Size `yaml:"disk_cache"`
+	// Quality is the JPEG quality of a rendered preview, 1 to 100.
+	// Default 85.
+	Quality int `yaml:"quality"`
+}
+
 // BodyKind says where the photo is in a matched request or response.
 type BodyKind string
 
@@ -134,6 +165,9 @@ const (
 	BodyMultipart BodyKind = "multipart" // a form field (Rule.Field) of a multipart request is the file
 	BodyResumable BodyKind = "resumable" // a resumable upload protocol (Rule.Resumable)
 	BodyDownload  BodyKind = "download"  // the response body is the file
+	// BodyAPI is the rest of a service's API (Rule.Service): previews of
+	// the proxy's photos are rendered locally and checksums translated.
+	BodyAPI BodyKind = "api"
 )
 
 // IsUpload reports whether the body kind carries a photo up to the service.
@@ -210,6 +244,21 @@ type Rule struct {
 	// OnUnsure applies to upload rules only; default (and empty, in a
 	// rule built in code) encrypt.
 	OnUnsure UnsureAction `yaml:"on_unsure"`
+	// Service names the photo service whose protocol the rule's requests
+	// speak (immich, google, nextcloud, icloud); required with body api.
+	// On an upload rule it lets the proxy read the service's ID for the
+	// photo from the answer and render its previews.
+	Service string `yaml:"service"`
+	// Previews, on a rule with body api or download that names its
+	// service, says whether previews of the proxy's photos are rendered
+	// locally (default true); checksums are translated either way.
+	Previews *bool `yaml:"previews"`
+}
+
+// RendersPreviews reports whether the rule's previews are rendered
+// locally.
+func (r *Rule) RendersPreviews() bool {
+	return (r.Body == BodyAPI || r.Body == BodyDownload) && r.Service != "" && (r.Previews == nil || *r.Previews)
 }
 
 // ReencodeAction says what happens to uploads on a rule whose service was
@@ -232,6 +281,9 @@ const DefaultListen = "127.0.0.1:8080"
 func defaultMethods(b BodyKind) []string {
 	if b == BodyDownload {
 		return []string{"GET"}
+	}
+	if b == BodyAPI {
+		return []string{"GET", "POST", "PUT"}
 	}
 	return []string{"POST", "PUT"}
 }
@@ -282,6 +334,9 @@ func (c *Config) applyDefaults() {
 	if c.Clients.Allow == nil && listenIsLoopback(c.Listen) {
 		c.Clients.Allow = d.Clients.Allow
 	}
+	if c.Clients.ConnectPorts == nil {
+		c.Clients.ConnectPorts = d.Clients.ConnectPorts
+	}
 	setDuration(&c.Upstream.DialTimeout, d.Upstream.DialTimeout.Duration)
 	setDuration(&c.Upstream.IdleTimeout, d.Upstream.IdleTimeout.Duration)
 	setDuration(&c.Upstream.ResponseHeaderTimeout, d.Upstream.ResponseHeaderTimeout.Duration)
@@ -290,6 +345,10 @@ func (c *Config) applyDefaults() {
 	if c.Limits.HashBuffer == 0 {
 		c.Limits.HashBuffer = d.Limits.HashBuffer
 	}
+	if c.Limits.BufferMemory == 0 {
+		c.Limits.BufferMemory = d.Limits.BufferMemory
+	}
+	setDuration(&c.Limits.BufferWait, d.Limits.BufferWait.Duration)
 	if c.Limits.MaxSessions == 0 {
 		c.Limits.MaxSessions = d.Limits.MaxSessions
 	}
@@ -297,6 +356,15 @@ func (c *Config) applyDefaults() {
 	setString(&c.Metadata.ExifThumbnail, d.Metadata.ExifThumbnail)
 	setString(&c.Metadata.MPFImages, d.Metadata.MPFImages)
 	setString(&c.Metadata.GPS, d.Metadata.GPS)
+	if c.Previews.UploadSizes == nil {
+		c.Previews.UploadSizes = d.Previews.UploadSizes
+	}
+	if c.Previews.MemoryCache == 0 {
+		c.Previews.MemoryCache = d.Previews.MemoryCache
+	}
+	if c.Previews.Quality == 0 {
+		c.Previews.Quality = d.Previews.Quality
+	}
 	for i := range c.Rules {
 		c.Rules[i].applyDefaults()
 	}
@@ -423,6 +491,24 @@ func (c *Config) ClientAddrAllowed(addr netip.Addr) bool {
 	addr = addr.Unmap().WithZone("")
 	for _, n := range c.Clients.Allow {
 		if n.Contains(addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// ConnectAllowed reports whether a client may open a tunnel to port: one of
+// Clients.ConnectPorts or the port of an Upstream.Resolve key.
+func (c *Config) ConnectAllowed(port string) bool {
+	n, err := strconv.Atoi(port)
+	if err != nil {
+		return false
+	}
+	if slices.Contains(c.Clients.ConnectPorts, n) {
+		return true
+	}
+	for k := range c.Upstream.Resolve {
+		if _, p, err := net.SplitHostPort(k); err == nil && p == port {
 			return true
 		}
 	}

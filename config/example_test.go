@@ -83,7 +83,7 @@ func TestExampleRulePresetsValidate(t *testing.T) {
 	for _, r := range c.Rules {
 		names = append(names, r.Name)
 	}
-	for _, want := range []string{"immich-upload", "immich-download", "nextcloud-upload", "nextcloud-chunked-upload", "nextcloud-download"} {
+	for _, want := range []string{"immich-upload", "immich-download", "immich-api", "nextcloud-upload", "nextcloud-chunked-upload", "nextcloud-download", "nextcloud-api", "icloud-api"} {
 		if !slices.Contains(names, want) {
 			t.Errorf("preset %q not found among %v", want, names)
 		}
@@ -91,16 +91,20 @@ func TestExampleRulePresetsValidate(t *testing.T) {
 	tests := []matchCase{
 		{"POST", "immich.example.org", "/api/assets", "immich-upload"},
 		{"GET", "immich.example.org", "/api/assets/8f2a/original", "immich-download"},
-		{"GET", "immich.example.org", "/api/assets/8f2a/thumbnail", ""},
+		{"GET", "immich.example.org", "/api/assets/8f2a/thumbnail", "immich-api"},
+		{"POST", "immich.example.org", "/api/assets/bulk-upload-check", "immich-api"},
 		{"PUT", "cloud.example.org", "/remote.php/dav/files/alice/Photos/a.jpg", "nextcloud-upload"},
 		{"PUT", "cloud.example.org", "/remote.php/dav/uploads/alice/web-file-upload-1/00001", "nextcloud-chunked-upload"},
 		{"MOVE", "cloud.example.org", "/remote.php/dav/uploads/alice/web-file-upload-1/.file", "nextcloud-chunked-upload"},
 		{"GET", "cloud.example.org", "/remote.php/dav/files/alice/Photos/a.jpg", "nextcloud-download"},
+		{"PROPFIND", "cloud.example.org", "/remote.php/dav/files/alice/Photos", "nextcloud-api"},
+		{"GET", "cloud.example.org", "/index.php/core/preview", "nextcloud-api"},
 		{"POST", "photoslibrary.googleapis.com", "/v1/uploads", "google-photos-library-upload"},
 		{"PUT", "photos.google.com", "/_/upload/uploadmedia/interactive", "google-photos-web-upload"},
 		{"GET", "lh3.googleusercontent.com", "/lr/AbC=d", "google-photos-download"},
 		{"POST", "p123-content.icloud-content.com", "/upload", "icloud-upload"},
 		{"GET", "cvws.icloud-content.com", "/B/abc/file.jpg", "icloud-download"},
+		{"POST", "p42-ckdatabasews.icloud.com", "/database/1/com.apple.photos.cloud/production/private/records/query", "icloud-api"},
 	}
 	checkMatches(t, c, tests)
 }

@@ -63,6 +63,7 @@ func (c *Config) Validate() error {
 		v.add("log.format", "must be console or json, not %q", c.Log.Format)
 	}
 	c.validateClients(v)
+	c.validatePreviews(v)
 	c.validateUpstream(v)
 	for _, d := range []struct {
 		path string
@@ -74,6 +75,7 @@ func (c *Config) Validate() error {
 		{"client_timeouts.read_header", c.ClientTimeouts.ReadHeader},
 		{"client_timeouts.idle", c.ClientTimeouts.Idle},
 		{"limits.session_ttl", c.Limits.SessionTTL},
+		{"limits.buffer_wait", c.Limits.BufferWait},
 	} {
 		if d.d.Duration <= 0 {
 			v.add(d.path, "must be positive, not %s", d.d.Duration)
@@ -81,6 +83,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Limits.HashBuffer <= 0 {
 		v.add("limits.hash_buffer", "must be positive, not %d", int64(c.Limits.HashBuffer))
+	}
+	if c.Limits.HashBuffer > 0 && c.Limits.BufferMemory < 2*c.Limits.HashBuffer {
+		v.add("limits.buffer_memory", "must be at least twice limits.hash_buffer (%s), which a chunk of a resumable upload takes with its encrypted copy, not %s", 2*c.Limits.HashBuffer, c.Limits.BufferMemory)
 	}
 	if c.Limits.MaxSessions <= 0 {
 		v.add("limits.max_sessions", "must be positive, not %d", c.Limits.MaxSessions)
@@ -128,9 +133,22 @@ func (c *Config) validateListen(v *validator) {
 		v.addErr("clients", fmt.Errorf("%w: listen address %q is reachable from other machines, so set clients.allow (the client networks allowed) or clients.auth (proxy authentication)", ErrOpenProxy, c.Listen))
 		return
 	}
+	single := false
 	for i, n := range c.Clients.Allow {
 		if n.IsValid() && n.Bits() == 0 {
+			single = true
 			v.addErr(fmt.Sprintf("clients.allow[%d]", i), fmt.Errorf("%w: %s admits every address; narrow it or set clients.auth", ErrOpenProxy, n))
+		}
+	}
+	if single {
+		return
+	}
+	for _, f := range []struct {
+		name string
+		zero netip.Addr
+	}{{"IPv4", netip.IPv4Unspecified()}, {"IPv6", netip.IPv6Unspecified()}} {
+		if admitsFamily(c.Clients.Allow, f.zero) {
+			v.addErr("clients.allow", fmt.Errorf("%w: together these networks admit every %s address; narrow them or set clients.auth", ErrOpenProxy, f.name))
 		}
 	}
 }
@@ -154,6 +172,11 @@ func (c *Config) validateClients(v *validator) {
 	for i, n := range c.Clients.Allow {
 		if !n.IsValid() {
 			v.add(fmt.Sprintf("clients.allow[%d]", i), "not a valid network")
+		}
+	}
+	for i, p := range c.Clients.ConnectPorts {
+		if p < 1 || p > 65535 {
+			v.add(fmt.Sprintf("clients.connect_ports[%d]", i), "must be a port number from 1 to 65535, not %d", p)
 		}
 	}
 	a := c.Clients.Auth
@@ -308,12 +331,13 @@ func (c *Config) validateRules(v *validator) {
 			}
 		}
 		switch r.Body {
-		case BodyRaw, BodyMultipart, BodyResumable, BodyDownload:
+		case BodyRaw, BodyMultipart, BodyResumable, BodyDownload, BodyAPI:
 		case "":
-			v.add(p+".body", "required: raw, multipart, resumable or download")
+			v.add(p+".body", "required: raw, multipart, resumable, download or api")
 		default:
-			v.add(p+".body", "must be raw, multipart, resumable or download, not %q", r.Body)
+			v.add(p+".body", "must be raw, multipart, resumable, download or api, not %q", r.Body)
 		}
+		validateRuleService(v, p, r)
 		switch {
 		case r.Body == BodyMultipart && r.Field == "":
 			v.add(p+".field", "required with body multipart: the form field that carries the file (Immich: assetData)")
@@ -438,6 +462,38 @@ func oneOf(s string, options ...string) bool {
 		}
 	}
 	return false
+}
+
+// Services are the names rule.service accepts.
+var Services = []string{"google", "icloud", "immich", "nextcloud"}
+
+func validateRuleService(v *validator, p string, r *Rule) {
+	switch {
+	case r.Body == BodyAPI && r.Service == "":
+		v.add(p+".service", "required with body api: %s", strings.Join(Services, ", "))
+	case r.Service != "" && !oneOf(r.Service, Services...):
+		v.add(p+".service", "must be one of %s, not %q", strings.Join(Services, ", "), r.Service)
+	}
+	if r.Previews != nil && ((r.Body != BodyAPI && r.Body != BodyDownload) || r.Service == "") {
+		v.add(p+".previews", "only allowed with body api or download, with service")
+	}
+}
+
+func (c *Config) validatePreviews(v *validator) {
+	for i, n := range c.Previews.UploadSizes {
+		if n < 16 || n > 8192 {
+			v.add(fmt.Sprintf("previews.upload_sizes[%d]", i), "must be 16 to 8192 pixels, not %d", n)
+		}
+	}
+	if c.Previews.MemoryCache < 0 {
+		v.add("previews.memory_cache", "must be positive")
+	}
+	if c.Previews.DiskCache < 0 {
+		v.add("previews.disk_cache", "must be 0 (none) or positive")
+	}
+	if c.Previews.Quality < 1 || c.Previews.Quality > 100 {
+		v.add("previews.quality", "must be 1 to 100, not %d", c.Previews.Quality)
+	}
 }
 
 // validatePolicies checks the upload policies of the rule r at p.

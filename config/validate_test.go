@@ -110,6 +110,9 @@ func TestValidate(t *testing.T) {
 		{"timeout zero", func(_ *testing.T, c *Config) { c.Upstream.DialTimeout.Duration = 0 }, "upstream.dial_timeout", "positive", nil},
 		{"timeout negative", func(_ *testing.T, c *Config) { c.ClientTimeouts.Idle.Duration = -time.Second }, "client_timeouts.idle", "positive", nil},
 		{"hash_buffer", func(_ *testing.T, c *Config) { c.Limits.HashBuffer = -1 }, "limits.hash_buffer", "positive", nil},
+		{"connect port", func(_ *testing.T, c *Config) { c.Clients.ConnectPorts = []int{443, 0} }, "clients.connect_ports[1]", "port number", nil},
+		{"buffer_memory", func(_ *testing.T, c *Config) { c.Limits.BufferMemory = c.Limits.HashBuffer }, "limits.buffer_memory", "twice limits.hash_buffer", nil},
+		{"buffer_wait", func(_ *testing.T, c *Config) { c.Limits.BufferWait.Duration = 0 }, "limits.buffer_wait", "positive", nil},
 		{"max_sessions", func(_ *testing.T, c *Config) { c.Limits.MaxSessions = 0 }, "limits.max_sessions", "positive", nil},
 		{"session_ttl", func(_ *testing.T, c *Config) { c.Limits.SessionTTL.Duration = 0 }, "limits.session_ttl", "positive", nil},
 		{"metadata", func(_ *testing.T, c *Config) { c.Metadata.GPS = "strip" }, "metadata.gps", "encrypt or keep", nil},
@@ -364,5 +367,30 @@ func TestSecretNeverPrinted(t *testing.T) {
 		if !strings.Contains(out, "[redacted]") {
 			t.Errorf("%s does not show [redacted]: %s", name, out)
 		}
+	}
+}
+
+func TestRuleServiceAndPreviews(t *testing.T) {
+	tests := []struct {
+		name, rule, want string
+	}{
+		{"api needs a service", "{name: a, hosts: [x.example.org], body: api}", "rules[0].service: required with body api"},
+		{"unknown service", "{name: a, hosts: [x.example.org], body: api, service: flickr}", "rules[0].service: must be one of"},
+		{"previews only with a service", "{name: a, hosts: [x.example.org], body: download, previews: false}", "rules[0].previews: only allowed with body api or download, with service"},
+		{"previews not on uploads", "{name: a, hosts: [x.example.org], body: raw, service: icloud, previews: false}", "rules[0].previews: only allowed"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			isolateEnv(t)
+			_, err := ParseConfig([]byte("state_dir: /tmp/s\nrules:\n  - "+tc.rule+"\n"), "")
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want %q", err, tc.want)
+			}
+		})
+	}
+	isolateEnv(t)
+	c, err := ParseConfig([]byte("state_dir: /tmp/s\npreviews: {upload_sizes: [8]}\nrules: []\n"), "")
+	if err == nil || !strings.Contains(err.Error(), "previews.upload_sizes[0]") {
+		t.Fatalf("upload size 8: got %v, %v", c, err)
 	}
 }

@@ -20,6 +20,8 @@ const (
 	purposeNonce     = "jpegveil v1 nonce"
 	purposeLedger    = "jpegveil v1 ledger"
 	purposeKeyID     = "jpegveil v1 key id"
+	purposePreviews  = "jpegveil v1 preview cache"
+	purposeChecksums = "jpegveil v1 checksum map"
 )
 
 // subkeys holds the keys derived from one (master, mode) pair.
@@ -28,6 +30,8 @@ type subkeys struct {
 	nonce     [32]byte // BLAKE2b key of the nonce chain
 	ledger    [32]byte // for the ledger's HMAC fingerprints
 	keyID     [32]byte // the key ID is its first 8 bytes
+	previews  [32]byte // AEAD key of previews cached on disk
+	checksums [32]byte // HMAC key of the checksum map and its stand-ins
 }
 
 // deriveSubkeys computes all subkeys of master under mode. The mode must
@@ -44,6 +48,8 @@ func deriveSubkeys(master *[32]byte, mode Mode) subkeys {
 	expand(s.nonce[:], root, purposeNonce)
 	expand(s.ledger[:], root, purposeLedger)
 	expand(s.keyID[:], root, purposeKeyID)
+	expand(s.previews[:], root, purposePreviews)
+	expand(s.checksums[:], root, purposeChecksums)
 	clear(root)
 	return s
 }

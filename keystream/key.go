@@ -96,6 +96,21 @@ func (k *Key) LedgerKey() []byte {
 	return out
 }
 
+// PreviewCacheKey returns a copy of the 32-byte subkey that encrypts the
+// previews kept on disk.
+func (k *Key) PreviewCacheKey() []byte {
+	k.mustBeValid()
+	return append([]byte(nil), k.secret.sub.previews[:]...)
+}
+
+// ChecksumKey returns a copy of the 32-byte subkey that keys the map from
+// the checksums of photos to those of their ciphertexts, and the stand-ins
+// sent for checksums the map does not hold.
+func (k *Key) ChecksumKey() []byte {
+	k.mustBeValid()
+	return append([]byte(nil), k.secret.sub.checksums[:]...)
+}
+
 // String returns "keystream.Key{id=…, mode=…}" and nothing secret.
 //
 // String, GoString and Format have value receivers so that printing a Key

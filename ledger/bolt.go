@@ -21,6 +21,7 @@ import (
 //	bucket "fingerprints": fingerprint (32 bytes) -> value
 //	bucket "services":     fingerprint -> service identities (records.go)
 //	bucket "hashes":       fingerprint -> SHA-256 of the whole ciphertext file
+//	bucket "aliases":      keyed lookup key -> opaque value (aliases.go)
 //
 // value: 1 byte value format (1), 8 bytes big-endian Unix seconds when
 // added, then the key ID bytes. The "services" and "hashes" buckets were

@@ -14,6 +14,7 @@ type Memory struct {
 	entries  map[Fingerprint]Entry
 	services map[Fingerprint][]ServiceRef
 	hashes   map[Fingerprint][32]byte
+	aliases  memoryAliases
 	closed   bool
 }
 

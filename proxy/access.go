@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 
@@ -26,9 +27,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.onboard.ServeHTTP(w, r)
 		return
 	}
-	if proxied && !s.authorized(r) {
-		w.Header().Set("Proxy-Authenticate", `Basic realm="jpegveil"`)
-		http.Error(w, "jpegveil: proxy authentication required", http.StatusProxyAuthRequired)
+	if proxied && !s.authenticate(w, r, addr.Addr()) {
+		return
+	}
+	if r.Method == http.MethodConnect && !s.cfg.ConnectAllowed(connectPort(r)) {
+		s.log.Warn("refused a tunnel to a port not in clients.connect_ports", zap.String("client", r.RemoteAddr), zap.String("target", r.URL.Host))
+		http.Error(w, "jpegveil: tunnels may go to the ports in clients.connect_ports and upstream.resolve only, not to port "+connectPort(r), http.StatusForbidden)
 		return
 	}
 	if proxied && !addr.Addr().Unmap().IsLoopback() && s.targetsLoopback(r) {
@@ -38,8 +42,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.Method == http.MethodConnect {
 		w = withIdleTimeout(w, r)
+		if s.intercepts(r.URL.Hostname()) {
+			s.intercept(w, r)
+			return
+		}
 	}
 	s.gp.ServeHTTP(w, r)
+}
+
+// connectPort is the port a CONNECT would dial: goproxy dials 80 when the
+// target names none.
+func connectPort(r *http.Request) string {
+	if p := r.URL.Port(); p != "" {
+		return p
+	}
+	return "80"
 }
 
 // targetsLoopback reports whether a proxied request would reach a loopback
@@ -72,22 +89,56 @@ func (s *Server) targetsLoopback(r *http.Request) bool {
 	return false
 }
 
-func (s *Server) authorized(r *http.Request) bool {
-	auth := s.cfg.Clients.Auth
-	if auth == nil {
+// authenticate checks the proxy credentials of a request from client, when
+// clients.auth asks for them, and answers the request if they do not do:
+// 407 for missing or wrong credentials, 429 while the client's address
+// has to wait after repeated failures. Failures are logged, never with
+// what was sent.
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, client netip.Addr) bool {
+	if s.cfg.Clients.Auth == nil {
 		return true
 	}
-	h := r.Header.Get("Proxy-Authorization")
-	scheme, cred, ok := strings.Cut(h, " ")
-	if !ok || !strings.EqualFold(scheme, "Basic") {
+	if d := s.auth.wait(client); d > 0 {
+		secs := strconv.Itoa(int((d + time.Second - 1) / time.Second))
+		w.Header().Set("Retry-After", secs)
+		http.Error(w, "jpegveil: too many failed proxy authentications from this address; try again in "+secs+" s", http.StatusTooManyRequests)
 		return false
+	}
+	given, ok := s.credentials(r)
+	switch {
+	case ok:
+		s.auth.succeeded(client)
+		return true
+	case given:
+		n, d := s.auth.failed(client)
+		s.log.Warn("proxy authentication failed: wrong user or password", zap.String("client", r.RemoteAddr), zap.Int("failures", n))
+		if d > 0 {
+			s.log.Warn("repeated proxy authentication failures: this address is slowed down", zap.String("client", r.RemoteAddr), zap.Int("failures", n), zap.Duration("wait", d))
+		}
+	}
+	w.Header().Set("Proxy-Authenticate", `Basic realm="jpegveil"`)
+	http.Error(w, "jpegveil: proxy authentication required", http.StatusProxyAuthRequired)
+	return false
+}
+
+// credentials reports whether r carries Basic proxy credentials at all,
+// and whether they are clients.auth's.
+func (s *Server) credentials(r *http.Request) (given, ok bool) {
+	auth := s.cfg.Clients.Auth
+	h := r.Header.Get("Proxy-Authorization")
+	if h == "" {
+		return false, false
+	}
+	scheme, cred, found := strings.Cut(h, " ")
+	if !found || !strings.EqualFold(scheme, "Basic") {
+		return true, false
 	}
 	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(cred))
 	if err != nil {
-		return false
+		return true, false
 	}
-	user, pass, ok := strings.Cut(string(raw), ":")
+	user, pass, found := strings.Cut(string(raw), ":")
 	userOK := subtle.ConstantTimeCompare([]byte(user), []byte(auth.User)) == 1
 	passOK := subtle.ConstantTimeCompare([]byte(pass), []byte(auth.Password.Reveal())) == 1
-	return ok && userOK && passOK
+	return true, found && userOK && passOK
 }

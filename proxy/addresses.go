@@ -13,8 +13,9 @@ import (
 // are listed; an unspecified address such as [::] itself is never listed,
 // since no device can connect to it. Loopback and link-local addresses are
 // left out. loopbackOnly reports a listener that only this machine can
-// reach.
-func ReachableAddrs(addr *net.TCPAddr) (addrs []string, loopbackOnly bool) {
+// reach. interfaceAddrs lists the machine's addresses; nil:
+// net.InterfaceAddrs.
+func ReachableAddrs(addr *net.TCPAddr, interfaceAddrs func() ([]net.Addr, error)) (addrs []string, loopbackOnly bool) {
 	if addr == nil {
 		return nil, false
 	}
@@ -30,7 +31,10 @@ func ReachableAddrs(addr *net.TCPAddr) (addrs []string, loopbackOnly bool) {
 	case !ip.IsUnspecified():
 		return []string{net.JoinHostPort(ip.String(), port)}, false
 	}
-	ifaddrs, err := net.InterfaceAddrs()
+	if interfaceAddrs == nil {
+		interfaceAddrs = net.InterfaceAddrs
+	}
+	ifaddrs, err := interfaceAddrs()
 	if err != nil {
 		return nil, false
 	}

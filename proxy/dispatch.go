@@ -52,11 +52,18 @@ func (s *Server) dispatch(ex *exchange) (*http.Response, error) {
 	}
 	switch rule.Body {
 	case config.BodyDownload:
+		if rs, ok := s.byName[rule.Service].(Renditions); ok && rule.RendersPreviews() {
+			if r, ok := rs.Rendition(req, s.names); ok {
+				return s.servePreview(ex, rule.Service, r)
+			}
+		}
 		return ex.download()
 	case config.BodyRaw:
-		return ex.Upload()
+		return s.identifiedUpload(ex, ex.Upload)
 	case config.BodyMultipart:
-		return ex.uploadMultipart()
+		return s.identifiedUpload(ex, ex.uploadMultipart)
+	case config.BodyAPI:
+		return s.api(ex)
 	case config.BodyResumable:
 		if svc, ok := s.services[string(rule.Resumable)]; ok {
 			return svc.Upload(ex)

@@ -3,9 +3,12 @@
 // decrypts them on the way back.
 //
 // An upload: Server.ServeHTTP checks the client (allow-list, proxy
-// authentication, no loopback targets from the network) and hands the
-// CONNECT to goproxy, which intercepts it with a leaf from jpegveil's CA
-// when a rule names the host. Each request inside is matched against the
+// authentication slowed down after failures, tunnel ports, no loopback
+// targets from the network). A CONNECT to a host a rule names is
+// intercepted (tunnel.go): TLS with a leaf from jpegveil's CA, the requests
+// inside read by an http.Server of the proxy's own (header timeout and
+// size limit as outside) and passed to goproxy; any other CONNECT goproxy
+// tunnels untouched. Each request inside is matched against the
 // rules (config.Config.Match); the dispatcher opens an exchange for it and
 // passes it, by the rule's body kind, to the raw upload (the body is the
 // file), the multipart upload (one form field is) or the rule's Service
@@ -15,7 +18,8 @@
 // every key of the keyring, then the classifier (FORMAT.md §34). A
 // ciphertext of ours goes up unchanged and is recorded; a plaintext is
 // encrypted with the current key as a stream on its way upstream (veil),
-// hash headers are recomputed over the ciphertext, and the ledger records
+// hash headers are recomputed over the ciphertext (the body held in memory
+// from one budget, internal/budget), and the ledger records
 // its fingerprint; an image neither can place follows the rule's
 // on_unsure. What a phone appends after the image (a motion photo's video,
 // a Samsung trailer) is found from the end of the file, so it is held
@@ -45,7 +49,20 @@
 // (upstream transport, session table, hash headers, encryption streams),
 // and never imports this package. What a service does beyond its name and
 // hash headers is an interface of its own that the dispatcher checks for:
-// MultiRequestUploader and UploadIdentifier (DownloadIdentifier) today;
-// renditions, checksum translation and a motion-photo policy next (see
-// service.go).
+// MultiRequestUploader, UploadIdentifier (DownloadIdentifier), Renditions,
+// ChecksumTranslator and PreviewIdentifier (see service.go).
+//
+// Previews (previews.go, api.go, uploadid.go): a rule that names its
+// service renders the service's renditions of the proxy's photos itself.
+// On an upload rule the proxy keeps the photo while it goes up, reads the
+// service's ID for it from the answer, renders the likely sizes and the
+// placeholder into the preview cache (proxy/internal/preview) and records
+// the checksums of photo and ciphertext (checksums.go). On a download or
+// api rule a rendition request is answered from the cache (after a HEAD
+// of the original with the client's credentials) or rendered from the
+// original, fetched with those credentials and decrypted; a photo that is
+// not the proxy's gets the service's own rendition. On an api rule JSON
+// and XML bodies go through the service's checksum translation: no
+// checksum of a plaintext goes upstream, and the service's checksums of
+// the proxy's ciphertexts come back as those of the photos.
 package proxy

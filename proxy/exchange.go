@@ -27,6 +27,9 @@ type exchange struct {
 	log   *zap.Logger
 	start time.Time
 	dir   services.Direction
+	// capture follows an upload whose service names the photo in its
+	// answer (identifiedUpload).
+	capture *uploadCapture
 	// kept starts the download check (kept.go); health counts its
 	// findings.
 	kept   func(*http.Request, *http.Response) *keptCheck

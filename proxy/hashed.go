@@ -2,14 +2,17 @@ package proxy
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 
 	"jpegveil/config"
+	"jpegveil/proxy/internal/budget"
 	"jpegveil/proxy/internal/hashes"
 	"jpegveil/proxy/services"
 	"jpegveil/veil"
@@ -17,30 +20,63 @@ import (
 
 // hashedBody is an upload being encrypted into memory, with the digests of
 // the request body and of the file alone, as the client sent them and as
-// they go upstream.
+// they go upstream. Its memory is taken from the proxy's budget as the
+// buffer grows.
 type hashedBody struct {
-	buf                   bytes.Buffer
+	buf                   []byte
+	hold                  *budget.Hold
 	limit                 int64
 	plainBody, cipherBody *hashes.Set
 	plainFile, cipherFile *hashes.Set
 }
 
-func newHashedBody(limit int64, algs []hashes.Alg) *hashedBody {
+func newHashedBody(limit int64, hold *budget.Hold, algs []hashes.Alg) *hashedBody {
 	return &hashedBody{
-		limit:     limit,
+		limit: limit, hold: hold,
 		plainBody: hashes.NewSet(algs...), cipherBody: hashes.NewSet(algs...),
 		plainFile: hashes.NewSet(algs...), cipherFile: hashes.NewSet(algs...),
 	}
 }
 
+// reserve takes the memory for a body of n bytes before any of it is read:
+// all of it at once, so that uploads waiting for memory never each hold a
+// part of what they need.
+func (hb *hashedBody) reserve(ctx context.Context, n int64) error {
+	if err := hb.hold.Resize(ctx, n+1); err != nil {
+		return err
+	}
+	hb.buf = make([]byte, 0, n+1) // one byte more, to see the end
+	return nil
+}
+
 // full reports whether the body went past the limit.
-func (hb *hashedBody) full() bool { return int64(hb.buf.Len()) > hb.limit }
+func (hb *hashedBody) full() bool { return int64(len(hb.buf)) > hb.limit }
+
+// write appends b, which fits in the reservation.
+func (hb *hashedBody) write(b []byte) { hb.buf = append(hb.buf, b...) }
 
 // readFrom appends r to the buffer, reading at most one byte past the
-// limit.
-func (hb *hashedBody) readFrom(r io.Reader) error {
-	_, err := hb.buf.ReadFrom(io.LimitReader(r, hb.limit+1-int64(hb.buf.Len())))
-	return err
+// limit. Beyond the reservation the buffer grows as bytes arrive, each step
+// taken from the budget first.
+func (hb *hashedBody) readFrom(ctx context.Context, r io.Reader) error {
+	for !hb.full() {
+		if len(hb.buf) == cap(hb.buf) {
+			want := min(int64(cap(hb.buf)+max(32<<10, min(cap(hb.buf), 4<<20))), hb.limit+1)
+			if err := hb.hold.Resize(ctx, max(want, hb.hold.Size())); err != nil {
+				return err
+			}
+			hb.buf = slices.Grow(hb.buf, int(want)-len(hb.buf))
+		}
+		n, err := r.Read(hb.buf[len(hb.buf):min(int64(cap(hb.buf)), hb.limit+1)])
+		hb.buf = hb.buf[:len(hb.buf)+n]
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // sendHashed is sendEncrypted for a request that carries hash headers: the
@@ -50,7 +86,8 @@ func (hb *hashedBody) readFrom(r io.Reader) error {
 func (ex *exchange) sendHashed(u uploadParts, found []hashes.Found) (*http.Response, error) {
 	defer u.body.Close()
 	req := ex.req
-	hb := newHashedBody(ex.env.HashBuffer(), hashes.Algs(found))
+	hb := newHashedBody(ex.env.HashBuffer(), ex.env.Memory.NewHold(), hashes.Algs(found))
+	defer hb.hold.Close()
 	tooLarge := func() (*http.Response, error) {
 		services.Drain(req.Body)
 		names := make([]string, len(found))
@@ -63,13 +100,19 @@ func (ex *exchange) sendHashed(u uploadParts, found []hashes.Found) (*http.Respo
 	if req.ContentLength > hb.limit {
 		return tooLarge()
 	}
+	if err := hb.reserve(req.Context(), max(req.ContentLength, int64(len(u.prefix)))); err != nil {
+		return ex.busy(err)
+	}
 	hb.plainBody.Write(u.prefix)
 	hb.cipherBody.Write(u.prefix)
-	hb.buf.Write(u.prefix)
-	vr := ex.crypt.encrypting(req.Context(), *ex.decision, io.TeeReader(u.photo, io.MultiWriter(hb.plainBody, hb.plainFile)), ex.rule)
-	err := hb.readFrom(vr)
+	hb.write(u.prefix)
+	vr := ex.crypt.encrypting(req.Context(), *ex.decision, io.TeeReader(ex.capture.plainSide(u.photo), io.MultiWriter(hb.plainBody, hb.plainFile)), ex.rule)
+	err := hb.readFrom(req.Context(), ex.capture.cipherSide(vr))
 	ex.result = vr.Result()
 	if err != nil {
+		if services.IsBusy(err) {
+			return ex.busy(err)
+		}
 		if veil.IsParseError(err) {
 			return ex.refusal(err), nil
 		}
@@ -79,12 +122,15 @@ func (ex *exchange) sendHashed(u uploadParts, found []hashes.Found) (*http.Respo
 	if hb.full() {
 		return tooLarge()
 	}
-	photo := hb.buf.Bytes()[len(u.prefix):]
+	photo := hb.buf[len(u.prefix):]
 	hb.cipherBody.Write(photo)
 	hb.cipherFile.Write(photo)
 	if u.suffix != nil {
-		fileEnd := hb.buf.Len()
-		if err := hb.readFrom(u.suffix); err != nil {
+		fileEnd := len(hb.buf)
+		if err := hb.readFrom(req.Context(), u.suffix); err != nil {
+			if services.IsBusy(err) {
+				return ex.busy(err)
+			}
 			var re *refuseError
 			if errors.As(err, &re) {
 				services.Drain(u.suffix)
@@ -96,8 +142,8 @@ func (ex *exchange) sendHashed(u uploadParts, found []hashes.Found) (*http.Respo
 		if hb.full() {
 			return tooLarge()
 		}
-		hb.plainBody.Write(hb.buf.Bytes()[fileEnd:])
-		hb.cipherBody.Write(hb.buf.Bytes()[fileEnd:])
+		hb.plainBody.Write(hb.buf[fileEnd:])
+		hb.cipherBody.Write(hb.buf[fileEnd:])
 	}
 	err = hashes.Rewrite(req.Header, found,
 		&hashes.Span{What: "request body", Plain: hb.plainBody.Sums(), Cipher: hb.cipherBody.Sums()},
@@ -106,7 +152,12 @@ func (ex *exchange) sendHashed(u uploadParts, found []hashes.Found) (*http.Respo
 		return ex.refusal(err), nil
 	}
 	ex.SetFileHash(sha256.Sum256(photo))
-	return ex.sendBuffered(hb.buf.Bytes())
+	return ex.sendBuffered(hb.buf)
+}
+
+// busy answers an upload there is no memory for now: 503, Retry-After.
+func (ex *exchange) busy(why error) (*http.Response, error) {
+	return services.AnswerBusy(ex, why)
 }
 
 // sendBuffered sends the request upstream with body sent, whose length is

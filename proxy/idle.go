@@ -6,33 +6,95 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 )
 
 // idleConn closes a client connection that stays idle too long once it has
-// left net/http's hands: CONNECT tunnels and intercepted TLS sessions are
-// hijacked by goproxy, and net/http's timeouts no longer apply to them.
-// Every read or write moves the deadline, so a slow but moving upload is
-// never cut; before hijacking, net/http manages the deadlines itself.
+// left the outer net/http server's hands: CONNECT tunnels are hijacked,
+// and that server's timeouts no longer apply to them. Every read or write
+// moves the deadline, so a slow but moving upload is never cut; before
+// hijacking, net/http manages the deadlines itself.
+//
+// After hijacking, a deadline set explicitly (by the server of an
+// intercepted tunnel: the header timeout, or a deadline in the past to
+// abort a read) is remembered, and the idle deadline never goes past it:
+// bytes trickling in do not stretch the time a client has for its
+// headers.
 type idleConn struct {
 	net.Conn
 	idle     time.Duration
 	hijacked atomic.Bool
+
+	mu              sync.Mutex
+	readBy, writeBy time.Time    // set explicitly; zero: none
+	refreshed       atomic.Int64 // when refresh last moved the deadlines, in Unix ns
 }
 
 func (c *idleConn) Read(p []byte) (int, error) {
-	if c.hijacked.Load() {
-		c.Conn.SetDeadline(time.Now().Add(c.idle))
-	}
+	c.refresh()
 	return c.Conn.Read(p)
 }
 
 func (c *idleConn) Write(p []byte) (int, error) {
-	if c.hijacked.Load() {
-		c.Conn.SetDeadline(time.Now().Add(c.idle))
-	}
+	c.refresh()
 	return c.Conn.Write(p)
+}
+
+// refresh moves both deadlines to the idle timeout from now, or to the
+// explicit deadline when that comes first. A sixteenth of the timeout
+// after the last move is close enough: a stream of small reads and writes
+// does not reset the deadlines for each one.
+func (c *idleConn) refresh() {
+	if !c.hijacked.Load() {
+		return
+	}
+	now := time.Now()
+	if now.UnixNano()-c.refreshed.Load() < int64(c.idle/16) {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.refreshed.Store(now.UnixNano())
+	idle := now.Add(c.idle)
+	c.Conn.SetReadDeadline(sooner(idle, c.readBy))
+	c.Conn.SetWriteDeadline(sooner(idle, c.writeBy))
+}
+
+func (c *idleConn) SetDeadline(t time.Time) error {
+	return c.setExplicit(t, &c.readBy, &c.writeBy, c.Conn.SetDeadline)
+}
+
+func (c *idleConn) SetReadDeadline(t time.Time) error {
+	return c.setExplicit(t, &c.readBy, nil, c.Conn.SetReadDeadline)
+}
+
+func (c *idleConn) SetWriteDeadline(t time.Time) error {
+	return c.setExplicit(t, &c.writeBy, nil, c.Conn.SetWriteDeadline)
+}
+
+// setExplicit remembers the explicit deadline t in by (and by2) and sets
+// it with set, brought forward to the idle timeout once hijacked.
+func (c *idleConn) setExplicit(t time.Time, by, by2 *time.Time, set func(time.Time) error) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	*by = t
+	if by2 != nil {
+		*by2 = t
+	}
+	if c.hijacked.Load() {
+		t = sooner(time.Now().Add(c.idle), t)
+	}
+	return set(t)
+}
+
+// sooner returns the earlier of a and the explicit deadline b (zero: none).
+func sooner(a, b time.Time) time.Time {
+	if !b.IsZero() && b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // idleListener wraps accepted connections in idleConn.
@@ -60,8 +122,8 @@ func connContext(ctx context.Context, c net.Conn) context.Context {
 	return ctx
 }
 
-// armingWriter arms the idle timeout of its connection once goproxy has
-// hijacked it. Not before: until Hijack returns, net/http still moves the
+// armingWriter arms the idle timeout of its connection once it has been
+// hijacked. Not before: until Hijack returns, net/http still moves the
 // deadlines itself (it aborts its background read with a deadline in the
 // past), and a deadline set by idleConn would undo that and stall the
 // hijack.

@@ -120,7 +120,7 @@ func (s *Server) view(r *http.Request) *onboardingView {
 	if addr != nil {
 		v.Port = strconv.Itoa(addr.Port)
 	}
-	addrs, loopbackOnly := ReachableAddrs(addr)
+	addrs, loopbackOnly := ReachableAddrs(addr, s.interfaceAddrs)
 	v.NoNetwork = loopbackOnly && addr != nil && addr.IP.IsUnspecified()
 	// The address the device used comes first: it is known to work.
 	if i := slices.Index(addrs, r.Host); i > 0 {

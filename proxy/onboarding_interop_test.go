@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -24,18 +25,28 @@ import (
 )
 
 // chromium runs headless Chromium with args and returns its standard
-// output; env is added to the environment.
-func chromium(t *testing.T, env []string, args ...string) string {
+// output; env is added to the environment. Chromium resolves 127.0.0.1,
+// and the names and addresses that maps ("MAP photos.test 127.0.0.1")
+// lead to 127.0.0.1; every other name or address, IP literals included,
+// fails to resolve, so it sends nothing beyond loopback, not even a DNS
+// query.
+func chromium(t *testing.T, env, maps []string, args ...string) string {
 	t.Helper()
 	bin, err := exec.LookPath("chromium")
 	if err != nil {
 		t.Skip("chromium not installed (Debian: apt-get install chromium)")
 	}
+	for _, m := range maps {
+		if !strings.HasPrefix(m, "MAP ") || !strings.HasSuffix(m, " 127.0.0.1") {
+			t.Fatalf("host rule %q does not lead to 127.0.0.1", m)
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	flags := []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 		"--disable-background-networking", "--disable-component-update", "--disable-sync",
-		"--user-data-dir=" + t.TempDir()}
+		"--user-data-dir=" + t.TempDir(),
+		"--host-resolver-rules=" + strings.Join(append(slices.Clone(maps), "EXCLUDE 127.0.0.1", "MAP * ~NOTFOUND"), ", ")}
 	cmd := exec.CommandContext(ctx, bin, append(flags, args...)...)
 	cmd.Env = append(os.Environ(), env...)
 	var stdout, stderr strings.Builder
@@ -69,12 +80,12 @@ func nssHome(t *testing.T, pemFile string) string {
 // and desktop width (kept in the temporary directory for a look), decodes
 // the QR code from the phone screenshot, and checks the certificate probe
 // in a Chromium that trusts generation 1 through NSS and uses the PAC file.
+// The proxy has a wildcard listen address on a machine whose network
+// address is 192.0.2.10 (docMachine) but listens on 127.0.0.1 only; the
+// phone's Chromium opens the page at 192.0.2.10, as after scanning the QR
+// code, and the PAC file names that address, which Chromium resolves to
+// 127.0.0.1.
 func TestInteropOnboardingPageInChromium(t *testing.T) {
-	addrs, _ := proxy.ReachableAddrs(&net.TCPAddr{IP: net.IPv6unspecified, Port: 1})
-	if len(addrs) == 0 {
-		t.Skip("this machine has no network address besides loopback")
-	}
-	lan, _, _ := net.SplitHostPort(addrs[0])
 	dir := t.TempDir()
 	auth, _, err := certs.EnsureAuthorities(dir, certs.Want{Domains: []string{"photos.test"}}, certs.CAOptions{})
 	if err != nil {
@@ -83,9 +94,8 @@ func TestInteropOnboardingPageInChromium(t *testing.T) {
 	if auth, _, err = auth.Add("immich.test"); err != nil {
 		t.Fatal(err)
 	}
-	yaml := fmt.Sprintf(`listen: 0.0.0.0:0
+	yaml := fmt.Sprintf(`listen: 127.0.0.1:0
 state_dir: %s
-clients: {allow: [127.0.0.0/8, %q]}
 rules:
   - name: photos
     hosts: [photos.test]
@@ -93,25 +103,26 @@ rules:
   - name: immich
     hosts: [immich.test]
     body: download
-`, dir, lan)
-	addr, _ := startWithDeps(t, yaml, proxy.Deps{Authorities: auth, CA: auth.Newest().CA}, "0.0.0.0:0")
-	_, port, _ := net.SplitHostPort(addr)
-	pageURL := "http://" + net.JoinHostPort(lan, port) + "/"
+`, dir)
+	port := startWildcard(t, yaml, proxy.Deps{Authorities: auth, CA: auth.Newest().CA})
+	pageURL := "http://192.0.2.10:" + port + "/" // what the page advertises
+	local := "http://127.0.0.1:" + port + "/"
+	lan := []string{"MAP 192.0.2.10 127.0.0.1"}
 
 	shots := filepath.Join(os.TempDir(), "jpegveil-onboarding")
 	os.MkdirAll(shots, 0o755)
 	phone, desktop := filepath.Join(shots, "phone-390.png"), filepath.Join(shots, "desktop-1280.png")
 	home := nssHome(t, auth.Generations()[0].CertPath)
 	withProxy := []string{"--proxy-pac-url=" + pageURL + "proxy.pac", "--virtual-time-budget=10000"}
-	chromium(t, []string{"HOME=" + home}, append(withProxy, "--window-size=390,5600", "--screenshot="+phone, pageURL)...)
-	chromium(t, nil, "--window-size=1280,3200", "--screenshot="+desktop, pageURL)
+	chromium(t, []string{"HOME=" + home}, lan, append(withProxy, "--window-size=390,5600", "--screenshot="+phone, pageURL)...)
+	chromium(t, nil, nil, "--window-size=1280,3200", "--screenshot="+desktop, local)
 	t.Logf("screenshots: %s, %s", phone, desktop)
 
 	img := readPNG(t, phone)
 	if got := decodeQRImage(t, img); got != pageURL {
 		t.Fatalf("the QR code on the phone screenshot holds %q, want %q", got, pageURL)
 	}
-	resp, err := http.Get(pageURL + "jpegveil-ca-2.cer")
+	resp, err := http.Get(local + "jpegveil-ca-2.cer")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +131,10 @@ rules:
 	if cert, err := x509.ParseCertificate(der); err != nil || !cert.IsCA {
 		t.Fatalf("the DER download does not parse as a CA: %v", err)
 	}
-	dom := chromium(t, []string{"HOME=" + home}, append(withProxy, "--dump-dom", pageURL)...)
+	dom := chromium(t, []string{"HOME=" + home}, lan, append(withProxy, "--dump-dom", pageURL)...)
+	if !strings.Contains(dom, "<code>"+pageURL+"</code>") {
+		t.Fatalf("the page does not advertise %s:\n%s", pageURL, dom)
+	}
 	gen1 := strings.Index(dom, "CA generation 1:")
 	gen2 := strings.Index(dom, "CA generation 2:")
 	if gen1 < 0 || gen2 < 0 {
@@ -164,12 +178,12 @@ rules:
 	_, directPort, _ := net.SplitHostPort(direct.Listener.Addr().String())
 	// Chromium itself can resolve direct.test only, and only to the direct
 	// server: photos.test loads only through the proxy.
-	flags := []string{"--proxy-pac-url=http://" + addr + "/proxy.pac",
-		"--host-resolver-rules=MAP direct.test 127.0.0.1, EXCLUDE 127.0.0.1, MAP * ~NOTFOUND", "--dump-dom"}
-	if dom := chromium(t, nil, append(flags, "http://photos.test/x")...); !strings.Contains(dom, "reached through jpegveil") {
+	maps := []string{"MAP direct.test 127.0.0.1"}
+	flags := []string{"--proxy-pac-url=http://" + addr + "/proxy.pac", "--dump-dom"}
+	if dom := chromium(t, nil, maps, append(flags, "http://photos.test/x")...); !strings.Contains(dom, "reached through jpegveil") {
 		t.Fatalf("photos.test did not go through the proxy:\n%s", dom)
 	}
-	if dom := chromium(t, nil, append(flags, "http://direct.test:"+directPort+"/y")...); !strings.Contains(dom, "reached directly") || directHits == 0 {
+	if dom := chromium(t, nil, maps, append(flags, "http://direct.test:"+directPort+"/y")...); !strings.Contains(dom, "reached directly") || directHits == 0 {
 		t.Fatalf("direct.test did not go direct:\n%s", dom)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -30,7 +31,8 @@ import (
 )
 
 // startWithCA runs a proxy for yaml whose leaves come from ca alone, on
-// listen, and returns its address and its log.
+// listen (kept on loopback: see proxytest.ListenLoopbackAs), and returns
+// the address it reports and its log.
 func startWithCA(t *testing.T, yaml string, ca *certs.CA, listen string) (string, *observer.ObservedLogs) {
 	t.Helper()
 	return startWithDeps(t, yaml, proxy.Deps{CA: ca}, listen)
@@ -58,7 +60,7 @@ func startWithDeps(t *testing.T, yaml string, deps proxy.Deps, listen string) (s
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := net.Listen("tcp", listen)
+	l, err := proxytest.ListenLoopbackAs("tcp", listen)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,42 +154,115 @@ func TestPACSendsOnlyRuleHostsThroughTheProxy(t *testing.T) {
 	}
 }
 
-// A wildcard listener shows the addresses devices can use, never [::],
-// and its QR code holds the page's URL.
-func TestOnboardingPageAddressesAndQR(t *testing.T) {
-	addrs, _ := proxy.ReachableAddrs(&net.TCPAddr{IP: net.IPv6unspecified, Port: 8080})
+// ReachableAddrs lists a wildcard listener's network addresses, IPv4
+// first, never an unspecified, loopback or link-local one.
+func TestReachableAddrs(t *testing.T) {
+	machine := proxytest.InterfaceAddrs("127.0.0.1/8", "::1/128", "fe80::1/64", "169.254.3.4/16",
+		"2001:db8::10/64", "198.51.100.7/24", "192.0.2.10/24")
+	loopbackOnly := proxytest.InterfaceAddrs("127.0.0.1/8", "::1/128", "fe80::1/64")
+	unknown := func() ([]net.Addr, error) { return nil, errors.New("no interface list") }
+	all := []string{"192.0.2.10:8080", "198.51.100.7:8080", "[2001:db8::10]:8080"}
+	tests := []struct {
+		name         string
+		listen       *net.TCPAddr
+		machine      func() ([]net.Addr, error)
+		want         []string
+		loopbackOnly bool
+	}{
+		{"[::]", &net.TCPAddr{IP: net.IPv6unspecified, Port: 8080}, machine, all, false},
+		{"0.0.0.0", &net.TCPAddr{IP: net.IPv4zero, Port: 8080}, machine, all, false},
+		{"127.0.0.1", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8080}, machine, nil, true},
+		{"[::1]", &net.TCPAddr{IP: net.IPv6loopback, Port: 8080}, machine, nil, true},
+		{"one network address", &net.TCPAddr{IP: net.ParseIP("198.51.100.7"), Port: 8080}, machine, []string{"198.51.100.7:8080"}, false},
+		{"wildcard on a machine with loopback only", &net.TCPAddr{IP: net.IPv6unspecified, Port: 8080}, loopbackOnly, nil, true},
+		{"interfaces unknown", &net.TCPAddr{IP: net.IPv6unspecified, Port: 8080}, unknown, nil, false},
+		{"no listener", nil, machine, nil, false},
+	}
+	for _, tc := range tests {
+		addrs, loop := proxy.ReachableAddrs(tc.listen, tc.machine)
+		if !slices.Equal(addrs, tc.want) || loop != tc.loopbackOnly {
+			t.Errorf("%s: %v %v, want %v %v", tc.name, addrs, loop, tc.want, tc.loopbackOnly)
+		}
+	}
+	// This machine's own interfaces (net.InterfaceAddrs, only read).
+	addrs, _ := proxy.ReachableAddrs(&net.TCPAddr{IP: net.IPv6unspecified, Port: 8080}, nil)
 	for _, a := range addrs {
 		if strings.HasPrefix(a, "[::]") || strings.HasPrefix(a, "0.0.0.0") || strings.HasPrefix(a, "127.") {
 			t.Fatalf("unusable address listed: %s", a)
 		}
 	}
-	if a, loop := proxy.ReachableAddrs(&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8080}); len(a) != 0 || !loop {
-		t.Fatalf("loopback listener: %v %v", a, loop)
-	}
-	if len(addrs) == 0 {
-		t.Skip("this machine has no network address besides loopback")
-	}
+}
+
+// docMachine stands in for a machine whose network addresses are
+// 192.0.2.10 and 2001:db8::10 (documentation prefixes): a proxy with a
+// wildcard listen address shows them while it listens on 127.0.0.1 only,
+// so that no test sends anything beyond loopback.
+var docMachine = proxytest.InterfaceAddrs("127.0.0.1/8", "::1/128", "192.0.2.10/24", "2001:db8::10/64")
+
+// startWildcard runs a proxy for yaml that believes it listens on
+// 0.0.0.0 of docMachine, and returns its port.
+func startWildcard(t *testing.T, yaml string, deps proxy.Deps) string {
+	t.Helper()
+	yaml = strings.Replace(yaml, "listen: 127.0.0.1:0", "listen: 0.0.0.0:0\nclients: {allow: [127.0.0.0/8]}", 1)
+	deps.InterfaceAddrs = docMachine
+	addr, _ := startWithDeps(t, yaml, deps, "0.0.0.0:0")
+	_, port, _ := net.SplitHostPort(addr)
+	return port
+}
+
+// A wildcard listener shows the addresses devices can use, IPv4 first and
+// never [::]; the address a device used comes first; the QR code holds
+// the page's URL at the first address.
+func TestOnboardingPageAddressesAndQR(t *testing.T) {
 	ca, err := certs.NewCA(certs.CAOptions{PermittedDomains: []string{"photos.test"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	yaml := strings.Replace(proxytest.ConfigYAML(t.TempDir(), "127.0.0.1:1", nil, ""), "listen: 127.0.0.1:0",
-		"listen: 0.0.0.0:0\nclients: {allow: [127.0.0.0/8]}", 1)
-	addr, _ := startWithCA(t, yaml, ca, "0.0.0.0:0")
-	_, port, _ := net.SplitHostPort(addr)
+	port := startWildcard(t, proxytest.ConfigYAML(t.TempDir(), "127.0.0.1:1", nil, ""), proxy.Deps{CA: ca})
 	local := "http://127.0.0.1:" + port
-	_, page := proxytest.MustDo(t, &http.Client{}, proxytest.NewReq(t, "GET", local+"/", nil))
-	first, _, _ := net.SplitHostPort(addrs[0])
-	text := string(page)
-	if !strings.Contains(text, `<span class="addr">`+first+`</span>`) || strings.Contains(text, "[::]") {
-		t.Fatalf("the page does not show %s first, or shows [::]", first)
+	// page fetches the page over loopback as a device that entered host.
+	page := func(host string) string {
+		req := proxytest.NewReq(t, "GET", local+"/", nil)
+		req.Host = host
+		_, body := proxytest.MustDo(t, &http.Client{}, req)
+		return string(body)
 	}
-	if i, j := strings.Index(text, first), strings.Index(text, "Steps for your device"); i < 0 || i > j {
+	text := page("127.0.0.1:" + port)
+	v4, v6 := `<span class="addr">192.0.2.10</span>`, `<span class="addr">2001:db8::10</span>`
+	if i, j := strings.Index(text, v4), strings.Index(text, v6); i < 0 || j < i || strings.Contains(text, "[::]") {
+		t.Fatalf("the page does not show 192.0.2.10, then 2001:db8::10, or shows [::]:\n%s", text)
+	}
+	if i, j := strings.Index(text, v4), strings.Index(text, "Steps for your device"); i > j {
 		t.Fatal("the address is not shown before the steps")
 	}
+	if text := page(net.JoinHostPort("2001:db8::10", port)); strings.Index(text, v6) > strings.Index(text, v4) {
+		t.Fatal("the address the device used is not shown first")
+	}
 	_, qr := proxytest.MustDo(t, &http.Client{}, proxytest.NewReq(t, "GET", local+"/qr.png", nil))
-	if got, want := decodeQR(t, qr), "http://"+net.JoinHostPort(first, port)+"/"; got != want {
+	if got, want := decodeQR(t, qr), "http://192.0.2.10:"+port+"/"; got != want {
 		t.Fatalf("QR code holds %q, want %q", got, want)
+	}
+}
+
+// A PAC file of a wildcard listener names the address the device fetched
+// it from, or else the first network address.
+func TestPACNamesANetworkAddress(t *testing.T) {
+	ca, err := certs.NewCA(certs.CAOptions{PermittedDomains: []string{"photos.test"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := startWildcard(t, proxytest.ConfigYAML(t.TempDir(), "127.0.0.1:1", nil, ""), proxy.Deps{CA: ca})
+	for host, want := range map[string]string{
+		"127.0.0.1:" + port:      "192.0.2.10:" + port,
+		"192.0.2.10:" + port:     "192.0.2.10:" + port,
+		"[2001:db8::10]:" + port: "[2001:db8::10]:" + port,
+		"jpegveil":               "192.0.2.10:" + port,
+	} {
+		req := proxytest.NewReq(t, "GET", "http://127.0.0.1:"+port+"/proxy.pac", nil)
+		req.Host = host
+		if _, pac := proxytest.MustDo(t, &http.Client{}, req); !strings.Contains(string(pac), `"PROXY `+want+`"`) {
+			t.Errorf("fetched from %s, the PAC file does not name %s:\n%s", host, want, pac)
+		}
 	}
 }
 

@@ -25,7 +25,7 @@ func (s *Server) servePAC(w http.ResponseWriter, r *http.Request) {
 // first address the proxy can be reached on.
 func (s *Server) pacProxyAddr(r *http.Request) string {
 	addr := s.listenAddr.Load()
-	addrs, _ := ReachableAddrs(addr)
+	addrs, _ := ReachableAddrs(addr, s.interfaceAddrs)
 	if slices.Contains(addrs, r.Host) {
 		return r.Host
 	}

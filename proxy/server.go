@@ -17,7 +17,9 @@ import (
 	"jpegveil/config"
 	"jpegveil/keystream"
 	"jpegveil/ledger"
+	"jpegveil/proxy/internal/budget"
 	"jpegveil/proxy/internal/direction"
+	"jpegveil/proxy/internal/hashes"
 	"jpegveil/proxy/internal/session"
 	"jpegveil/proxy/services"
 )
@@ -40,14 +42,23 @@ type Server struct {
 	crypt       *crypt
 	env         *services.Env
 	services    map[string]MultiRequestUploader // by the name rules give them
+	byName      map[string]Service
+	previews    *previews
+	sums        *checksumMap
+	names       *names
+	auth        *authLimiter
+	// tunnels carries the intercepted connections to the server of the
+	// requests inside them.
+	tunnels *tunnelListener
 	// identifiers name where a service keeps an upload; known maps those
 	// names to the fingerprints sent there (record.go).
 	identifiers []UploadIdentifier
 	known       knownPhotos
 	health      health
 
-	backupMissing func() []string
-	reencoders    *reencoders
+	backupMissing  func() []string
+	interfaceAddrs func() ([]net.Addr, error) // the machine's addresses, for the onboarding page and PAC file
+	reencoders     *reencoders
 }
 
 // Deps are the long-lived resources a Server uses, which the command opens
@@ -68,6 +79,10 @@ type Deps struct {
 	// BackupMissing returns the IDs of the keys of which no backup was
 	// made yet, for the onboarding page; nil: the page does not say.
 	BackupMissing func() []string
+	// InterfaceAddrs lists the machine's network addresses, which the
+	// onboarding page and the PAC file name for a wildcard listener; nil:
+	// net.InterfaceAddrs.
+	InterfaceAddrs func() ([]net.Addr, error)
 }
 
 // New builds a Server from a validated config.
@@ -88,7 +103,8 @@ func New(cfg *config.Config, log *zap.Logger, deps Deps) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("upstream.ca_files: %w", err)
 	}
-	s := &Server{cfg: cfg, log: log, ring: ring, backupMissing: deps.BackupMissing}
+	s := &Server{cfg: cfg, log: log, ring: ring, backupMissing: deps.BackupMissing, interfaceAddrs: deps.InterfaceAddrs,
+		auth: newAuthLimiter(deps.Now), tunnels: newTunnelListener()}
 	if a := deps.Authorities; a != nil && a.Newest() != nil {
 		s.issuer = a.NewIssuer(certs.IssuerOptions{})
 		s.generations = a.Generations()
@@ -140,16 +156,29 @@ func New(cfg *config.Config, log *zap.Logger, deps Deps) (*Server, error) {
 		Config:    cfg,
 		Upstream:  s.upstream,
 		Sessions:  session.NewTable(cfg.Limits.MaxSessions, cfg.Limits.SessionTTL.Duration, deps.Now, evicted),
+		Memory:    budget.New(int64(cfg.Limits.BufferMemory), cfg.Limits.BufferWait.Duration),
 		Hashes:    hashParser(svcs),
-		NewStream: s.crypt.newStream,
+		NewStream: s.newStream,
+	}
+	if err := s.initPreviews(ring, deps.Ledger, svcs); err != nil {
+		return nil, err
 	}
 
 	s.gp = s.newGoproxy()
 	return s, nil
 }
 
-// newGoproxy wires goproxy: every request goes through roundTrip, and a
-// CONNECT is intercepted only when a rule names its host.
+// newStream starts the encryption of an upload on rule that spans several
+// requests, its memory counted in the budget.
+func (s *Server) newStream(rule *config.Rule, algs ...hashes.Alg) *session.Stream {
+	st := s.crypt.newStream(rule, algs...)
+	st.Account(s.env.Memory.NewHold())
+	return st
+}
+
+// newGoproxy wires goproxy: every request goes through roundTrip. A
+// CONNECT to a host the rules name never reaches it (ServeHTTP intercepts
+// it); every other CONNECT is tunnelled.
 func (s *Server) newGoproxy() *goproxy.ProxyHttpServer {
 	gp := goproxy.NewProxyHttpServer()
 	gp.Logger = zapPrintf{s.log.Named("goproxy")}
@@ -169,17 +198,6 @@ func (s *Server) newGoproxy() *goproxy.ProxyHttpServer {
 		ctx.RoundTripper = rt
 		return r, nil
 	})
-	gp.OnRequest().HandleConnectFunc(func(host string, ctx *goproxy.ProxyCtx) (*goproxy.ConnectAction, string) {
-		hostname := host
-		if h, _, err := net.SplitHostPort(host); err == nil {
-			hostname = h
-		}
-		if !s.cfg.Intercepts(hostname) && !s.isProbeHost(hostname) {
-			return goproxy.OkConnect, host
-		}
-		ctx.RoundTripper = rt
-		return &goproxy.ConnectAction{Action: goproxy.ConnectMitm, TLSConfig: s.tlsConfigFor}, host
-	})
 	// A plain-HTTP request whose origin cannot be reached gets 502 Bad
 	// Gateway (RFC 9110 §15.6.3), not goproxy's 500.
 	gp.OnResponse().DoFunc(func(resp *http.Response, ctx *goproxy.ProxyCtx) *http.Response {
@@ -198,21 +216,31 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		ConnContext:       connContext,
 		ReadHeaderTimeout: s.cfg.ClientTimeouts.ReadHeader.Duration,
 		IdleTimeout:       s.cfg.ClientTimeouts.Idle.Duration,
+		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          zap.NewStdLog(s.log.Named("http")),
 	}
 	if a, ok := l.Addr().(*net.TCPAddr); ok {
 		s.listenAddr.Store(a)
 	}
+	inner := s.newTunnelServer()
+	go inner.Serve(s.tunnels)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(idleListener{Listener: l, idle: s.cfg.ClientTimeouts.Idle.Duration}) }()
 	select {
 	case err := <-errc:
+		inner.Close()
 		return err
 	case <-ctx.Done():
 	}
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	innerDone := make(chan error, 1)
+	go func() { innerDone <- inner.Shutdown(shutdown) }()
 	err := hs.Shutdown(shutdown)
+	if errors.Is(<-innerDone, context.DeadlineExceeded) {
+		inner.Close()
+	}
+	s.previews.drain()
 	s.CloseIdleConnections()
 	if errors.Is(err, context.DeadlineExceeded) {
 		err = hs.Close()
@@ -230,6 +258,10 @@ func (z zapPrintf) Printf(format string, v ...any) { z.l.Debug(fmt.Sprintf(forma
 // requests (resumable and chunked uploads with a session).
 func (s *Server) Uploads() int { return s.env.Sessions.Len() }
 
+// BufferedBytes returns the memory buffered uploads hold now, of
+// limits.buffer_memory.
+func (s *Server) BufferedBytes() int64 { return s.env.Memory.Used() }
+
 // badGateway answers a request whose origin could not be reached.
 func badGateway(req *http.Request, err error) *http.Response {
 	h := make(http.Header)
@@ -237,6 +269,37 @@ func badGateway(req *http.Request, err error) *http.Response {
 	return services.Respond(req, http.StatusBadGateway, h, "jpegveil could not reach "+req.URL.Host+": "+err.Error()+"\n")
 }
 
+// WaitPreviews returns once the previews being rendered from uploads are
+// in the cache.
+func (s *Server) WaitPreviews() { s.previews.drain() }
+
 // CloseIdleConnections closes the proxy's idle connections to the
 // services, as http.Client's method of that name does.
 func (s *Server) CloseIdleConnections() { s.upstream.CloseIdleConnections() }
+
+// initPreviews sets up the services by name, the preview cache, the
+// checksum map and the names (after s.env).
+// The map and the names are recorded under the current key and looked up
+// under every key of the ring, so a rotation keeps them.
+func (s *Server) initPreviews(ring *keystream.Keyring, led ledger.Ledger, svcs []Service) error {
+	s.byName = make(map[string]Service)
+	for _, svc := range svcs {
+		s.byName[svc.Name()] = svc
+	}
+	var err error
+	if s.previews, err = newPreviews(s.cfg, ring.Current()); err != nil {
+		return fmt.Errorf("previews: %w", err)
+	}
+	var sumKeys [][]byte
+	for _, k := range ring.Keys() {
+		sumKeys = append(sumKeys, k.ChecksumKey())
+	}
+	s.sums = &checksumMap{keys: sumKeys}
+	s.names = &names{keys: sumKeys, brief: s.previews.cache}
+	if as, ok := led.(ledger.AliasStore); ok {
+		s.sums.store = as
+		s.names.store = as
+	}
+	s.env.Checksums, s.env.Names = s.sums, s.names
+	return nil
+}

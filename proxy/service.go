@@ -57,20 +57,46 @@ type DownloadIdentifier interface {
 	DownloadID(req *http.Request) (string, bool)
 }
 
+// Renditions is a Service whose clients ask it for previews it makes of
+// a photo; for the photos of the proxy they are rendered locally from the
+// decrypted original (rules with body api).
+type Renditions interface {
+	Service
+	// Rendition reports whether req asks for a preview of a photo, and
+	// which.
+	Rendition(req *http.Request, names services.Names) (services.Rendition, bool)
+}
+
+// ChecksumTranslator is a Service whose clients compare checksums of the
+// files they hold with those the service reports (a sync client deciding
+// what is backed up).
+type ChecksumTranslator interface {
+	Service
+	// TranslateRequest replaces, in a request body of req, each checksum
+	// of a photo by that of its ciphertext, or by a stand-in: no
+	// checksum of a plaintext goes upstream. changed is false when the
+	// body has none.
+	TranslateRequest(req *http.Request, body []byte, m services.Checksums) (out []byte, changed bool, err error)
+	// TranslateResponse replaces, in a response body to req, each
+	// checksum of a ciphertext of the proxy's by that of its photo, and
+	// the placeholder of such a photo by one of the photo.
+	TranslateResponse(req *http.Request, body []byte, t services.Translation) (out []byte, changed bool, err error)
+}
+
+// PreviewIdentifier is a Service whose answer to an upload names the
+// photo the way its rendition requests do: the previews rendered at upload
+// are cached under that ID.
+type PreviewIdentifier interface {
+	Service
+	// PreviewID reads the service's ID for the uploaded photo from the
+	// answer (body is its start), and may remember names for it.
+	PreviewID(req *http.Request, resp *http.Response, body []byte, names services.Names) (string, bool)
+}
+
 // What a service may learn to do next is an interface of its own beside
 // these, which the dispatcher checks for, as net/http checks a
-// ResponseWriter for http.Flusher:
-//
-//   - Renditions(u *url.URL) (original *url.URL, ok bool): u is a preview
-//     or rendition of a photo, and original is where the photo itself is
-//     fetched to make one locally.
-//   - TranslateChecksums(ex services.Exchange, body []byte) ([]byte, error),
-//     on requests and on JSON responses: checksums of plaintext a client
-//     sends ahead (Immich's bulk-upload-check) and checksums of ciphertext
-//     the service reports (Immich asset checksums), each mapped to the
-//     other through the ledger.
-//   - MotionPhotos() MotionPolicy: what the service does with the video of
-//     a motion photo.
+// ResponseWriter for http.Flusher: MotionPhotos() MotionPolicy, what the
+// service does with the video of a motion photo.
 
 // builtinServices are the services the proxy knows, by name.
 func builtinServices() []Service {

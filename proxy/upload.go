@@ -61,6 +61,9 @@ func (ex *exchange) sendEncrypted(u uploadParts) (*http.Response, error) {
 	// ciphertext, which needs the whole body first (hashed.go).
 	found, err := ex.env.Hashes.Parse(req.Header)
 	if err != nil {
+		// Read the body first: a client still sending it when the
+		// connection closes sees a reset instead of the reason.
+		services.Drain(u.all())
 		u.body.Close()
 		return ex.refusal(err), nil
 	}
@@ -78,16 +81,20 @@ func (ex *exchange) sendEncrypted(u uploadParts) (*http.Response, error) {
 	if len(found) > 0 {
 		return ex.sendHashed(u, found)
 	}
-	held := &holdLimit{r: u.photo, limit: ex.env.HashBuffer()}
+	held := &holdLimit{r: u.photo, limit: ex.env.HashBuffer(), mem: ex.env.Memory.NewHold(), ctx: req.Context()}
+	defer held.mem.Close()
 	src := u.photo
 	if ex.rule.OnUnsupported != config.UnsupportedPass {
 		src = held
 	}
-	vr := ex.crypt.encrypting(req.Context(), *ex.decision, src, ex.rule)
-	out := handedOut{r: vr, h: held}
+	vr := ex.crypt.encrypting(req.Context(), *ex.decision, ex.capture.plainSide(src), ex.rule)
+	out := handedOut{r: ex.capture.cipherSide(vr), h: held}
 	head, err := readUpTo(out, preRead, req.ContentLength)
 	if err != nil && err != io.EOF {
 		ex.result = vr.Result()
+		if services.IsBusy(err) {
+			return ex.busy(err)
+		}
 		var re *refuseError
 		if veil.IsParseError(err) || errors.As(err, &re) {
 			services.Drain(u.photo)
@@ -116,10 +123,7 @@ func (ex *exchange) sendEncrypted(u uploadParts) (*http.Response, error) {
 	var refused error
 	ex.bytes, ex.result, refused = cb.outcome()
 	if refused != nil {
-		if resp != nil {
-			resp.Body.Close()
-		}
-		return ex.refusal(refused), nil
+		return ex.stopped(resp, refused)
 	}
 	if rerr != nil {
 		ex.Record(services.UpstreamError, rerr)
@@ -147,6 +151,19 @@ func (f *fileSum) Read(p []byte) (int, error) {
 		f.eof.Store(true)
 	}
 	return n, err
+}
+
+// stopped answers an upload whose body stopped while it went upstream, for
+// the reason why: 503 when the memory budget ran out, else 502 with the
+// refusal. The request upstream broke off, so the service stored nothing.
+func (ex *exchange) stopped(resp *http.Response, why error) (*http.Response, error) {
+	if resp != nil {
+		resp.Body.Close()
+	}
+	if services.IsBusy(why) {
+		return ex.busy(why)
+	}
+	return ex.refusal(why), nil
 }
 
 type eofReader struct{}
@@ -212,7 +229,7 @@ func (b *countingBody) Read(p []byte) (int, error) {
 	b.mu.Lock()
 	b.n += int64(n)
 	var re *refuseError
-	if err != nil && err != io.EOF && (veil.IsParseError(err) || errors.As(err, &re)) {
+	if err != nil && err != io.EOF && (veil.IsParseError(err) || errors.As(err, &re) || services.IsBusy(err)) {
 		b.refusal = err
 	}
 	b.mu.Unlock()

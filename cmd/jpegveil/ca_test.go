@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"jpegveil/certs"
+	"jpegveil/internal/proxytest"
 )
 
 // installation is a state directory and configuration file that serve is
@@ -24,6 +25,9 @@ type installation struct {
 	t        *testing.T
 	cfgFile  string
 	stateDir string
+	// interfaceAddrs stands in for the machine's network addresses; nil:
+	// net.InterfaceAddrs.
+	interfaceAddrs func() ([]net.Addr, error)
 }
 
 func newInstallation(t *testing.T, rules string) *installation {
@@ -51,7 +55,10 @@ func (in *installation) start() (addr, out string, stop func()) {
 	stderr := &syncBuffer{}
 	done := make(chan int, 1)
 	go func() {
-		done <- run([]string{"serve", "--config", in.cfgFile}, &app{ctx: ctx, stdout: io.Discard, stderr: stderr, stdin: strings.NewReader(""), getenv: func(string) string { return "" }})
+		// A wildcard listen address is kept on loopback: no test accepts
+		// connections from beyond this machine.
+		done <- run([]string{"serve", "--config", in.cfgFile}, &app{ctx: ctx, stdout: io.Discard, stderr: stderr, stdin: strings.NewReader(""), getenv: func(string) string { return "" },
+			listen: proxytest.ListenLoopbackAs, interfaceAddrs: in.interfaceAddrs})
 	}()
 	addrRE := regexp.MustCompile(`jpegveil proxy on http://(\S+) `)
 	for i := 0; i < 500; i++ {

@@ -2,11 +2,15 @@ package main
 
 import (
 	"bytes"
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"jpegveil/internal/proxytest"
 )
 
 func TestConfigSearchOrder(t *testing.T) {
@@ -93,24 +97,46 @@ func TestCACommands(t *testing.T) {
 }
 
 // The start-up lines name addresses a device can use (never [::]) and a
-// curl example on a host of the loaded rules.
+// curl example on a host of the loaded rules. The machine's network
+// addresses are stand-ins (documentation prefixes); serve listens on
+// loopback only.
 func TestBannerNamesUsableAddressesAndRuleHost(t *testing.T) {
-	in := newInstallation(t, immichRule)
-	conf, _ := os.ReadFile(in.cfgFile)
-	os.WriteFile(in.cfgFile, []byte(strings.Replace(string(conf), "listen: 127.0.0.1:0", "listen: 0.0.0.0:0\nclients: {allow: [127.0.0.0/8]}", 1)), 0o600)
-	_, out, stop := in.start()
-	stop()
-	if strings.Contains(out, "[::]") || strings.Contains(out, "http://0.0.0.0") {
-		t.Fatalf("the banner shows an unspecified address:\n%s", out)
+	tests := []struct {
+		name, listen string
+		machine      func() ([]net.Addr, error)
+		want         string // with PORT for the port
+	}{
+		{"wildcard", "0.0.0.0:0", proxytest.InterfaceAddrs("127.0.0.1/8", "::1/128", "fe80::1/64", "192.0.2.10/24", "2001:db8::10/64"),
+			"jpegveil proxy on http://192.0.2.10:PORT (key ID %s)\n  Devices enter as proxy: 192.0.2.10:PORT, [2001:db8::10]:PORT\n  Set-up page: http://192.0.2.10:PORT/ "},
+		{"wildcard on a machine with loopback only", "0.0.0.0:0", proxytest.InterfaceAddrs("127.0.0.1/8", "::1/128"),
+			"jpegveil proxy on http://127.0.0.1:PORT (key ID %s)\n  This machine has no network address besides loopback"},
+		{"loopback", "127.0.0.1:0", proxytest.InterfaceAddrs("127.0.0.1/8", "192.0.2.10/24"),
+			"jpegveil proxy on http://127.0.0.1:PORT (key ID %s)\n  Only this machine can use it (listen: 127.0.0.1:0)."},
 	}
-	if !strings.Contains(out, "Devices enter as proxy: ") && !strings.Contains(out, "Only this machine") {
-		t.Fatalf("the banner does not say what devices enter:\n%s", out)
-	}
-	if !regexp.MustCompile(`(?m)^  Try: curl -x http://\S+ --cacert \S+ https://immich\.example\.org/$`).MatchString(out) {
-		t.Fatalf("the curl example does not name the rule host:\n%s", out)
-	}
-	if !strings.Contains(out, "config: "+in.cfgFile+" (from --config)") {
-		t.Fatalf("the banner does not say which config it loaded:\n%s", out)
+	for _, tc := range tests {
+		in := newInstallation(t, immichRule)
+		in.interfaceAddrs = tc.machine
+		conf, _ := os.ReadFile(in.cfgFile)
+		os.WriteFile(in.cfgFile, []byte(strings.Replace(string(conf), "listen: 127.0.0.1:0", "listen: "+tc.listen+"\nclients: {allow: [127.0.0.0/8]}", 1)), 0o600)
+		_, out, stop := in.start()
+		stop()
+		if strings.Contains(out, "[::]") || strings.Contains(out, "http://0.0.0.0") {
+			t.Fatalf("%s: the banner shows an unspecified address:\n%s", tc.name, out)
+		}
+		port := regexp.MustCompile(`Try: curl -x http://127\.0\.0\.1:(\d+) `).FindStringSubmatch(out)
+		id := regexp.MustCompile(`\(key ID (\w+)\)`).FindStringSubmatch(out)
+		if port == nil || id == nil {
+			t.Fatalf("%s: no curl example on this machine's loopback address, or no key ID:\n%s", tc.name, out)
+		}
+		if want := fmt.Sprintf(strings.ReplaceAll(tc.want, "PORT", port[1]), id[1]); !strings.Contains(out, want) {
+			t.Fatalf("%s: the banner does not say\n%s\n in:\n%s", tc.name, want, out)
+		}
+		if !regexp.MustCompile(`(?m)^  Try: curl -x http://\S+ --cacert \S+ https://immich\.example\.org/$`).MatchString(out) {
+			t.Fatalf("%s: the curl example does not name the rule host:\n%s", tc.name, out)
+		}
+		if !strings.Contains(out, "config: "+in.cfgFile+" (from --config)") {
+			t.Fatalf("%s: the banner does not say which config it loaded:\n%s", tc.name, out)
+		}
 	}
 }
 

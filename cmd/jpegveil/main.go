@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -123,4 +124,10 @@ type app struct {
 	// ctx, when set, ends long-running commands (serve) when done;
 	// tests use it instead of signals.
 	ctx context.Context
+	// listen and interfaceAddrs, when set, replace net.Listen and
+	// net.InterfaceAddrs for serve: tests use them to keep a wildcard
+	// listen address on loopback, on a machine with network addresses of
+	// their choosing.
+	listen         func(network, address string) (net.Listener, error)
+	interfaceAddrs func() ([]net.Addr, error)
 }

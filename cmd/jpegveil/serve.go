@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -43,17 +44,19 @@ no CA generation covers gets a new generation (see jpegveil ca).`,
 				return err
 			}
 			defer log.Sync()
+			setMemoryLimit(cfg)
 			st, err := openState(a, cfg, passFile)
 			if err != nil {
 				return err
 			}
 			defer st.Close()
 			st.BackupMissing = backupMissing(cfg)
+			st.InterfaceAddrs = a.interfaceAddrs
 			srv, err := proxy.New(cfg, log, st.Deps)
 			if err != nil {
 				return err
 			}
-			l, err := net.Listen("tcp", cfg.Listen)
+			l, err := a.listenOn("tcp", cfg.Listen)
 			if err != nil {
 				return err
 			}
@@ -75,14 +78,33 @@ no CA generation covers gets a new generation (see jpegveil ca).`,
 	return cmd
 }
 
-// openState opens (or creates) the state directory.
-func openState(_ *app, cfg *config.Config, passFile string) (*State, error) {
-	return OpenState(cfg, func() ([]byte, error) {
+// runtimeMemory is what the proxy needs besides its buffered uploads:
+// connections, streaming transforms, certificates.
+const runtimeMemory = 128 << 20
+
+// setMemoryLimit asks the Go runtime to collect garbage soon enough to keep
+// the process near limits.buffer_memory plus runtimeMemory: buffers given
+// back to the budget would otherwise linger, up to twice the live heap.
+// GOMEMLIMIT, when set, is the user's choice and stays.
+func setMemoryLimit(cfg *config.Config) {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(int64(cfg.Limits.BufferMemory) + runtimeMemory)
+	}
+}
+
+// openState opens (or creates) the state directory, and tells the user
+// when it had to be made private.
+func openState(a *app, cfg *config.Config, passFile string) (*State, error) {
+	st, err := OpenState(cfg, func() ([]byte, error) {
 		if passFile == "" {
 			return nil, errors.New("the key is a passphrase key: give --passphrase-file")
 		}
 		return readPassphraseFile(passFile)
 	})
+	if st != nil && st.DirNotice != "" {
+		fmt.Fprintln(a.stderr, st.DirNotice)
+	}
+	return st, err
 }
 
 // printWelcome prints where devices find the proxy, which CA generations
@@ -92,7 +114,7 @@ func printWelcome(a *app, cfg *config.Config, st *State, addr *net.TCPAddr) {
 	if st.KeyCreated {
 		fmt.Fprintf(w, "Created a new key in %s.\n", cfg.KeyFile)
 	}
-	addrs, loopbackOnly := proxy.ReachableAddrs(addr)
+	addrs, loopbackOnly := proxy.ReachableAddrs(addr, st.InterfaceAddrs)
 	local := net.JoinHostPort("127.0.0.1", strconv.Itoa(addr.Port))
 	if ip := addr.IP; !ip.IsUnspecified() {
 		local = addr.String()
@@ -141,6 +163,13 @@ func exampleHost(cfg *config.Config, auth *certs.Authorities) (string, *certs.Ge
 		}
 	}
 	return "", nil
+}
+
+func (a *app) listenOn(network, address string) (net.Listener, error) {
+	if a.listen != nil {
+		return a.listen(network, address)
+	}
+	return net.Listen(network, address)
 }
 
 func (a *app) context() context.Context {

@@ -28,6 +28,9 @@ type State struct {
 	// are the wanted domains no older generation permitted.
 	CACreated  *certs.Generation
 	NewDomains []string
+	// DirNotice tells the user that the state directory was made private,
+	// or is empty.
+	DirNotice string
 }
 
 // Close releases the ledger.
@@ -43,6 +46,11 @@ func OpenState(cfg *config.Config, passphrase func() ([]byte, error)) (*State, e
 	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("state directory: %w", err)
 	}
+	notice, err := privateStateDir(cfg.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	st.DirNotice = notice
 	ring, created, err := loadOrCreateKeyring(cfg.KeyFile, passphrase)
 	if err != nil {
 		return nil, err

@@ -35,8 +35,9 @@ import (
 //   - photos.google.com: the web app's resumable endpoint
 //     /_/upload/uploadmedia/interactive (the size in
 //     X-Goog-Upload-Header-Content-Length, JSON metadata in the start body);
-//   - lh3.googleusercontent.com: GET <baseUrl>=d, the original bytes (with
-//     Range); <baseUrl>=wW-hH, a copy the service renders.
+//   - lh3.googleusercontent.com: GET <baseUrl>=d (or =s0-d), the original
+//     bytes (with Range); <baseUrl>=<options>, a copy the service renders
+//     (the longest of wN, hN, sN; 512 without one).
 //
 // Every request needs an OAuth bearer token (Library API) or a cookie (web).
 // Content-MD5 is checked against the body; X-Goog-Hash against the body of
@@ -61,6 +62,11 @@ type Google struct {
 	// before storing the chunk, "store" after storing it (the answer is
 	// lost, the bytes are not).
 	FailNext []string
+	// FailOriginals makes =d downloads answer 503.
+	FailOriginals bool
+	// ServedOriginal and ServedRendition count the bytes of lh3
+	// downloads and renditions served.
+	ServedOriginal, ServedRendition int64
 }
 
 type GoogleUpload struct {
@@ -355,27 +361,46 @@ func (f *Google) batchCreate(w http.ResponseWriter, body []byte) {
 
 func (f *Google) download(w http.ResponseWriter, r *http.Request) {
 	m := lh3Path.FindStringSubmatch(r.URL.Path)
-	if r.Method != http.MethodGet || m == nil {
+	if (r.Method != http.MethodGet && r.Method != http.MethodHead) || m == nil {
 		http.NotFound(w, r)
 		return
 	}
 	f.Mu.Lock()
+	defer f.Mu.Unlock()
 	data, ok := f.media[m[1]]
-	f.Mu.Unlock()
 	if !ok {
 		http.NotFound(w, r)
 		return
 	}
 	w.Header().Set("Content-Type", "image/jpeg")
-	if m[2] == "d" {
+	if m[2] == "d" || m[2] == "s0-d" {
+		if f.FailOriginals {
+			http.Error(w, "backend error", http.StatusServiceUnavailable)
+			return
+		}
+		if r.Method == http.MethodGet {
+			f.ServedOriginal += int64(len(data))
+		}
 		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(data))
 		return
 	}
-	rendered, err := ServerRendered(data, 256)
+	side := 0
+	for _, o := range strings.Split(m[2], "-") {
+		if len(o) > 1 && strings.ContainsRune("whs", rune(o[0])) {
+			if n, err := strconv.Atoi(o[1:]); err == nil {
+				side = max(side, n)
+			}
+		}
+	}
+	if side == 0 {
+		side = 512
+	}
+	rendered, err := ServerRendered(data, side)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
+	f.ServedRendition += int64(len(rendered))
 	w.Write(rendered)
 }
 

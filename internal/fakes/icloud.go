@@ -42,6 +42,9 @@ type ICloud struct {
 	files    map[string][]byte // download ID → file
 	// acceptEncodings lists the Accept-Encoding of every download request.
 	acceptEncodings []string
+	order           []string // download IDs in the order saved
+	// FailOriginals makes downloads of originals answer 503.
+	FailOriginals bool
 }
 
 var ICloudHosts = []string{"p42-ckdatabasews.icloud.com", "p42-content.icloud-content.com", "cvws.icloud-content.com"}
@@ -69,7 +72,9 @@ func (f *ICloud) handle(w http.ResponseWriter, r *http.Request) {
 		f.content(w, r, body)
 	case host == "p42-ckdatabasews.icloud.com" && r.Method == http.MethodPost && r.URL.Path == CKPrefix+"/records/modify":
 		f.recordsModify(w, r, body)
-	case host == "cvws.icloud-content.com" && r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/B/"):
+	case host == "p42-ckdatabasews.icloud.com" && r.Method == http.MethodPost && r.URL.Path == CKPrefix+"/records/query":
+		f.recordsQuery(w)
+	case host == "cvws.icloud-content.com" && (r.Method == http.MethodGet || r.Method == http.MethodHead) && strings.HasPrefix(r.URL.Path, "/B/"):
 		f.download(w, r)
 	default:
 		http.NotFound(w, r)
@@ -155,6 +160,7 @@ func (f *ICloud) recordsModify(w http.ResponseWriter, r *http.Request, body []by
 	}
 	id := randomID()
 	f.files[id] = data
+	f.order = append(f.order, id)
 	w.Header().Set("Content-Type", "application/json")
 	fmt.Fprintf(w, `{"records":[{"recordName":%q,"fields":{"resOriginalRes":{"value":{"size":%d,"downloadURL":"https://cvws.icloud-content.com/B/%s/${f}?o=At"}}}}]}`,
 		rec.RecordName, len(data), id)
@@ -164,9 +170,17 @@ func (f *ICloud) recordsModify(w http.ResponseWriter, r *http.Request, body []by
 // asks for no range.
 func (f *ICloud) download(w http.ResponseWriter, r *http.Request) {
 	id, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/B/"), "/")
+	if base, res, ok := strings.Cut(id, "-"); ok && f.files[base] != nil {
+		f.derivative(w, f.files[base], res)
+		return
+	}
 	data, ok := f.files[id]
 	if !ok {
 		http.NotFound(w, r)
+		return
+	}
+	if f.FailOriginals {
+		http.Error(w, "unavailable", http.StatusServiceUnavailable)
 		return
 	}
 	f.acceptEncodings = append(f.acceptEncodings, r.Header.Get("Accept-Encoding"))

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -21,8 +22,9 @@ import (
 
 // Immich is an Immich server (API as of v1.1xx):
 //
-//   - POST /api/assets, multipart/form-data with deviceAssetId, deviceId,
-//     fileCreatedAt, fileModifiedAt and the file in assetData; an optional
+//   - POST /api/assets, multipart/form-data with fileCreatedAt,
+//     fileModifiedAt (deviceAssetId, deviceId optional) and the file in
+//     assetData; an optional
 //     x-immich-checksum header (SHA-1 of the file, hex or base64) lets the
 //     server answer "duplicate" for a file it has. The server computes the
 //     SHA-1 of the file it received; a header that disagrees is an error
@@ -31,9 +33,19 @@ import (
 //   - GET /api/assets/{id}/original: the file as stored, with Range; gzip
 //     when the client accepts it and asks for the whole file (as a
 //     compressing reverse proxy in front of Immich does);
-//   - GET /api/assets/{id}/thumbnail: a JPEG the server made.
+//   - GET /api/assets/{id}/thumbnail?size=thumbnail|preview|fullsize: a
+//     JPEG the server made from what it stores (250 and 1440 pixels);
+//   - GET /api/assets/{id} and POST /api/sync/full-sync: asset JSON
+//     (AssetResponseDto: id, checksum = base64 SHA-1 of the stored file,
+//     thumbhash = the server's placeholder of the stored file, …);
+//   - POST /api/assets/bulk-upload-check {assets: [{id, checksum}]}:
+//     accept, or reject as duplicate with the assetId;
+//   - what the command-line client asks first: GET /api/server/version,
+//     /api/server/media-types, /api/users/me, /api/albums.
 //
-// Every request needs x-api-key and goes through the plaintext-hash guard.
+// A request is authenticated by x-api-key, Authorization: Bearer, the
+// immich_access_token cookie or a key query parameter, as Immich's auth
+// guard accepts them; every request goes through the plaintext-hash guard.
 type Immich struct {
 	t     testing.TB
 	Srv   *httptest.Server
@@ -48,6 +60,15 @@ type Immich struct {
 	checksums       map[string]string // SHA-1 (raw) → asset ID
 	headers         map[string]string // asset ID → x-immich-checksum as received
 	acceptEncodings []string
+	order           []string // asset IDs in upload order
+
+	// Metrics is what the grid page last reported (grid.go).
+	Metrics []byte
+
+	// FailOriginals makes GET …/original answer 503.
+	FailOriginals bool
+	// Served counts the bytes of originals and renditions served.
+	ServedOriginal, ServedRendition int64
 }
 
 func NewImmich(t testing.TB) *Immich {
@@ -56,7 +77,21 @@ func NewImmich(t testing.TB) *Immich {
 	return f
 }
 
-var immichAssetPath = regexp.MustCompile(`^/api/assets/([0-9a-f]+)/(original|thumbnail)$`)
+var (
+	immichAssetPath = regexp.MustCompile(`^/api/assets/([0-9a-f]+)/(original|thumbnail)$`)
+	immichAssetJSON = regexp.MustCompile(`^/api/assets/([0-9a-f]+)$`)
+)
+
+// authenticated is Immich's auth guard, reduced to presence.
+func immichAuthenticated(r *http.Request) bool {
+	if r.Header.Get("X-Api-Key") != "" || strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
+		return true
+	}
+	if c, err := r.Cookie("immich_access_token"); err == nil && c.Value != "" {
+		return true
+	}
+	return r.URL.Query().Get("key") != "" || r.URL.Query().Get("apiKey") != ""
+}
 
 func decodeSHA1(v string) ([]byte, bool) {
 	if d, err := hex.DecodeString(v); err == nil && len(d) == 20 {
@@ -79,7 +114,10 @@ func (f *Immich) handle(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if r.Header.Get("X-Api-Key") == "" {
+	if f.page(w, r, body) {
+		return
+	}
+	if !immichAuthenticated(r) {
 		jsonReply(w, http.StatusUnauthorized, map[string]string{"message": "Authentication required"})
 		return
 	}
@@ -89,21 +127,25 @@ func (f *Immich) handle(w http.ResponseWriter, r *http.Request) {
 		f.upload(w, r, body)
 		return
 	}
+	if f.api(w, r, body) {
+		return
+	}
 	m := immichAssetPath.FindStringSubmatch(r.URL.Path)
-	if r.Method != http.MethodGet || m == nil || f.assets[m[1]] == nil {
+	if (r.Method != http.MethodGet && r.Method != http.MethodHead) || m == nil || f.assets[m[1]] == nil {
 		jsonReply(w, http.StatusNotFound, map[string]string{"message": "Not found"})
 		return
 	}
 	data := f.assets[m[1]]
 	if m[2] == "thumbnail" {
-		thumb, err := ServerRendered(data, 250)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		w.Header().Set("Content-Type", "image/jpeg")
-		w.Write(thumb)
+		f.thumbnail(w, r, data)
 		return
+	}
+	if f.FailOriginals {
+		jsonReply(w, http.StatusServiceUnavailable, map[string]string{"message": "storage offline"})
+		return
+	}
+	if r.Method == http.MethodGet {
+		f.ServedOriginal += int64(len(data))
 	}
 	f.acceptEncodings = append(f.acceptEncodings, r.Header.Get("Accept-Encoding"))
 	w.Header().Set("Content-Type", "image/jpeg")
@@ -163,7 +205,9 @@ func (f *Immich) upload(w http.ResponseWriter, r *http.Request, body []byte) {
 			fields[part.FormName()] = string(b)
 		}
 	}
-	for _, k := range []string{"deviceAssetId", "deviceId", "fileCreatedAt", "fileModifiedAt"} {
+	// deviceAssetId and deviceId are optional since Immich v2 (the CLI
+	// sends neither).
+	for _, k := range []string{"fileCreatedAt", "fileModifiedAt"} {
 		if fields[k] == "" {
 			jsonReply(w, http.StatusBadRequest, map[string]string{"message": k + " is required"})
 			return
@@ -184,6 +228,7 @@ func (f *Immich) upload(w http.ResponseWriter, r *http.Request, body []byte) {
 	}
 	id := randomID()
 	f.assets[id] = f.Keeping.Apply(file)
+	f.order = append(f.order, id)
 	f.checksums[string(sum[:])] = id
 	f.headers[id] = header
 	jsonReply(w, http.StatusCreated, map[string]string{"id": id, "status": "created"})

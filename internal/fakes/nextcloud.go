@@ -36,6 +36,11 @@ import (
 //     strnatcmp), checks OC-Total-Length and OC-Checksum, and moves the
 //     file to Destination; DELETE aborts.
 //
+// Previews (previews.go): /index.php/core/preview?fileId=,
+// /index.php/core/preview.png?file=, /index.php/apps/photos/api/v1/preview/
+// {fileId}, and the legacy WebDAV root /remote.php/webdav/ of the signed-in
+// user, with Basic auth or a session cookie.
+//
 // oc:checksums in PROPFIND answers is what the client sent in OC-Checksum,
 // as Nextcloud stores it. Every request goes through the plaintext-hash
 // guard.
@@ -59,6 +64,11 @@ type Nextcloud struct {
 	// failPuts makes the next chunk PUTs fail with 503 ("" lets one
 	// through), before storing them.
 	FailPuts []string
+	// FailOriginals makes GETs of files answer 503.
+	FailOriginals bool
+	// ServedOriginal and ServedRendition count the bytes of files and
+	// previews served.
+	ServedOriginal, ServedRendition int64
 }
 
 type NextcloudFile struct {
@@ -122,6 +132,9 @@ func (f *Nextcloud) handle(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if f.previews(w, r) {
+		return
+	}
 	rel, ok := strings.CutPrefix(r.URL.Path, ncRoot)
 	if !ok {
 		http.NotFound(w, r)
@@ -176,6 +189,13 @@ func (f *Nextcloud) files1(w http.ResponseWriter, r *http.Request, rel string, b
 		if fl == nil {
 			http.NotFound(w, r)
 			return
+		}
+		if f.FailOriginals {
+			http.Error(w, "storage unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		if r.Method == http.MethodGet {
+			f.ServedOriginal += int64(len(fl.Data))
 		}
 		w.Header().Set("Content-Type", "image/jpeg")
 		w.Header().Set("ETag", fmt.Sprintf(`"%x"`, fl.mtime.UnixNano()))

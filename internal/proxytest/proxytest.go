@@ -323,11 +323,7 @@ func openState(t testing.TB, cfg *config.Config, o Options) *state {
 	}
 	keys := o.Keys
 	if len(keys) == 0 {
-		key, err := keystream.GenerateKey(keystream.ModeExtended)
-		if err != nil {
-			t.Fatal(err)
-		}
-		keys = []*keystream.Key{key}
+		keys = []*keystream.Key{stateKey(t, cfg.KeyFile)}
 	}
 	ring, err := keystream.NewKeyring(keys[0], keys[1:]...)
 	if err != nil {
@@ -374,12 +370,55 @@ func (b *BrokenBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// HeldBody sends the first Head bytes of R, then waits for Release to be
+// closed before it sends the rest: an upload still arriving.
+type HeldBody struct {
+	R       io.Reader
+	Head    int
+	Release <-chan struct{}
+}
+
+func (b *HeldBody) Read(p []byte) (int, error) {
+	if b.Head > 0 {
+		n, err := b.R.Read(p[:min(len(p), b.Head)])
+		b.Head -= n
+		return n, err
+	}
+	<-b.Release
+	return b.R.Read(p)
+}
+
 // GoogHash is the X-Goog-Hash header of b (CRC32C and MD5).
 func GoogHash(b []byte) string {
 	m := md5.Sum(b)
 	var c [4]byte
 	binary.BigEndian.PutUint32(c[:], crc32.Checksum(b, crc32.MakeTable(crc32.Castagnoli)))
 	return "crc32c=" + base64.StdEncoding.EncodeToString(c[:]) + ",md5=" + base64.StdEncoding.EncodeToString(m[:])
+}
+
+// stateKey reads the key file, or makes one: a proxy started again on the
+// same state directory has the same key.
+func stateKey(t testing.TB, path string) *keystream.Key {
+	t.Helper()
+	if b, err := os.ReadFile(path); err == nil {
+		kf, err := keystream.ParseKeyFile(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		key, err := kf.Key(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return key
+	}
+	key, err := keystream.GenerateKey(keystream.ModeExtended)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, key.MarshalKeyFile(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return key
 }
 
 // CheckRecorded checks that the ledger of p recorded, for the ciphertext

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"jpegveil/config"
+	"jpegveil/proxy/internal/budget"
 	"jpegveil/proxy/internal/hashes"
 	"jpegveil/proxy/internal/session"
 	"jpegveil/veil"
@@ -61,11 +62,18 @@ type Env struct {
 	Upstream http.RoundTripper
 	// Sessions holds the uploads in progress that span several requests.
 	Sessions *session.Table
+	// Memory is the budget every buffer of an upload is taken from.
+	Memory *budget.Budget
 	// Hashes knows every hash header of every service.
 	Hashes *hashes.Parser
 	// NewStream starts the encryption of an upload on rule that spans
 	// several requests, keeping the hashes algs of the whole file.
 	NewStream func(rule *config.Rule, algs ...hashes.Alg) *session.Stream
+	// Checksums maps the checksums of the proxy's photos to those of
+	// their ciphertexts.
+	Checksums Checksums
+	// Names keeps what the services' answers taught the proxy.
+	Names Names
 }
 
 // HashBuffer is limits.hash_buffer: the most of an upload held in memory.
@@ -118,6 +126,12 @@ const (
 	AnsweredQuery        Outcome = "answered-query"
 	AnsweredFinal        Outcome = "answered-final"
 	PassedUnknownSession Outcome = "passed-unknown-session"
+
+	// The rest of a service's API (rules with body api).
+	PreviewRendered Outcome = "preview-rendered" // rendered from the decrypted original
+	PreviewCached   Outcome = "preview-cached"   // served from the preview cache
+	PreviewFallback Outcome = "preview-fallback" // the original could not be had: the service's own rendition passed
+	Translated      Outcome = "translated"       // checksums translated
 )
 
 // PassedStatus is the outcome of a request the service answered with a

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"slices"
 
 	"jpegveil/config"
+	"jpegveil/proxy/internal/budget"
 )
 
 // ChunkID identifies the last committed chunk of an upload, to recognize
@@ -35,10 +37,13 @@ func (c ChunkID) Matches(name string, off int64, b []byte) bool {
 // ReadWholeChunk reads one chunk of a multi-request upload (what names the
 // upload, for the message), which is held completely before it is
 // encrypted: a client that breaks off mid-chunk must leave the session as
-// it was. A chunk above limit gives the reason to refuse it; an error means
-// the client broke off and nothing was committed.
-func ReadWholeChunk(req *http.Request, what string, limit int64) (b []byte, refuse, err error) {
-	b, err = ReadChunk(req.Body, req.ContentLength, limit)
+// it was. The chunk's memory, twice its size (as received, and encrypted
+// on its way up), is taken from hold as it arrives. A chunk above limit
+// gives the reason to refuse it; an error means the client broke off and
+// nothing was committed, or (budget.IsExhausted) that there was no memory
+// for it.
+func ReadWholeChunk(req *http.Request, what string, limit int64, hold *budget.Hold) (b []byte, refuse, err error) {
+	b, err = ReadChunk(req.Context(), req.Body, req.ContentLength, limit, hold)
 	var tooLarge *TooLargeError
 	if errors.As(err, &tooLarge) {
 		return nil, fmt.Errorf("a chunk of a %s is held completely before it is encrypted, and this one is larger than limits.hash_buffer (%s): use smaller chunks or raise the limit", what, config.Size(limit)), nil
@@ -53,13 +58,21 @@ func (e *TooLargeError) Error() string {
 	return fmt.Sprintf("the request body is larger than limits.hash_buffer (%s)", config.Size(e.Limit))
 }
 
-// ReadChunk reads a request body completely, up to limit bytes.
-func ReadChunk(body io.Reader, contentLength, limit int64) ([]byte, error) {
+// ReadChunk reads a request body completely, up to limit bytes, taking
+// twice its memory from hold: for a declared length all at once before
+// reading (so that chunks waiting for memory never each hold a part),
+// otherwise as the buffer grows.
+func ReadChunk(ctx context.Context, body io.Reader, contentLength, limit int64, hold *budget.Hold) ([]byte, error) {
 	if contentLength > limit {
 		return nil, &TooLargeError{limit}
 	}
 	if body == nil {
 		return nil, nil
+	}
+	if contentLength > 0 {
+		if err := hold.Resize(ctx, 2*(contentLength+1)); err != nil {
+			return nil, err
+		}
 	}
 	// Start small whatever Content-Length says, and grow as the bytes
 	// arrive: a client must send its chunk before the proxy holds memory
@@ -67,7 +80,15 @@ func ReadChunk(body io.Reader, contentLength, limit int64) ([]byte, error) {
 	buf := make([]byte, 0, 32<<10)
 	for {
 		if len(buf) == cap(buf) {
-			buf = slices.Grow(buf, min(len(buf), 4<<20))
+			grow := min(len(buf), 4<<20)
+			if contentLength >= 0 {
+				// Room for the declared rest and one byte to see the end.
+				grow = max(1, min(grow, int(contentLength)+1-len(buf)))
+			}
+			buf = slices.Grow(buf, grow)
+			if err := hold.Resize(ctx, max(2*int64(cap(buf)), hold.Size())); err != nil {
+				return nil, err
+			}
 		}
 		m, err := body.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+m]

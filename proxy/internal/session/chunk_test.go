@@ -1,6 +1,7 @@
 package session
 
 import (
+	"context"
 	"io"
 	"runtime"
 	"testing"
@@ -23,7 +24,7 @@ func TestReadChunkGrowsAsDataArrives(t *testing.T) {
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	b, err := ReadChunk(&slowBody{}, 60<<20, 64<<20)
+	b, err := ReadChunk(context.Background(), &slowBody{}, 60<<20, 64<<20, nil)
 	runtime.ReadMemStats(&after)
 	if err != nil || string(b) != "abc" {
 		t.Fatalf("ReadChunk: %q, %v", b, err)

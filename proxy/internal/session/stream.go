@@ -11,6 +11,7 @@ import (
 
 	"jpegveil/config"
 	"jpegveil/jpegbits"
+	"jpegveil/proxy/internal/budget"
 	"jpegveil/proxy/internal/direction"
 	"jpegveil/proxy/internal/hashes"
 	"jpegveil/veil"
@@ -94,6 +95,10 @@ type Stream struct {
 	// Running hashes of the whole file, plaintext and ciphertext, for
 	// headers that carry a hash of the file on the last request.
 	plain, cipher *hashes.Set
+	// hold counts what the session keeps between requests (Out, and
+	// what is held back before and inside the transformer) in the
+	// proxy's memory budget.
+	hold *budget.Hold
 	// sum is the SHA-256 of the whole ciphertext, which the ledger keeps
 	// to check later that the service kept every byte.
 	sum hash.Hash
@@ -108,6 +113,20 @@ type Stream struct {
 	// OnDecided, if set, is called with the decision once it is made (for
 	// the log).
 	OnDecided func(direction.Decision)
+}
+
+// Account counts the stream's memory in hold from now on.
+func (st *Stream) Account(hold *budget.Hold) { st.hold = hold }
+
+// Release gives the stream's memory back to the budget: the session is
+// dropped.
+func (st *Stream) Release() { st.hold.Close() }
+
+// account sets the stream's share of the budget to what it holds: Out's
+// buffer, and the plaintext held back before the direction is decided or
+// inside the transformer (a phone's trailer, say).
+func (st *Stream) account() {
+	st.hold.Set(int64(cap(st.Out)) + st.Pending() - int64(len(st.Out)))
 }
 
 // NewStream starts the encryption of one upload on rule. opts carries the
@@ -180,6 +199,7 @@ func (st *Stream) Commit(ctx context.Context, b []byte, final bool) error {
 			return err
 		}
 		if !started {
+			st.account() // the start of the file, held until decided
 			return nil
 		}
 	}
@@ -196,9 +216,12 @@ func (st *Stream) Commit(ctx context.Context, b []byte, final bool) error {
 			continue
 		case !final && errors.Is(err, jpegbits.ErrInputPending),
 			final && err == io.EOF:
-			// Everything the input so far determines has been read.
+			// Everything the input so far determines has been read. Its
+			// memory was taken with the chunk's; from now on the session
+			// holds it.
 			st.cipher.Write(st.Out[start:])
 			st.sum.Write(st.Out[start:])
+			st.account()
 			return nil
 		}
 		st.Err = err
@@ -221,9 +244,12 @@ func (st *Stream) HoldsTrailer() bool { return !st.EOF && st.Result().TrailerOff
 func (st *Stream) Ack(n int) {
 	st.Out = append(st.Out[:0], st.Out[n:]...)
 	st.OutOff += int64(n)
-	if len(st.Out) == 0 && cap(st.Out) > 1<<20 {
-		st.Out = nil // do not keep a large buffer in an idle session
+	if cap(st.Out)-len(st.Out) > 64<<10 {
+		// Do not keep a large buffer in an idle session: it counts
+		// against the memory budget until the next chunk.
+		st.Out = slices.Clone(st.Out)
 	}
+	st.account()
 }
 
 // Result is the transform's result so far.

@@ -83,7 +83,7 @@ func (t *Table) Add(key string, state any) {
 	defer t.mu.Unlock()
 	t.expireLocked()
 	if old := t.m[key]; old != nil {
-		old.gone = true
+		old.drop()
 		delete(t.m, key)
 	}
 	for len(t.m) >= t.max {
@@ -105,7 +105,7 @@ func (t *Table) Add(key string, state any) {
 				}
 			}
 		}
-		victim.gone = true
+		victim.drop()
 		delete(t.m, victim.key)
 		if t.onEvict != nil {
 			t.onEvict()
@@ -119,7 +119,7 @@ func (t *Table) Remove(key string, sess *Session) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if cur := t.m[key]; cur != nil && (sess == nil || cur == sess) {
-		cur.gone = true
+		cur.drop()
 		delete(t.m, key)
 	}
 }
@@ -136,9 +136,23 @@ func (t *Table) expireLocked() {
 	now := t.now()
 	for k, s := range t.m {
 		if now.Sub(s.lastUsed) > t.ttl {
-			s.gone = true
+			s.drop()
 			delete(t.m, k)
 		}
+	}
+}
+
+// Releaser is a session state that holds memory of the proxy's budget,
+// given back when the session is dropped.
+type Releaser interface{ Release() }
+
+// drop marks the session removed and gives its memory back; the table's
+// mu is held. A request still in the session finds it gone at its next
+// Acquire.
+func (s *Session) drop() {
+	s.gone = true
+	if r, ok := s.State.(Releaser); ok {
+		r.Release()
 	}
 }
 

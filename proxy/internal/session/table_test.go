@@ -131,3 +131,28 @@ func TestTableConcurrent(t *testing.T) {
 		t.Fatalf("%d sessions left", n)
 	}
 }
+
+// released counts the Release calls of a session state.
+type released struct{ n *int }
+
+func (r released) Release() { *r.n++ }
+
+// TestTableReleasesDroppedSessions: a session dropped in any way (removed,
+// replaced, evicted, expired) gives its memory back.
+func TestTableReleasesDroppedSessions(t *testing.T) {
+	c := &clock{t: time.Unix(1e9, 0)}
+	tbl := NewTable(2, time.Hour, c.now, nil)
+	n := 0
+	tbl.Add("a", released{&n})
+	tbl.Remove("a", nil)
+	tbl.Add("b", released{&n})
+	tbl.Add("b", released{&n}) // replaces
+	tbl.Add("c", released{&n})
+	c.add(time.Second)
+	tbl.Add("d", released{&n}) // evicts b
+	c.add(2 * time.Hour)
+	tbl.Len() // expires c and d
+	if n != 5 {
+		t.Fatalf("%d of 5 dropped sessions released", n)
+	}
+}

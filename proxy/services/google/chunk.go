@@ -36,10 +36,15 @@ func chunk(ex services.Exchange, sess *session.Session, g *upload, cmds commands
 	} else if cmds.upload {
 		return ex.Refuse(errors.New("an upload command without X-Goog-Upload-Offset"))
 	}
-	b, tooLarge, err := session.ReadWholeChunk(req, "resumable upload", env.HashBuffer())
+	hold := env.Memory.NewHold()
+	defer hold.Close()
+	b, tooLarge, err := session.ReadWholeChunk(req, "resumable upload", env.HashBuffer(), hold)
 	switch {
 	case tooLarge != nil:
 		return ex.Refuse(tooLarge)
+	case services.IsBusy(err):
+		// Nothing was committed: the client can send the chunk again.
+		return services.AnswerBusy(ex, err)
 	case err != nil:
 		// The client broke off: nothing was committed, the upload can
 		// resume at the same offset.
@@ -53,6 +58,10 @@ func chunk(ex services.Exchange, sess *session.Session, g *upload, cmds commands
 	}
 	return forward(ex, sess, g, b, found, cmds.finalize)
 }
+
+// Release gives the memory the upload's pending output holds back to the
+// proxy's budget when its session is dropped (session.Releaser).
+func (u *upload) Release() { u.st.Release() }
 
 // commit feeds the chunk b at offset off to the upload's stream, or
 // recognizes it as a repeat; an error says why the chunk is refused.

@@ -16,7 +16,8 @@ import (
 	"jpegveil/ledger"
 )
 
-// googleRules are the Google Photos presets of config.example.yaml.
+// googleRules are the Google Photos presets of config.example.yaml,
+// without the download rule's service: Google's resized copies pass.
 const googleRules = `  - name: google-photos-library-upload
     hosts: [photoslibrary.googleapis.com]
     methods: [POST]

@@ -2,6 +2,9 @@
 // file goes up as the raw body of a POST to a *.icloud-content.com host
 // and comes back from the same hosts, so the generic raw upload and
 // download rules carry it. Its clients send no hash header of their own.
+// The derivatives Apple makes of a photo (thumbnails, previews) are
+// rendered locally once a CloudKit listing has named their original
+// (previews.go).
 package icloud
 
 import "jpegveil/proxy/internal/hashes"

@@ -4,9 +4,13 @@
 // the file in x-immich-checksum, which the proxy recomputes over the
 // ciphertext.
 //
-// Known leak: POST /api/assets/bulk-upload-check carries the SHA-1 of
-// every photo before it is uploaded, in plaintext JSON; translating those
-// checksums is the service's next task (see proxy.Service).
+// With a rule of body api, the rest of the API is translated: thumbnails
+// and previews of the proxy's photos are rendered from the decrypted
+// original; the checksums in asset JSON are those of the photos, not of
+// the stored ciphertexts; and the SHA-1 of every photo a client asks about
+// before uploading (POST /api/assets/bulk-upload-check) is replaced by
+// that of its ciphertext or by a keyed stand-in, so the server never sees
+// a plaintext hash.
 package immich
 
 import (

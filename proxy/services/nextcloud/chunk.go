@@ -25,9 +25,15 @@ func putChunk(ex services.Exchange, nc *upload, name string, found []hashes.Foun
 	if ce := services.Compressed(req.Header); ce != "" {
 		return ex.Refuse(fmt.Errorf("the chunk is compressed (Content-Encoding: %s)", ce))
 	}
-	b, tooLarge, err := session.ReadWholeChunk(req, "chunked upload", ex.Env().HashBuffer())
+	hold := ex.Env().Memory.NewHold()
+	defer hold.Close()
+	b, tooLarge, err := session.ReadWholeChunk(req, "chunked upload", ex.Env().HashBuffer(), hold)
 	if tooLarge != nil {
 		return ex.Refuse(tooLarge)
+	}
+	if services.IsBusy(err) {
+		// Nothing was committed: the client can send the chunk again.
+		return services.AnswerBusy(ex, err)
 	}
 	if err != nil {
 		ex.Record(services.ClientError, err)
@@ -64,6 +70,10 @@ func putChunk(ex services.Exchange, nc *upload, name string, found []hashes.Foun
 	nc.lastUp = cn.upstreamName(st.OutOff, len(st.Out))
 	return forward(ex, nc, b, found)
 }
+
+// Release gives the memory the upload's pending output holds back to the
+// proxy's budget when its session is dropped (session.Releaser).
+func (u *upload) Release() { u.st.Release() }
 
 // checkNext returns why chunk name (parsed: cn), of n bytes, cannot be the
 // next one of the upload, or nil.
@@ -157,7 +167,26 @@ func assemble(ex services.Exchange, sess *session.Session, nc *upload, found []h
 	env.Sessions.Remove(sess.Key(), sess)
 	ex.SetFileHash(st.CiphertextSHA256())
 	ex.Record(services.Of(st.Result()), nil)
+	if ex.Rule().Service == "nextcloud" && st.Result().Transformed {
+		remember(ex, st, resp, req.Header.Get("Destination"))
+	}
 	return resp, nil
+}
+
+// remember records what an assembled upload on a rule that names its
+// service taught: the checksums of photo and ciphertext (for PROPFIND
+// answers) and the path of the file ID the server answered (for its
+// previews).
+func remember(ex services.Exchange, st *session.Stream, resp *http.Response, dest string) {
+	ctx, env := ex.Request().Context(), ex.Env()
+	p, c := st.FileSums()
+	if p[hashes.SHA1] != nil && c[hashes.SHA1] != nil && env.Checksums != nil {
+		env.Checksums.Record(ctx, p[hashes.SHA1], c[hashes.SHA1])
+	}
+	u, err := url.Parse(dest)
+	if id := fileIDOf(resp.Header.Get("OC-FileId")); id != "" && err == nil && env.Names != nil {
+		env.Names.Remember(ctx, "nextcloud", "fileid:"+id, u.Path)
+	}
 }
 
 // putTail PUTs the held-back end of the file as the next chunk, with the
