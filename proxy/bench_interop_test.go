@@ -238,7 +238,7 @@ func (tb *tableBench) startJpegveil() proxyProc {
 		tb.b.Fatal(err)
 	}
 	stop := func() { jv.Process.Kill(); jv.Wait() }
-	if err := waitPort(addr); err != nil {
+	if err := listening(addr); err != nil {
 		stop()
 		tb.b.Fatalf("%v\n%s", err, stderr.Bytes())
 	}
@@ -265,7 +265,7 @@ func (tb *tableBench) startMitmdump(addon bool) (proxyProc, error) {
 		return proxyProc{}, err
 	}
 	stop := func() { md.Process.Kill(); md.Wait() }
-	if err := waitPort(addr); err != nil {
+	if err := listening(addr); err != nil {
 		stop()
 		return proxyProc{}, err
 	}
@@ -368,7 +368,7 @@ func (tb *tableBench) measure(name string, w workload, p proxyProc) benchRow {
 	if p.pid != 0 {
 		r.cpuPerMB = median(cpu)
 		r.spread = (slices.Max(cpu) - slices.Min(cpu)) / r.cpuPerMB
-		r.rss = peakRSS(p.pid)
+		r.rss = peakRSSMB(p.pid)
 	}
 	return r
 }
@@ -387,7 +387,7 @@ func (tb *tableBench) concurrentUploads(n int) float64 {
 	}
 	close(start)
 	wg.Wait()
-	return peakRSS(p.pid)
+	return peakRSSMB(p.pid)
 }
 
 func (tb *tableBench) print(rows []benchRow, conc float64, load0, load1 string) {
@@ -454,8 +454,8 @@ func procCPU(pid int) time.Duration {
 	return time.Duration(ut+st) * time.Second / 100 // USER_HZ is 100 on Linux
 }
 
-// peakRSS returns the peak resident set size of process pid in MB.
-func peakRSS(pid int) float64 {
+// peakRSSMB returns the peak resident set size of process pid in MB.
+func peakRSSMB(pid int) float64 {
 	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	for _, line := range strings.Split(string(b), "\n") {
 		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
@@ -475,7 +475,16 @@ func loadAvg() string {
 	return strings.Join(f[:3], " ")
 }
 
-func waitPort(addr string) error {
+// waitPort waits until something listens on addr.
+func waitPort(t testing.TB, addr string) {
+	t.Helper()
+	if err := listening(addr); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// listening waits until something listens on addr, for 30 seconds.
+func listening(addr string) error {
 	for range 600 {
 		if c, err := net.Dial("tcp", addr); err == nil {
 			c.Close()
@@ -494,3 +503,5 @@ func freePort(t testing.TB) string {
 	defer l.Close()
 	return l.Addr().String()
 }
+
+func newTLSClientConfig(roots *x509.CertPool) *tls.Config { return &tls.Config{RootCAs: roots} }
