@@ -28,6 +28,16 @@ func corpusFiles(t testing.TB, folder string) []string {
 	return files
 }
 
+// allCorpusFiles lists the files of every corpus folder: photos,
+// conformance and edge cases.
+func allCorpusFiles(t testing.TB) []string {
+	var files []string
+	for _, folder := range []string{"photos", "conformance", "edge"} {
+		files = append(files, corpusFiles(t, folder)...)
+	}
+	return files
+}
+
 // testKeystream is a deterministic keystream that depends on everything it
 // is told, like the real one, without any cryptography.
 type testKeystream struct {

@@ -201,6 +201,58 @@ func (t *Transformer) unstuff() {
 	}
 }
 
+// skimScan looks for the end of the ECS without parsing the scan (Skim):
+// its bytes, from the last chunk handed to the Keystream on, pass unchanged.
+// It reports whether it needs more input.
+func (t *Transformer) skimScan() bool {
+	s := &t.scan
+	if !s.ecsEnded {
+		t.skimECS()
+	}
+	if !s.ecsEnded {
+		t.ready = s.scanRead
+		return true
+	}
+	t.cur, t.ready, t.phase = s.ecsEndFile, s.ecsEndFile, phaseMarkers
+	return false
+}
+
+// skimECS is unstuff without the scan data: it follows the FF runs of the
+// buffered ECS bytes to the marker that ends it.
+func (t *Transformer) skimECS() {
+	s := &t.scan
+	b := t.buf
+	i, n := int(s.scanRead-t.bufOff), len(b)
+	for i < n {
+		k := bytes.IndexByte(b[i:], 0xFF)
+		if k < 0 {
+			i = n
+			break
+		}
+		i += k
+		k = i + 1
+		for k < n && b[k] == 0xFF {
+			k++
+		}
+		if k == n {
+			if t.eof {
+				t.endECS(i)
+				return
+			}
+			break
+		}
+		if m := b[k]; m != 0 && (m < 0xD0 || m > 0xD7) {
+			t.endECS(i)
+			return
+		}
+		i = k + 1
+	}
+	s.scanRead = t.bufOff + int64(i)
+	if i == n && t.eof {
+		t.endECS(n)
+	}
+}
+
 func (t *Transformer) endECS(i int) {
 	s := &t.scan
 	s.scanRead = t.bufOff + int64(i)
@@ -227,6 +279,9 @@ func (s *scanState) setLimit() {
 func (t *Transformer) advanceScan() bool {
 	s := &t.scan
 	for {
+		if t.skim {
+			return t.skimScan()
+		}
 		t.unstuff()
 		var err error
 		switch s.phase {

@@ -14,11 +14,7 @@ import (
 // of the whole-buffer transform: the result may not depend on how the input
 // arrives.
 func TestStreamingMatchesWhole(t *testing.T) {
-	var files []string
-	for _, folder := range []string{"photos", "conformance", "edge"} {
-		files = append(files, corpusFiles(t, folder)...)
-	}
-	for _, path := range files {
+	for _, path := range allCorpusFiles(t) {
 		in, err := os.ReadFile(path)
 		if err != nil {
 			t.Fatal(err)

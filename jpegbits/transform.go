@@ -140,6 +140,10 @@ type Transformer struct {
 
 	fm, skel, ks []byte // per-chunk masks, skeleton and keystream
 
+	// skim is set once the image's entropy-coded data is known to pass
+	// unchanged (Skim): its scans are no longer parsed.
+	skim bool
+
 	// noFastPath makes sequential scans take sequentialMCU for every MCU,
 	// so that tests can check sequentialMCUFast against it.
 	noFastPath bool
@@ -169,6 +173,15 @@ func NewReader(src io.Reader, opts Options) *Transformer {
 // Err returns the first parse error (a *FormatError or *UnsupportedError),
 // or nil. It is final once Read has returned io.EOF.
 func (t *Transformer) Err() error { return t.err }
+
+// Skim tells the Transformer that the rest of the image's entropy-coded
+// data passes unchanged, as when its Keystream decided at the first chunk
+// not to transform the image: the scans are no longer parsed, only skimmed
+// for the marker that ends each one (T.81 B.1.1.5), and Keystream.Chunk is
+// no longer called. The marker walk goes on: Keystream.Segment still sees
+// every marker segment. Errors inside the skimmed data are not found, and
+// Stats no longer count the scans. It may be called from Keystream.Chunk.
+func (t *Transformer) Skim() { t.skim = true }
 
 // SegmentOffset returns the file offset of the segment that is being told
 // to Keystream.Segment (the offset of its last 0xFF before the marker

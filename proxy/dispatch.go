@@ -176,6 +176,7 @@ type crypt struct {
 // request: the ledger failed, or the rule's on_unsure is block.
 func (c *crypt) decide(ctx context.Context, way direction.Way, body io.Reader, rule *config.Rule) (dec direction.Decision, whole io.Reader, readErr, err error) {
 	p := direction.NewPrefix(c.dir.Ring, 0)
+	p.AskLedger(c.dir.Knows(ctx))
 	eof, readErr := p.Fill(body)
 	if readErr != nil {
 		return dec, nil, readErr, nil

@@ -240,13 +240,14 @@ func sameVersion(a, b http.Header) bool {
 
 // downloadBody is a decrypting response body; closing it logs the request.
 type downloadBody struct {
-	r   io.Reader // what the client reads: the pre-read start, then src
-	vr  *veil.Reader
-	src io.Reader // vr, or a trailerSwitch over it
-	c   io.Closer
-	ex  *exchange
-	kc  *keptCheck
-	n   int64
+	r     io.Reader // what the client reads: the pre-read start, then src
+	vr    *veil.Reader
+	src   io.Reader    // vr, or a trailerSwitch over it
+	ahead *aheadReader // reads vr after the pre-read, once started
+	c     io.Closer
+	ex    *exchange
+	kc    *keptCheck
+	n     int64
 	// whole is set when the pre-read reached the end of the body.
 	whole bool
 	// held is the last byte read, given to the client only once the next
@@ -334,7 +335,7 @@ func (b *downloadBody) preRead() (changed bool, err error) {
 	}
 	switch err {
 	case nil:
-		b.r = io.MultiReader(bytes.NewReader(head), b.src)
+		b.r = io.MultiReader(bytes.NewReader(head), lazyAhead{b})
 	case io.EOF:
 		b.r = bytes.NewReader(head)
 		b.whole = true
@@ -344,6 +345,23 @@ func (b *downloadBody) preRead() (changed bool, err error) {
 	res := b.vr.Result()
 	decided := res.HasFingerprint || res.Err != nil || err == io.EOF
 	return res.Transformed || !decided, nil
+}
+
+// lazyAhead reads src ahead of the client once it reads past the
+// pre-read start: until then vr.Result may be asked. A trailerSwitch,
+// which replaces vr and the body it reads while it is read, is read as
+// the client reads.
+type lazyAhead struct{ b *downloadBody }
+
+func (l lazyAhead) Read(p []byte) (int, error) {
+	b := l.b
+	if b.src != io.Reader(b.vr) {
+		return b.src.Read(p)
+	}
+	if b.ahead == nil {
+		b.ahead = newAheadReader(b.vr)
+	}
+	return b.ahead.Read(p)
 }
 
 func (b *downloadBody) Read(p []byte) (int, error) {
@@ -356,6 +374,12 @@ func (b *downloadBody) Read(p []byte) (int, error) {
 }
 
 func (b *downloadBody) Close() error {
+	// The service's body is closed first: that ends a read of it that
+	// the ahead reader may be waiting in.
+	err := b.c.Close()
+	if b.ahead != nil {
+		b.ahead.Stop()
+	}
 	ex := b.ex
 	ex.Sent(b.n)
 	ex.SetResult(b.vr.Result())
@@ -368,5 +392,5 @@ func (b *downloadBody) Close() error {
 		ex.outcome = services.Of(ex.result)
 	}
 	ex.done()
-	return b.c.Close()
+	return err
 }

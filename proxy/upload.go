@@ -96,7 +96,7 @@ func (ex *exchange) sendEncrypted(u uploadParts) (*http.Response, error) {
 	}
 	vr := ex.crypt.encrypting(req.Context(), *ex.decision, ex.capture.plainSide(src), ex.rule)
 	out := handedOut{r: ex.capture.cipherSide(vr), h: held}
-	head, err := readUpTo(out, preRead)
+	head, err := readUpTo(out, preRead, req.ContentLength)
 	if err != nil && err != io.EOF {
 		ex.result = vr.Result()
 		if services.IsBusy(err) {
@@ -114,11 +114,16 @@ func (ex *exchange) sendEncrypted(u uploadParts) (*http.Response, error) {
 	sum := &fileSum{h: sha256.New(), r: out}
 	sum.h.Write(head)
 	sum.eof.Store(err == io.EOF)
-	var rest io.Reader = sum
-	if err == io.EOF {
-		rest = eofReader{}
+	var rest io.Reader = eofReader{}
+	var ahead *aheadReader
+	if err == nil {
+		// From here on the transform (and the hash) runs ahead of the
+		// transport; cb stops it before vr's Result is taken.
+		ahead = newAheadReader(sum)
+		rest = ahead
 	}
 	cb := newCountingBody(io.MultiReader(bytes.NewReader(u.prefix), bytes.NewReader(head), rest, orEmpty(u.suffix)), u.body, vr)
+	cb.ahead = ahead
 	req.Body = cb
 	resp, rerr := ex.env.Upstream.RoundTrip(req)
 	return ex.sent(resp, rerr, cb, sum, u)
@@ -222,9 +227,15 @@ func orEmpty(r io.Reader) io.Reader {
 	return r
 }
 
-// readUpTo reads from r until n bytes, the end, or an error.
-func readUpTo(r io.Reader, n int) ([]byte, error) {
-	buf := make([]byte, 0, 32<<10)
+// readUpTo reads from r until n bytes, the end, or an error. length is
+// how long r is said to be (-1 when not known): the buffer is allocated
+// once, for what will be read.
+func readUpTo(r io.Reader, n int, length int64) ([]byte, error) {
+	size := n
+	if length >= 0 && length < int64(n) {
+		size = int(length) + 1 // +1: the end is seen without growing
+	}
+	buf := make([]byte, 0, size)
 	for len(buf) < n {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)]
@@ -245,11 +256,12 @@ func readUpTo(r io.Reader, n int) ([]byte, error) {
 // after RoundTrip returns (an early answer), so its results are taken under
 // a lock once it is closed.
 type countingBody struct {
-	r    io.Reader
-	c    io.Closer
-	vr   *veil.Reader // may be nil
-	once sync.Once
-	done chan struct{}
+	r     io.Reader
+	c     io.Closer
+	vr    *veil.Reader // may be nil
+	ahead *aheadReader // reads vr; may be nil
+	once  sync.Once
+	done  chan struct{}
 
 	mu       sync.Mutex
 	n        int64
@@ -282,6 +294,9 @@ func (b *countingBody) Read(p []byte) (int, error) {
 func (b *countingBody) Close() error {
 	err := b.c.Close()
 	b.once.Do(func() {
+		if b.ahead != nil {
+			b.ahead.Stop() // vr is read no more
+		}
 		b.mu.Lock()
 		if b.vr != nil {
 			b.result = b.vr.Result()

@@ -132,6 +132,7 @@ type Classifier struct {
 	checked int
 	v       Verdict
 	err     error
+	fps     []KeyFingerprint // Fingerprints, once known
 }
 
 // NewClassifier returns a Classifier for the keys of ring.

@@ -51,3 +51,27 @@ func (p *classifyPass) fingerprints() []KeyFingerprint {
 	}
 	return fps
 }
+
+// Fingerprints returns the primary image's fingerprint under every key of
+// the keyring as soon as the classifier has read the image's first chunk,
+// before the verdict is done, or nil before then. A caller with a ledger
+// that knows one of them has its answer and need not classify further
+// (FORMAT.md §34: the ledger comes first).
+func (c *Classifier) Fingerprints() []KeyFingerprint {
+	if c.done || c.fps != nil {
+		if c.done {
+			return c.v.Fingerprints
+		}
+		return c.fps
+	}
+	var fps []KeyFingerprint
+	for _, p := range c.passes {
+		f := p.fingerprints()
+		if f == nil {
+			return nil
+		}
+		fps = append(fps, f...)
+	}
+	c.fps = fps
+	return fps
+}

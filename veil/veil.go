@@ -354,6 +354,11 @@ func (img *image) Chunk(c jpegbits.Chunk, dst []byte) {
 		if img.res.Out == (Fingerprint{}) {
 			img.res.Out = img.res.In
 		}
+		if img.t != nil {
+			// Nothing of the image changes: the rest of its scans need
+			// not be parsed.
+			img.t.Skim()
+		}
 		return
 	}
 	img.chain.ChunkKeystream(c.Skeleton, dst)

@@ -116,6 +116,20 @@ func (d *Decider) Decide(ctx context.Context, way Way, v veil.Verdict, onUnsure 
 	return dec, nil
 }
 
+// Knows returns a Prefix.AskLedger function: whether the ledger knows the
+// primary image under any key. A ledger error is no answer: Decide meets
+// it again and reports it.
+func (d *Decider) Knows(ctx context.Context) func([]veil.KeyFingerprint) bool {
+	return func(fps []veil.KeyFingerprint) bool {
+		for _, f := range fps {
+			if _, known, err := d.Ledger.Lookup(ctx, ledger.Fingerprint(f.In)); err == nil && known {
+				return true
+			}
+		}
+		return false
+	}
+}
+
 // Options returns base with the transform's per-item decisions set
 // (veil.Options.Decide and Record), for the primary image and every
 // metadata item, each of which the ledger knows or not on its own

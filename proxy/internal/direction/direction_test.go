@@ -210,3 +210,49 @@ func TestOptionsMetadata(t *testing.T) {
 		t.Fatal("the proxy's metadata switches were not applied to a download the ledger does not know")
 	}
 }
+
+// TestPrefixAsksLedgerFirst checks that a body the ledger knows is decided
+// without a class (the classifier stopped a step past the first chunk) and
+// that Decide then finds it in the ledger; a body it does not know is
+// classified as without the ledger.
+func TestPrefixAsksLedgerFirst(t *testing.T) {
+	a := fixtureKey(t, 0)
+	plain, cipherA := photoAndCipher(t, a)
+	r := ring(t, a)
+	ctx := context.Background()
+	led := ledger.NewMemory()
+	fp, ok := verdict(t, r, cipherA).Fingerprint(a.ID())
+	if !ok {
+		t.Fatal("no fingerprint in the verdict")
+	}
+	if err := led.Add(ctx, ledger.Fingerprint(fp), ledger.Entry{KeyID: a.ID(), Added: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	d := &Decider{Ring: r, Ledger: led}
+	for _, tc := range []struct {
+		name  string
+		body  []byte
+		known bool
+	}{{"known ciphertext", cipherA, true}, {"plaintext", plain, false}} {
+		p := NewPrefix(r, 0)
+		p.AskLedger(d.Knows(ctx))
+		if _, err := p.Fill(bytes.NewReader(tc.body)); err != nil {
+			t.Fatal(err)
+		}
+		v := p.Verdict()
+		dec, err := d.Decide(ctx, Download, v, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if dec.Known != tc.known || dec.Transform != tc.known || p.Cut() {
+			t.Errorf("%s: decision %+v (cut %v), want known %v", tc.name, dec, p.Cut(), tc.known)
+		}
+		want := verdict(t, r, tc.body)
+		if !tc.known && v.Class != want.Class {
+			t.Errorf("%s: verdict %v, without the ledger %v", tc.name, v, want)
+		}
+		if tc.known && v.Class != veil.Unsure {
+			t.Errorf("%s: verdict %v, want no class", tc.name, v)
+		}
+	}
+}

@@ -25,7 +25,25 @@ type Prefix struct {
 	closed bool
 	cut    bool
 	v      veil.Verdict
+	// known, when set, asks the ledger about the primary image's
+	// fingerprints as soon as the classifier has them; byLedger is set
+	// when it knew one: the verdict needs no more of the body.
+	known    func([]veil.KeyFingerprint) bool
+	byLedger bool
 }
+
+// ledgerStep is how much of the body is given to the classifier at a
+// time while the ledger may still decide: the ledger is asked between
+// steps, so a body it knows is classified no further than that past its
+// first chunk.
+const ledgerStep = 8 << 10
+
+// AskLedger makes the prefix decided as soon as known reports that the
+// ledger knows one of the primary image's fingerprints (the classifier
+// has them once it read the first chunk); the verdict then carries them
+// and no class (Unsure, reason "known to the ledger"), and Decide finds
+// the image in the ledger. known is not asked again once it said no.
+func (p *Prefix) AskLedger(known func([]veil.KeyFingerprint) bool) { p.known = known }
 
 // NewPrefix returns an empty Prefix that classifies with ring's keys and
 // holds at most limit bytes (MaxHeld when limit ≤ 0).
@@ -42,18 +60,37 @@ func (p *Prefix) Write(b []byte) (int, error) {
 	if p.Decided() {
 		return 0, fmt.Errorf("direction: prefix written after the verdict")
 	}
+	written := len(b)
 	p.held = append(p.held, b...)
-	p.c.Write(b)
-	return len(b), nil
+	for len(b) > 0 && p.known != nil && !p.Decided() {
+		n := min(len(b), ledgerStep)
+		p.c.Write(b[:n])
+		b = b[n:]
+		if fps := p.c.Fingerprints(); fps != nil {
+			p.byLedger = p.known(fps)
+			p.known = nil
+		}
+	}
+	if len(b) > 0 && !p.Decided() {
+		p.c.Write(b)
+	}
+	return written, nil
 }
 
-// Decided reports whether the verdict is final: the classifier is done,
-// the limit is reached, or Close was called.
-func (p *Prefix) Decided() bool { return p.closed || p.c.Done() || len(p.held) >= p.limit }
+// Decided reports whether the verdict is final: the ledger knows the
+// image, the classifier is done, the limit is reached, or Close was
+// called.
+func (p *Prefix) Decided() bool {
+	return p.closed || p.byLedger || p.c.Done() || len(p.held) >= p.limit
+}
 
 // Verdict closes the prefix (the body ended, or it is decided) and returns
 // the classifier's verdict.
 func (p *Prefix) Verdict() veil.Verdict {
+	if !p.closed && p.byLedger {
+		p.closed = true
+		p.v = veil.Verdict{Class: veil.Unsure, Reason: "known to the ledger", Fingerprints: p.c.Fingerprints()}
+	}
 	if !p.closed {
 		p.closed = true
 		limited := !p.c.Done() && len(p.held) >= p.limit

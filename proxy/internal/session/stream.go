@@ -139,10 +139,12 @@ func (st *Stream) account() {
 // session must not keep the proxy alive.
 func NewStream(dir *direction.Decider, opts veil.Options, rule *config.Rule, algs ...hashes.Alg) *Stream {
 	opts.StopAtError = rule.OnUnsupported != config.UnsupportedPass
-	return &Stream{
+	st := &Stream{
 		ctx: context.Background(), plain: hashes.NewSet(algs...), cipher: hashes.NewSet(algs...), sum: sha256.New(),
 		dir: dir, prefix: direction.NewPrefix(dir.Ring, 0), opts: opts, onUnsure: rule.OnUnsure,
 	}
+	st.prefix.AskLedger(dir.Knows(st.ctx))
+	return st
 }
 
 // decide feeds b to the prefix and, once the verdict is final, decides
