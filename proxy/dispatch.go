@@ -116,7 +116,7 @@ func (s *Server) unmatched(req *http.Request) (*http.Response, error) {
 	if intercepted && req.Body != nil && req.Body != http.NoBody {
 		body := req.Body
 		guard = &passGuard{r: body}
-		head, err := readUpTo(guard, preRead)
+		head, err := readUpTo(guard, preRead, req.ContentLength)
 		if err != nil && err != io.EOF {
 			if !errors.Is(err, errPlainJPEG) {
 				return nil, err

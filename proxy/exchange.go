@@ -132,7 +132,7 @@ func (ex *exchange) unsupportedForm(why error) (*http.Response, error) {
 	}
 	body := req.Body
 	g := &passGuard{r: body}
-	head, err := readUpTo(g, preRead)
+	head, err := readUpTo(g, preRead, req.ContentLength)
 	if err != nil && err != io.EOF {
 		req.Body = body
 		return ex.Refuse(err)
