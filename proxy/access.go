@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"jpegveil/proxy/internal/idle"
 )
 
 // ServeHTTP checks that the client may use the proxy, then proxies.
@@ -41,7 +43,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Method == http.MethodConnect {
-		w = withIdleTimeout(w, r)
+		w = idle.ArmOnHijack(w, r)
 		if s.intercepts(r.URL.Hostname()) {
 			s.intercept(w, r)
 			return
@@ -98,7 +100,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, client net
 	if s.cfg.Clients.Auth == nil {
 		return true
 	}
-	if d := s.auth.wait(client); d > 0 {
+	if d := s.auth.Wait(client); d > 0 {
 		secs := strconv.Itoa(int((d + time.Second - 1) / time.Second))
 		w.Header().Set("Retry-After", secs)
 		http.Error(w, "jpegveil: too many failed proxy authentications from this address; try again in "+secs+" s", http.StatusTooManyRequests)
@@ -107,10 +109,10 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, client net
 	given, ok := s.credentials(r)
 	switch {
 	case ok:
-		s.auth.succeeded(client)
+		s.auth.Succeeded(client)
 		return true
 	case given:
-		n, d := s.auth.failed(client)
+		n, d := s.auth.Failed(client)
 		s.log.Warn("proxy authentication failed: wrong user or password", zap.String("client", r.RemoteAddr), zap.Int("failures", n))
 		if d > 0 {
 			s.log.Warn("repeated proxy authentication failures: this address is slowed down", zap.String("client", r.RemoteAddr), zap.Int("failures", n), zap.Duration("wait", d))

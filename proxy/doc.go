@@ -62,7 +62,7 @@
 // On an upload rule the proxy keeps the photo while it goes up, reads the
 // service's ID for it from the answer, renders the likely sizes and the
 // placeholder into the preview cache (proxy/internal/preview) and records
-// the checksums of photo and ciphertext (checksums.go). On a download or
+// the checksums of photo and ciphertext (proxy/internal/aliases). On a download or
 // api rule a rendition request is answered from the cache (after a HEAD
 // of the original with the client's credentials) or rendered from the
 // original, fetched with those credentials and decrypted; a photo that is

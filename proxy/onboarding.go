@@ -1,21 +1,14 @@
 package proxy
 
 import (
-	"bytes"
-	_ "embed"
-	"encoding/base64"
-	"html/template"
 	"net"
 	"net/http"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/skip2/go-qrcode"
-
 	"jpegveil/certs"
+	"jpegveil/proxy/internal/setup"
 )
 
 // onboardingHosts are names that reach the onboarding page through the
@@ -27,47 +20,10 @@ func isOnboardingHost(host string) bool {
 	return h == "jpegveil" || h == "jpegveil.proxy"
 }
 
-// qrModulePixels asks go-qrcode for 8 pixels per module (a negative size):
-// a fixed image side scales modules by a fraction, which leaves uneven
-// modules and can thin the quiet zone that scanners need.
-const qrModulePixels = -8
-
-//go:embed onboarding.html
-var onboardingHTML string
-
-var onboardingPage = template.Must(template.New("onboarding").Parse(onboardingHTML))
-
-// hostPort is one address a device can enter as its proxy.
-type hostPort struct{ Host, Port string }
-
-// generationView is what the page shows of one CA generation.
-type generationView struct {
-	Number      int
-	Fingerprint string
-	NotAfter    string
-	Domains     string
-	Needed      bool   // some rule host's leaf comes from it
-	Hosts       string // the rule hosts it issues for
-	ProbeURL    string
-}
-
-// onboardingView is the page's data for one request.
-type onboardingView struct {
-	Addrs       []hostPort
-	Host, Port  string // the address shown in the steps
-	Listen      string
-	NoNetwork   bool // a wildcard listener on a machine with loopback only
-	ConfigFile  string
-	PageURL     string // what the QR code holds: the page at a network address
-	BaseURL     string // where this device fetched the page from
-	FilesURL    string // where any device on the network can fetch the files
-	PACURL      string
-	QR          template.URL
-	Auth        bool
-	ViaProxy    bool
-	Generations []generationView
-	KeyID       string
-	Status      template.HTML // key backups and photos the services did not keep (status.go)
+// ReachableAddrs returns the host:port pairs a device on the network can
+// enter to reach a proxy listening on addr (see setup.ReachableAddrs).
+func ReachableAddrs(addr *net.TCPAddr, interfaceAddrs func() ([]net.Addr, error)) (addrs []string, loopbackOnly bool) {
+	return setup.ReachableAddrs(addr, interfaceAddrs)
 }
 
 func (s *Server) onboardingHandler() http.Handler {
@@ -76,80 +32,57 @@ func (s *Server) onboardingHandler() http.Handler {
 	mux.HandleFunc("GET /proxy.pac", s.servePAC)
 	mux.HandleFunc("GET /wpad.dat", s.servePAC)
 	mux.HandleFunc("GET /qr.png", func(w http.ResponseWriter, r *http.Request) {
-		png, err := qrcode.Encode(s.view(r).PageURL, qrcode.Medium, qrModulePixels)
+		png, err := setup.QR(s.view(r).PageURL)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
-		writeFile(w, "image/png", png, "")
+		setup.WriteFile(w, "image/png", png, "")
 	})
 	mux.HandleFunc("GET /{file}", s.serveCertificate)
 	return mux
 }
 
 func (s *Server) servePage(w http.ResponseWriter, r *http.Request) {
-	v := s.view(r)
-	if v.PageURL != "" {
-		png, err := qrcode.Encode(v.PageURL, qrcode.Medium, qrModulePixels)
-		if err == nil {
-			v.QR = template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(png))
-		}
-	}
-	var page bytes.Buffer
-	if err := onboardingPage.Execute(&page, v); err != nil {
+	page, err := setup.Page(s.view(r))
+	if err != nil {
 		http.Error(w, "onboarding page: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
-	writeFile(w, "text/html; charset=utf-8", page.Bytes(), "")
+	setup.WriteFile(w, "text/html; charset=utf-8", page, "")
 }
 
 // view gathers what the page shows to the device that sent r.
-func (s *Server) view(r *http.Request) *onboardingView {
-	v := &onboardingView{
-		Listen:     s.cfg.Listen,
-		ConfigFile: s.cfg.Source,
-		Auth:       s.cfg.Clients.Auth != nil,
-		ViaProxy:   r.URL.IsAbs(),
-		KeyID:      s.keyIDs(),
-		Status:     template.HTML(s.statusBlock()), // built by a template of its own
-	}
-	if v.ConfigFile == "" {
-		v.ConfigFile = "the configuration file"
-	}
-	addr := s.listenAddr.Load()
-	if addr != nil {
-		v.Port = strconv.Itoa(addr.Port)
-	}
-	addrs, loopbackOnly := ReachableAddrs(addr, s.interfaceAddrs)
-	v.NoNetwork = loopbackOnly && addr != nil && addr.IP.IsUnspecified()
-	// The address the device used comes first: it is known to work.
-	if i := slices.Index(addrs, r.Host); i > 0 {
-		addrs = append([]string{addrs[i]}, slices.Delete(slices.Clone(addrs), i, i+1)...)
-	}
-	for _, a := range addrs {
-		h, p, _ := net.SplitHostPort(a)
-		v.Addrs = append(v.Addrs, hostPort{Host: h, Port: p})
-	}
-	v.Host = "PROXY-ADDRESS"
-	if len(addrs) > 0 {
-		v.Host = v.Addrs[0].Host
-		v.PageURL = "http://" + addrs[0] + "/"
-		v.PACURL = v.PageURL + "proxy.pac"
-	}
-	v.BaseURL = "http://" + r.Host
-	if v.ViaProxy {
-		v.BaseURL = "http://jpegveil"
-	}
-	v.FilesURL = strings.TrimSuffix(v.PageURL, "/")
-	if v.PACURL == "" {
-		v.PACURL = v.BaseURL + "/proxy.pac"
-		v.FilesURL = v.BaseURL
-	}
-	v.Generations = s.generationViews()
-	return v
+func (s *Server) view(r *http.Request) *setup.View {
+	return setup.NewView(r, setup.Input{
+		Listen:         s.cfg.Listen,
+		Addr:           s.listenAddr.Load(),
+		InterfaceAddrs: s.interfaceAddrs,
+		ConfigFile:     s.cfg.Source,
+		Auth:           s.cfg.Clients.Auth != nil,
+		KeyID:          s.keyIDs(),
+		Status:         s.setupStatus(),
+		Generations:    s.generationViews(),
+	})
 }
 
-func (s *Server) generationViews() []generationView {
+// servePAC answers /proxy.pac and /wpad.dat with a proxy auto-config
+// script that sends only the rule hosts (and the onboarding and probe
+// hosts) through the proxy.
+func (s *Server) servePAC(w http.ResponseWriter, r *http.Request) {
+	var probes []string
+	for _, gv := range s.generationViews() {
+		if gv.ProbeURL != "" {
+			probes = append(probes, strings.TrimSuffix(strings.TrimPrefix(gv.ProbeURL, "https://"), "/probe.png"))
+		}
+	}
+	addr := setup.PACProxyAddr(r.Host, s.listenAddr.Load(), s.interfaceAddrs, s.cfg.Listen)
+	w.Header().Set("Content-Type", "application/x-ns-proxy-autoconfig")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write([]byte(setup.PAC(addr, s.ruleHosts(), probes)))
+}
+
+func (s *Server) generationViews() []setup.Generation {
 	now := time.Now()
 	issuing := map[*certs.Generation][]string{}
 	for _, h := range s.ruleHosts() {
@@ -157,7 +90,7 @@ func (s *Server) generationViews() []generationView {
 			issuing[g] = append(issuing[g], h)
 		}
 	}
-	var out []generationView
+	var out []setup.Generation
 	for _, g := range s.generations {
 		cert := g.CA.Certificate()
 		if !now.Before(cert.NotAfter) {
@@ -167,7 +100,7 @@ func (s *Server) generationViews() []generationView {
 		if !g.Unconstrained() {
 			domains = strings.Join(g.Domains(), ", ")
 		}
-		gv := generationView{
+		gv := setup.Generation{
 			Number:      g.Number,
 			Fingerprint: g.CA.Fingerprint(),
 			NotAfter:    cert.NotAfter.UTC().Format("2 January 2006"),
@@ -196,65 +129,14 @@ func (s *Server) ruleHosts() []string {
 	return hosts
 }
 
-var certFile = regexp.MustCompile(`^jpegveil-ca-([0-9]+)\.(crt|cer|mobileconfig)$`)
-
-// serveCertificate serves a generation as jpegveil-ca-N.crt (PEM, which
-// update-ca-certificates, Android, Firefox and Windows accept under that
-// name), .cer (DER) and .mobileconfig (Apple profile). jpegveil-ca.pem and
-// jpegveil-ca.crt hold, in PEM, every generation a device needs, for
-// curl --cacert and similar.
+// serveCertificate serves the CA generations' certificates (see
+// setup.ServeCertificate).
 func (s *Server) serveCertificate(w http.ResponseWriter, r *http.Request) {
-	file := r.PathValue("file")
-	if file == "jpegveil-ca.pem" || file == "jpegveil-ca.crt" {
-		var bundle []byte
-		for _, gv := range s.generationViews() {
-			if gv.Needed {
-				bundle = append(bundle, s.generation(gv.Number).CA.CertPEM()...)
-			}
-		}
-		writeFile(w, "application/x-pem-file", bundle, file)
-		return
-	}
-	m := certFile.FindStringSubmatch(file)
-	if m == nil {
-		http.NotFound(w, r)
-		return
-	}
-	n, _ := strconv.Atoi(m[1])
-	g := s.generation(n)
-	if g == nil {
-		http.NotFound(w, r)
-		return
-	}
-	switch m[2] {
-	case "crt":
-		writeFile(w, "application/x-x509-ca-cert", g.CA.CertPEM(), file)
-	case "cer":
-		writeFile(w, "application/pkix-cert", g.CA.CertDER(), file)
-	case "mobileconfig":
-		profile, err := g.CA.MobileConfig("")
-		if err != nil {
-			http.Error(w, "profile unavailable: "+err.Error(), http.StatusInternalServerError)
-			return
-		}
-		writeFile(w, "application/x-apple-aspen-config", profile, file)
-	}
-}
-
-func (s *Server) generation(n int) *certs.Generation {
-	for _, g := range s.generations {
-		if g.Number == n {
-			return g
+	var needed []int
+	for _, gv := range s.generationViews() {
+		if gv.Needed {
+			needed = append(needed, gv.Number)
 		}
 	}
-	return nil
-}
-
-func writeFile(w http.ResponseWriter, contentType string, body []byte, download string) {
-	w.Header().Set("Content-Type", contentType)
-	if download != "" {
-		w.Header().Set("Content-Disposition", `attachment; filename="`+download+`"`)
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	w.Write(body)
+	setup.ServeCertificate(w, r, s.generations, needed)
 }

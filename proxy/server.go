@@ -17,9 +17,12 @@ import (
 	"jpegveil/config"
 	"jpegveil/keystream"
 	"jpegveil/ledger"
+	"jpegveil/proxy/internal/aliases"
+	"jpegveil/proxy/internal/authlimit"
 	"jpegveil/proxy/internal/budget"
 	"jpegveil/proxy/internal/direction"
 	"jpegveil/proxy/internal/hashes"
+	"jpegveil/proxy/internal/idle"
 	"jpegveil/proxy/internal/session"
 	"jpegveil/proxy/services"
 )
@@ -44,9 +47,9 @@ type Server struct {
 	services    map[string]MultiRequestUploader // by the name rules give them
 	byName      map[string]Service
 	previews    *previews
-	sums        *checksumMap
-	names       *names
-	auth        *authLimiter
+	sums        *aliases.Checksums
+	names       *aliases.Names
+	auth        *authlimit.Limiter
 	// tunnels carries the intercepted connections to the server of the
 	// requests inside them.
 	tunnels *tunnelListener
@@ -104,7 +107,7 @@ func New(cfg *config.Config, log *zap.Logger, deps Deps) (*Server, error) {
 		return nil, fmt.Errorf("upstream.ca_files: %w", err)
 	}
 	s := &Server{cfg: cfg, log: log, ring: ring, backupMissing: deps.BackupMissing, interfaceAddrs: deps.InterfaceAddrs,
-		auth: newAuthLimiter(deps.Now), tunnels: newTunnelListener()}
+		auth: authlimit.New(deps.Now), tunnels: newTunnelListener()}
 	if a := deps.Authorities; a != nil && a.Newest() != nil {
 		s.issuer = a.NewIssuer(certs.IssuerOptions{})
 		s.generations = a.Generations()
@@ -218,7 +221,7 @@ func (s *Server) newGoproxy() *goproxy.ProxyHttpServer {
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	hs := &http.Server{
 		Handler:           s,
-		ConnContext:       connContext,
+		ConnContext:       idle.ConnContext,
 		ReadHeaderTimeout: s.cfg.ClientTimeouts.ReadHeader.Duration,
 		IdleTimeout:       s.cfg.ClientTimeouts.Idle.Duration,
 		MaxHeaderBytes:    maxHeaderBytes,
@@ -230,7 +233,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	inner := s.newTunnelServer()
 	go inner.Serve(s.tunnels)
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(idleListener{Listener: l, idle: s.cfg.ClientTimeouts.Idle.Duration}) }()
+	go func() { errc <- hs.Serve(idle.Listener{Listener: l, Timeout: s.cfg.ClientTimeouts.Idle.Duration}) }()
 	select {
 	case err := <-errc:
 		inner.Close()
@@ -292,11 +295,11 @@ func (s *Server) initPreviews(ring *keystream.Keyring, led ledger.Ledger, svcs [
 	for _, k := range ring.Keys() {
 		sumKeys = append(sumKeys, k.ChecksumKey())
 	}
-	s.sums = &checksumMap{keys: sumKeys}
-	s.names = &names{keys: sumKeys, brief: s.previews.cache}
+	s.sums = &aliases.Checksums{Keys: sumKeys}
+	s.names = &aliases.Names{Keys: sumKeys, Brief: s.previews.cache}
 	if as, ok := led.(ledger.AliasStore); ok {
-		s.sums.store = as
-		s.names.store = as
+		s.sums.Store = as
+		s.names.Store = as
 	}
 	s.env.Checksums, s.env.Names = s.sums, s.names
 	return nil

@@ -1,41 +1,17 @@
 package proxy
 
-import (
-	"bytes"
-	"html/template"
-)
+import "jpegveil/proxy/internal/setup"
 
-var statusTemplate = template.Must(template.New("status").Parse(`{{if .Unbacked}}<div class="box" style="background:#fff3cd">
-<p><b>No backup of your key has been made yet</b> ({{range $i, $id := .Unbacked}}{{if $i}}, {{end}}<code>{{$id}}</code>{{end}}).
-Without it, every photo this proxy encrypted is lost for good if this computer is. Run <code>jpegveil key backup</code> and keep the page somewhere safe.</p>
-</div>{{end}}{{if .Lost}}<div class="box" style="background:#f8d7da">
-<p><b>{{.Lost}} download(s) of your photos did not decrypt</b>: the service did not keep the bytes jpegveil uploaded (it re-encoded or cut them).
-Check that it stores originals unchanged, and run <code>jpegveil verify</code>. Latest:</p>
-<ul>{{range .Recent}}<li>{{.}}</li>{{end}}</ul>
-</div>{{end}}{{if .Refused}}<div class="box" style="background:#f8d7da">
-<p><b>Uploads are refused to {{range $i, $h := .Refused}}{{if $i}}, {{end}}{{$h}}{{end}}</b>: <code>jpegveil verify</code> found the service re-encoding photos, which loses them.
-Change the service's setting and run <code>jpegveil verify</code> again.</p>
-</div>{{end}}{{if .Changed}}<p>{{.Changed}} download(s) of your photos had their metadata rewritten by the service; the images decrypted whole.</p>{{end}}`))
-
-// statusBlock is the page's block about key backups and photos the
-// services did not keep: empty when all is well.
-func (s *Server) statusBlock() []byte {
-	var unbacked []string
+// setupStatus is what the onboarding page says about key backups and
+// photos the services did not keep.
+func (s *Server) setupStatus() setup.Status {
+	var st setup.Status
 	if s.backupMissing != nil {
-		unbacked = s.backupMissing()
+		st.Unbacked = s.backupMissing()
 	}
 	s.health.mu.Lock()
-	data := struct {
-		Unbacked      []string
-		Lost, Changed int
-		Recent        []string
-		Refused       []string
-	}{unbacked, s.health.lost, s.health.changed, append([]string(nil), s.health.recent...), nil}
+	st.Lost, st.Changed, st.Recent = s.health.lost, s.health.changed, append([]string(nil), s.health.recent...)
 	s.health.mu.Unlock()
-	data.Refused = s.reencoders.hosts()
-	var b bytes.Buffer
-	if err := statusTemplate.Execute(&b, data); err != nil {
-		panic("proxy: status template: " + err.Error()) // the template is fixed
-	}
-	return b.Bytes()
+	st.Refused = s.reencoders.hosts()
+	return st
 }

@@ -1,4 +1,8 @@
-package proxy
+// Package aliases keeps, in the ledger's alias store, what the proxy must
+// map between a service's view and the user's without the ledger showing
+// either: checksums of photos and of their ciphertexts, and names a
+// service gave to uploads. Everything is keyed or sealed under K_checksums.
+package aliases
 
 import (
 	"context"
@@ -13,13 +17,13 @@ import (
 	"jpegveil/proxy/internal/preview"
 )
 
-// checksumMap is services.Checksums over the ledger's aliases. Keys and
+// Checksums is services.Checksums over the ledger's aliases. Keys and
 // values are derived under K_checksums: the lookup key of a checksum is a
 // keyed hash of it, and a photo's checksum is stored XORed with a keyed pad
 // of its ciphertext's, so the ledger shows no checksum of a plaintext.
-type checksumMap struct {
-	keys  [][]byte          // K_checksums of each key of the ring, the current first
-	store ledger.AliasStore // nil: nothing is mapped, stand-ins only
+type Checksums struct {
+	Keys  [][]byte          // K_checksums of each key of the ring, the current first
+	Store ledger.AliasStore // nil: nothing is mapped, stand-ins only
 }
 
 // Tags keep the keyed hashes of one purpose apart from the others'.
@@ -37,12 +41,12 @@ func keyedMAC(key []byte, tag byte, sum []byte) [32]byte {
 	return [32]byte(h.Sum(nil))
 }
 
-func (m *checksumMap) Cipher(ctx context.Context, plain []byte) ([]byte, bool) {
-	if m.store == nil {
+func (m *Checksums) Cipher(ctx context.Context, plain []byte) ([]byte, bool) {
+	if m.Store == nil {
 		return nil, false
 	}
-	for _, k := range m.keys {
-		v, ok, err := m.store.Alias(ctx, keyedMAC(k, tagPlainToCipher, plain))
+	for _, k := range m.Keys {
+		v, ok, err := m.Store.Alias(ctx, keyedMAC(k, tagPlainToCipher, plain))
 		if err == nil && ok && len(v) == len(plain) {
 			return v, true
 		}
@@ -50,12 +54,12 @@ func (m *checksumMap) Cipher(ctx context.Context, plain []byte) ([]byte, bool) {
 	return nil, false
 }
 
-func (m *checksumMap) Plain(ctx context.Context, cipher []byte) ([]byte, bool) {
-	if m.store == nil || len(cipher) > 32 {
+func (m *Checksums) Plain(ctx context.Context, cipher []byte) ([]byte, bool) {
+	if m.Store == nil || len(cipher) > 32 {
 		return nil, false
 	}
-	for _, k := range m.keys {
-		v, ok, err := m.store.Alias(ctx, keyedMAC(k, tagCipherToPlain, cipher))
+	for _, k := range m.Keys {
+		v, ok, err := m.Store.Alias(ctx, keyedMAC(k, tagCipherToPlain, cipher))
 		if err != nil || !ok || len(v) != len(cipher) {
 			continue
 		}
@@ -68,19 +72,19 @@ func (m *checksumMap) Plain(ctx context.Context, cipher []byte) ([]byte, bool) {
 	return nil, false
 }
 
-func (m *checksumMap) StandIn(plain []byte) []byte {
-	s := keyedMAC(m.keys[0], tagStandIn, plain)
+func (m *Checksums) StandIn(plain []byte) []byte {
+	s := keyedMAC(m.Keys[0], tagStandIn, plain)
 	return append([]byte(nil), s[:min(len(plain), len(s))]...)
 }
 
 // Record keeps the pair: the checksum of a photo and that of the
 // ciphertext uploaded for it (same algorithm, at most 32 bytes).
-func (m *checksumMap) Record(ctx context.Context, plain, cipher []byte) error {
-	if m.store == nil || len(plain) != len(cipher) || len(cipher) > 32 {
+func (m *Checksums) Record(ctx context.Context, plain, cipher []byte) error {
+	if m.Store == nil || len(plain) != len(cipher) || len(cipher) > 32 {
 		return nil
 	}
-	k := m.keys[0]
-	if err := m.store.RecordAlias(ctx, keyedMAC(k, tagPlainToCipher, plain), cipher); err != nil {
+	k := m.Keys[0]
+	if err := m.Store.RecordAlias(ctx, keyedMAC(k, tagPlainToCipher, plain), cipher); err != nil {
 		return err
 	}
 	pad := keyedMAC(k, tagPad, cipher)
@@ -88,22 +92,22 @@ func (m *checksumMap) Record(ctx context.Context, plain, cipher []byte) error {
 	for i := range plain {
 		sealed[i] = plain[i] ^ pad[i]
 	}
-	return m.store.RecordAlias(ctx, keyedMAC(k, tagCipherToPlain, cipher), sealed)
+	return m.Store.RecordAlias(ctx, keyedMAC(k, tagCipherToPlain, cipher), sealed)
 }
 
-// names is services.Names over the ledger's aliases: the lookup key is a
+// Names is services.Names over the ledger's aliases: the lookup key is a
 // keyed hash of service and name, the value sealed with
 // XChaCha20-Poly1305 under a key derived from K_checksums.
-type names struct {
-	keys  [][]byte          // as checksumMap's
-	store ledger.AliasStore // nil: nothing is remembered
-	brief *preview.Cache    // RememberBriefly
+type Names struct {
+	Keys  [][]byte          // as Checksums'
+	Store ledger.AliasStore // nil: nothing is remembered
+	Brief *preview.Cache    // RememberBriefly
 }
 
 func briefKey(service, name string) string { return "name\x00" + service + "\x00" + name }
 
-func (n *names) RememberBriefly(service, name, value string) {
-	n.brief.PutMemory(briefKey(service, name), []byte(value))
+func (n *Names) RememberBriefly(service, name, value string) {
+	n.Brief.PutMemory(briefKey(service, name), []byte(value))
 }
 
 func namesAEAD(key []byte) cipher.AEAD {
@@ -111,7 +115,7 @@ func namesAEAD(key []byte) cipher.AEAD {
 	h.Write([]byte{'n', 'k'})
 	a, err := chacha20poly1305.NewX(h.Sum(nil))
 	if err != nil {
-		panic("proxy: XChaCha20-Poly1305 with a 32-byte key: " + err.Error())
+		panic("aliases: XChaCha20-Poly1305 with a 32-byte key: " + err.Error())
 	}
 	return a
 }
@@ -123,27 +127,27 @@ func namesLookup(key []byte, service, name string) [32]byte {
 	return [32]byte(h.Sum(nil))
 }
 
-func (n *names) Remember(ctx context.Context, service, name, value string) error {
-	if n.store == nil {
+func (n *Names) Remember(ctx context.Context, service, name, value string) error {
+	if n.Store == nil {
 		return nil
 	}
-	a := namesAEAD(n.keys[0])
+	a := namesAEAD(n.Keys[0])
 	nonce := make([]byte, a.NonceSize(), a.NonceSize()+len(value)+a.Overhead())
 	rand.Read(nonce)
-	key := namesLookup(n.keys[0], service, name)
-	return n.store.RecordAlias(ctx, key, a.Seal(nonce, nonce, []byte(value), key[:]))
+	key := namesLookup(n.Keys[0], service, name)
+	return n.Store.RecordAlias(ctx, key, a.Seal(nonce, nonce, []byte(value), key[:]))
 }
 
-func (n *names) Recall(ctx context.Context, service, name string) (string, bool) {
-	if v, ok := n.brief.Get(briefKey(service, name)); ok {
+func (n *Names) Recall(ctx context.Context, service, name string) (string, bool) {
+	if v, ok := n.Brief.Get(briefKey(service, name)); ok {
 		return string(v), true
 	}
-	if n.store == nil {
+	if n.Store == nil {
 		return "", false
 	}
-	for _, k := range n.keys {
+	for _, k := range n.Keys {
 		key := namesLookup(k, service, name)
-		v, ok, err := n.store.Alias(ctx, key)
+		v, ok, err := n.Store.Alias(ctx, key)
 		a := namesAEAD(k)
 		if err != nil || !ok || len(v) < a.NonceSize() {
 			continue

@@ -1,4 +1,4 @@
-package proxy
+package authlimit
 
 import (
 	"net/netip"
@@ -11,12 +11,12 @@ import (
 // address as its IPv4 address; a success forgives.
 func TestAuthBackoff(t *testing.T) {
 	now := time.Unix(1e9, 0)
-	l := newAuthLimiter(func() time.Time { return now })
+	l := New(func() time.Time { return now })
 	a := netip.MustParseAddr("2001:db8::1")
 	sibling := netip.MustParseAddr("2001:db8::ffff")
 	var waits []time.Duration
 	for range 16 {
-		_, d := l.failed(a)
+		_, d := l.Failed(a)
 		waits = append(waits, d)
 	}
 	want := []time.Duration{0, 0, 0, 0, 0, time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 16 * time.Second,
@@ -26,21 +26,21 @@ func TestAuthBackoff(t *testing.T) {
 			t.Fatalf("waits %v, want %v", waits, want)
 		}
 	}
-	if l.wait(sibling) != 5*time.Minute {
+	if l.Wait(sibling) != 5*time.Minute {
 		t.Fatal("another address of the same /64 is not held")
 	}
-	if l.wait(netip.MustParseAddr("2001:db8:0:1::1")) != 0 {
+	if l.Wait(netip.MustParseAddr("2001:db8:0:1::1")) != 0 {
 		t.Fatal("another /64 is held")
 	}
-	l.succeeded(sibling)
-	if l.wait(a) != 0 {
+	l.Succeeded(sibling)
+	if l.Wait(a) != 0 {
 		t.Fatal("a success did not forgive")
 	}
 	v4 := netip.MustParseAddr("192.0.2.7")
 	for range 6 {
-		l.failed(netip.MustParseAddr("::ffff:192.0.2.7"))
+		l.Failed(netip.MustParseAddr("::ffff:192.0.2.7"))
 	}
-	if l.wait(v4) != time.Second {
-		t.Fatalf("an IPv4-mapped address counts apart from its IPv4 address: %v", l.wait(v4))
+	if l.Wait(v4) != time.Second {
+		t.Fatalf("an IPv4-mapped address counts apart from its IPv4 address: %v", l.Wait(v4))
 	}
 }

@@ -1,4 +1,7 @@
-package proxy
+// Package idle closes client connections that stay idle too long after
+// net/http has handed them over by hijacking (CONNECT tunnels), where its
+// own timeouts no longer apply.
+package idle
 
 import (
 	"bufio"
@@ -97,25 +100,26 @@ func sooner(a, b time.Time) time.Time {
 	return a
 }
 
-// idleListener wraps accepted connections in idleConn.
-type idleListener struct {
+// Listener wraps accepted connections in idleConn, which closes them
+// after Timeout without a read or write once they are hijacked.
+type Listener struct {
 	net.Listener
-	idle time.Duration
+	Timeout time.Duration
 }
 
-func (l idleListener) Accept() (net.Conn, error) {
+func (l Listener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
 	if err != nil {
 		return nil, err
 	}
-	return &idleConn{Conn: c, idle: l.idle}, nil
+	return &idleConn{Conn: c, idle: l.Timeout}, nil
 }
 
 type connKey struct{}
 
-// connContext remembers the connection of each request, so that ServeHTTP
-// can arm its idle timeout when goproxy hijacks it.
-func connContext(ctx context.Context, c net.Conn) context.Context {
+// ConnContext, as an http.Server's ConnContext, remembers the connection
+// of each request, so that ArmOnHijack can find it.
+func ConnContext(ctx context.Context, c net.Conn) context.Context {
 	if ic, ok := c.(*idleConn); ok {
 		return context.WithValue(ctx, connKey{}, ic)
 	}
@@ -135,7 +139,7 @@ type armingWriter struct {
 func (w armingWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	h, ok := w.ResponseWriter.(http.Hijacker)
 	if !ok {
-		return nil, nil, errors.New("proxy: connection cannot be hijacked")
+		return nil, nil, errors.New("idle: connection cannot be hijacked")
 	}
 	c, rw, err := h.Hijack()
 	if err == nil {
@@ -144,8 +148,9 @@ func (w armingWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	return c, rw, err
 }
 
-// withIdleTimeout returns w armed to start the idle timeout when hijacked.
-func withIdleTimeout(w http.ResponseWriter, r *http.Request) http.ResponseWriter {
+// ArmOnHijack returns w armed to start the idle timeout of r's connection
+// when it is hijacked.
+func ArmOnHijack(w http.ResponseWriter, r *http.Request) http.ResponseWriter {
 	if ic, ok := r.Context().Value(connKey{}).(*idleConn); ok {
 		return armingWriter{ResponseWriter: w, ic: ic}
 	}

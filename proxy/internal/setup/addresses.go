@@ -1,4 +1,4 @@
-package proxy
+package setup
 
 import (
 	"net"

@@ -1,4 +1,6 @@
-package proxy
+// Package authlimit slows down failed proxy authentications per client
+// address, so that guessing the proxy password takes days, not seconds.
+package authlimit
 
 import (
 	"net/netip"
@@ -20,10 +22,10 @@ const (
 	maxAuthAddresses  = 4096      // bounds the memory an address-hopping client can take
 )
 
-// authLimiter counts the failed proxy authentications of client addresses
+// Limiter counts the failed proxy authentications of client addresses
 // (an IPv4 address, or the /64 of an IPv6 address, which one client
 // usually has whole).
-type authLimiter struct {
+type Limiter struct {
 	mu  sync.Mutex
 	now func() time.Time
 	by  map[netip.Addr]*authFailures
@@ -35,11 +37,12 @@ type authFailures struct {
 	until time.Time // no check before then
 }
 
-func newAuthLimiter(now func() time.Time) *authLimiter {
+// New returns a Limiter on the clock now; nil: time.Now.
+func New(now func() time.Time) *Limiter {
 	if now == nil {
 		now = time.Now
 	}
-	return &authLimiter{now: now, by: make(map[netip.Addr]*authFailures)}
+	return &Limiter{now: now, by: make(map[netip.Addr]*authFailures)}
 }
 
 // authKey is the address failures are counted under.
@@ -52,9 +55,9 @@ func authKey(a netip.Addr) netip.Addr {
 	return a
 }
 
-// wait returns how long the client at a must wait before its credentials
+// Wait returns how long the client at a must wait before its credentials
 // are checked again; 0 means now.
-func (l *authLimiter) wait(a netip.Addr) time.Duration {
+func (l *Limiter) Wait(a netip.Addr) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	f := l.by[authKey(a)]
@@ -64,9 +67,9 @@ func (l *authLimiter) wait(a netip.Addr) time.Duration {
 	return max(0, f.until.Sub(l.now()))
 }
 
-// failed records a failed authentication from a and returns the number of
+// Failed records a failed authentication from a and returns the number of
 // failures so far and the wait it starts (0 for none).
-func (l *authLimiter) failed(a netip.Addr) (int, time.Duration) {
+func (l *Limiter) Failed(a netip.Addr) (int, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now, k := l.now(), authKey(a)
@@ -92,8 +95,8 @@ func (l *authLimiter) failed(a netip.Addr) (int, time.Duration) {
 	return f.n, d
 }
 
-// succeeded forgets the failures of a.
-func (l *authLimiter) succeeded(a netip.Addr) {
+// Succeeded forgets the failures of a.
+func (l *Limiter) Succeeded(a netip.Addr) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	delete(l.by, authKey(a))
@@ -101,7 +104,7 @@ func (l *authLimiter) succeeded(a netip.Addr) {
 
 // makeRoom keeps the table under maxAuthAddresses: forgiven addresses go
 // first, then any.
-func (l *authLimiter) makeRoom(now time.Time) {
+func (l *Limiter) makeRoom(now time.Time) {
 	if len(l.by) < maxAuthAddresses {
 		return
 	}
