@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -115,40 +116,13 @@ func New(cfg *config.Config, log *zap.Logger, deps Deps) (*Server, error) {
 		s.issuer = deps.CA.NewIssuer(certs.IssuerOptions{})
 		s.generations = []*certs.Generation{{Number: 1, CA: deps.CA}}
 	}
-	dialer := &net.Dialer{Timeout: cfg.Upstream.DialTimeout.Duration, KeepAlive: 30 * time.Second}
-	s.dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		if to, ok := cfg.Upstream.ResolveAddr(addr); ok {
-			addr = to
-		}
-		return dialer.DialContext(ctx, network, addr)
-	}
-	s.upstream = &http.Transport{
-		DialContext: s.dial,
-		// Upstream certificates are always verified: the system roots plus
-		// upstream.ca_files.
-		TLSClientConfig:       &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
-		ForceAttemptHTTP2:     true,
-		DisableCompression:    true, // bodies pass as the service sent them
-		IdleConnTimeout:       cfg.Upstream.IdleTimeout.Duration,
-		ResponseHeaderTimeout: cfg.Upstream.ResponseHeaderTimeout.Duration,
-		TLSHandshakeTimeout:   cfg.Upstream.DialTimeout.Duration,
-		ExpectContinueTimeout: time.Second,
-		MaxIdleConnsPerHost:   16,
-	}
+	s.initUpstream(pool)
 	s.reencoders = newReencoders(cfg.StateDir, log)
 	s.onboard = s.onboardingHandler()
 	s.crypt = &crypt{meta: cfg.Metadata, log: log}
 	s.crypt.dir = &direction.Decider{Ring: ring, Ledger: deps.Ledger, Keep: s.crypt.uploadOptions()}
 	svcs := builtinServices()
-	s.services = make(map[string]MultiRequestUploader)
-	for _, svc := range svcs {
-		if m, ok := svc.(MultiRequestUploader); ok {
-			s.services[svc.Name()] = m
-		}
-		if id, ok := svc.(UploadIdentifier); ok {
-			s.identifiers = append(s.identifiers, id)
-		}
-	}
+	s.registerServices(svcs)
 	if err := s.known.load(context.Background(), deps.Ledger); err != nil {
 		return nil, fmt.Errorf("reading the photos' service identities from the ledger: %w", err)
 	}
@@ -169,6 +143,46 @@ func New(cfg *config.Config, log *zap.Logger, deps Deps) (*Server, error) {
 
 	s.gp = s.newGoproxy()
 	return s, nil
+}
+
+// initUpstream sets up the dialer (with upstream.resolve) and the
+// transport to the services, which trusts pool.
+func (s *Server) initUpstream(pool *x509.CertPool) {
+	cfg := s.cfg
+	dialer := &net.Dialer{Timeout: cfg.Upstream.DialTimeout.Duration, KeepAlive: 30 * time.Second}
+	s.dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if to, ok := cfg.Upstream.ResolveAddr(addr); ok {
+			addr = to
+		}
+		return dialer.DialContext(ctx, network, addr)
+	}
+	s.upstream = &http.Transport{
+		DialContext: s.dial,
+		// Upstream certificates are always verified: the system roots plus
+		// upstream.ca_files.
+		TLSClientConfig:       &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
+		ForceAttemptHTTP2:     true,
+		DisableCompression:    true, // bodies pass as the service sent them
+		IdleConnTimeout:       cfg.Upstream.IdleTimeout.Duration,
+		ResponseHeaderTimeout: cfg.Upstream.ResponseHeaderTimeout.Duration,
+		TLSHandshakeTimeout:   cfg.Upstream.DialTimeout.Duration,
+		ExpectContinueTimeout: time.Second,
+		MaxIdleConnsPerHost:   16,
+	}
+}
+
+// registerServices notes which of svcs upload across requests and which
+// name their uploads.
+func (s *Server) registerServices(svcs []Service) {
+	s.services = make(map[string]MultiRequestUploader)
+	for _, svc := range svcs {
+		if m, ok := svc.(MultiRequestUploader); ok {
+			s.services[svc.Name()] = m
+		}
+		if id, ok := svc.(UploadIdentifier); ok {
+			s.identifiers = append(s.identifiers, id)
+		}
+	}
 }
 
 // newStream starts the encryption of an upload on rule that spans several
