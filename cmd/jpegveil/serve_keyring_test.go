@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -37,14 +36,7 @@ func TestServeAfterKeyRotate(t *testing.T) {
 	}
 	newID := strings.TrimSpace(after.String())
 
-	conf, err := os.ReadFile(cfgFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	conf = regexp.MustCompile(`(?m)^listen:.*$`).ReplaceAll(conf, []byte("listen: 127.0.0.1:0"))
-	if err := os.WriteFile(cfgFile, conf, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	listenOnFreeLoopbackPort(t, cfgFile)
 	ctx, cancel := context.WithCancel(context.Background())
 	stderr := &syncBuffer{}
 	done := make(chan int, 1)

@@ -87,34 +87,10 @@ func TestVerifyServices(t *testing.T) {
 					t.Fatalf("upload: %s", resp.Status)
 				}
 			}
-			ring, err := keystream.NewKeyring(p.Key)
-			if err != nil {
-				t.Fatal(err)
-			}
 			target := verifyTarget{service: "immich", base: &url.URL{Scheme: "https", Host: "immich.test"},
 				header: http.Header{"X-Api-Key": {"test-key"}}, client: proxytest.DirectClient(t, addr, f.CA)}
-			rows, err := verifyPhotos(context.Background(), p.Ledger.(recordLister), ring, target, 0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(rows) != len(photos) {
-				t.Fatalf("%d photos checked, want %d", len(rows), len(photos))
-			}
-			for _, r := range rows {
-				if r.err != nil || r.verdict != tc.want {
-					t.Errorf("photo %s: %v %v, want %v", r.id, r.verdict, r.err, tc.want)
-				}
-			}
-			var out, errb strings.Builder
-			a := &app{stdout: &out, stderr: &errb}
 			cfg := &config.Config{StateDir: stateDir}
-			err = a.reportVerify(cfg, target, rows)
-			if (err != nil) != tc.want.Lost() {
-				t.Errorf("reportVerify: %v\n%s", err, out.String())
-			}
-			if !strings.Contains(out.String(), tc.want.String()) {
-				t.Errorf("the table does not say %q:\n%s", tc.want, out.String())
-			}
+			a := checkVerifyReport(t, p, target, cfg, len(photos), tc.want)
 
 			resp, refused := immichUpload(t, p.Client, fakes.CorpusFile(t, "photos/motorcycle-q80-restart8.jpg"))
 			if !tc.want.Lost() {
@@ -131,34 +107,7 @@ func TestVerifyServices(t *testing.T) {
 					t.Errorf("the refusal lacks %q:\n%s", s, refused)
 				}
 			}
-			_, page := proxytest.MustDo(t, &http.Client{}, proxytest.NewReq(t, "GET", p.URL.String()+"/", nil))
-			if !strings.Contains(string(page), "Uploads are refused to immich.test") {
-				t.Error("the proxy's page does not say that uploads are refused")
-			}
-			// Opting out: the same state under a rule with on_reencode: allow.
-			allow := proxytest.Start(t, proxytest.ServicesConfigYAML(stateDir+"-allow", addr, f.CA, []string{"immich.test"}, verifyRules("allow"), ""), nil)
-			marks, err := keeping.LoadMarks(stateDir)
-			if err != nil || len(marks) != 1 {
-				t.Fatalf("marks: %v %v", marks, err)
-			}
-			if err := keeping.SaveMarks(stateDir+"-allow", marks); err != nil {
-				t.Fatal(err)
-			}
-			if resp, _ := immichUpload(t, allow.Client, photos[0]); resp.StatusCode/100 != 2 {
-				t.Errorf("on_reencode: allow: upload %s", resp.Status)
-			}
-			// The service fixed: a verify that finds photos kept lifts it.
-			f.Keeping = fakes.KeepsBytes
-			if resp, _ := immichUpload(t, p.Client, photos[0]); resp.StatusCode != http.StatusBadGateway {
-				t.Fatalf("still refused before verify: %s", resp.Status)
-			}
-			kept := []verifyRow{{id: "x", verdict: keeping.KeptExactly}}
-			if err := a.reportVerify(cfg, target, kept); err != nil {
-				t.Fatal(err)
-			}
-			if resp, _ := immichUpload(t, p.Client, fakes.CorpusFile(t, "photos/chelsea-q90-422.jpg")); resp.StatusCode != http.StatusCreated {
-				t.Errorf("after a good verify: upload %s", resp.Status)
-			}
+			checkRefusalLifted(t, p, f, a, cfg, target, photos[0])
 		})
 	}
 }
@@ -201,5 +150,74 @@ func TestVerifyNextcloud(t *testing.T) {
 		if len(rows) != 1 || rows[0].err != nil || rows[0].verdict != tc.want || rows[0].id != "/remote.php/dav/files/alice/Photos/Caf%C3%A9%20au%20lait.jpg" {
 			t.Errorf("%s: %+v, want one row %v", tc.keeping, rows, tc.want)
 		}
+	}
+}
+
+// checkVerifyReport verifies the n photos uploaded through p, expects each
+// to get the verdict want, and reports them as `jpegveil verify` does: an
+// error exactly for a verdict that loses photos, and the verdict in the
+// table. It returns the app that reported.
+func checkVerifyReport(t *testing.T, p *proxytest.Proxy, target verifyTarget, cfg *config.Config, n int, want keeping.Verdict) *app {
+	t.Helper()
+	ring, err := keystream.NewKeyring(p.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := verifyPhotos(context.Background(), p.Ledger.(recordLister), ring, target, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != n {
+		t.Fatalf("%d photos checked, want %d", len(rows), n)
+	}
+	for _, r := range rows {
+		if r.err != nil || r.verdict != want {
+			t.Errorf("photo %s: %v %v, want %v", r.id, r.verdict, r.err, want)
+		}
+	}
+	var out, errb strings.Builder
+	a := &app{stdout: &out, stderr: &errb}
+	if err := a.reportVerify(cfg, target, rows); (err != nil) != want.Lost() {
+		t.Errorf("reportVerify: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), want.String()) {
+		t.Errorf("the table does not say %q:\n%s", want, out.String())
+	}
+	return a
+}
+
+// checkRefusalLifted: after a verify that found the service re-encoding,
+// the proxy's page says uploads are refused; a rule with on_reencode:
+// allow uploads anyway; a later verify that finds photos kept lifts the
+// refusal.
+func checkRefusalLifted(t *testing.T, p *proxytest.Proxy, f *fakes.Immich, a *app, cfg *config.Config, target verifyTarget, photo []byte) {
+	t.Helper()
+	_, page := proxytest.MustDo(t, &http.Client{}, proxytest.NewReq(t, "GET", p.URL.String()+"/", nil))
+	if !strings.Contains(string(page), "Uploads are refused to immich.test") {
+		t.Error("the proxy's page does not say that uploads are refused")
+	}
+	// Opting out: the same state under a rule with on_reencode: allow.
+	allow := proxytest.Start(t, proxytest.ServicesConfigYAML(cfg.StateDir+"-allow", f.Srv.Listener.Addr().String(), f.CA, []string{"immich.test"}, verifyRules("allow"), ""), nil)
+	marks, err := keeping.LoadMarks(cfg.StateDir)
+	if err != nil || len(marks) != 1 {
+		t.Fatalf("marks: %v %v", marks, err)
+	}
+	if err := keeping.SaveMarks(cfg.StateDir+"-allow", marks); err != nil {
+		t.Fatal(err)
+	}
+	if resp, _ := immichUpload(t, allow.Client, photo); resp.StatusCode/100 != 2 {
+		t.Errorf("on_reencode: allow: upload %s", resp.Status)
+	}
+	// The service fixed: a verify that finds photos kept lifts it.
+	f.Keeping = fakes.KeepsBytes
+	if resp, _ := immichUpload(t, p.Client, photo); resp.StatusCode != http.StatusBadGateway {
+		t.Fatalf("still refused before verify: %s", resp.Status)
+	}
+	kept := []verifyRow{{id: "x", verdict: keeping.KeptExactly}}
+	if err := a.reportVerify(cfg, target, kept); err != nil {
+		t.Fatal(err)
+	}
+	if resp, _ := immichUpload(t, p.Client, fakes.CorpusFile(t, "photos/chelsea-q90-422.jpg")); resp.StatusCode != http.StatusCreated {
+		t.Errorf("after a good verify: upload %s", resp.Status)
 	}
 }

@@ -61,7 +61,6 @@ func TestNextcloudPreviews(t *testing.T) {
 	core, logs := observer.New(zap.InfoLevel)
 	p := proxytest.Start(t, proxytest.ServicesConfigYAML(t.TempDir(), f.Srv.Listener.Addr().String(), f.CA, []string{"cloud.test"}, nextcloudPreviewRules, "previews: {upload_sizes: []}\n"), zap.New(core))
 	f.Guard.Add("photo", photo)
-	auth := map[string]string{"Authorization": fakes.NextcloudBasic("alice")}
 	davDo(t, p.Client, "MKCOL", "files/alice/Photos", nil, nil)
 	davDo(t, p.Client, "MKCOL", "files/alice/Other", nil, nil)
 	put := func(c *http.Client, rel string, b []byte) string {
@@ -78,28 +77,9 @@ func TestNextcloudPreviews(t *testing.T) {
 	direct := proxytest.DirectClient(t, f.Srv.Listener.Addr().String(), f.CA)
 	strangerID := put(direct, "Photos/s.jpg", stranger)
 
-	get := func(c *http.Client, u string) (*http.Response, []byte) {
-		req := proxytest.NewReq(t, "GET", "https://cloud.test"+u, nil)
-		req.Header.Set("Authorization", auth["Authorization"])
-		return proxytest.MustDo(t, c, req)
-	}
 	check := func(u string, b []byte, spec preview.Spec) {
 		t.Helper()
-		resp, body := get(p.Client, u)
-		got, err := preview.Decode(body)
-		if resp.StatusCode != 200 || err != nil || resp.Header.Get("X-Jpegveil-Preview") != "rendered" {
-			t.Fatalf("%s: %s %v", u, resp.Status, err)
-		}
-		img, _ := preview.Decode(b)
-		want := preview.Scale(img, spec)
-		if got.Bounds().Size() != want.Bounds().Size() {
-			t.Fatalf("%s: %v, want %v", u, got.Bounds().Size(), want.Bounds().Size())
-		}
-		psnr, _ := imagemetrics.PSNRRGB(imagemetrics.FromImage(want), imagemetrics.FromImage(got))
-		t.Logf("%s: %v, PSNR %.1f dB", u, got.Bounds().Size(), psnr)
-		if psnr < 30 {
-			t.Errorf("%s: PSNR %.1f dB, want >= 30", u, psnr)
-		}
+		checkRenderedPreview(t, p.Client, u, b, spec)
 	}
 	check("/index.php/core/preview?fileId="+id+"&x=256&y=256&a=1&mode=fill", photo, preview.Side(256))
 	check("/index.php/core/preview?fileId="+id+"&x=200&y=120&a=0", photo, preview.Spec{Width: 200, Height: 120, Crop: true})
@@ -109,36 +89,22 @@ func TestNextcloudPreviews(t *testing.T) {
 
 	// A file ID the proxy has not learnt: the server's preview, until a
 	// PROPFIND lists it.
-	if resp, _ := get(p.Client, "/index.php/core/preview?fileId="+otherID+"&x=64&y=64&a=1"); resp.Header.Get("X-Jpegveil-Preview") != "" {
+	if resp, _ := ncGet(t, p.Client, "/index.php/core/preview?fileId="+otherID+"&x=64&y=64&a=1"); resp.Header.Get("X-Jpegveil-Preview") != "" {
 		t.Fatal("a preview by an unknown file ID was rendered")
 	}
-	for _, dir := range []string{"Other", "Photos"} {
-		resp, listing := davDo(t, p.Client, "PROPFIND", "files/alice/"+dir, []byte(`<?xml version="1.0"?><d:propfind xmlns:d="DAV:" xmlns:oc="http://owncloud.org/ns"><d:allprop/></d:propfind>`), map[string]string{"Depth": "1", "Content-Type": "application/xml"})
-		if resp.StatusCode != 207 {
-			t.Fatalf("PROPFIND %s: %s", dir, resp.Status)
-		}
-		if dir == "Photos" {
-			plain := sha1.Sum(photo)
-			if !strings.Contains(listing, "<oc:checksum>SHA1:"+hex.EncodeToString(plain[:])+"</oc:checksum>") {
-				t.Fatalf("PROPFIND does not report the photo's SHA1:\n%s", listing)
-			}
-			if !strings.Contains(listing, ocSHA1(stranger)) {
-				t.Fatalf("PROPFIND changed a stranger's checksum:\n%s", listing)
-			}
-		}
-	}
+	checkPropfindListings(t, p.Client, photo, stranger)
 	check("/index.php/core/preview?fileId="+otherID+"&x=256&y=256&a=1", other, preview.Side(256))
 
-	_, viaProxy := get(p.Client, "/index.php/core/preview?fileId="+strangerID+"&x=128&y=128&a=1")
-	_, straight := get(direct, "/index.php/core/preview?fileId="+strangerID+"&x=128&y=128&a=1")
+	_, viaProxy := ncGet(t, p.Client, "/index.php/core/preview?fileId="+strangerID+"&x=128&y=128&a=1")
+	_, straight := ncGet(t, direct, "/index.php/core/preview?fileId="+strangerID+"&x=128&y=128&a=1")
 	if len(straight) == 0 || !bytes.Equal(viaProxy, straight) {
 		t.Fatal("a stranger's preview was changed")
 	}
 	f.Mu.Lock()
 	f.FailOriginals = true
 	f.Mu.Unlock()
-	_, viaProxy = get(p.Client, "/index.php/core/preview?fileId="+id+"&x=100&y=100&a=1")
-	_, straight = get(direct, "/index.php/core/preview?fileId="+id+"&x=100&y=100&a=1")
+	_, viaProxy = ncGet(t, p.Client, "/index.php/core/preview?fileId="+id+"&x=100&y=100&a=1")
+	_, straight = ncGet(t, direct, "/index.php/core/preview?fileId="+id+"&x=100&y=100&a=1")
 	if !bytes.Equal(viaProxy, straight) {
 		t.Fatal("with the original failing, the server's own preview did not pass")
 	}
@@ -196,5 +162,56 @@ func TestNextcloudChunkedPreviews(t *testing.T) {
 	_, listing := davDo(t, p.Client, "PROPFIND", "files/alice/Photos", nil, map[string]string{"Depth": "1", "Content-Type": "application/xml"})
 	if !strings.Contains(listing, "<oc:checksum>"+ocSHA1(photo)+"</oc:checksum>") {
 		t.Fatalf("PROPFIND does not report the photo's SHA1:\n%s", listing)
+	}
+}
+
+// ncGet sends a GET for the path u to cloud.test as alice through c.
+func ncGet(t *testing.T, c *http.Client, u string) (*http.Response, []byte) {
+	t.Helper()
+	req := proxytest.NewReq(t, "GET", "https://cloud.test"+u, nil)
+	req.Header.Set("Authorization", fakes.NextcloudBasic("alice"))
+	return proxytest.MustDo(t, c, req)
+}
+
+// checkRenderedPreview expects the preview at u, fetched through c, to be
+// rendered by the proxy from the photo b at spec's size, close to it.
+func checkRenderedPreview(t *testing.T, c *http.Client, u string, b []byte, spec preview.Spec) {
+	t.Helper()
+	resp, body := ncGet(t, c, u)
+	got, err := preview.Decode(body)
+	if resp.StatusCode != 200 || err != nil || resp.Header.Get("X-Jpegveil-Preview") != "rendered" {
+		t.Fatalf("%s: %s %v", u, resp.Status, err)
+	}
+	img, _ := preview.Decode(b)
+	want := preview.Scale(img, spec)
+	if got.Bounds().Size() != want.Bounds().Size() {
+		t.Fatalf("%s: %v, want %v", u, got.Bounds().Size(), want.Bounds().Size())
+	}
+	psnr, _ := imagemetrics.PSNRRGB(imagemetrics.FromImage(want), imagemetrics.FromImage(got))
+	t.Logf("%s: %v, PSNR %.1f dB", u, got.Bounds().Size(), psnr)
+	if psnr < 30 {
+		t.Errorf("%s: PSNR %.1f dB, want >= 30", u, psnr)
+	}
+}
+
+// checkPropfindListings lists Other and Photos through c, which teaches
+// the proxy their file IDs, and expects the listing of Photos to report
+// the photo's own SHA1 and a stranger's checksum unchanged.
+func checkPropfindListings(t *testing.T, c *http.Client, photo, stranger []byte) {
+	t.Helper()
+	for _, dir := range []string{"Other", "Photos"} {
+		resp, listing := davDo(t, c, "PROPFIND", "files/alice/"+dir, []byte(`<?xml version="1.0"?><d:propfind xmlns:d="DAV:" xmlns:oc="http://owncloud.org/ns"><d:allprop/></d:propfind>`), map[string]string{"Depth": "1", "Content-Type": "application/xml"})
+		if resp.StatusCode != 207 {
+			t.Fatalf("PROPFIND %s: %s", dir, resp.Status)
+		}
+		if dir == "Photos" {
+			plain := sha1.Sum(photo)
+			if !strings.Contains(listing, "<oc:checksum>SHA1:"+hex.EncodeToString(plain[:])+"</oc:checksum>") {
+				t.Fatalf("PROPFIND does not report the photo's SHA1:\n%s", listing)
+			}
+			if !strings.Contains(listing, ocSHA1(stranger)) {
+				t.Fatalf("PROPFIND changed a stranger's checksum:\n%s", listing)
+			}
+		}
 	}
 }
