@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/sha1"
 	"hash"
@@ -32,9 +33,25 @@ func (s *Server) api(ex *exchange) (*http.Response, error) {
 	}
 	ct, ok := svc.(ChecksumTranslator)
 	hasBody := req.Body != nil && req.Body != http.NoBody
-	if !ok || (hasBody && !structured(req.Header)) {
+	if !ok {
 		ex.outcome = services.Passed
 		return s.unmatched(req)
+	}
+	if ce := services.Compressed(req.Header); hasBody && ce != "" {
+		ex.Record(services.Refused, &refuseError{"compressed request body"})
+		services.Drain(req.Body)
+		return s.uncheckable(req, ce), nil
+	}
+	if hasBody && !structured(req.Header) {
+		// A JSON body under another Content-Type (text/plain, none, a
+		// vendor type) is still read as JSON: its checksums must not go
+		// up untranslated because of a label.
+		br := bufio.NewReader(req.Body)
+		req.Body = services.ReadCloser{Reader: br, Closer: req.Body}
+		if !looksJSON(br) {
+			ex.outcome = services.Passed
+			return s.unmatched(req)
+		}
 	}
 	m := s.env.Checksums
 	translated := false
@@ -43,6 +60,11 @@ func (s *Server) api(ex *exchange) (*http.Response, error) {
 		if err != nil {
 			ex.Record(services.ClientError, err)
 			return nil, err
+		}
+		if bytes.Contains(body, jpegStart) {
+			// JSON and XML are text and never hold the byte 0xFF: this is
+			// a photo under a structured label.
+			return ex.refusal(errPlainJPEG), nil
 		}
 		if !whole {
 			// Too large to translate: it must not go up with checksums of
@@ -98,6 +120,28 @@ func structured(h http.Header) bool {
 		return true
 	}
 	return false
+}
+
+// jpegStart is how every JPEG file begins: SOI and the first marker's 0xFF.
+var jpegStart = []byte{0xFF, 0xD8, 0xFF}
+
+// looksJSON reports whether the body's first non-blank byte opens a JSON
+// object or array.
+func looksJSON(br *bufio.Reader) bool {
+	for i := 1; ; i++ {
+		b, err := br.Peek(i)
+		if err != nil || i > 4096 {
+			return false
+		}
+		switch c := b[i-1]; c {
+		case ' ', '\t', '\r', '\n':
+			continue
+		case '{', '[':
+			return true
+		default:
+			return false
+		}
+	}
 }
 
 // readJSON reads up to maxJSON bytes of r; whole says it read all of it.
