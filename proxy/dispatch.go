@@ -113,7 +113,15 @@ func matchPath(p string) string {
 func (s *Server) unmatched(req *http.Request) (*http.Response, error) {
 	intercepted := s.cfg.Intercepts(req.URL.Hostname())
 	var guard *passGuard
-	if intercepted && req.Body != nil && req.Body != http.NoBody {
+	hasBody := req.Body != nil && req.Body != http.NoBody
+	if ce := services.Compressed(req.Header); intercepted && hasBody && ce != "" {
+		// A compressed body cannot be checked for a photo, and a service
+		// that decodes it would store one unencrypted.
+		services.Drain(req.Body)
+		req.Body.Close()
+		return s.uncheckable(req, ce), nil
+	}
+	if intercepted && hasBody {
 		body := req.Body
 		guard = &passGuard{r: body}
 		head, err := readUpTo(guard, preRead, req.ContentLength)
@@ -151,6 +159,14 @@ func (s *Server) unmatched(req *http.Request) (*http.Response, error) {
 		s.log.Debug("proxied", append(fields, zap.String("outcome", string(services.Passed)), zap.Int("status", resp.StatusCode))...)
 	}
 	return resp, err
+}
+
+// uncheckable refuses a compressed request body on an intercepted host.
+func (s *Server) uncheckable(req *http.Request, coding string) *http.Response {
+	s.log.Warn("refused a compressed request body on an intercepted host",
+		zap.String("host", req.URL.Hostname()), zap.String("method", req.Method), zap.String("path", req.URL.Path),
+		zap.String("content_encoding", coding), zap.String("outcome", string(services.Refused)))
+	return refusal(req, fmt.Sprintf("a request body compressed with %s to %s %s: jpegveil cannot check it for photos, and a service that decodes it could store one unencrypted", coding, req.Method, req.URL.Path))
 }
 
 // uncoveredPhoto refuses a photo upload on a route no rule covers.

@@ -2,6 +2,7 @@ package proxy_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"net/http"
 	"strings"
 	"testing"
@@ -45,6 +46,27 @@ func TestUncoveredJPEGUploadIsRefused(t *testing.T) {
 	}
 	if svc.Received != 0 {
 		t.Fatal("the refused JPEG reached the service")
+	}
+}
+
+// TestUncoveredCompressedBodyIsRefused: a compressed body on an
+// intercepted host cannot be checked for a photo, so it is refused even on
+// a route no rule covers.
+func TestUncoveredCompressedBodyIsRefused(t *testing.T) {
+	svc := fakes.NewPhotos(t)
+	p := proxytest.Start(t, proxytest.ConfigYAML(t.TempDir(), svc.Srv.Listener.Addr().String(), []string{svc.CAFile}, ""), nil)
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(fakes.CorpusFile(t, "photos/coffee-q80-420.jpg"))
+	zw.Close()
+	req := proxytest.NewReq(t, "POST", "https://photos.test/v2/new-upload-api", bytes.NewReader(gz.Bytes()))
+	req.Header.Set("Content-Encoding", "gzip")
+	resp, msg := proxytest.MustDo(t, p.Client, req)
+	if resp.StatusCode != http.StatusBadGateway || !strings.Contains(string(msg), "compressed with gzip") {
+		t.Fatalf("gzip body on an uncovered route: %s %q", resp.Status, msg)
+	}
+	if svc.Received != 0 {
+		t.Fatal("the compressed photo reached the service")
 	}
 }
 
