@@ -36,9 +36,10 @@ func newKeyBackupCmd(a *app) *cobra.Command {
 		config   string
 		keyFiles []string
 		qrDir    string
+		force    bool
 	)
 	cmd := &cobra.Command{
-		Use:   "backup [--config FILE | -k KEYFILE...] [--qr-dir DIR]",
+		Use:   "backup [--config FILE | -k KEYFILE...] [--qr-dir DIR] [--force]",
 		Short: "Print a paper backup of every key and write each as a QR code",
 		Long: `backup prints each key of each key file or keyring (the current key and
 every older one kept after 'key rotate') as 26 words to write down or print (FORMAT.md §33)
@@ -79,7 +80,7 @@ remembers that a backup was made.`,
 				if i > 0 {
 					fmt.Fprintln(a.stdout)
 				}
-				if err := a.backupKey(k, qrDir); err != nil {
+				if err := a.backupKey(k, qrDir, force); err != nil {
 					return err
 				}
 				if stateDir != "" {
@@ -94,12 +95,13 @@ remembers that a backup was made.`,
 	f := cmd.Flags()
 	f.StringVar(&config, "config", "", "configuration file whose key to back up (default: as serve: $JPEGVEIL_CONFIG, ~/.config/jpegveil/config.yaml, the built-in one)")
 	f.StringArrayVarP(&keyFiles, "key", "k", nil, "key file to back up (repeatable); instead of the configuration's")
-	f.StringVar(&qrDir, "qr-dir", ".", "directory for the QR code PNG files")
+	f.StringVar(&qrDir, "qr-dir", ".", "directory for the QR code PNG files (created if missing)")
+	f.BoolVar(&force, "force", false, "overwrite a QR code PNG of the same key")
 	return cmd
 }
 
 // backupKey prints one key's backup and writes its QR code.
-func (a *app) backupKey(k backupKey, qrDir string) error {
+func (a *app) backupKey(k backupKey, qrDir string, force bool) error {
 	var sheet string
 	if k.kf.NeedsPassphrase() {
 		sheet = passphraseSheet(k)
@@ -114,6 +116,11 @@ func (a *app) backupKey(k backupKey, qrDir string) error {
 	if err != nil {
 		return fileErr(k.path, fmt.Errorf("QR code: %w", err))
 	}
+	// The words first: they are the backup, whatever becomes of the PNG.
+	fmt.Fprint(a.stdout, sheet)
+	if err := os.MkdirAll(qrDir, 0o700); err != nil {
+		return fileErr(qrDir, err)
+	}
 	qrPath := filepath.Join(qrDir, "jpegveil-key-"+k.kf.ID+".png")
 	af, err := createAtomic(qrPath, 0o600)
 	if err != nil {
@@ -123,10 +130,9 @@ func (a *app) backupKey(k backupKey, qrDir string) error {
 		af.abort()
 		return fileErr(qrPath, err)
 	}
-	if err := af.commit(false); err != nil {
+	if err := af.commit(force); err != nil {
 		return fileErr(qrPath, err)
 	}
-	fmt.Fprint(a.stdout, sheet)
 	fmt.Fprintf(a.stderr, "wrote the QR code of key %s to %s\n", k.kf.ID, qrPath)
 	return nil
 }
