@@ -8,11 +8,15 @@ import (
 
 // passGuard is the body of an upload that on_unsupported pass sends on
 // unchanged because the proxy could not read it as the rule expects
-// (trailers, a form that is not one, a form without the rule's field). It stops with a
-// refuseError before the first byte of a JPEG in it goes upstream: at the
-// start of the body, or right after an empty line, where a part of a
-// multipart form starts however its framing is read. What the proxy
-// cannot parse it may still not send as plaintext.
+// (trailers, a form that is not one, a form without the rule's field), and
+// of requests on routes no rule covers. It stops with a refuseError before
+// the first byte of a JPEG goes upstream where a JPEG starts in real
+// clients' bodies: at the start of the body, or right after an empty line,
+// where a part of a multipart form starts however its framing is read. It
+// does not find a JPEG behind other bytes on the same line, nor one
+// encoded as base64 (multipart parts with a Content-Transfer-Encoding are
+// refused elsewhere). A JPEG the transform itself refuses (arithmetic
+// coding, say) goes up unchanged under pass: that is what the policy asks.
 type passGuard struct {
 	r       io.Reader
 	ctx     []byte // the last bytes released, for the empty line before a JPEG
