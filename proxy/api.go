@@ -87,16 +87,23 @@ func (s *Server) api(ex *exchange) (*http.Response, error) {
 	if translated {
 		ex.outcome = services.Translated
 	}
+	return s.translateResponse(ex, svc, ct, resp), nil
+}
+
+// translateResponse puts the photos' own checksums, thumbhashes and names
+// into a JSON or XML answer of the service; anything else passes as it is.
+func (s *Server) translateResponse(ex *exchange, svc Service, ct ChecksumTranslator, resp *http.Response) *http.Response {
 	if !structured(resp.Header) || services.Compressed(resp.Header) != "" {
-		return resp, nil
+		return resp
 	}
 	body, whole, err := readJSON(resp.Body)
 	if err != nil || !whole {
 		resp.Body = services.ReadCloser{Reader: io.MultiReader(bytes.NewReader(body), resp.Body), Closer: resp.Body}
-		return resp, nil
+		return resp
 	}
 	resp.Body.Close()
-	out, changed, err := ct.TranslateResponse(req, body, services.Translation{Checksums: m, Placeholders: s.previews.placeholders(req.Context(), svc.Name()), Names: s.names})
+	req := ex.req
+	out, changed, err := ct.TranslateResponse(req, body, services.Translation{Checksums: s.env.Checksums, Placeholders: s.previews.placeholders(req.Context(), svc.Name()), Names: s.names})
 	if err != nil || !changed {
 		out = body
 	} else {
@@ -108,7 +115,7 @@ func (s *Server) api(ex *exchange) (*http.Response, error) {
 	resp.ContentLength = int64(len(out))
 	resp.Header.Set("Content-Length", strconv.Itoa(len(out)))
 	resp.Header.Del("Transfer-Encoding")
-	return resp, nil
+	return resp
 }
 
 // structured reports whether a body is JSON or XML (WebDAV), which the
