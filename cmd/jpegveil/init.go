@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -39,8 +40,11 @@ first start. Edit the configuration, then run: jpegveil serve --config FILE`,
 				return err
 			}
 			f, err := os.OpenFile(configFile, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+			if errors.Is(err, fs.ErrExist) {
+				return fmt.Errorf("%s already exists: this installation is set up, and jpegveil serve uses it (init never overwrites a configuration; edit it, or move it away to start over)", configFile)
+			}
 			if err != nil {
-				return fmt.Errorf("%s: %w (init never overwrites a configuration)", configFile, err)
+				return fmt.Errorf("%s: %w", configFile, err)
 			}
 			if _, err := f.Write(example); err != nil {
 				f.Close()

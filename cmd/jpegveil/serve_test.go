@@ -107,8 +107,12 @@ func initForServe(t *testing.T) string {
 		t.Fatalf("key file mode %v", st.Mode().Perm())
 	}
 	// A second init never overwrites the configuration.
+	errb.Reset()
 	if code := run([]string{"init", "--config", cfgFile}, &app{stdout: io.Discard, stderr: &errb, stdin: strings.NewReader(""), getenv: func(string) string { return "" }}); code == 0 {
 		t.Fatal("init overwrote an existing configuration")
+	}
+	if !strings.Contains(errb.String(), "already exists: this installation is set up") {
+		t.Errorf("a second init says %q, not that the installation is set up", errb.String())
 	}
 	listenOnFreeLoopbackPort(t, cfgFile)
 	return cfgFile
