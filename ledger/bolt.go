@@ -76,6 +76,12 @@ var _ Ledger = (*BoltLedger)(nil)
 // is an error wrapping ErrTruncated or ErrCorrupt, never a crash. OpenBolt
 // does not know whether a ledger should exist; OpenGuarded does.
 func OpenBolt(path string, opts BoltOptions) (*BoltLedger, error) {
+	return openBolt(path, opts, false)
+}
+
+// openBolt is OpenBolt; validated says the caller has just run
+// validateFile on path (or set the file aside), so it is not walked again.
+func openBolt(path string, opts BoltOptions, validated bool) (*BoltLedger, error) {
 	log := opts.Logger
 	if log == nil {
 		log = zap.NewNop()
@@ -84,17 +90,18 @@ func OpenBolt(path string, opts BoltOptions) (*BoltLedger, error) {
 	if timeout <= 0 {
 		timeout = DefaultOpenTimeout
 	}
+	fi, statErr := os.Stat(path)
 	if !opts.ReadOnly {
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return nil, fmt.Errorf("open ledger: %w", err)
 		}
-	} else if fi, err := os.Stat(path); err != nil || fi.Size() == 0 {
-		if err == nil {
-			err = ErrEmpty
+	} else if statErr != nil || fi.Size() == 0 {
+		if statErr == nil {
+			statErr = ErrEmpty
 		}
-		return nil, fmt.Errorf("open ledger %s: %w", path, err)
+		return nil, fmt.Errorf("open ledger %s: %w", path, statErr)
 	}
-	if fi, err := os.Stat(path); err == nil && fi.Size() > 0 {
+	if !validated && statErr == nil && fi.Size() > 0 {
 		if err := validateFile(path); err != nil {
 			return nil, fmt.Errorf("open ledger %s: %w", path, err)
 		}

@@ -28,7 +28,7 @@ func CheckFile(ctx context.Context, path string, timeout time.Duration) (CheckRe
 	if err := validateFile(path); err != nil {
 		return CheckReport{}, fmt.Errorf("ledger %s: %w", path, err)
 	}
-	b, err := OpenBolt(path, BoltOptions{ReadOnly: true, Timeout: timeout})
+	b, err := openBolt(path, BoltOptions{ReadOnly: true, Timeout: timeout}, true)
 	switch {
 	case errors.Is(err, ErrInUse):
 		return CheckReport{}, fmt.Errorf("ledger %s: %w (check a daily copy, or stop the proxy first)", path, ErrInUse)
@@ -36,11 +36,8 @@ func CheckFile(ctx context.Context, path string, timeout time.Duration) (CheckRe
 		return CheckReport{}, err
 	}
 	defer b.Close()
-	if err := b.consistency(); err != nil {
-		return CheckReport{}, b.wrap("check", err)
-	}
 	rep := CheckReport{KeyIDs: map[string]int{}}
-	err = b.Records(ctx, func(r Record) error {
+	err = b.consistency(ctx, func(r Record) error {
 		rep.Records++
 		rep.KeyIDs[r.KeyID]++
 		if len(r.Services) > 0 {
@@ -51,5 +48,8 @@ func CheckFile(ctx context.Context, path string, timeout time.Duration) (CheckRe
 		}
 		return nil
 	})
-	return rep, err
+	if err != nil {
+		return CheckReport{}, b.wrap("check", err)
+	}
+	return rep, nil
 }

@@ -180,7 +180,8 @@ func OpenGuarded(path string, opts GuardOptions) (*BoltLedger, error) {
 		return nil, statErr
 	}
 	fresh := !fileExists(path)
-	l, err := OpenBolt(path, opts.BoltOptions)
+	// The file was validated above, or set aside: not walked again.
+	l, err := openBolt(path, opts.BoltOptions, true)
 	var fe *FaultError
 	switch {
 	case errors.As(err, &fe):
@@ -192,7 +193,7 @@ func OpenGuarded(path string, opts GuardOptions) (*BoltLedger, error) {
 		return nil, err
 	}
 	if !fresh {
-		if err := l.consistency(); err != nil {
+		if err := l.consistency(context.Background(), func(Record) error { return nil }); err != nil {
 			_ = l.Close()
 			return nil, fail(err)
 		}
@@ -214,13 +215,14 @@ func OpenGuarded(path string, opts GuardOptions) (*BoltLedger, error) {
 	return l, nil
 }
 
-// consistency decodes every record, then runs bbolt's own consistency
-// check over every page. The walk comes first because it runs on this
-// goroutine under protect: bbolt's check runs on a goroutine of its own,
-// where it recovers panics but a memory fault would end the process, so it
-// only sees files whose every record was already read safely.
-func (b *BoltLedger) consistency() error {
-	if err := b.Records(context.Background(), func(Record) error { return nil }); err != nil {
+// consistency decodes every record, handing each to each, then runs
+// bbolt's own consistency check over every page. The walk comes first
+// because it runs on this goroutine under protect: bbolt's check runs on a
+// goroutine of its own, where it recovers panics but a memory fault would
+// end the process, so it only sees files whose every record was already
+// read safely.
+func (b *BoltLedger) consistency(ctx context.Context, each func(Record) error) error {
+	if err := b.Records(ctx, each); err != nil {
 		return err
 	}
 	var problems []string
