@@ -107,7 +107,10 @@ func (ex *exchange) sendHashed(u uploadParts, found []hashes.Found) (*http.Respo
 	hb.cipherBody.Write(u.prefix)
 	hb.write(u.prefix)
 	vr := ex.crypt.encrypting(req.Context(), *ex.decision, io.TeeReader(ex.capture.plainSide(u.photo), io.MultiWriter(hb.plainBody, hb.plainFile)), ex.rule)
-	err := hb.readFrom(req.Context(), ex.capture.cipherSide(vr))
+	// The ciphertext is hashed as it is read, not in more passes over the
+	// buffer afterwards.
+	fileSum := sha256.New()
+	err := hb.readFrom(req.Context(), io.TeeReader(ex.capture.cipherSide(vr), io.MultiWriter(hb.cipherBody, hb.cipherFile, fileSum)))
 	ex.result = vr.Result()
 	if err != nil {
 		if services.IsBusy(err) {
@@ -121,9 +124,6 @@ func (ex *exchange) sendHashed(u uploadParts, found []hashes.Found) (*http.Respo
 	if hb.full() {
 		return tooLarge()
 	}
-	photo := hb.buf[len(u.prefix):]
-	hb.cipherBody.Write(photo)
-	hb.cipherFile.Write(photo)
 	if u.suffix != nil {
 		fileEnd := len(hb.buf)
 		if err := hb.readFrom(req.Context(), u.suffix); err != nil {
@@ -150,7 +150,7 @@ func (ex *exchange) sendHashed(u uploadParts, found []hashes.Found) (*http.Respo
 	if err != nil {
 		return ex.refusal(err), nil
 	}
-	ex.SetFileHash(sha256.Sum256(photo))
+	ex.SetFileHash([32]byte(fileSum.Sum(nil)))
 	return ex.sendBuffered(hb.buf)
 }
 
