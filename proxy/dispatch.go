@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -122,18 +121,15 @@ func (s *Server) unmatched(req *http.Request) (*http.Response, error) {
 		return s.uncheckable(req, ce), nil
 	}
 	if intercepted && hasBody {
-		body := req.Body
-		guard = &passGuard{r: body}
-		head, err := readUpTo(guard, preRead, req.ContentLength)
-		if err != nil && err != io.EOF {
+		var err error
+		if guard, err = guardBody(req); err != nil {
 			if !errors.Is(err, errPlainJPEG) {
 				return nil, err
 			}
-			services.Drain(body)
-			body.Close()
+			services.Drain(req.Body)
+			req.Body.Close()
 			return s.uncoveredPhoto(req), nil
 		}
-		req.Body = services.ReadCloser{Reader: io.MultiReader(bytes.NewReader(head), guard), Closer: body}
 	}
 	start := time.Now()
 	resp, err := s.upstream.RoundTrip(req)

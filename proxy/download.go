@@ -207,9 +207,8 @@ func wholeFile(resp *http.Response) bool {
 // decryptable reports whether resp has a body the proxy may decrypt: a 200
 // or 206 as stored, not compressed.
 func decryptable(resp *http.Response) bool {
-	ce := resp.Header.Get("Content-Encoding")
 	return (resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusPartialContent) &&
-		(ce == "" || strings.EqualFold(ce, "identity"))
+		services.Compressed(resp.Header) == ""
 }
 
 // fetchWhole asks the service again for req's file, this time without a

@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -130,14 +129,10 @@ func (ex *exchange) unsupportedForm(why error) (*http.Response, error) {
 	if ex.rule.OnUnsupported != config.UnsupportedPass || req.Body == nil || req.Body == http.NoBody {
 		return ex.Unsupported(why)
 	}
-	body := req.Body
-	g := &passGuard{r: body}
-	head, err := readUpTo(g, preRead, req.ContentLength)
-	if err != nil && err != io.EOF {
-		req.Body = body
+	g, err := guardBody(req)
+	if err != nil {
 		return ex.Refuse(err)
 	}
-	req.Body = services.ReadCloser{Reader: io.MultiReader(bytes.NewReader(head), g), Closer: body}
 	ex.Record(services.PassedUnsupported, why)
 	resp, err := ex.env.Upstream.RoundTrip(req)
 	if stop := g.failed(); stop != nil {

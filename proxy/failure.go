@@ -56,8 +56,7 @@ func (ex *exchange) bodyFailed(err error, u uploadParts) (*http.Response, error)
 		ex.Record(services.Failed, err)
 		// Read what the client still sends, so that it gets the answer
 		// rather than a reset.
-		services.Drain(u.photo)
-		services.Drain(u.suffix)
+		u.drain()
 		return failed(ex.req, err), nil
 	}
 	ex.Record(services.ClientError, err)

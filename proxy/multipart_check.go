@@ -70,7 +70,7 @@ func (p formPart) encoded() bool {
 // starts however the form's framing is read.
 func jpegAfterEmptyLine(b []byte) bool {
 	for i := 0; ; {
-		j := bytes.Index(b[i:], []byte{0xFF, 0xD8, 0xFF})
+		j := bytes.Index(b[i:], jpegStart)
 		if j < 0 {
 			return false
 		}

@@ -3,6 +3,8 @@ package proxy
 import (
 	"bytes"
 	"io"
+	"jpegveil/proxy/services"
+	"net/http"
 	"sync"
 )
 
@@ -31,6 +33,20 @@ type passGuard struct {
 
 var errPlainJPEG = &refuseError{"the upload holds a JPEG where jpegveil cannot encrypt it; it would be stored unencrypted"}
 
+// guardBody puts req's body behind a passGuard and checks its first
+// preRead bytes before anything goes upstream. On an error (errPlainJPEG
+// for a photo, or the client's read error) req.Body is left as it was.
+func guardBody(req *http.Request) (*passGuard, error) {
+	body := req.Body
+	g := &passGuard{r: body}
+	head, err := readUpTo(g, preRead, req.ContentLength)
+	if err != nil && err != io.EOF {
+		return nil, err
+	}
+	req.Body = services.ReadCloser{Reader: io.MultiReader(bytes.NewReader(head), g), Closer: body}
+	return g, nil
+}
+
 func (g *passGuard) Read(p []byte) (int, error) {
 	for len(g.out) == 0 {
 		if err := g.failed(); err != nil {
@@ -57,7 +73,7 @@ func (g *passGuard) fill() {
 	}
 	g.eof = err == io.EOF
 	check := append(append([]byte{}, g.ctx...), g.pending...)
-	if (!g.started && bytes.HasPrefix(g.pending, []byte{0xFF, 0xD8, 0xFF})) || jpegAfterEmptyLine(check) {
+	if (!g.started && bytes.HasPrefix(g.pending, jpegStart)) || jpegAfterEmptyLine(check) {
 		g.fail(errPlainJPEG)
 		return
 	}

@@ -46,6 +46,13 @@ func (u uploadParts) all() io.Reader {
 	return io.MultiReader(bytes.NewReader(u.prefix), u.photo, orEmpty(u.suffix))
 }
 
+// drain reads what is left of the upload before a refusal, so the client
+// gets the answer instead of a reset.
+func (u uploadParts) drain() {
+	services.Drain(u.photo)
+	services.Drain(u.suffix)
+}
+
 // sendEncrypted sends the request upstream with the photo encrypted
 // between prefix and suffix. Content-Length and chunked framing stay as
 // the client sent them: the body keeps its length. The first preRead bytes
@@ -80,8 +87,7 @@ func (ex *exchange) sendEncrypted(u uploadParts) (*http.Response, error) {
 		return ex.bodyFailed(err, u)
 	}
 	if err != nil {
-		services.Drain(u.photo)
-		services.Drain(u.suffix)
+		u.drain()
 		return ex.refusal(err), nil
 	}
 	u.photo = photo
@@ -104,8 +110,7 @@ func (ex *exchange) sendEncrypted(u uploadParts) (*http.Response, error) {
 		}
 		var re *refuseError
 		if veil.IsParseError(err) || errors.As(err, &re) {
-			services.Drain(u.photo)
-			services.Drain(u.suffix)
+			u.drain()
 			return ex.refusal(err), nil
 		}
 		return ex.bodyFailed(err, u)
