@@ -91,10 +91,3 @@ func errMessage(err error) string {
 	}
 	return err.Error()
 }
-
-// loadConfig is app.loadConfig for commands without an app at hand, on the
-// process's environment.
-func loadConfig(flag string) (*config.Config, error) {
-	cfg, _, err := processApp().loadConfig(flag)
-	return cfg, err
-}

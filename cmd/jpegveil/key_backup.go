@@ -62,7 +62,7 @@ remembers that a backup was made.`,
 		RunE: func(*cobra.Command, []string) error {
 			stateDir := ""
 			if len(keyFiles) == 0 {
-				cfg, err := loadConfig(config)
+				cfg, _, err := a.loadConfig(config)
 				if err != nil {
 					return err
 				}

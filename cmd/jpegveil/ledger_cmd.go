@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"jpegveil/config"
 	"jpegveil/ledger"
 )
 
@@ -29,15 +30,23 @@ func (fl *ledgerFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&fl.file, "ledger", "", "ledger file (default: "+ledgerFileName+" in the state directory)")
 }
 
-func (fl *ledgerFlags) path() (string, error) {
+func (fl *ledgerFlags) path(a *app) (string, error) {
 	if fl.file != "" {
 		return fl.file, nil
 	}
-	cfg, err := loadConfig(fl.config)
+	cfg, _, err := a.loadConfig(fl.config)
 	if err != nil {
 		return "", err
 	}
-	return filepath.Join(cfg.StateDir, ledgerFileName), nil
+	return fl.in(cfg), nil
+}
+
+// in is the ledger file: --ledger, or the one in cfg's state directory.
+func (fl *ledgerFlags) in(cfg *config.Config) string {
+	if fl.file != "" {
+		return fl.file
+	}
+	return filepath.Join(cfg.StateDir, ledgerFileName)
 }
 
 func newLedgerCmd(a *app) *cobra.Command {
@@ -65,7 +74,7 @@ func newLedgerExportCmd(a *app) *cobra.Command {
 		Short: "Write the ledger in the portable export format",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			path, err := fl.path()
+			path, err := fl.path(a)
 			if err != nil {
 				return err
 			}
@@ -109,7 +118,7 @@ remembers that it existed), import starts a new one from the exports and
 keeps a damaged file aside.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
-			path, err := fl.path()
+			path, err := fl.path(a)
 			if err != nil {
 				return err
 			}
@@ -156,7 +165,7 @@ func newLedgerCheckCmd(a *app) *cobra.Command {
 		Short: "Verify the ledger file and list its daily copies",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			path, err := fl.path()
+			path, err := fl.path(a)
 			if err != nil {
 				return err
 			}

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -61,7 +60,7 @@ in use: stop the proxy, or name a daily copy with --ledger.
 Exit status 1 when a photo was re-encoded or could not be fetched.`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			cfg, err := loadConfig(fl.config)
+			cfg, _, err := a.loadConfig(fl.config)
 			if err != nil {
 				return err
 			}
@@ -79,11 +78,7 @@ Exit status 1 when a photo was re-encoded or could not be fetched.`,
 			if err != nil {
 				return err
 			}
-			path := fl.file
-			if path == "" {
-				path = filepath.Join(cfg.StateDir, ledgerFileName)
-			}
-			l, err := ledger.OpenBolt(path, ledger.BoltOptions{ReadOnly: true})
+			l, err := ledger.OpenBolt(fl.in(cfg), ledger.BoltOptions{ReadOnly: true})
 			if err != nil {
 				return err
 			}
