@@ -121,9 +121,6 @@ func (a *app) loadKey(o keyOptions) (*keystream.Key, error) {
 	return ring.Current(), nil
 }
 
-// loadKeyring reads a keyring file (a single key file is a keyring of one
-// key, FORMAT.md §13.4) and, if any of its keys needs one, the passphrase,
-// as loadKey does; all passphrase keys of a keyring share it.
 // notKeyKind names what a file given as a key file is when its first bytes
 // show it is a photo or another binary file, or returns "". A key file is
 // short text; the permission check that comes first would otherwise tell
@@ -150,6 +147,9 @@ func notKeyKind(path string) string {
 	return ""
 }
 
+// loadKeyring reads a keyring file (a single key file is a keyring of one
+// key, FORMAT.md §13.4) and, if any of its keys needs one, the passphrase,
+// as loadKey does; all passphrase keys of a keyring share it.
 func (a *app) loadKeyring(o keyOptions) (*keystream.Keyring, error) {
 	files, err := keystream.ReadKeyring(o.path)
 	if err != nil {

@@ -139,6 +139,7 @@ func loadOrCreateKeyring(path string, passphrase func() ([]byte, error)) (*keyst
 		}
 	}
 	ring, err := keystream.KeyringFromFiles(files, pass)
+	clear(pass) // the derived keys are all that is kept, as in app.loadKeyring
 	return ring, false, err
 }
 
