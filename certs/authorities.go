@@ -78,6 +78,12 @@ func GenerationPaths(dir string, n int) (cert, key string) {
 	return filepath.Join(dir, fmt.Sprintf("ca-%d.pem", n)), filepath.Join(dir, fmt.Sprintf("ca-%d-key.pem", n))
 }
 
+// RetiredPath is where Retire keeps the certificate of generation n.
+func RetiredPath(dir string, n int) string {
+	cert, _ := GenerationPaths(dir, n)
+	return filepath.Join(dir, "retired-"+filepath.Base(cert))
+}
+
 // LoadAuthorities loads every generation stored in dir. An empty or missing
 // directory gives an empty set. Each generation is checked as
 // LoadOrCreateCA checks its CA (key mode, key match, PEM); an expired
@@ -236,8 +242,7 @@ func (a *Authorities) grow(want Want) (*Authorities, *Generation, error) {
 		n = a.gens[len(a.gens)-1].Number + 1
 	}
 	for {
-		cert, _ := GenerationPaths(a.dir, n)
-		exists, err := fileExists(filepath.Join(a.dir, "retired-"+filepath.Base(cert)))
+		exists, err := fileExists(RetiredPath(a.dir, n))
 		if err != nil {
 			return nil, nil, err
 		}
@@ -267,7 +272,7 @@ func (a *Authorities) Retire(n int) (*Authorities, error) {
 		return nil, &LastGenerationError{Number: n}
 	}
 	g := a.gens[i]
-	retired := filepath.Join(a.dir, "retired-"+filepath.Base(g.CertPath))
+	retired := RetiredPath(a.dir, g.Number)
 	if err := os.Rename(g.CertPath, retired); err != nil {
 		return nil, fmt.Errorf("certs: %w", err)
 	}

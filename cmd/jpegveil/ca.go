@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -134,16 +133,11 @@ func newCARetireCmd(a *app, open openAuthorities) *cobra.Command {
 			}
 			fmt.Fprintf(a.stdout, "Retired CA generation %d: its key is deleted, its certificate kept as %s.\n"+
 				"Devices may remove it. Restart serve: a host no generation covers any more gets a new one.\n",
-				n, filepath.Join(cfg.StateDir, "retired-"+filepath.Base(certPath(cfg.StateDir, n))))
+				n, certs.RetiredPath(cfg.StateDir, n))
 			describeGenerations(a.stdout, cfg, next)
 			return nil
 		},
 	}
-}
-
-func certPath(dir string, n int) string {
-	p, _ := certs.GenerationPaths(dir, n)
-	return p
 }
 
 // issuedHosts maps each generation to the rule hosts whose leaves it issues.
