@@ -1,7 +1,6 @@
 package jpegbits
 
 import (
-	"encoding/binary"
 	"errors"
 )
 
@@ -103,21 +102,11 @@ func NewDCScan(segments [][]byte, maxBlocks int) (*DCScan, error) {
 		if len(seg) < 2 || seg[0] != 0xFF {
 			return nil, &FormatError{Reason: "malformed segment"}
 		}
-		var err error
-		switch m := seg[1]; {
-		case m == 0xC0 || m == 0xC1 || m == 0xC2:
-			if t.frame != nil {
-				return nil, &FormatError{Reason: "second frame header in an image"}
-			}
-			err = t.parseSOF(seg, 0)
-		case m == 0xC4:
-			err = t.parseDHT(seg, 0)
-		case m == 0xDD:
-			err = t.parseDRI(seg, 0)
-		case m == 0xDA:
-			h, err = t.parseSOS(seg, 0)
+		if m := seg[1]; (m == 0xC0 || m == 0xC1 || m == 0xC2) && t.frame != nil {
+			return nil, &FormatError{Reason: "second frame header in an image"}
 		}
-		if err != nil {
+		var err error
+		if h, err = t.parseSegment(seg[1], seg, 0); err != nil {
 			return nil, err
 		}
 		if h != nil {
@@ -272,7 +261,7 @@ func (s *DCScan) decode() {
 // dcCode returns the lookup entry of the code at bit pos of d, or 0 for
 // a bit sequence that is no code.
 func dcCode(d []byte, tab *huffman, pos uint) lutEntry {
-	w := binary.BigEndian.Uint64(d[pos>>3:]) << (pos & 7)
+	w := peek(d, pos)
 	if e := tab.lut[w>>(64-lutBits)]; e != 0 {
 		return e
 	}
