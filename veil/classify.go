@@ -287,8 +287,14 @@ func (c *Classifier) finish() {
 
 // release drops the buffers once the verdict is final.
 func (c *Classifier) release() {
-	for _, p := range c.passes {
-		c.v.Fingerprints = append(c.v.Fingerprints, p.fingerprints()...)
+	if c.fps != nil {
+		// Fingerprints has computed them already, from the same first
+		// chunks.
+		c.v.Fingerprints = append(c.v.Fingerprints, c.fps...)
+	} else {
+		for _, p := range c.passes {
+			c.v.Fingerprints = append(c.v.Fingerprints, p.fingerprints()...)
+		}
 	}
 	for _, p := range c.passes {
 		p.probe = probe{}
