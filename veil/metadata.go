@@ -288,12 +288,12 @@ func (s *session) embeddedJPEG(b []byte, it *MetadataResult) error {
 		copy(b, out)
 	}
 	it.Stats, it.Err = st, perr
-	sub.embeddedResult(sub, it)
+	sub.embeddedResult(it)
 	return perr
 }
 
 // embeddedResult fills in what an embedded image's Keystream did.
-func (img *image) embeddedResult(sub *image, it *MetadataResult) {
+func (sub *image) embeddedResult(it *MetadataResult) {
 	it.HasFingerprint, it.In, it.Out = sub.res.HasFingerprint, sub.res.In, sub.res.Out
 	it.Transformed = sub.res.Transformed
 	switch {
@@ -515,7 +515,7 @@ func (r *Reader) finishMPF() *MetadataResult {
 	it := &r.s.items[r.cur.item]
 	it.Stats, it.Err = r.curT.Stats(), r.curT.Err()
 	it.Length = it.Stats.FileBytes
-	r.curImg.embeddedResult(r.curImg, it)
+	r.curImg.embeddedResult(it)
 	if it.Err != nil {
 		it.Problem = "the image is not fully encrypted: " + it.Err.Error()
 	}
