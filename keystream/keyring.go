@@ -148,9 +148,5 @@ func KeyringFromFiles(files []*KeyFile, passphrase []byte) (*Keyring, error) {
 // String returns "keystream.Keyring{id, …}", the current key first: never
 // a secret.
 func (r Keyring) String() string {
-	ids := make([]string, len(r.keys))
-	for i, k := range r.keys {
-		ids[i] = k.id
-	}
-	return "keystream.Keyring{" + strings.Join(ids, ", ") + "}"
+	return "keystream.Keyring{" + strings.Join(r.IDs(), ", ") + "}"
 }
