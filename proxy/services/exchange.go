@@ -6,6 +6,7 @@
 package services
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"net/http"
@@ -185,6 +186,18 @@ func Respond(req *http.Request, code int, h http.Header, body string) *http.Resp
 // before the proxy answers a refusal: a client still sending its body when
 // the connection closes often sees a reset instead of the answer.
 const maxDrain = 64 << 20
+
+// SetBody makes data the body of r, to be sent upstream with a known
+// length: the transport may read it again (GetBody), and no 100-continue
+// is awaited for bytes the proxy already holds.
+func SetBody(r *http.Request, data []byte) {
+	r.Body = io.NopCloser(bytes.NewReader(data))
+	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
+	r.ContentLength = int64(len(data))
+	r.TransferEncoding = nil
+	r.Header.Del("Expect")
+	r.Header.Del("Content-Length")
+}
 
 // Drain reads and drops what is left of a request body, up to maxDrain.
 func Drain(body io.Reader) {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -131,11 +130,7 @@ func forward(ex services.Exchange, sess *session.Session, g *upload, b []byte, f
 	n := g.ready(final)
 	data := bytes.Clone(st.Out[:n]) // the transport may read it after RoundTrip returns
 	fwd := req.Clone(req.Context())
-	fwd.Body = io.NopCloser(bytes.NewReader(data))
-	fwd.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
-	fwd.ContentLength = int64(n)
-	fwd.TransferEncoding = nil
-	fwd.Header.Del("Expect")
+	services.SetBody(fwd, data)
 	fwd.Header.Set("X-Goog-Upload-Offset", strconv.FormatInt(st.OutOff, 10))
 	if final {
 		fwd.Header.Set("X-Goog-Upload-Command", "upload, finalize")

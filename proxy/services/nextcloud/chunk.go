@@ -108,7 +108,7 @@ func forward(ex services.Exchange, nc *upload, b []byte, found []hashes.Found) (
 	data := bytes.Clone(st.Out)
 	fwd := req.Clone(req.Context())
 	fwd.URL = siblingURL(req.URL, nc.lastUp)
-	setBody(fwd, data)
+	services.SetBody(fwd, data)
 	if len(found) > 0 {
 		algs := hashes.Algs(found)
 		if err := hashes.Rewrite(fwd.Header, found, &hashes.Span{What: "chunk", Plain: hashes.Of(b, algs...), Cipher: hashes.Of(data, algs...)}, nil); err != nil {
@@ -206,7 +206,7 @@ func putTail(ex services.Exchange, nc *upload) (*http.Response, error) {
 		put.Header.Del("OC-Total-Length")
 	}
 	data := bytes.Clone(st.Out)
-	setBody(put, data)
+	services.SetBody(put, data)
 	resp, err := ex.RoundTrip(put)
 	ex.Sent(int64(len(data)))
 	if err != nil {
@@ -246,13 +246,4 @@ func siblingURL(u *url.URL, name string) *url.URL {
 		v.Path = p
 	}
 	return &v
-}
-
-func setBody(r *http.Request, data []byte) {
-	r.Body = io.NopCloser(bytes.NewReader(data))
-	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
-	r.ContentLength = int64(len(data))
-	r.TransferEncoding = nil
-	r.Header.Del("Expect")
-	r.Header.Del("Content-Length")
 }
