@@ -115,7 +115,7 @@ func held(ex services.Exchange) (*http.Response, error) {
 
 // forward sends what is ready of the upload upstream, after the chunk b.
 func forward(ex services.Exchange, sess *session.Session, g *upload, b []byte, found []hashes.Found, final bool) (*http.Response, error) {
-	req, env, st := ex.Request(), ex.Env(), g.st
+	req, st := ex.Request(), g.st
 	if g.ready(final) == 0 && !final {
 		return held(ex)
 	}
@@ -161,10 +161,7 @@ func forward(ex services.Exchange, sess *session.Session, g *upload, b []byte, f
 		clientView(resp, st)
 		return resp, nil
 	case final:
-		env.Sessions.Remove(sess.Key(), sess)
-		ex.SetResult(st.Result())
-		ex.SetFileHash(st.CiphertextSHA256())
-		ex.Record(services.Of(st.Result()), nil)
+		finished(ex, sess, st)
 		return resp, nil
 	}
 	st.Ack(n)
@@ -191,13 +188,19 @@ func resyncFirst(ex services.Exchange, sess *session.Session, g *upload) (resp *
 		ex.Record(services.UpstreamError, err)
 		return retryLater(req, "forward this upload to the service", "query the upload status and continue", err), true, nil
 	case resp != nil: // the service finalized the upload already
-		ex.Env().Sessions.Remove(sess.Key(), sess)
-		ex.SetResult(st.Result())
-		ex.SetFileHash(st.CiphertextSHA256())
-		ex.Record(services.Of(st.Result()), nil)
+		finished(ex, sess, st)
 		return resp, true, nil
 	}
 	return nil, false, nil
+}
+
+// finished ends the session of an upload the service has finalized and
+// records what was sent.
+func finished(ex services.Exchange, sess *session.Session, st *session.Stream) {
+	ex.Env().Sessions.Remove(sess.Key(), sess)
+	ex.SetResult(st.Result())
+	ex.SetFileHash(st.CiphertextSHA256())
+	ex.Record(services.Of(st.Result()), nil)
 }
 
 // clientView rewrites the service's count of received bytes into the
