@@ -53,7 +53,7 @@ const maxContainerItems = 64
 // camera, libultrahdr, Samsung) and the element form of the flags. An
 // error wraps ErrNotXMP.
 func ParseContainer(payload []byte) (*Container, error) {
-	x, err := ParseXMP(payload)
+	x, err := xmpPacket(payload) // the directory needs no location scan
 	if err != nil {
 		return nil, err
 	}

@@ -39,21 +39,27 @@ var placeProperties = map[string][]string{
 	"Iptc4xmpExt":  {"LocationCreated", "LocationShown", "City", "CountryName", "CountryCode", "ProvinceState", "Sublocation", "GPSLatitude", "GPSLongitude"},
 }
 
+// xmpPacket recognises the namespace header of an APP1 XMP payload and
+// says where the packet starts.
+func xmpPacket(payload []byte) (*XMP, error) {
+	switch {
+	case bytes.HasPrefix(payload, []byte(XMPHeader)):
+		return &XMP{PacketOffset: len(XMPHeader)}, nil
+	case bytes.HasPrefix(payload, []byte(XMPExtendedHeader)):
+		return &XMP{Extended: true, PacketOffset: len(XMPExtendedHeader)}, nil
+	}
+	return nil, &FormatError{Offset: 0, Reason: "payload does not start with an XMP namespace", Err: ErrNotXMP}
+}
+
 // ParseXMP recognises an APP1 XMP payload (standard or extended) and lists
 // the location properties it names. It does not parse the XML: it looks
 // for qualified property names followed by '=', '>', '/' or white space,
 // which finds them in both attribute and element form. An error wraps
 // ErrNotXMP.
 func ParseXMP(payload []byte) (*XMP, error) {
-	x := &XMP{}
-	switch {
-	case bytes.HasPrefix(payload, []byte(XMPHeader)):
-		x.PacketOffset = len(XMPHeader)
-	case bytes.HasPrefix(payload, []byte(XMPExtendedHeader)):
-		x.Extended = true
-		x.PacketOffset = len(XMPExtendedHeader)
-	default:
-		return nil, &FormatError{Offset: 0, Reason: "payload does not start with an XMP namespace", Err: ErrNotXMP}
+	x, err := xmpPacket(payload)
+	if err != nil {
+		return nil, err
 	}
 	p := payload[x.PacketOffset:]
 	for i := 0; i < len(p); i++ {
