@@ -44,9 +44,11 @@ func (ex *exchange) uploadMultipart() (*http.Response, error) {
 		return nil, err
 	}
 	// What goes up unencrypted is checked for another photo first.
-	why := checkOtherParts(append([]byte("\r\n"), head...), boundary, ex.rule.Field, block, err == nil)
+	framed := append([]byte("\r\n"), head...)
+	parts := formParts(framed, boundary)
+	why := checkParts(framed, parts, ex.rule.Field, block, err == nil)
 	if err == nil {
-		if parts := formParts(append([]byte("\r\n"), head...), boundary); len(parts) > 0 && parts[len(parts)-1].encoded() {
+		if len(parts) > 0 && parts[len(parts)-1].encoded() {
 			why = fmt.Sprintf("the photo's part is transfer-encoded (%s), which jpegveil cannot encrypt", parts[len(parts)-1].encoding)
 		}
 	}

@@ -86,10 +86,15 @@ func jpegAfterEmptyLine(b []byte) bool {
 // not go up as they are, or "". skipLast leaves out the last part, the
 // photo's own header block at the end of the bytes before it.
 func checkOtherParts(b []byte, boundary, field string, block, skipLast bool) string {
+	return checkParts(b, formParts(b, boundary), field, block, skipLast)
+}
+
+// checkParts is checkOtherParts on parts, the form parts of b, already
+// found.
+func checkParts(b []byte, parts []formPart, field string, block, skipLast bool) string {
 	if jpegAfterEmptyLine(b) {
 		return "the form carries a JPEG outside the part the rule encrypts; it would be stored unencrypted"
 	}
-	parts := formParts(b, boundary)
 	if skipLast && len(parts) > 0 {
 		parts = parts[:len(parts)-1]
 	}
