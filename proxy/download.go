@@ -342,8 +342,14 @@ func (b *downloadBody) preRead() (changed bool, err error) {
 		return false, err
 	}
 	res := b.vr.Result()
-	decided := res.HasFingerprint || res.Err != nil || err == io.EOF
-	return res.Transformed || !decided, nil
+	return res.Transformed || !prefixDecided(res, err == io.EOF), nil
+}
+
+// prefixDecided reports whether the start of a download read so far
+// settles what became of the image: its fingerprint is known, the
+// transform stopped, or the body has ended.
+func prefixDecided(res veil.Result, whole bool) bool {
+	return res.HasFingerprint || res.Err != nil || whole
 }
 
 // lazyAhead reads src ahead of the client once it reads past the

@@ -131,7 +131,7 @@ func (kc *keptCheck) identity(ex *exchange) string {
 // instead of the body, or nil. A photo of ours that came back as other
 // bytes gets a Warning header on resp.
 func (ex *exchange) afterPreRead(kc *keptCheck, resp *http.Response, res veil.Result, whole bool) *http.Response {
-	decided := res.HasFingerprint || res.Err != nil || whole
+	decided := prefixDecided(res, whole)
 	switch {
 	case res.Transformed && res.Err != nil && kc.sum != nil:
 		ex.lost(kc, fmt.Sprintf("decryption stopped at a parse error: %v", res.Err))
