@@ -174,6 +174,12 @@ func EnsureAuthorities(dir string, want Want, opts CAOptions) (a *Authorities, c
 	if err != nil {
 		return nil, nil, err
 	}
+	return a.Ensure(want)
+}
+
+// Ensure makes sure the live generations of a cover want, creating one
+// new generation when they do not; created is nil when nothing changed.
+func (a *Authorities) Ensure(want Want) (next *Authorities, created *Generation, err error) {
 	missing, err := a.Missing(want)
 	if err != nil {
 		return nil, nil, err

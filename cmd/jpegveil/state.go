@@ -100,7 +100,7 @@ func (st *State) ensureAuthorities(cfg *config.Config) error {
 	if st.NewDomains, err = before.Missing(want); err != nil {
 		return err
 	}
-	auth, created, err := certs.EnsureAuthorities(cfg.StateDir, want, certs.CAOptions{})
+	auth, created, err := before.Ensure(want)
 	if err != nil {
 		return err
 	}
