@@ -54,6 +54,10 @@ type scanState struct {
 	blocks  [10]seqBlock
 	nBlocks int
 
+	// rec records the scan's DC elements and data runs (RecordDC), nil
+	// when it is not the first scan or nothing is recorded.
+	rec *dcRecorder
+
 	// The chunk walk assigns masks to file bytes: walkFile is the next file
 	// byte, walkData the next data index, walkFF whether the previous file
 	// byte was an 0xFF of the ECS.
@@ -90,6 +94,9 @@ func (t *Transformer) startScan(h *scanHeader) {
 		chunkStart:   t.cur,
 		walkFile:     t.cur,
 		intervalLeft: ri,
+	}
+	if t.dcScans++; t.dcScans == 1 && t.dc != nil && (h.kind == Sequential || h.kind == DCFirst) {
+		s.rec = t.dc
 	}
 	if s.d == nil {
 		// When the input read so far did not fill the read buffer, it is

@@ -2,6 +2,7 @@ package veil
 
 import (
 	"math"
+	"sort"
 
 	"jpegveil/jpegbits"
 )
@@ -16,14 +17,22 @@ type dcStats struct {
 	rowN   []int
 }
 
-// boundaryRows bounds rowsWithPairs from the blocks decoded: a component
-// whose last decoded block is in row y has at most y/RowsPerMCU rows of
-// boundary pairs. The blocks of an MCU hold every component, so the last
-// few blocks show each component's last row.
-func boundaryRows(s *jpegbits.DCScan) int {
+// usableBlocks returns the blocks of s that end within the first limit
+// data bytes.
+func usableBlocks(s *jpegbits.DCScan, limit int64) []jpegbits.DCBlock {
+	n := sort.Search(len(s.Blocks), func(i int) bool { return int64(s.Blocks[i].End) > limit*8 })
+	return s.Blocks[:n]
+}
+
+// boundaryRows bounds rowsWithPairs from the blocks within the first limit
+// data bytes: a component whose last such block is in row y has at most
+// y/RowsPerMCU rows of boundary pairs. The blocks of an MCU hold every
+// component, so the last few blocks show each component's last row.
+func boundaryRows(s *jpegbits.DCScan, limit int64) int {
+	blocks := usableBlocks(s, limit)
 	last := make([]int32, len(s.Components))
-	for i := len(s.Blocks) - 1; i >= 0 && i >= len(s.Blocks)-16; i-- {
-		b := &s.Blocks[i]
+	for i := len(blocks) - 1; i >= 0 && i >= len(blocks)-16; i-- {
+		b := &blocks[i]
 		last[b.Component] = max(last[b.Component], b.Y)
 	}
 	n := 0
@@ -84,72 +93,102 @@ func (d *dcStats) compare(y *dcStats) (margin, z float64, rows int) {
 	return margin, mean / se, rows
 }
 
-// dcStatistic computes the statistic for the scan's data with xor applied.
-func dcStatistic(s *jpegbits.DCScan, xor []byte) dcStats {
-	// Only the rows the prefix reaches are kept.
-	height := make([]int, len(s.Components))
-	for i := range s.Blocks {
-		b := &s.Blocks[i]
-		height[b.Component] = max(height[b.Component], int(b.Y)+1)
+// dcAccum accumulates the statistic of one hypothesis over the blocks of
+// a scan in coding order (FORMAT.md §34.2), as the prefix grows: each pair
+// is counted when its later block in coding order is added. The prefix
+// starts at the scan's first block, and a block's upper neighbour across
+// an MCU row boundary and its left neighbour always come before it in
+// coding order (T.81 A.2), so both are known whenever they exist. Within a
+// block row the pairs are added left to right, as a whole-image pass
+// would add them, so two hypotheses that agree on a row have equal sums
+// for it.
+type dcAccum struct {
+	next int // the next block of the scan to add
+	pred []int32
+	// grids hold, per component, the DC values of its blocks so far, at
+	// DCBlock.Index.
+	grids [][]int32
+	sv    float64
+	sh    float64
+	pairs int
+	nh    int
+	// rowSum and rowN are, per component and block row, the sums of the
+	// vertical pairs' logs and their counts.
+	rowSum [][]float64
+	rowN   [][]int
+}
+
+// add adds the blocks of s that end within the first limit data bytes and
+// were not added before, with xor applied (nil: the data as it is).
+func (a *dcAccum) add(s *jpegbits.DCScan, limit int64, xor []byte) {
+	if a.pred == nil {
+		n := len(s.Components)
+		a.pred, a.grids = make([]int32, n), make([][]int32, n)
+		a.rowSum, a.rowN = make([][]float64, n), make([][]int, n)
 	}
-	grids := make([][]int32, len(s.Components))
-	known := make([][]bool, len(s.Components))
-	rows := 0
-	for i, c := range s.Components {
-		grids[i] = make([]int32, c.Width*height[i])
-		known[i] = make([]bool, c.Width*height[i])
-		rows += height[i]
+	blocks := usableBlocks(s, limit)
+	if a.next >= len(blocks) {
+		return
 	}
-	pred := make([]int32, len(s.Components))
-	for i := range s.Blocks {
-		b := &s.Blocks[i]
+	a.reserve(s, blocks[a.next:])
+	for ; a.next < len(blocks); a.next++ {
+		b := &blocks[a.next]
+		d, _ := s.Diff(b, limit, xor)
 		if b.Reset {
-			clear(pred)
+			clear(a.pred)
 		}
-		d, ok := s.Diff(b, xor)
-		if !ok {
-			break
+		ci := b.Component
+		v := a.pred[ci] + d
+		a.pred[ci] = v
+		g := a.grids[ci]
+		g[b.Index] = v
+		if b.Boundary {
+			l := log2Abs(v - g[b.Index-int32(s.Components[ci].Width)])
+			a.sv += l
+			a.pairs++
+			a.rowSum[ci][b.Y] += l
+			a.rowN[ci][b.Y]++
 		}
-		pred[b.Component] += d
-		w := s.Components[b.Component].Width
-		j := int(b.Y)*w + int(b.X)
-		grids[b.Component][j] = pred[b.Component]
-		known[b.Component][j] = true
+		if b.X > 0 {
+			a.sh += log2Abs(v - g[b.Index-1])
+			a.nh++
+		}
 	}
-	st := dcStats{rowSum: make([]float64, rows), rowN: make([]int, rows)}
-	var sv, sh float64
-	var nh int
-	row := 0
-	for ci, c := range s.Components {
-		g, k, w := grids[ci], known[ci], c.Width
-		for y := range height[ci] {
-			// Vertical pairs across an MCU row boundary: there the
-			// ciphertext's DC walk has run through a whole row of MCUs.
-			boundary := y > 0 && y%c.RowsPerMCU == 0
-			for x, j := 0, y*w; x < w; x, j = x+1, j+1 {
-				if !k[j] {
-					continue
-				}
-				if boundary && k[j-w] {
-					l := log2Abs(g[j] - g[j-w])
-					sv += l
-					st.pairs++
-					st.rowSum[row+y] += l
-					st.rowN[row+y]++
-				}
-				if x > 0 && k[j-1] {
-					sh += log2Abs(g[j] - g[j-1])
-					nh++
-				}
+}
+
+// reserve makes the grids and row sums large enough for blocks, once,
+// rather than block by block.
+func (a *dcAccum) reserve(s *jpegbits.DCScan, blocks []jpegbits.DCBlock) {
+	for i := range s.Components {
+		top, rows := -1, -1
+		for j := range blocks {
+			if b := &blocks[j]; int(b.Component) == i {
+				top, rows = max(top, int(b.Index)), max(rows, int(b.Y))
 			}
 		}
-		row += height[ci]
+		if g := a.grids[i]; top >= len(g) {
+			a.grids[i] = append(g, make([]int32, max(top+1-len(g), len(g)))...)
+		}
+		if rows >= len(a.rowN[i]) {
+			n := max(rows+1-len(a.rowN[i]), len(a.rowN[i]))
+			a.rowSum[i] = append(a.rowSum[i], make([]float64, n)...)
+			a.rowN[i] = append(a.rowN[i], make([]int, n)...)
+		}
 	}
-	if st.pairs > 0 {
-		st.v = sv / float64(st.pairs)
+}
+
+// stats returns the statistic of the blocks added so far.
+func (a *dcAccum) stats() dcStats {
+	st := dcStats{pairs: a.pairs}
+	for ci := range a.rowSum {
+		st.rowSum = append(st.rowSum, a.rowSum[ci]...)
+		st.rowN = append(st.rowN, a.rowN[ci]...)
 	}
-	if nh > 0 {
-		st.h = sh / float64(nh)
+	if a.pairs > 0 {
+		st.v = a.sv / float64(a.pairs)
+	}
+	if a.nh > 0 {
+		st.h = a.sh / float64(a.nh)
 	}
 	return st
 }
