@@ -203,6 +203,12 @@ func (r *Reader) Judge() error {
 		r.held = slices.Grow(r.held, 32<<10)
 		n, err := r.read(r.held[len(r.held):cap(r.held)])
 		r.held = r.held[:len(r.held)+n]
+		if perr := r.t.Err(); perr != nil && !r.cls.rider.ended {
+			// The image failed to parse: what follows passes unchanged
+			// (without StopAtError), and the rider has read all it will.
+			r.cls.rider.err = perr
+			r.cls.rideStop()
+		}
 		if err == nil {
 			continue
 		}
