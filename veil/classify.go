@@ -220,8 +220,18 @@ func (c *Classifier) rideSegment(seg []byte) {
 	}
 }
 
-// rideStop tells the rider pass that its image is no longer parsed (it
-// passes unchanged): the verdict is made on what was read.
+// rideSkipped tells the rider pass that its image passes unchanged from
+// its first chunk, ch, on: it is no longer parsed. The verdict is made on
+// what was read, with the fingerprints (the ledger may know the image).
+func (c *Classifier) rideSkipped(ch jpegbits.Chunk) {
+	if !c.done && c.rider.first == nil && c.rider.sos {
+		c.rider.first = bytes.Clone(ch.Data)
+	}
+	c.rideStop()
+}
+
+// rideStop tells the rider pass that its image is no longer parsed: the
+// verdict is made on what was read.
 func (c *Classifier) rideStop() {
 	if !c.done {
 		c.rider.ended = true

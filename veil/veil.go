@@ -460,7 +460,7 @@ func (img *image) Chunk(c jpegbits.Chunk, dst []byte) {
 	}
 	if !img.transform {
 		if img.cls != nil {
-			img.cls.rideStop()
+			img.cls.rideSkipped(c)
 		}
 		clear(dst)
 		if img.res.Out == (Fingerprint{}) {
