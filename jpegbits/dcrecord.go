@@ -1,5 +1,7 @@
 package jpegbits
 
+import "errors"
+
 // DCElement locates the DC difference of one block of an image's first
 // scan in the scan's data, for the direction classifier (FORMAT.md §34;
 // T.81 F.2.2.1, G.1.2.1). The transformer records it as it parses, so the
@@ -27,7 +29,15 @@ type dcRecorder struct {
 	max   int
 	elems []DCElement
 	runs  []DataRun
+	// pause is the data bit position at which the parser next stops for
+	// the chunk walk to catch up, so that the chunks reach the reader,
+	// which may stop the recording, about a chunk after the parse.
+	pause int64
 }
+
+// errPause is decodeMCUs's signal that the recording wants the chunk walk
+// to catch up before it parses on.
+var errPause = errors.New("jpegbits: pause for the chunk walk")
 
 // RecordDC makes the transformer record the DC element of the first
 // maxBlocks blocks of the image's first scan, when that scan is sequential
@@ -36,7 +46,7 @@ type dcRecorder struct {
 // that scan its data runs (Chunk.Runs, Chunk.DataEnd). It must be called
 // before the first scan starts. StopDC ends the recording.
 func (t *Transformer) RecordDC(maxBlocks int) {
-	t.dc = &dcRecorder{max: maxBlocks, elems: make([]DCElement, 0, min(maxBlocks, 8192))}
+	t.dc = &dcRecorder{max: maxBlocks, elems: make([]DCElement, 0, min(maxBlocks, 1024)), pause: ChunkSize * 8}
 }
 
 // StopDC ends the recording RecordDC started; DCElements still returns

@@ -128,6 +128,11 @@ func newDCScan(f *frame, h *scanHeader, ri int) (*DCScan, error) {
 	return s, nil
 }
 
+// Data returns the data gathered; dataPad zero bytes past its length are
+// readable (up to its capacity), so that any four bytes from a block's
+// first can be read whole.
+func (s *DCScan) Data() []byte { return s.data }
+
 // Len returns the number of data bytes gathered.
 func (s *DCScan) Len() int64 { return int64(len(s.data)) }
 
@@ -191,7 +196,9 @@ func (s *DCScan) Place(elems []DCElement, limit int64) {
 	if n <= len(s.Blocks) {
 		return
 	}
-	s.Blocks = slices.Grow(s.Blocks, n-len(s.Blocks))
+	if n > cap(s.Blocks) {
+		s.Blocks = slices.Grow(s.Blocks, max(n, 2*cap(s.Blocks))-len(s.Blocks))
+	}
 	for i := len(s.Blocks); i < n; i++ {
 		e := &elems[i]
 		u := &s.units[s.k]
@@ -234,12 +241,12 @@ func (s *DCScan) Diff(b *DCBlock, limit int64, xor []byte) (int32, bool) {
 	if xor != nil {
 		w ^= binary.BigEndian.Uint32(xor[first : first+4 : first+4])
 	}
-	return extend(w<<(b.Bit&7)>>(32-uint(b.Size)), uint(b.Size)), true
+	return Extend(w<<(b.Bit&7)>>(32-uint(b.Size)), uint(b.Size)), true
 }
 
-// extend is T.81 F.2.2.1's EXTEND: the additional bits v of category t as
-// a signed difference.
-func extend(v uint32, t uint) int32 {
+// Extend is T.81 F.2.2.1's EXTEND: the additional bits v of category t
+// as a signed difference.
+func Extend(v uint32, t uint) int32 {
 	if t == 0 {
 		return 0
 	}

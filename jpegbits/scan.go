@@ -294,6 +294,11 @@ func (t *Transformer) advanceScan() bool {
 		switch s.phase {
 		case inMCUs:
 			err = t.decodeMCUs()
+			if err == errPause {
+				t.finalize(int64(s.pos>>3) + s.dOff)
+				t.walk(-1)
+				continue
+			}
 			if err == nil && s.phase == inMCUs {
 				t.finalize(int64(s.pos>>3) + s.dOff)
 				t.walk(-1)
@@ -395,6 +400,12 @@ func (t *Transformer) decodeMCUs() error {
 		}
 		if !s.endKnown() && uint(s.dLen)*8-s.pos < lookahead*8 {
 			return nil
+		}
+		if r := s.rec; r != nil && s.dOff*8+int64(s.pos) >= r.pause {
+			// Let the chunk walk catch up: the chunks parsed so far may
+			// be all the recording's reader needs.
+			r.pause += ChunkSize * 8
+			return errPause
 		}
 		s.setLimit()
 		if h.kind == ACFirst && s.eobrun > 0 {

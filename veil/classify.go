@@ -165,8 +165,7 @@ func newClassifier(ring *keystream.Keyring, rider *keystream.Key, t *jpegbits.Tr
 	}
 	for _, m := range modes {
 		if rider != nil && m == rider.Mode() {
-			c.rider = &classifyPass{judge: newJudge(t, byMode[m])}
-			c.rider.fuse(rider)
+			c.rider = &classifyPass{judge: newJudge(t, byMode[m], rider.ID())}
 			c.passes = append(c.passes, c.rider)
 			continue
 		}
@@ -410,8 +409,8 @@ func (c *Classifier) measure(chunks int, v *Verdict) bool {
 			v.Reason = "too few block rows"
 			return false
 		}
-		p.plain.add(scan, limit, nil)
-		x := p.plain.stats()
+		p.stat.add(scan, limit, p.xors)
+		x := p.stat.stats(0)
 		v.Pairs, anisoX = x.pairs, x.aniso()
 		if x.rowsWithPairs() < ClassifyMinRows {
 			// No key can reach ClassifyMinRows: skip the keys' statistics.
@@ -419,8 +418,7 @@ func (c *Classifier) measure(chunks int, v *Verdict) bool {
 			return false
 		}
 		for i, k := range p.keys {
-			p.decrypted[i].add(scan, limit, p.xors[i])
-			y := p.decrypted[i].stats()
+			y := p.stat.stats(1 + i)
 			m, z, rows := x.compare(&y)
 			v.Margins = append(v.Margins, KeyMargin{KeyID: k.ID(), Margin: m, Z: z, Rows: rows, Aniso: y.aniso()})
 		}

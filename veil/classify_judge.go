@@ -36,33 +36,27 @@ type judge struct {
 	ecs     int      // scan bytes (file bytes) seen
 	ecsEnds []int    // file bytes of the scan up to the end of each chunk
 	ks      []byte
-	// plain and decrypted are the statistic of the data as it is and
-	// decrypted with each key, over the prefix so far.
-	plain     dcAccum
-	decrypted []dcAccum
+	// stat is the statistic of the data as it is and decrypted with each
+	// key, over the prefix so far.
+	stat dcAccum
 }
 
 // newJudge returns a judge for keys that rides along with t, which must
-// not have started its first scan: it makes t record DC elements.
-func newJudge(t *jpegbits.Transformer, keys []*keystream.Key) *judge {
+// not have started its first scan: it makes t record DC elements. The
+// keystream of the key with the ID fused comes from the image the judge
+// rides along with (chunk's own argument) instead of a chain of its own.
+func newJudge(t *jpegbits.Transformer, keys []*keystream.Key, fused string) *judge {
 	j := &judge{t: t, keys: keys}
 	for _, k := range keys {
-		j.chains = append(j.chains, k.NewChain("image"))
+		var ch *keystream.Chain
+		if k.ID() != fused {
+			ch = k.NewChain("image")
+		}
+		j.chains = append(j.chains, ch)
 	}
 	j.xors = make([][]byte, len(keys))
-	j.decrypted = make([]dcAccum, len(keys))
 	t.RecordDC(MaxClassifyBlocks)
 	return j
-}
-
-// fuse makes key's keystream come from the image the judge rides along
-// with (Chunk's own argument) instead of a chain of its own.
-func (j *judge) fuse(key *keystream.Key) {
-	for i, k := range j.keys {
-		if k.ID() == key.ID() {
-			j.chains[i] = nil
-		}
-	}
 }
 
 func (j *judge) full() bool {
@@ -158,7 +152,7 @@ func (j *judge) place(limit int64) {
 func (j *judge) release() {
 	j.t.StopDC()
 	j.t, j.segs, j.scan, j.xors, j.ks, j.first = nil, nil, nil, nil, nil, nil
-	j.plain, j.decrypted = dcAccum{}, nil
+	j.stat = dcAccum{}
 }
 
 // classifyPass runs a transformer of its own over the input, for the keys
@@ -173,7 +167,7 @@ type classifyPass struct {
 func newClassifyPass(mode keystream.Mode, keys []*keystream.Key) *classifyPass {
 	p := &classifyPass{feed: &feed{}}
 	t := jpegbits.NewReader(p.feed, jpegbits.Options{Mode: Mode(keys[0]), Keystream: passKeystream{p}, StopAtError: true})
-	p.judge = newJudge(t, keys)
+	p.judge = newJudge(t, keys, "")
 	return p
 }
 

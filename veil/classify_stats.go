@@ -1,6 +1,7 @@
 package veil
 
 import (
+	"encoding/binary"
 	"math"
 	"sort"
 
@@ -93,17 +94,25 @@ func (d *dcStats) compare(y *dcStats) (margin, z float64, rows int) {
 	return margin, mean / se, rows
 }
 
-// dcAccum accumulates the statistic of one hypothesis over the blocks of
-// a scan in coding order (FORMAT.md §34.2), as the prefix grows: each pair
-// is counted when its later block in coding order is added. The prefix
-// starts at the scan's first block, and a block's upper neighbour across
-// an MCU row boundary and its left neighbour always come before it in
-// coding order (T.81 A.2), so both are known whenever they exist. Within a
-// block row the pairs are added left to right, as a whole-image pass
-// would add them, so two hypotheses that agree on a row have equal sums
-// for it.
+// dcAccum accumulates the statistic of several hypotheses (the data as it
+// is, and decrypted with each key) over the blocks of a scan in coding
+// order (FORMAT.md §34.2), as the prefix grows: each pair is counted when
+// its later block in coding order is added. The prefix starts at the
+// scan's first block, and a block's upper neighbour across an MCU row
+// boundary and its left neighbour always come before it in coding order
+// (T.81 A.2), so both are known whenever they exist. Within a block row
+// the pairs are added left to right, as a whole-image pass would add
+// them, so two hypotheses that agree on a row have equal sums for it.
 type dcAccum struct {
 	next int // the next block of the scan to add
+	hyps []dcHyp
+	// width is each component's grid width.
+	width []int32
+}
+
+// dcHyp is the running statistic of one hypothesis.
+type dcHyp struct {
+	xor  []byte // nil: the data as it is
 	pred []int32
 	// grids hold, per component, the DC values of its blocks so far, at
 	// DCBlock.Index.
@@ -119,76 +128,103 @@ type dcAccum struct {
 }
 
 // add adds the blocks of s that end within the first limit data bytes and
-// were not added before, with xor applied (nil: the data as it is).
-func (a *dcAccum) add(s *jpegbits.DCScan, limit int64, xor []byte) {
-	if a.pred == nil {
+// were not added before, for the data as it is (hypothesis 0) and with
+// each of xors applied (hypothesis 1+i). xors must cover limit bytes.
+func (a *dcAccum) add(s *jpegbits.DCScan, limit int64, xors [][]byte) {
+	if a.hyps == nil {
 		n := len(s.Components)
-		a.pred, a.grids = make([]int32, n), make([][]int32, n)
-		a.rowSum, a.rowN = make([][]float64, n), make([][]int, n)
+		a.hyps = make([]dcHyp, 1+len(xors))
+		for i := range a.hyps {
+			a.hyps[i] = dcHyp{pred: make([]int32, n), grids: make([][]int32, n), rowSum: make([][]float64, n), rowN: make([][]int, n)}
+		}
+		for _, c := range s.Components {
+			a.width = append(a.width, int32(c.Width))
+		}
+	}
+	for i, x := range xors {
+		a.hyps[1+i].xor = x
 	}
 	blocks := usableBlocks(s, limit)
 	if a.next >= len(blocks) {
 		return
 	}
 	a.reserve(s, blocks[a.next:])
+	data := s.Data()
 	for ; a.next < len(blocks); a.next++ {
 		b := &blocks[a.next]
-		d, _ := s.Diff(b, limit, xor)
-		if b.Reset {
-			clear(a.pred)
-		}
-		ci := b.Component
-		v := a.pred[ci] + d
-		a.pred[ci] = v
-		g := a.grids[ci]
-		g[b.Index] = v
-		if b.Boundary {
-			l := log2Abs(v - g[b.Index-int32(s.Components[ci].Width)])
-			a.sv += l
-			a.pairs++
-			a.rowSum[ci][b.Y] += l
-			a.rowN[ci][b.Y]++
-		}
-		if b.X > 0 {
-			a.sh += log2Abs(v - g[b.Index-1])
-			a.nh++
-		}
-	}
-}
-
-// reserve makes the grids and row sums large enough for blocks, once,
-// rather than block by block.
-func (a *dcAccum) reserve(s *jpegbits.DCScan, blocks []jpegbits.DCBlock) {
-	for i := range s.Components {
-		top, rows := -1, -1
-		for j := range blocks {
-			if b := &blocks[j]; int(b.Component) == i {
-				top, rows = max(top, int(b.Index)), max(rows, int(b.Y))
+		first, shift, t := b.Bit>>3, b.Bit&7, uint(b.Size)
+		w0 := binary.BigEndian.Uint32(data[first : first+4 : first+4])
+		ci, idx := b.Component, b.Index
+		for h := range a.hyps {
+			hy := &a.hyps[h]
+			w := w0
+			if hy.xor != nil {
+				w ^= binary.BigEndian.Uint32(hy.xor[first : first+4 : first+4])
+			}
+			if b.Reset {
+				clear(hy.pred)
+			}
+			v := hy.pred[ci] + jpegbits.Extend(w<<shift>>(32-t), t)
+			hy.pred[ci] = v
+			g := hy.grids[ci]
+			g[idx] = v
+			if b.Boundary {
+				l := log2Abs(v - g[idx-a.width[ci]])
+				hy.sv += l
+				hy.pairs++
+				hy.rowSum[ci][b.Y] += l
+				hy.rowN[ci][b.Y]++
+			}
+			if b.X > 0 {
+				hy.sh += log2Abs(v - g[idx-1])
+				hy.nh++
 			}
 		}
-		if g := a.grids[i]; top >= len(g) {
-			a.grids[i] = append(g, make([]int32, max(top+1-len(g), len(g)))...)
-		}
-		if rows >= len(a.rowN[i]) {
-			n := max(rows+1-len(a.rowN[i]), len(a.rowN[i]))
-			a.rowSum[i] = append(a.rowSum[i], make([]float64, n)...)
-			a.rowN[i] = append(a.rowN[i], make([]int, n)...)
+	}
+}
+
+// reserve makes every hypothesis's grids and row sums large enough for
+// blocks, once, rather than block by block.
+func (a *dcAccum) reserve(s *jpegbits.DCScan, blocks []jpegbits.DCBlock) {
+	n := len(s.Components)
+	var top, rows [4]int // T.81 B.2.3: at most 4 components in a scan
+	for i := range n {
+		top[i], rows[i] = -1, -1
+	}
+	for j := range blocks {
+		b := &blocks[j]
+		top[b.Component] = max(top[b.Component], int(b.Index))
+		rows[b.Component] = max(rows[b.Component], int(b.Y))
+	}
+	for h := range a.hyps {
+		hy := &a.hyps[h]
+		for i := range n {
+			if g := hy.grids[i]; top[i] >= len(g) {
+				hy.grids[i] = append(g, make([]int32, max(top[i]+1-len(g), len(g)))...)
+			}
+			if rows[i] >= len(hy.rowN[i]) {
+				k := max(rows[i]+1-len(hy.rowN[i]), len(hy.rowN[i]))
+				hy.rowSum[i] = append(hy.rowSum[i], make([]float64, k)...)
+				hy.rowN[i] = append(hy.rowN[i], make([]int, k)...)
+			}
 		}
 	}
 }
 
-// stats returns the statistic of the blocks added so far.
-func (a *dcAccum) stats() dcStats {
-	st := dcStats{pairs: a.pairs}
-	for ci := range a.rowSum {
-		st.rowSum = append(st.rowSum, a.rowSum[ci]...)
-		st.rowN = append(st.rowN, a.rowN[ci]...)
+// stats returns the statistic of hypothesis h over the blocks added so
+// far.
+func (a *dcAccum) stats(h int) dcStats {
+	hy := &a.hyps[h]
+	st := dcStats{pairs: hy.pairs}
+	for ci := range hy.rowSum {
+		st.rowSum = append(st.rowSum, hy.rowSum[ci]...)
+		st.rowN = append(st.rowN, hy.rowN[ci]...)
 	}
-	if a.pairs > 0 {
-		st.v = a.sv / float64(a.pairs)
+	if hy.pairs > 0 {
+		st.v = hy.sv / float64(hy.pairs)
 	}
-	if a.nh > 0 {
-		st.h = a.sh / float64(a.nh)
+	if hy.nh > 0 {
+		st.h = hy.sh / float64(hy.nh)
 	}
 	return st
 }
