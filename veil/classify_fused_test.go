@@ -19,7 +19,7 @@ import (
 // the input, and its whole output.
 func judgeWithReader(t *testing.T, key *keystream.Key, ring *keystream.Keyring, data []byte, size int) (Verdict, []byte, error) {
 	t.Helper()
-	src := &pendingSource{}
+	src := &pendingSource{eof: len(data) == 0}
 	r := NewReader(key, src, Options{Classify: ring})
 	for read := 0; ; {
 		err := r.Judge()

@@ -1,6 +1,7 @@
 package veil
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -228,6 +229,15 @@ func FuzzClassify(f *testing.F) {
 		}
 		if got := c.Close(); got.String() != want.String() {
 			t.Fatalf("writes of %d: %v, whole: %v", step, got, want)
+		}
+		// A Reader judging while it transforms (Options.Classify)
+		// reaches the same verdict and hands out the transform's output.
+		got, out, err := judgeWithReader(t, a, ring, data, step)
+		if got.String() != want.String() || err != nil {
+			t.Fatalf("judged while transforming, writes of %d: %v (%v), alone: %v", step, got, err, want)
+		}
+		if !bytes.Equal(out, transformBytes(t, a, data)) {
+			t.Fatalf("judged while transforming, writes of %d: output differs from the transform's", step)
 		}
 	})
 }
