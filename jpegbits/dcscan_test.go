@@ -12,31 +12,6 @@ import (
 	"testing"
 )
 
-// splitJPEG returns the non-APPn segments of b up to and including the
-// first SOS, and the ECS bytes after it.
-func splitJPEG(t *testing.T, b []byte) (segs [][]byte, ecs []byte) {
-	t.Helper()
-	i := 2
-	segs = append(segs, b[:2])
-	for i+4 <= len(b) {
-		if b[i] != 0xFF {
-			t.Fatalf("no marker at %d", i)
-		}
-		m, l := b[i+1], int(b[i+2])<<8|int(b[i+3])
-		seg := b[i : i+2+l]
-		i += 2 + l
-		if m >= 0xE0 && m <= 0xEF || m == 0xFE {
-			continue
-		}
-		segs = append(segs, seg)
-		if m == 0xDA {
-			return segs, b[i:]
-		}
-	}
-	t.Fatal("no SOS")
-	return nil, nil
-}
-
 // TestRecordedDCMatchesPixels checks the DC values against the decoded
 // image: at quality 100 every quantiser is 1, so a grayscale block's DC
 // coefficient is 8 × (its mean sample − 128), to rounding.
