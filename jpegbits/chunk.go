@@ -62,6 +62,9 @@ func (t *Transformer) walk(stop int64) bool {
 				return false
 			}
 			copy(fm[fi:fi+int64(n)], s.dm[s.walkData-s.dOff:])
+			if s.rec != nil {
+				s.rec.runs = append(s.rec.runs, DataRun{File: int(fi), Data: s.walkData, Len: n})
+			}
 			s.walkFile += int64(n)
 			s.walkData += int64(n)
 		}
@@ -88,7 +91,11 @@ func (t *Transformer) emitChunk(end int64) {
 		for ; i < n; i++ {
 			skel[i] = chunk[i] &^ fm[i]
 		}
-		ks.Chunk(Chunk{Offset: s.chunkStart, Data: chunk, Mask: fm, Skeleton: skel}, key)
+		c := Chunk{Offset: s.chunkStart, Data: chunk, Mask: fm, Skeleton: skel}
+		if s.rec != nil {
+			c.Runs, c.DataEnd = s.rec.runs, s.walkData
+		}
+		ks.Chunk(c, key)
 		i = 0
 		for ; i+8 <= n; i += 8 {
 			m := binary.LittleEndian.Uint64(fm[i:])
@@ -101,6 +108,9 @@ func (t *Transformer) emitChunk(end int64) {
 		for ; i < n; i++ {
 			chunk[i] ^= key[i] & fm[i]
 		}
+	}
+	if s.rec != nil {
+		s.rec.runs = s.rec.runs[:0]
 	}
 	s.chunkStart = end
 	t.ready = end

@@ -1,49 +1,52 @@
 package jpegbits
 
 import (
+	"encoding/binary"
 	"errors"
+	"slices"
+	"sort"
 )
 
-// DCScan holds where the DC differences of an image's first scan are coded
-// in a prefix of its entropy-coded data, so that the DC coefficients can be
-// computed for the data as it is and for the data with some keystream XORed
-// in (FORMAT.md §34, the direction classifier). Only the DC difference
-// categories (Huffman codes) are read, never the additional bits: the
-// positions are the same for a plaintext and its ciphertext.
+// DCScan holds the DC differences of a prefix of an image's first scan, as
+// a Transformer that records DC elements (RecordDC) parsed them, so that
+// the DC coefficients can be computed for the data as it is and for the
+// data with some keystream XORed in (FORMAT.md §34, the direction
+// classifier). The positions are those of the Huffman codes, which are the
+// same for a plaintext and its ciphertext.
 //
 // It reads a sequential scan (T.81 F.2.2) or a progressive DC first scan
-// (G.1.2.1). It is not on the transform's path and favours simplicity over
-// speed: it only ever sees a bounded prefix.
+// (G.1.2.1): Transformer.DCScan lays out the scan's blocks from its
+// headers, Add
+// gathers the scan's data from the chunks the transformer hands out, and
+// Place puts the transformer's DC elements on the block grid.
 type DCScan struct {
 	// Components are the scan's components, in scan header order.
 	Components []DCComponent
-	// Blocks are the blocks whose DC difference lies wholly in the prefix,
-	// in coding order.
+	// Blocks are the blocks placed so far, in coding order.
 	Blocks []DCBlock
 	// Progressive reports a DC first scan of a progressive frame.
 	Progressive bool
 
-	data    []byte  // the unstuffed data, with dataPad zero bytes after it
-	fileOff []int32 // fileOff[i]: offset in the ECS of data byte i
+	// data is the scan's data gathered so far (Add), with dataPad zero
+	// bytes after it.
+	data []byte
 
-	// Where Extend resumes: the ECS bytes unstuffed, and the decoder's
-	// MCU, unit of the MCU, bit position and MCU column and row.
-	h         *scanHeader
-	units     []dcUnit
-	ri        int
-	maxBlocks int
-	ecsDone   int
-	ended     bool // the ECS or the parse ended for good
-	m, u      int
-	pos       uint
-	mx, my    int32
+	units       []dcUnit
+	ri          int // MCUs per restart interval
+	mcusX       int // MCUs per MCU row
+	interleaved bool
+	// Where Place goes on: the next block's unit of the MCU, the MCU's
+	// index in its restart interval, and its column and row.
+	k, inRI int
+	mx, my  int32
 }
 
-// dcUnit is one block of an MCU: its scan component, tables and place.
+// dcUnit is one block of an MCU: its scan component and place.
 type dcUnit struct {
 	comp   uint8
-	dc, ac *huffman
+	h, v   int32 // the component's sampling factors
 	dx, dy int32
+	width  int32 // the component's grid width
 }
 
 // DCComponent is the block grid of one scan component: the blocks coded by
@@ -65,261 +68,190 @@ type DCBlock struct {
 	// Size is the category T, the number of additional bits.
 	Size uint8
 	X, Y int32 // position in the component's grid
-	// Bit is the position of the first additional bit in the unstuffed
-	// data, counted from the most significant bit of data byte 0.
-	Bit int64
+	// Index is Y × Width + X. Boundary says the block's upper neighbour
+	// lies in the previous MCU row: Y > 0 and Y is a multiple of the
+	// component's RowsPerMCU (FORMAT.md §34.2).
+	Index    int32
+	Boundary bool
+	// Bit is the position of the first additional bit in the scan's data,
+	// counted from the most significant bit of data byte 0; End the
+	// position just past the block (DCElement).
+	Bit, End uint32
 }
 
-// ErrNoDCScan is returned by DecodeDCScan for an image whose first scan
-// codes no DC coefficients (a progressive file that starts with an AC or
+// ErrNoDCScan is returned by Transformer.DCScan for a scan that codes no
+// DC coefficients (a progressive file that starts with an AC or
 // refinement scan, which T.81 G.1.1.1.1 does not allow).
 var ErrNoDCScan = errors.New("jpegbits: first scan codes no DC coefficients")
 
-// DecodeDCScan reads the marker segments of an image, as a Keystream is
-// told them up to and including the first SOS (SOI, DQT, SOF, DHT, DRI,
-// SOS; APPn and COM are ignored), and a prefix of that scan's ECS, as file
-// bytes from the first byte after the SOS segment. It returns the DC
-// difference of every block whose additional bits lie wholly in the
-// prefix, up to the first block that does not (the end of the prefix or a
-// parse error), and at most maxBlocks blocks. Errors are those of the
-// headers; a prefix that ends early or holds a parse error only makes the
-// result shorter.
-func DecodeDCScan(segments [][]byte, ecs []byte, maxBlocks int) (*DCScan, error) {
-	s, err := NewDCScan(segments, maxBlocks)
-	if err != nil {
-		return nil, err
+// DCScan returns the empty DCScan of the scan whose SOS segment the
+// Transformer is telling its Keystream; it may only be called from
+// Keystream.Segment, for an SOS segment. It returns ErrNoDCScan for a scan
+// that codes no DC coefficients.
+func (t *Transformer) DCScan() (*DCScan, error) {
+	if t.sos == nil {
+		panic("jpegbits: DCScan called outside Keystream.Segment for an SOS segment")
 	}
-	s.Extend(ecs)
-	return s, nil
+	return newDCScan(t.frame, t.sos, t.restartInterval)
 }
 
-// NewDCScan is DecodeDCScan with an empty prefix: Extend then decodes the
-// prefix as it grows.
-func NewDCScan(segments [][]byte, maxBlocks int) (*DCScan, error) {
-	t := &Transformer{budget: new(WorkBudget), stats: Stats{Segments: make(map[string]int)}}
-	var h *scanHeader
-	for _, seg := range segments {
-		if len(seg) < 2 || seg[0] != 0xFF {
-			return nil, &FormatError{Reason: "malformed segment"}
-		}
-		if m := seg[1]; (m == 0xC0 || m == 0xC1 || m == 0xC2) && t.frame != nil {
-			return nil, &FormatError{Reason: "second frame header in an image"}
-		}
-		var err error
-		if h, err = t.parseSegment(seg[1], seg, 0); err != nil {
-			return nil, err
-		}
-		if h != nil {
-			break
-		}
-	}
-	if h == nil {
-		return nil, &FormatError{Reason: "no scan header"}
-	}
+func newDCScan(f *frame, h *scanHeader, ri int) (*DCScan, error) {
 	if h.kind != Sequential && h.kind != DCFirst {
 		return nil, ErrNoDCScan
 	}
-	s := &DCScan{Progressive: h.kind == DCFirst, h: h, maxBlocks: maxBlocks, ri: t.restartInterval}
+	s := &DCScan{Progressive: h.kind == DCFirst, ri: ri, interleaved: len(h.comps) > 1}
 	if s.ri == 0 || s.ri > h.mcus {
 		s.ri = h.mcus
 	}
-	f := t.frame
 	for i, sc := range h.comps {
 		c := DCComponent{ID: sc.c.id, Width: sc.c.bw, Height: sc.c.bh, RowsPerMCU: 1}
-		if len(h.comps) > 1 {
+		if s.interleaved {
 			c.Width, c.Height, c.RowsPerMCU = f.mcusX*sc.c.h, f.mcusY*sc.c.v, sc.c.v
 			for y := range sc.c.v {
 				for x := range sc.c.h {
-					s.units = append(s.units, dcUnit{uint8(i), sc.dc, sc.ac, int32(x), int32(y)})
+					s.units = append(s.units, dcUnit{comp: uint8(i), h: int32(sc.c.h), v: int32(sc.c.v), dx: int32(x), dy: int32(y)})
 				}
 			}
 		} else {
-			s.units = append(s.units, dcUnit{comp: uint8(i), dc: sc.dc, ac: sc.ac})
+			s.units = append(s.units, dcUnit{comp: uint8(i), h: 1, v: 1})
 		}
 		s.Components = append(s.Components, c)
+	}
+	s.mcusX = s.Components[0].Width
+	if s.interleaved {
+		s.mcusX = f.mcusX
+	}
+	for i := range s.units {
+		s.units[i].width = int32(s.Components[s.units[i].comp].Width)
 	}
 	s.data = make([]byte, 0, 4096+dataPad)
 	return s, nil
 }
 
-// Extend decodes the blocks that ecs, the scan's ECS so far, adds to the
-// prefix given before (it must start with it).
-func (s *DCScan) Extend(ecs []byte) {
-	if s.ended {
-		return
-	}
-	s.unstuff(ecs)
-	s.decode()
+// Data returns the data gathered; dataPad zero bytes past its length are
+// readable (up to its capacity), so that any four bytes from a block's
+// first can be read whole.
+func (s *DCScan) Data() []byte { return s.data }
+
+// Len returns the number of data bytes gathered.
+func (s *DCScan) Len() int64 { return int64(len(s.data)) }
+
+// Add appends the data bytes of c, the next chunk of the scan, as a
+// Transformer that records DC elements hands it to its Keystream.
+func (s *DCScan) Add(c Chunk) {
+	s.data = appendData(s.data, c, c.Data, 0xFF)
 }
 
-// unstuff appends the data bytes of ecs past those already read (FORMAT.md
-// §4.1), leaving a run of FF at its end for the next call; RSTn markers
-// are dropped (the decoder aligns to a byte at an interval's end) and any
-// other marker ends the ECS.
-func (s *DCScan) unstuff(ecs []byte) {
-	i := s.ecsDone
-	for i < len(ecs) {
-		if ecs[i] != 0xFF {
-			s.data = append(s.data, ecs[i])
-			s.fileOff = append(s.fileOff, int32(i))
-			i++
+// AppendXOR appends to xor, the data-space form of a keystream over the
+// chunks before c, the bits ks XORs into c's data bytes: ks & c.Mask for
+// each of them, in data order. xor then has one byte per data byte, as
+// Diff wants it.
+func AppendXOR(xor []byte, c Chunk, ks []byte) []byte {
+	return appendData(xor, c, ks, 0)
+}
+
+// appendData appends, for each data byte of chunk c, the byte of src at
+// its file position (masked with c.Mask when src is a keystream), and ff
+// for the data bytes 0xFF coded as FF 00 between the runs. dst keeps
+// dataPad zero bytes readable past its length.
+func appendData(dst []byte, c Chunk, src []byte, ff byte) []byte {
+	dst = growPadded(dst, int(c.DataEnd))
+	for _, r := range c.Runs {
+		for int64(len(dst)) < r.Data {
+			dst = append(dst, ff)
+		}
+		part := src[r.File : r.File+r.Len]
+		if ff == 0 {
+			n := len(dst)
+			dst = append(dst, part...)
+			for i, m := range c.Mask[r.File : r.File+r.Len] {
+				dst[n+i] &= m
+			}
 			continue
 		}
-		j := i + 1
-		for j < len(ecs) && ecs[j] == 0xFF {
-			j++
-		}
-		if j == len(ecs) {
-			break // the run may continue in the next part
-		}
-		switch m := ecs[j]; {
-		case m == 0:
-			s.data = append(s.data, 0xFF)
-			s.fileOff = append(s.fileOff, int32(j-1))
-		case m >= 0xD0 && m <= 0xD7:
-		default:
-			s.ended = true
-		}
-		i = j + 1
-		if s.ended {
-			break
-		}
+		dst = append(dst, part...)
 	}
-	s.ecsDone = i
-	n := len(s.data)
-	s.data = append(s.data, make([]byte, dataPad)...)[:n]
+	for int64(len(dst)) < c.DataEnd {
+		dst = append(dst, ff)
+	}
+	clear(dst[len(dst):cap(dst)])
+	return dst
 }
 
-// decode walks the MCUs from where it stopped, reading Huffman codes only,
-// until the data ends. A block is recorded once all its elements are in
-// the data; a block that reaches past it is decoded again from its start
-// by the next call. Restart intervals end at a byte boundary (T.81
-// F.1.2.3); the decoder aligns there instead of looking for the marker,
-// which is enough for a well-formed prefix and merely stops early on a
-// damaged one.
-func (s *DCScan) decode() {
-	h := s.h
-	interleaved := len(h.comps) > 1
-	mcusX := s.Components[0].Width
-	if interleaved {
-		mcusX /= h.comps[0].c.h
+// growPadded makes room for n bytes plus dataPad in b's capacity.
+func growPadded(b []byte, n int) []byte {
+	if n+dataPad <= cap(b) {
+		return b
 	}
-	sequential := h.kind == Sequential
-	d := s.data[:len(s.data)+dataPad]
-	limit := uint(len(s.data)) * 8
-	pos := s.pos
-	defer func() { s.pos = pos }()
-	for ; s.m < h.mcus; s.m, s.u = s.m+1, 0 {
-		reset := s.m%s.ri == 0
-		if reset && s.m > 0 && s.u == 0 {
-			pos = (pos + 7) &^ 7
+	nb := make([]byte, len(b), max(2*cap(b), n+dataPad))
+	copy(nb, b)
+	return nb
+}
+
+// Place puts the DC elements past those placed before that end within the
+// first limit data bytes on the block grid, in coding order (T.81 A.2);
+// elems must start with the ones placed before.
+func (s *DCScan) Place(elems []DCElement, limit int64) {
+	n := sort.Search(len(elems), func(i int) bool { return int64(elems[i].End) > limit*8 })
+	if n <= len(s.Blocks) {
+		return
+	}
+	if n > cap(s.Blocks) {
+		s.Blocks = slices.Grow(s.Blocks, max(n, 2*cap(s.Blocks))-len(s.Blocks))
+	}
+	for i := len(s.Blocks); i < n; i++ {
+		e := &elems[i]
+		u := &s.units[s.k]
+		x, y := s.mx, s.my
+		if s.interleaved {
+			x, y = s.mx*u.h+u.dx, s.my*u.v+u.dy
 		}
-		for ; s.u < len(s.units); s.u++ {
-			if len(s.Blocks) >= s.maxBlocks {
-				s.ended = true
-				return
-			}
-			if pos >= limit {
-				return
-			}
-			u := &s.units[s.u]
-			e := dcCode(d, u.dc, pos)
-			if e == 0 {
-				s.ended = pos+16 <= limit
-				return
-			}
-			bit := pos + e.codeLen()
-			end := pos + e.length()
-			if sequential {
-				var complete bool
-				if end, complete = skipAC(d, u.ac, end, limit); !complete {
-					s.ended = end+16 <= limit && dcCode(d, u.ac, end) == 0
-					return
-				}
-			}
-			if end > limit {
-				return
-			}
-			pos = end
-			x, y := int32(s.m%mcusX), int32(s.m/mcusX)
-			if interleaved {
-				sc := h.comps[u.comp].c
-				x, y = s.mx*int32(sc.h)+u.dx, s.my*int32(sc.v)+u.dy
-			}
-			s.Blocks = append(s.Blocks, DCBlock{
-				Component: u.comp, Reset: reset && s.u == 0, Size: uint8(e.size()),
-				X: x, Y: y, Bit: int64(bit),
-			})
+		s.Blocks = append(s.Blocks, DCBlock{
+			Component: u.comp, Reset: s.inRI == 0 && s.k == 0, Size: e.Size,
+			X: x, Y: y, Bit: e.Bit, End: e.End,
+			Index: y*u.width + x, Boundary: y > 0 && u.dy == 0,
+		})
+		if s.k++; s.k < len(s.units) {
+			continue
 		}
-		if s.mx++; int(s.mx) == mcusX {
+		s.k = 0
+		if s.inRI++; s.inRI == s.ri {
+			s.inRI = 0
+		}
+		if s.mx++; int(s.mx) == s.mcusX {
 			s.mx, s.my = 0, s.my+1
 		}
 	}
-	s.ended = true
-}
-
-// dcCode returns the lookup entry of the code at bit pos of d, or 0 for
-// a bit sequence that is no code.
-func dcCode(d []byte, tab *huffman, pos uint) lutEntry {
-	w := peek(d, pos)
-	if e := tab.lut[w>>(64-lutBits)]; e != 0 {
-		return e
-	}
-	return tab.decodeSlow(w)
-}
-
-// skipAC reads past the AC elements of one sequential block, starting at
-// bit end, and returns where the block ends. complete is false when the
-// block goes on past limit or meets a bit sequence that is no code; end
-// is then where it stopped.
-func skipAC(d []byte, tab *huffman, end, limit uint) (next uint, complete bool) {
-	for k := uint(1); k < 64; {
-		if end >= limit {
-			return end, false
-		}
-		a := dcCode(d, tab, end)
-		if a == 0 {
-			return end, false
-		}
-		end += a.length()
-		if a.size() == 0 {
-			if a.run() != 15 {
-				break // EOB
-			}
-			k += 16
-			continue
-		}
-		k += a.run() + 1
-	}
-	return end, true
 }
 
 // Diff returns the DC difference of block b (T.81 F.2.2.1, EXTEND) with
-// xor applied to the ECS file bytes first: xor[i] is XORed into ECS byte i
-// (nil for the data as it is). It reports false when the block's
-// additional bits reach past xor.
-func (s *DCScan) Diff(b *DCBlock, xor []byte) (int32, bool) {
-	t := uint(b.Size)
+// xor applied to the scan's data first: xor[i] is XORed into data byte i
+// (nil for the data as it is; see AppendXOR). It reports false when the
+// block reaches past the first limit data bytes, which must have been
+// gathered and be covered by xor.
+func (s *DCScan) Diff(b *DCBlock, limit int64, xor []byte) (int32, bool) {
+	if int64(b.End) > limit*8 {
+		return 0, false
+	}
+	// The block's bits lie in the four bytes from its first: XORing all
+	// four changes none of them (xor, like the data, has dataPad readable
+	// bytes past its end).
+	first := b.Bit >> 3
+	w := binary.BigEndian.Uint32(s.data[first : first+4 : first+4])
+	if xor != nil {
+		w ^= binary.BigEndian.Uint32(xor[first : first+4 : first+4])
+	}
+	return Extend(w<<(b.Bit&7)>>(32-uint(b.Size)), uint(b.Size)), true
+}
+
+// Extend is T.81 F.2.2.1's EXTEND: the additional bits v of category t
+// as a signed difference.
+func Extend(v uint32, t uint) int32 {
 	if t == 0 {
-		return 0, true
+		return 0
 	}
-	first, last := b.Bit>>3, (b.Bit+int64(t)-1)>>3
-	d := s.data[:len(s.data)+dataPad]
-	var w uint32
-	for i := first; i <= first+3; i++ {
-		v := uint32(d[i])
-		if i <= last && xor != nil {
-			o := s.fileOff[i]
-			if int(o) >= len(xor) {
-				return 0, false
-			}
-			v ^= uint32(xor[o])
-		}
-		w = w<<8 | v
-	}
-	v := int32(w << (b.Bit & 7) >> (32 - t))
 	if v < 1<<(t-1) {
-		v -= 1<<t - 1
+		return int32(v) - (1<<t - 1)
 	}
-	return v, true
+	return int32(v)
 }

@@ -2,10 +2,13 @@ package jpegbits
 
 import (
 	"bytes"
+	"errors"
 	"image"
 	"image/color"
 	"image/jpeg"
+	"io"
 	"math/rand/v2"
+	"os"
 	"testing"
 )
 
@@ -34,10 +37,10 @@ func splitJPEG(t *testing.T, b []byte) (segs [][]byte, ecs []byte) {
 	return nil, nil
 }
 
-// TestDecodeDCScanMatchesPixels checks the DC values against the decoded
+// TestRecordedDCMatchesPixels checks the DC values against the decoded
 // image: at quality 100 every quantiser is 1, so a grayscale block's DC
 // coefficient is 8 × (its mean sample − 128), to rounding.
-func TestDecodeDCScanMatchesPixels(t *testing.T) {
+func TestRecordedDCMatchesPixels(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for n := range 20 {
 		w, h := 8+r.IntN(120), 8+r.IntN(120)
@@ -55,11 +58,7 @@ func TestDecodeDCScanMatchesPixels(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		segs, ecs := splitJPEG(t, buf.Bytes())
-		s, err := DecodeDCScan(segs, ecs, 1<<20)
-		if err != nil {
-			t.Fatal(err)
-		}
+		s := recordDC(t, buf.Bytes(), 1<<20)
 		c := s.Components[0]
 		if want := ((w + 7) / 8) * ((h + 7) / 8); len(s.Blocks) != want || c.Width*c.Height != want {
 			t.Fatalf("image %d (%dx%d): %d blocks on a %dx%d grid, want %d", n, w, h, len(s.Blocks), c.Width, c.Height, want)
@@ -67,7 +66,7 @@ func TestDecodeDCScanMatchesPixels(t *testing.T) {
 		var pred int32
 		for i := range s.Blocks {
 			b := &s.Blocks[i]
-			d, ok := s.Diff(b, nil)
+			d, ok := s.Diff(b, s.Len(), nil)
 			if !ok {
 				t.Fatalf("block %d: no value", i)
 			}
@@ -95,9 +94,160 @@ func abs(x int) int {
 	return x
 }
 
-// TestDecodeDCScanPrefix checks that a prefix yields a prefix of the
-// blocks, and that xor past the prefix is reported.
-func TestDecodeDCScanPrefix(t *testing.T) {
+// dcRecording is the Keystream of a Transformer that records DC elements:
+// it gathers the headers up to the first SOS, the first scan's data, and
+// the data-space form of its own keystream (testKeystream).
+type dcRecording struct {
+	testKeystream
+	t     *Transformer
+	segs  [][]byte
+	sos   bool
+	scan  *DCScan
+	xor   []byte
+	err   error
+	after bool
+}
+
+func (k *dcRecording) Segment(seg []byte) {
+	k.testKeystream.Segment(seg)
+	if m := seg[1]; m >= 0xE0 && m <= 0xEF || m == 0xFE {
+		return
+	}
+	if k.sos {
+		k.after = true
+		return
+	}
+	k.segs = append(k.segs, bytes.Clone(seg))
+	if seg[1] == 0xDA {
+		k.sos = true
+		k.scan, k.err = k.t.DCScan()
+	}
+}
+
+func (k *dcRecording) Chunk(c Chunk, dst []byte) {
+	k.testKeystream.Chunk(c, dst)
+	if k.scan == nil || k.after {
+		return
+	}
+	k.scan.Add(c)
+	k.xor = AppendXOR(k.xor, c, dst)
+}
+
+// recordDC transforms file with a recording Transformer and returns the
+// first scan's DCScan with every recorded element placed.
+func recordDC(t *testing.T, file []byte, maxBlocks int) *DCScan {
+	t.Helper()
+	k, _ := transformRecording(t, file, maxBlocks)
+	return k.scan
+}
+
+func transformRecording(t *testing.T, file []byte, maxBlocks int) (*dcRecording, []byte) {
+	t.Helper()
+	k := &dcRecording{}
+	tr := NewReader(bytes.NewReader(file), Options{Mode: Extended, Keystream: k})
+	k.t = tr
+	tr.RecordDC(maxBlocks)
+	out, err := io.ReadAll(tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k.err != nil {
+		t.Fatal(k.err)
+	}
+	if k.scan == nil {
+		t.Fatal("no scan")
+	}
+	k.scan.Place(tr.DCElements(), k.scan.Len())
+	return k, out
+}
+
+// TestRecordedDCMatchesReference checks, on every corpus file whose first
+// scan codes DC, that the transformer records the DC elements a separate,
+// simple decoder of the first scan finds, that the data it gathers from
+// the chunks is the unstuffed scan data, and that AppendXOR gives the
+// data-space form of the keystream: the data XORed with it is the data of
+// the transformed file.
+func TestRecordedDCMatchesReference(t *testing.T) {
+	checked := 0
+	for _, f := range allCorpusFiles(t) {
+		file, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := TransformBytes(file, Options{Mode: Extended, StopAtError: true}); err != nil {
+			continue // the reference decoder reads only well-formed scans
+		}
+		segs, ecs, ok := splitFirstScan(file)
+		if !ok {
+			continue
+		}
+		ref, err := referenceDCScan(segs, ecs, 1<<20)
+		if errors.Is(err, ErrNoDCScan) {
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		k, out := transformRecording(t, file, 1<<20)
+		got := k.scan
+		if len(got.Blocks) != len(ref.blocks) {
+			t.Fatalf("%s: %d blocks recorded, the reference decodes %d", f, len(got.Blocks), len(ref.blocks))
+		}
+		for i := range ref.blocks {
+			if g, r := got.Blocks[i], ref.blocks[i]; g.Component != r.Component || g.Reset != r.Reset || g.Size != r.Size || g.X != r.X || g.Y != r.Y || g.Bit != r.Bit {
+				t.Fatalf("%s block %d: recorded %+v, reference %+v", f, i, g, r)
+			}
+		}
+		if !bytes.HasPrefix(ref.data, got.data) || len(ref.data)-len(got.data) > 1 {
+			t.Fatalf("%s: gathered %d data bytes, the reference unstuffs %d (or they differ)", f, len(got.data), len(ref.data))
+		}
+		_, outECS, _ := splitFirstScan(out)
+		outRef, _ := referenceDCScan(segs, outECS, 1<<20)
+		for i := range got.data {
+			if got.data[i]^k.xor[i] != outRef.data[i] {
+				t.Fatalf("%s: data byte %d: %02x ^ %02x, the transformed file has %02x", f, i, got.data[i], k.xor[i], outRef.data[i])
+			}
+		}
+		checked++
+	}
+	if checked < 20 {
+		t.Fatalf("only %d corpus files checked", checked)
+	}
+}
+
+// splitFirstScan returns the non-APPn segments of b up to and including
+// the first SOS, and the ECS bytes after it, or false.
+func splitFirstScan(b []byte) (segs [][]byte, ecs []byte, ok bool) {
+	i := 2
+	segs = append(segs, b[:2])
+	for i+4 <= len(b) {
+		if b[i] != 0xFF {
+			return nil, nil, false
+		}
+		if b[i+1] == 0xFF {
+			i++
+			continue
+		}
+		m, l := b[i+1], int(b[i+2])<<8|int(b[i+3])
+		if i+2+l > len(b) {
+			return nil, nil, false
+		}
+		seg := b[i : i+2+l]
+		i += 2 + l
+		if m >= 0xE0 && m <= 0xEF || m == 0xFE {
+			continue
+		}
+		segs = append(segs, seg)
+		if m == 0xDA {
+			return segs, b[i:], true
+		}
+	}
+	return nil, nil, false
+}
+
+// TestDCScanLimit checks that Diff reports the blocks past a limit, and
+// that a cap on the blocks recorded holds.
+func TestDCScanLimit(t *testing.T) {
 	img := image.NewRGBA(image.Rect(0, 0, 200, 150))
 	for y := range 150 {
 		for x := range 200 {
@@ -108,70 +258,19 @@ func TestDecodeDCScanPrefix(t *testing.T) {
 	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 80}); err != nil {
 		t.Fatal(err)
 	}
-	segs, ecs := splitJPEG(t, buf.Bytes())
-	full, err := DecodeDCScan(segs, ecs, 1<<20)
-	if err != nil {
-		t.Fatal(err)
-	}
-	part, err := DecodeDCScan(segs, ecs[:len(ecs)/3], 1<<20)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(part.Blocks) == 0 || len(part.Blocks) >= len(full.Blocks) {
-		t.Fatalf("prefix gave %d of %d blocks", len(part.Blocks), len(full.Blocks))
-	}
-	for i := range part.Blocks {
-		if part.Blocks[i] != full.Blocks[i] {
-			t.Fatalf("block %d differs: %+v vs %+v", i, part.Blocks[i], full.Blocks[i])
+	full := recordDC(t, buf.Bytes(), 1<<20)
+	limit := full.Len() / 3
+	n := 0
+	for i := range full.Blocks {
+		if _, ok := full.Diff(&full.Blocks[i], limit, nil); !ok {
+			break
 		}
+		n++
 	}
-	capped, _ := DecodeDCScan(segs, ecs, 10)
-	if len(capped.Blocks) != 10 {
+	if n == 0 || n >= len(full.Blocks) || int64(full.Blocks[n].End) <= limit*8 || int64(full.Blocks[n-1].End) > limit*8 {
+		t.Fatalf("a third of the data gave %d of %d blocks", n, len(full.Blocks))
+	}
+	if capped := recordDC(t, buf.Bytes(), 10); len(capped.Blocks) != 10 {
 		t.Fatalf("cap of 10 blocks gave %d", len(capped.Blocks))
-	}
-	last := &full.Blocks[len(full.Blocks)-1]
-	if _, ok := full.Diff(last, make([]byte, 1)); ok && last.Size > 0 {
-		t.Fatal("Diff with a short xor reported a value")
-	}
-}
-
-// TestDCScanExtend checks that decoding a prefix as it grows, cut anywhere
-// (between an FF and its stuffed zero too), gives the blocks of decoding
-// it at once.
-func TestDCScanExtend(t *testing.T) {
-	r := rand.New(rand.NewPCG(3, 4))
-	for n := range 10 {
-		img := image.NewRGBA(image.Rect(0, 0, 40+r.IntN(200), 40+r.IntN(200)))
-		for i := range img.Pix {
-			img.Pix[i] = uint8(r.IntN(256))
-		}
-		var buf bytes.Buffer
-		if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 50 + r.IntN(51)}); err != nil {
-			t.Fatal(err)
-		}
-		segs, ecs := splitJPEG(t, buf.Bytes())
-		whole, err := DecodeDCScan(segs, ecs, 1<<20)
-		if err != nil {
-			t.Fatal(err)
-		}
-		inc, err := NewDCScan(segs, 1<<20)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for end := 0; end < len(ecs); {
-			end = min(len(ecs), end+1+r.IntN(700))
-			inc.Extend(ecs[:end])
-		}
-		if len(inc.Blocks) != len(whole.Blocks) {
-			t.Fatalf("image %d: %d blocks incrementally, %d at once", n, len(inc.Blocks), len(whole.Blocks))
-		}
-		for i := range whole.Blocks {
-			a, b := &inc.Blocks[i], &whole.Blocks[i]
-			va, _ := inc.Diff(a, nil)
-			vb, _ := whole.Diff(b, nil)
-			if *a != *b || va != vb {
-				t.Fatalf("image %d block %d: %+v %d, at once %+v %d", n, i, *a, va, *b, vb)
-			}
-		}
 	}
 }

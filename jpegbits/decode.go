@@ -131,14 +131,17 @@ func (s *scanState) decodeDC(tab *huffman) error {
 		}
 	}
 	pos := elem + e.codeLen()
-	if t := e.size(); t != 0 {
+	t := e.size()
+	if t != 0 {
 		setRun(s.cm, pos, t)
-		pos += t
 	}
-	if pos > s.limit {
+	if pos+t > s.limit {
 		return s.errEnd(elem)
 	}
-	s.pos = pos
+	if s.rec != nil {
+		s.rec.add(s.dOff, pos, t, pos+t)
+	}
+	s.pos = pos + t
 	return nil
 }
 
@@ -190,6 +193,7 @@ func (s *scanState) sequentialMCU() error {
 		if pos > limit {
 			return s.errEnd(elem)
 		}
+		dcBit, dcSize := elem+e.codeLen(), e.size()
 		ac := b.ac
 		for k := uint(1); k < 64; {
 			i := w >> (64 - lutBits)
@@ -231,6 +235,9 @@ func (s *scanState) sequentialMCU() error {
 			if pos > limit {
 				return s.errEnd(elem)
 			}
+		}
+		if s.rec != nil {
+			s.rec.add(s.dOff, dcBit, dcSize, pos)
 		}
 	}
 	s.pos = pos
@@ -286,6 +293,7 @@ func (s *scanState) sequentialMCUFast() error {
 				return s.errCode(base*8 + pos)
 			}
 		}
+		dcBit, dcSize := pos+e.codeLen(), e.size()
 		w, nb, acc, pos = consume(cw, w, nb, acc, pos, e.length(), e.cBits())
 		ac, seq := b.ac, b.ac.seq
 		for k := uint(1); k < 64; {
@@ -328,6 +336,9 @@ func (s *scanState) sequentialMCUFast() error {
 				return s.errAt(base*8+pos, "AC coefficient index beyond 63")
 			}
 			pos += n
+		}
+		if s.rec != nil {
+			s.rec.add(s.dOff, base*8+dcBit, dcSize, base*8+pos)
 		}
 	}
 	s.pos = base*8 + pos

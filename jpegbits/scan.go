@@ -54,6 +54,10 @@ type scanState struct {
 	blocks  [10]seqBlock
 	nBlocks int
 
+	// rec records the scan's DC elements and data runs (RecordDC), nil
+	// when it is not the first scan or nothing is recorded.
+	rec *dcRecorder
+
 	// The chunk walk assigns masks to file bytes: walkFile is the next file
 	// byte, walkData the next data index, walkFF whether the previous file
 	// byte was an 0xFF of the ECS.
@@ -90,6 +94,9 @@ func (t *Transformer) startScan(h *scanHeader) {
 		chunkStart:   t.cur,
 		walkFile:     t.cur,
 		intervalLeft: ri,
+	}
+	if t.dcScans++; t.dcScans == 1 && t.dc != nil && (h.kind == Sequential || h.kind == DCFirst) {
+		s.rec = t.dc
 	}
 	if s.d == nil {
 		// When the input read so far did not fill the read buffer, it is
@@ -287,6 +294,11 @@ func (t *Transformer) advanceScan() bool {
 		switch s.phase {
 		case inMCUs:
 			err = t.decodeMCUs()
+			if err == errPause {
+				t.finalize(int64(s.pos>>3) + s.dOff)
+				t.walk(-1)
+				continue
+			}
 			if err == nil && s.phase == inMCUs {
 				t.finalize(int64(s.pos>>3) + s.dOff)
 				t.walk(-1)
@@ -388,6 +400,12 @@ func (t *Transformer) decodeMCUs() error {
 		}
 		if !s.endKnown() && uint(s.dLen)*8-s.pos < lookahead*8 {
 			return nil
+		}
+		if r := s.rec; r != nil && s.dOff*8+int64(s.pos) >= r.pause {
+			// Let the chunk walk catch up: the chunks parsed so far may
+			// be all the recording's reader needs.
+			r.pause += ChunkSize * 8
+			return errPause
 		}
 		s.setLimit()
 		if h.kind == ACFirst && s.eobrun > 0 {

@@ -40,6 +40,11 @@ type Chunk struct {
 	// Skeleton is Data with every masked bit cleared: the same for a
 	// plaintext and its ciphertext, so a keystream may depend on it.
 	Skeleton []byte
+	// Runs and DataEnd are set in the first scan of a transformer that
+	// records DC elements (RecordDC): where the chunk's data bytes are,
+	// and the data index just past its last one.
+	Runs    []DataRun
+	DataEnd int64
 }
 
 // ErrInputPending may be returned by a source to say that no more input is
@@ -143,6 +148,15 @@ type Transformer struct {
 	// skim is set once the image's entropy-coded data is known to pass
 	// unchanged (Skim): its scans are no longer parsed.
 	skim bool
+
+	// dc records the DC elements of the first scan (RecordDC); dcScans
+	// counts the scans started, so that only the first records.
+	dc      *dcRecorder
+	dcScans int
+
+	// sos is the header of the scan whose SOS segment is being told to
+	// the Keystream (DCScan).
+	sos *scanHeader
 
 	// noFastPath makes sequential scans take sequentialMCU for every MCU,
 	// so that tests can check sequentialMCUFast against it.
@@ -397,8 +411,9 @@ func (t *Transformer) walkMarkers() bool {
 			t.fail(err, off)
 			return false
 		}
-		t.segOff = off
+		t.segOff, t.sos = off, sh
 		t.segment(seg)
+		t.sos = nil
 		t.cur = t.bufOff + int64(end)
 		t.ready = t.cur
 		switch m {

@@ -183,22 +183,26 @@ type crypt struct {
 
 // decide holds back the start of body until the classifier's verdict is
 // final, and decides its direction (direction.Decider: the ledger first,
-// then the classifier). It returns a reader of the whole body again. A
-// read error is the client's (readErr); any other error refuses the
-// request: the ledger failed, or the rule's on_unsure is block.
-func (c *crypt) decide(ctx context.Context, way direction.Way, body io.Reader, rule *config.Rule) (dec direction.Decision, whole io.Reader, readErr, err error) {
-	p := direction.NewPrefix(c.dir.Ring, 0)
+// then the classifier). It returns a reader of the whole body again, and
+// the prefix, whose transform crypt.transform goes on with when
+// the decision is the one it speculated on. A read error is the client's
+// (readErr); any other error refuses the request: the ledger failed, or
+// the rule's on_unsure is block.
+func (c *crypt) decide(ctx context.Context, way direction.Way, body io.Reader, rule *config.Rule) (dec direction.Decision, whole io.Reader, p *direction.Prefix, readErr, err error) {
+	p = direction.NewPrefix(c.dir.Ring, 0)
 	p.AskLedger(c.dir.Knows(ctx))
+	spec := c.dir.Speculation(way)
+	p.Speculate(spec, c.options(ctx, spec, rule))
 	eof, readErr := p.Fill(body)
 	if readErr != nil {
-		return dec, nil, readErr, nil
+		return dec, nil, nil, readErr, nil
 	}
 	if eof {
 		body = nil
 	}
 	dec, err = c.dir.Decide(ctx, way, p.Verdict(), rule.OnUnsure)
 	dec.Cut = p.Cut()
-	return dec, p.Replay(body), nil, err
+	return dec, p.Replay(body), p, nil, err
 }
 
 // uploadOptions are the config's metadata switches (FORMAT.md part IV)
@@ -215,19 +219,30 @@ func (c *crypt) uploadOptions() veil.Options {
 	}
 }
 
-// encrypting returns body encrypted as dec says, the way the rule's
-// policy wants: with on_unsupported block a body the transform cannot
-// fully handle stops with its parse error; with pass it goes on unchanged
-// after the problem.
-func (c *crypt) encrypting(ctx context.Context, dec direction.Decision, body io.Reader, rule *config.Rule) *veil.Reader {
-	opts := c.uploadOptions()
-	opts.StopAtError = rule.OnUnsupported != config.UnsupportedPass
-	return veil.NewReader(dec.Key, body, ledgerFaults(dec.Options(ctx, c.dir, opts)))
+// options are the transform options of a body going as dec says: an
+// upload the way the rule's policy wants (with on_unsupported block a
+// body the transform cannot fully handle stops with its parse error; with
+// pass it goes on unchanged after the problem), a download with the
+// decider's switches.
+func (c *crypt) options(ctx context.Context, dec direction.Decision, rule *config.Rule) veil.Options {
+	var opts veil.Options
+	if dec.Way == direction.Upload {
+		opts = c.uploadOptions()
+		opts.StopAtError = rule.OnUnsupported != config.UnsupportedPass
+	}
+	return ledgerFaults(dec.Options(ctx, c.dir, opts))
 }
 
-// decrypting returns body decrypted as dec says.
-func (c *crypt) decrypting(ctx context.Context, dec direction.Decision, body io.Reader) *veil.Reader {
-	return veil.NewReader(dec.Key, body, ledgerFaults(dec.Options(ctx, c.dir, veil.Options{})))
+// transform returns body encrypted or decrypted as dec says, with the
+// options for it. p is the prefix the decision was made on, whose
+// transform goes on when it is the one dec calls for
+// (direction.Prefix.Reader), or nil for a body fetched again.
+func (c *crypt) transform(ctx context.Context, dec direction.Decision, body io.Reader, rule *config.Rule, p *direction.Prefix) *veil.Reader {
+	opts := c.options(ctx, dec, rule)
+	if p != nil {
+		return p.Reader(dec, opts, body)
+	}
+	return veil.NewReader(dec.Key, body, opts)
 }
 
 // newStream starts the encryption of an upload on rule that spans several

@@ -154,7 +154,7 @@ func (ex *exchange) decrypt(resp *http.Response, client clientRange, staleIfRang
 	if kc.sum != nil {
 		whole = io.TeeReader(whole, kc.sum)
 	}
-	vr := ex.crypt.decrypting(req.Context(), *ex.decision, whole)
+	vr := ex.transform(whole)
 	body := &downloadBody{vr: vr, src: vr, c: resp.Body, ex: ex, kc: kc}
 	if _, end, total, _ := contentRange(resp); client.ranged && resp.StatusCode == http.StatusPartialContent && end < total-1 {
 		// A prefix short of the end of the file: what follows the image

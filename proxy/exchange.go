@@ -44,6 +44,8 @@ type exchange struct {
 	hasHash  bool
 	// decision is the photo's direction, once decided.
 	decision *direction.Decision
+	// prefix is the one decision was made on, until transform takes it.
+	prefix *direction.Prefix
 	// logOnClose is set when the response body, once closed, logs the
 	// exchange (a download decrypted as the client reads it).
 	logOnClose bool
@@ -184,15 +186,25 @@ func (ex *exchange) done() {
 // direction is decided (crypt.decide), keeps the decision for the log, and
 // returns a reader of the whole photo.
 func (ex *exchange) directed(way direction.Way, body io.Reader) (whole io.Reader, readErr, err error) {
-	dec, whole, readErr, err := ex.crypt.decide(ex.req.Context(), way, body, ex.rule)
+	dec, whole, p, readErr, err := ex.crypt.decide(ex.req.Context(), way, body, ex.rule)
 	if readErr == nil {
-		ex.decision = &dec
+		ex.decision, ex.prefix = &dec, p
 	}
 	var unsure *direction.UnsureError
 	if err != nil && !errors.As(err, &unsure) {
 		err = asLedgerError(err) // the decider's other errors are the ledger's
 	}
 	return whole, readErr, err
+}
+
+// transform returns the photo read from body (the whole photo, from its
+// first byte) encrypted or decrypted as the exchange's decision says; the
+// first call goes on with the transform its direction was judged with,
+// when that is the one the decision calls for.
+func (ex *exchange) transform(body io.Reader) *veil.Reader {
+	p := ex.prefix
+	ex.prefix = nil
+	return ex.crypt.transform(ex.req.Context(), *ex.decision, body, ex.rule, p)
 }
 
 // refuseError stops an upload body for a reason other than the transform's

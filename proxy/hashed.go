@@ -106,7 +106,7 @@ func (ex *exchange) sendHashed(u uploadParts, found []hashes.Found) (*http.Respo
 	hb.plainBody.Write(u.prefix)
 	hb.cipherBody.Write(u.prefix)
 	hb.write(u.prefix)
-	vr := ex.crypt.encrypting(req.Context(), *ex.decision, io.TeeReader(ex.capture.plainSide(u.photo), io.MultiWriter(hb.plainBody, hb.plainFile)), ex.rule)
+	vr := ex.transform(io.TeeReader(ex.capture.plainSide(u.photo), io.MultiWriter(hb.plainBody, hb.plainFile)))
 	// The ciphertext is hashed as it is read, not in more passes over the
 	// buffer afterwards.
 	fileSum := sha256.New()

@@ -220,7 +220,7 @@ func (s *Server) fetchOriginal(ex *exchange, req *http.Request) (plain []byte, o
 	cr := &countingReader{r: io.LimitReader(resp.Body, limit+1)}
 	// Ours: the ledger knows the photo, or the classifier recognises a
 	// ciphertext under a key of the ring (direction.Decider).
-	dec, whole, readErr, err := s.crypt.decide(req.Context(), direction.Download, cr, ex.rule)
+	dec, whole, prefix, readErr, err := s.crypt.decide(req.Context(), direction.Download, cr, ex.rule)
 	if readErr != nil || err != nil {
 		return nil, false, errors.Join(readErr, err)
 	}
@@ -228,7 +228,7 @@ func (s *Server) fetchOriginal(ex *exchange, req *http.Request) (plain []byte, o
 		ex.Sent(cr.n)
 		return nil, false, nil
 	}
-	vr := s.crypt.decrypting(req.Context(), dec, whole)
+	vr := s.crypt.transform(req.Context(), dec, whole, ex.rule, prefix)
 	plain, err = io.ReadAll(vr)
 	ex.Sent(cr.n)
 	if err != nil {

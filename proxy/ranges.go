@@ -178,7 +178,7 @@ func (s *trailerSwitch) toWhole() error {
 	// The direction is the prefix's: it was decided on the same start of
 	// the file (download fetched the whole file when the prefix was too
 	// short for the classifier).
-	vr := ex.crypt.decrypting(ex.req.Context(), *ex.decision, resp.Body)
+	vr := ex.crypt.transform(ex.req.Context(), *ex.decision, resp.Body, ex.rule, nil)
 	if _, err := io.CopyN(io.Discard, vr, s.pos); err != nil {
 		resp.Body.Close()
 		return fmt.Errorf("decrypting the whole file up to the range: %w", err)

@@ -100,7 +100,7 @@ func (ex *exchange) sendEncrypted(u uploadParts) (*http.Response, error) {
 	if ex.rule.OnUnsupported != config.UnsupportedPass {
 		src = held
 	}
-	vr := ex.crypt.encrypting(req.Context(), *ex.decision, ex.capture.plainSide(src), ex.rule)
+	vr := ex.transform(ex.capture.plainSide(src))
 	out := handedOut{r: ex.capture.cipherSide(vr), h: held}
 	head, err := readUpTo(out, preRead, req.ContentLength)
 	if err != nil && err != io.EOF {

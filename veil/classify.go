@@ -124,8 +124,11 @@ func (v Verdict) String() string {
 // everything. A proxy tees a streaming body into it and waits for Done
 // before it forwards the first byte of the first scan.
 type Classifier struct {
-	ring    *keystream.Keyring
-	passes  []*classifyPass
+	ring   *keystream.Keyring
+	passes []*classifyPass
+	// rider is the pass, one of passes, that rides along with a Reader's
+	// primary image, or nil.
+	rider   *classifyPass
 	done    bool
 	scratch []byte // the transformers' output, discarded
 	// checked counts the checkpoints passed.
@@ -137,19 +140,36 @@ type Classifier struct {
 
 // NewClassifier returns a Classifier for the keys of ring.
 func NewClassifier(ring *keystream.Keyring) *Classifier {
+	return newClassifier(ring, nil, nil)
+}
+
+// newClassifier returns a Classifier for the keys of ring. With a rider
+// key, the keys of its masking mode are judged from the image t
+// transforms with it (a Reader's primary image, which tells the rider
+// pass its segments and chunks: ride), and the rider key's keystream is
+// the image's own; the keys of other modes have passes of their own,
+// fed with Write.
+func newClassifier(ring *keystream.Keyring, rider *keystream.Key, t *jpegbits.Transformer) *Classifier {
 	c := &Classifier{ring: ring}
-	byMode := map[keystream.Mode]*classifyPass{}
+	byMode := map[keystream.Mode][]*keystream.Key{}
+	var modes []keystream.Mode
+	if rider != nil {
+		modes = append(modes, rider.Mode())
+		byMode[rider.Mode()] = nil
+	}
 	for _, k := range ring.Keys() {
-		p := byMode[k.Mode()]
-		if p == nil {
-			p = &classifyPass{feed: &feed{}}
-			byMode[k.Mode()] = p
-			c.passes = append(c.passes, p)
-			p.t = jpegbits.NewReader(p.feed, jpegbits.Options{Mode: Mode(k), Keystream: &p.probe, StopAtError: true})
+		if _, ok := byMode[k.Mode()]; !ok {
+			modes = append(modes, k.Mode())
 		}
-		p.keys = append(p.keys, k)
-		p.probe.chains = append(p.probe.chains, k.NewChain("image"))
-		p.probe.xors = append(p.probe.xors, nil)
+		byMode[k.Mode()] = append(byMode[k.Mode()], k)
+	}
+	for _, m := range modes {
+		if rider != nil && m == rider.Mode() {
+			c.rider = &classifyPass{judge: newJudge(t, byMode[m], rider.ID())}
+			c.passes = append(c.passes, c.rider)
+			continue
+		}
+		c.passes = append(c.passes, newClassifyPass(m, byMode[m]))
 	}
 	return c
 }
@@ -161,7 +181,9 @@ func (c *Classifier) Write(b []byte) (int, error) {
 		return len(b), nil
 	}
 	for _, p := range c.passes {
-		p.feed.buf = append(p.feed.buf, b...)
+		if p.feed != nil {
+			p.feed.buf = append(p.feed.buf, b...)
+		}
 	}
 	c.run()
 	return len(b), nil
@@ -171,7 +193,11 @@ func (c *Classifier) Write(b []byte) (int, error) {
 func (c *Classifier) Close() Verdict {
 	if !c.done {
 		for _, p := range c.passes {
-			p.feed.eof = true
+			if p.feed != nil {
+				p.feed.eof = true
+			} else {
+				p.ended = true
+			}
 		}
 		c.run()
 		if !c.done {
@@ -179,6 +205,44 @@ func (c *Classifier) Close() Verdict {
 		}
 	}
 	return c.v
+}
+
+// rideSegment and rideChunk tell the rider pass what its image's
+// transformer tells the image (own is the image's keystream for the
+// chunk), and evaluate at once at every checkpoint the passes reached.
+func (c *Classifier) rideSegment(seg []byte) {
+	if !c.done && !c.rider.full() {
+		c.rider.segment(seg)
+		if c.rider.full() {
+			c.run() // the first scan ended
+		}
+	}
+}
+
+// rideSkipped tells the rider pass that its image passes unchanged from
+// its first chunk, ch, on: it is no longer parsed. The verdict is made on
+// what was read, with the fingerprints (the ledger may know the image).
+func (c *Classifier) rideSkipped(ch jpegbits.Chunk) {
+	if !c.done && c.rider.first == nil && c.rider.sos {
+		c.rider.first = bytes.Clone(ch.Data)
+	}
+	c.rideStop()
+}
+
+// rideStop tells the rider pass that its image is no longer parsed: the
+// verdict is made on what was read.
+func (c *Classifier) rideStop() {
+	if !c.done {
+		c.rider.ended = true
+		c.run()
+	}
+}
+
+func (c *Classifier) rideChunk(ch jpegbits.Chunk, own []byte) {
+	if !c.done {
+		c.rider.chunk(ch, own)
+		c.run()
+	}
 }
 
 // Done reports whether the verdict is final: more input cannot change it.
@@ -236,8 +300,8 @@ func (c *Classifier) run() {
 		if c.checked < len(classifyCheckpoints) {
 			ready, all := true, true
 			for _, p := range c.passes {
-				ready = ready && (p.probe.chunks() >= target || p.ended || p.probe.full())
-				all = all && p.probe.chunks() >= target
+				ready = ready && (p.chunks() >= target || p.ended || p.full())
+				all = all && p.chunks() >= target
 			}
 			if !ready {
 				return
@@ -253,7 +317,7 @@ func (c *Classifier) run() {
 		}
 		final := true
 		for _, p := range c.passes {
-			final = final && (p.ended || p.probe.full())
+			final = final && (p.ended || p.full())
 		}
 		if final {
 			c.finish()
@@ -265,7 +329,10 @@ func (c *Classifier) run() {
 // advance runs a pass's transformer over the input it has, until its probe
 // holds the given number of chunks, is full, or the input runs out.
 func (c *Classifier) advance(p *classifyPass, chunks int) {
-	for !p.ended && !p.probe.full() && p.probe.chunks() < chunks {
+	if p == c.rider {
+		return // its image's Reader drives it
+	}
+	for !p.ended && !p.full() && p.chunks() < chunks {
 		_, err := p.t.Read(c.scratch)
 		if err == nil {
 			continue
@@ -297,9 +364,10 @@ func (c *Classifier) release() {
 		}
 	}
 	for _, p := range c.passes {
-		p.probe = probe{}
-		p.feed.buf = nil
-		p.t = nil
+		p.release()
+		if p.feed != nil {
+			p.feed.buf = nil
+		}
 	}
 }
 
@@ -321,32 +389,28 @@ func (c *Classifier) evaluate(chunks int) Verdict {
 func (c *Classifier) measure(chunks int, v *Verdict) bool {
 	var anisoX float64
 	for _, p := range c.passes {
-		pr := &p.probe
-		if !pr.sos {
+		if !p.sos {
 			v.Reason = "no scan"
 			if p.err != nil {
 				c.err = p.err
 			}
 			return false
 		}
-		n := pr.usable(chunks)
-		if pr.scan == nil && pr.scanErr == nil {
-			pr.scan, pr.scanErr = jpegbits.NewDCScan(pr.segs, MaxClassifyBlocks)
-		}
-		if pr.scanErr != nil {
-			c.err = pr.scanErr
+		if p.scanErr != nil {
+			c.err = p.scanErr
 			v.Reason = "no DC scan"
 			return false
 		}
-		scan := pr.scan
-		scan.Extend(pr.ecs[:n])
-		v.ScanBytes = n
-		if chunks >= 0 && boundaryRows(scan) < ClassifyMinRows {
+		scan, limit := p.scan, p.usable(chunks)
+		p.place(limit)
+		v.ScanBytes = p.fileBytes(chunks)
+		if chunks >= 0 && boundaryRows(scan, limit) < ClassifyMinRows {
 			// No key can reach ClassifyMinRows yet: read on.
 			v.Reason = "too few block rows"
 			return false
 		}
-		x := dcStatistic(scan, nil)
+		p.stat.add(scan, limit, p.xors)
+		x := p.stat.stats(0)
 		v.Pairs, anisoX = x.pairs, x.aniso()
 		if x.rowsWithPairs() < ClassifyMinRows {
 			// No key can reach ClassifyMinRows: skip the keys' statistics.
@@ -354,7 +418,7 @@ func (c *Classifier) measure(chunks int, v *Verdict) bool {
 			return false
 		}
 		for i, k := range p.keys {
-			y := dcStatistic(scan, pr.xors[i][:n])
+			y := p.stat.stats(1 + i)
 			m, z, rows := x.compare(&y)
 			v.Margins = append(v.Margins, KeyMargin{KeyID: k.ID(), Margin: m, Z: z, Rows: rows, Aniso: y.aniso()})
 		}

@@ -29,19 +29,18 @@ func (v Verdict) Fingerprint(keyID string) (Fingerprint, bool) {
 // fingerprints computes the primary image's fingerprint under every key of
 // the pass from the segments and the first chunk its probe kept, exactly
 // as image.Segment and image.Chunk do.
-func (p *classifyPass) fingerprints() []KeyFingerprint {
-	pr := &p.probe
-	if !pr.sos || len(pr.ends) == 0 {
+func (j *judge) fingerprints() []KeyFingerprint {
+	if !j.sos || j.first == nil {
 		return nil
 	}
-	first := pr.ecs[:pr.ends[0]]
-	fps := make([]KeyFingerprint, 0, len(p.keys))
-	for _, k := range p.keys {
+	first := j.first
+	fps := make([]KeyFingerprint, 0, len(j.keys))
+	for _, k := range j.keys {
 		lk := k.LedgerKey()
 		h := hmac.New(sha256.New, lk)
 		clear(lk)
 		h.Write([]byte(fingerprintLabel))
-		for _, seg := range pr.segs {
+		for _, seg := range j.segs {
 			record(h, 0x01, seg)
 		}
 		record(h, 0x02, first)

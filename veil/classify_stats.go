@@ -1,7 +1,9 @@
 package veil
 
 import (
+	"encoding/binary"
 	"math"
+	"sort"
 
 	"jpegveil/jpegbits"
 )
@@ -16,14 +18,22 @@ type dcStats struct {
 	rowN   []int
 }
 
-// boundaryRows bounds rowsWithPairs from the blocks decoded: a component
-// whose last decoded block is in row y has at most y/RowsPerMCU rows of
-// boundary pairs. The blocks of an MCU hold every component, so the last
-// few blocks show each component's last row.
-func boundaryRows(s *jpegbits.DCScan) int {
+// usableBlocks returns the blocks of s that end within the first limit
+// data bytes.
+func usableBlocks(s *jpegbits.DCScan, limit int64) []jpegbits.DCBlock {
+	n := sort.Search(len(s.Blocks), func(i int) bool { return int64(s.Blocks[i].End) > limit*8 })
+	return s.Blocks[:n]
+}
+
+// boundaryRows bounds rowsWithPairs from the blocks within the first limit
+// data bytes: a component whose last such block is in row y has at most
+// y/RowsPerMCU rows of boundary pairs. The blocks of an MCU hold every
+// component, so the last few blocks show each component's last row.
+func boundaryRows(s *jpegbits.DCScan, limit int64) int {
+	blocks := usableBlocks(s, limit)
 	last := make([]int32, len(s.Components))
-	for i := len(s.Blocks) - 1; i >= 0 && i >= len(s.Blocks)-16; i-- {
-		b := &s.Blocks[i]
+	for i := len(blocks) - 1; i >= 0 && i >= len(blocks)-16; i-- {
+		b := &blocks[i]
 		last[b.Component] = max(last[b.Component], b.Y)
 	}
 	n := 0
@@ -84,72 +94,137 @@ func (d *dcStats) compare(y *dcStats) (margin, z float64, rows int) {
 	return margin, mean / se, rows
 }
 
-// dcStatistic computes the statistic for the scan's data with xor applied.
-func dcStatistic(s *jpegbits.DCScan, xor []byte) dcStats {
-	// Only the rows the prefix reaches are kept.
-	height := make([]int, len(s.Components))
-	for i := range s.Blocks {
-		b := &s.Blocks[i]
-		height[b.Component] = max(height[b.Component], int(b.Y)+1)
-	}
-	grids := make([][]int32, len(s.Components))
-	known := make([][]bool, len(s.Components))
-	rows := 0
-	for i, c := range s.Components {
-		grids[i] = make([]int32, c.Width*height[i])
-		known[i] = make([]bool, c.Width*height[i])
-		rows += height[i]
-	}
-	pred := make([]int32, len(s.Components))
-	for i := range s.Blocks {
-		b := &s.Blocks[i]
-		if b.Reset {
-			clear(pred)
+// dcAccum accumulates the statistic of several hypotheses (the data as it
+// is, and decrypted with each key) over the blocks of a scan in coding
+// order (FORMAT.md §34.2), as the prefix grows: each pair is counted when
+// its later block in coding order is added. The prefix starts at the
+// scan's first block, and a block's upper neighbour across an MCU row
+// boundary and its left neighbour always come before it in coding order
+// (T.81 A.2), so both are known whenever they exist. Within a block row
+// the pairs are added left to right, as a whole-image pass would add
+// them, so two hypotheses that agree on a row have equal sums for it.
+type dcAccum struct {
+	next int // the next block of the scan to add
+	hyps []dcHyp
+	// width is each component's grid width.
+	width []int32
+}
+
+// dcHyp is the running statistic of one hypothesis.
+type dcHyp struct {
+	xor  []byte // nil: the data as it is
+	pred []int32
+	// grids hold, per component, the DC values of its blocks so far, at
+	// DCBlock.Index.
+	grids [][]int32
+	sv    float64
+	sh    float64
+	pairs int
+	nh    int
+	// rowSum and rowN are, per component and block row, the sums of the
+	// vertical pairs' logs and their counts.
+	rowSum [][]float64
+	rowN   [][]int
+}
+
+// add adds the blocks of s that end within the first limit data bytes and
+// were not added before, for the data as it is (hypothesis 0) and with
+// each of xors applied (hypothesis 1+i). xors must cover limit bytes.
+func (a *dcAccum) add(s *jpegbits.DCScan, limit int64, xors [][]byte) {
+	if a.hyps == nil {
+		n := len(s.Components)
+		a.hyps = make([]dcHyp, 1+len(xors))
+		for i := range a.hyps {
+			a.hyps[i] = dcHyp{pred: make([]int32, n), grids: make([][]int32, n), rowSum: make([][]float64, n), rowN: make([][]int, n)}
 		}
-		d, ok := s.Diff(b, xor)
-		if !ok {
-			break
+		for _, c := range s.Components {
+			a.width = append(a.width, int32(c.Width))
 		}
-		pred[b.Component] += d
-		w := s.Components[b.Component].Width
-		j := int(b.Y)*w + int(b.X)
-		grids[b.Component][j] = pred[b.Component]
-		known[b.Component][j] = true
 	}
-	st := dcStats{rowSum: make([]float64, rows), rowN: make([]int, rows)}
-	var sv, sh float64
-	var nh int
-	row := 0
-	for ci, c := range s.Components {
-		g, k, w := grids[ci], known[ci], c.Width
-		for y := range height[ci] {
-			// Vertical pairs across an MCU row boundary: there the
-			// ciphertext's DC walk has run through a whole row of MCUs.
-			boundary := y > 0 && y%c.RowsPerMCU == 0
-			for x, j := 0, y*w; x < w; x, j = x+1, j+1 {
-				if !k[j] {
-					continue
-				}
-				if boundary && k[j-w] {
-					l := log2Abs(g[j] - g[j-w])
-					sv += l
-					st.pairs++
-					st.rowSum[row+y] += l
-					st.rowN[row+y]++
-				}
-				if x > 0 && k[j-1] {
-					sh += log2Abs(g[j] - g[j-1])
-					nh++
-				}
+	for i, x := range xors {
+		a.hyps[1+i].xor = x
+	}
+	blocks := usableBlocks(s, limit)
+	if a.next >= len(blocks) {
+		return
+	}
+	a.reserve(s, blocks[a.next:])
+	data := s.Data()
+	for ; a.next < len(blocks); a.next++ {
+		b := &blocks[a.next]
+		first, shift, t := b.Bit>>3, b.Bit&7, uint(b.Size)
+		w0 := binary.BigEndian.Uint32(data[first : first+4 : first+4])
+		ci, idx := b.Component, b.Index
+		for h := range a.hyps {
+			hy := &a.hyps[h]
+			w := w0
+			if hy.xor != nil {
+				w ^= binary.BigEndian.Uint32(hy.xor[first : first+4 : first+4])
+			}
+			if b.Reset {
+				clear(hy.pred)
+			}
+			v := hy.pred[ci] + jpegbits.Extend(w<<shift>>(32-t), t)
+			hy.pred[ci] = v
+			g := hy.grids[ci]
+			g[idx] = v
+			if b.Boundary {
+				l := log2Abs(v - g[idx-a.width[ci]])
+				hy.sv += l
+				hy.pairs++
+				hy.rowSum[ci][b.Y] += l
+				hy.rowN[ci][b.Y]++
+			}
+			if b.X > 0 {
+				hy.sh += log2Abs(v - g[idx-1])
+				hy.nh++
 			}
 		}
-		row += height[ci]
 	}
-	if st.pairs > 0 {
-		st.v = sv / float64(st.pairs)
+}
+
+// reserve makes every hypothesis's grids and row sums large enough for
+// blocks, once, rather than block by block.
+func (a *dcAccum) reserve(s *jpegbits.DCScan, blocks []jpegbits.DCBlock) {
+	n := len(s.Components)
+	var top, rows [4]int // T.81 B.2.3: at most 4 components in a scan
+	for i := range n {
+		top[i], rows[i] = -1, -1
 	}
-	if nh > 0 {
-		st.h = sh / float64(nh)
+	for j := range blocks {
+		b := &blocks[j]
+		top[b.Component] = max(top[b.Component], int(b.Index))
+		rows[b.Component] = max(rows[b.Component], int(b.Y))
+	}
+	for h := range a.hyps {
+		hy := &a.hyps[h]
+		for i := range n {
+			if g := hy.grids[i]; top[i] >= len(g) {
+				hy.grids[i] = append(g, make([]int32, max(top[i]+1-len(g), len(g)))...)
+			}
+			if rows[i] >= len(hy.rowN[i]) {
+				k := max(rows[i]+1-len(hy.rowN[i]), len(hy.rowN[i]))
+				hy.rowSum[i] = append(hy.rowSum[i], make([]float64, k)...)
+				hy.rowN[i] = append(hy.rowN[i], make([]int, k)...)
+			}
+		}
+	}
+}
+
+// stats returns the statistic of hypothesis h over the blocks added so
+// far.
+func (a *dcAccum) stats(h int) dcStats {
+	hy := &a.hyps[h]
+	st := dcStats{pairs: hy.pairs}
+	for ci := range hy.rowSum {
+		st.rowSum = append(st.rowSum, hy.rowSum[ci]...)
+		st.rowN = append(st.rowN, hy.rowN[ci]...)
+	}
+	if hy.pairs > 0 {
+		st.v = hy.sv / float64(hy.pairs)
+	}
+	if hy.nh > 0 {
+		st.h = hy.sh / float64(hy.nh)
 	}
 	return st
 }

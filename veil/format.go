@@ -60,10 +60,16 @@ func SniffFormat(head []byte) *UnsupportedFormatError {
 type headRecorder struct {
 	r    io.Reader
 	head []byte
+	// tee, when set, is given everything read until its verdict is
+	// final: the classifier's passes of other masking modes.
+	tee *Classifier
 }
 
 func (h *headRecorder) Read(p []byte) (int, error) {
 	n, err := h.r.Read(p)
+	if h.tee != nil && len(h.tee.passes) > 1 && !h.tee.Done() {
+		h.tee.Write(p[:n])
+	}
 	if k := sniffHead - len(h.head); k > 0 {
 		h.head = append(h.head, p[:min(k, n)]...)
 	}

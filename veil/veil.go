@@ -7,6 +7,7 @@ import (
 	"errors"
 	"hash"
 	"io"
+	"slices"
 
 	"jpegveil/jpegbits"
 	"jpegveil/keystream"
@@ -55,6 +56,18 @@ type Options struct {
 	KeepThumbnail bool
 	KeepMPF       bool
 	KeepGPS       bool
+
+	// Classify, when set, makes the Reader judge the direction of the
+	// primary image with the keys of the ring (FORMAT.md §34) while it
+	// transforms, in the same pass: the keys of the Reader's masking mode
+	// are judged from the chunks the transform parses anyway, and the
+	// Reader's own key (when it is in the ring) from the keystream it XORs
+	// anyway. Read then hands out nothing before the verdict is final
+	// (Judge); the output held back until then is at most the file's start
+	// up to its first scan and MaxClassifyScanBytes + ClassifyLookahead of
+	// scan data. A caller that finds the verdict calls for another
+	// transform drops the Reader before reading from it.
+	Classify *keystream.Keyring
 }
 
 // Result describes what a Reader did. It is complete once Read has
@@ -111,6 +124,14 @@ type Reader struct {
 	mpfAt  int // next entry of s.mpf
 
 	head *headRecorder // the first bytes, to name a format that is not JPEG
+
+	// With Options.Classify: the classifier, the output held back until
+	// its verdict is final and what ended the reading then, and whether
+	// the verdict is final.
+	cls     *Classifier
+	held    []byte
+	heldErr error
+	judged  bool
 }
 
 // NewReader returns a Reader that transforms src with key.
@@ -127,7 +148,13 @@ func NewReader(key *keystream.Key, src io.Reader, opts Options) *Reader {
 		Budget:      s.budget,
 	})
 	img.t = t
-	return &Reader{t: t, img: img, s: s, head: head}
+	r := &Reader{t: t, img: img, s: s, head: head}
+	if opts.Classify != nil {
+		r.cls = newClassifier(opts.Classify, key, t)
+		img.cls = r.cls
+		head.tee = r.cls
+	}
+	return r
 }
 
 // Mode returns the masking rule of key.
@@ -138,11 +165,87 @@ func Mode(key *keystream.Key) jpegbits.Mode {
 	return jpegbits.Extended
 }
 
-// Read implements io.Reader.
+// Read implements io.Reader. With Options.Classify it judges first
+// (Judge), and returns ErrInputPending from the source as Judge does.
 func (r *Reader) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
+	if r.cls != nil && !r.judged {
+		if err := r.Judge(); err != nil {
+			return 0, err
+		}
+	}
+	if len(r.held) > 0 {
+		n := copy(p, r.held)
+		r.held = r.held[n:]
+		if len(r.held) == 0 {
+			r.held = nil
+		}
+		return n, nil
+	}
+	if r.heldErr != nil {
+		return 0, r.heldErr
+	}
+	return r.read(p)
+}
+
+// Judge reads on, holding the output back, until the classifier's verdict
+// on the primary image is final (Options.Classify; it panics without). It
+// returns jpegbits.ErrInputPending when the source said so before then:
+// Judge (or Read) may be called again once the source has more. Any other
+// error ends the judging, and Read returns it after the output before it.
+func (r *Reader) Judge() error {
+	if r.cls == nil {
+		panic("veil: Judge on a Reader without Options.Classify")
+	}
+	for !r.judged && !r.cls.Done() {
+		r.held = slices.Grow(r.held, 32<<10)
+		n, err := r.read(r.held[len(r.held):cap(r.held)])
+		r.held = r.held[:len(r.held)+n]
+		if perr := r.t.Err(); perr != nil && !r.cls.rider.ended {
+			// The image failed to parse: what follows passes unchanged
+			// (without StopAtError), and the rider has read all it will.
+			r.cls.rider.err = perr
+			r.cls.rideStop()
+		}
+		if err == nil {
+			continue
+		}
+		if errors.Is(err, jpegbits.ErrInputPending) {
+			return err
+		}
+		r.heldErr = err
+		if err != io.EOF {
+			r.cls.rider.err = err
+		}
+		break
+	}
+	r.Verdict()
+	return nil
+}
+
+// Verdict returns the classifier's verdict (Options.Classify), made final
+// now if it was not: a caller that holds back no more of the file decides
+// on what was read. Read then hands out the output held back and reads on.
+func (r *Reader) Verdict() Verdict {
+	if !r.judged {
+		r.judged = true
+		r.cls.Close()
+	}
+	return r.cls.Verdict()
+}
+
+// Judged reports whether the verdict is final.
+func (r *Reader) Judged() bool { return r.judged || r.cls.Done() }
+
+// Fingerprints returns the primary image's fingerprints under every key of
+// the ring of Options.Classify, once the first chunk was read (see
+// Classifier.Fingerprints).
+func (r *Reader) Fingerprints() []KeyFingerprint { return r.cls.Fingerprints() }
+
+// read is Read without the judging.
+func (r *Reader) read(p []byte) (int, error) {
 	for {
 		if r.s.err != nil {
 			return 0, r.s.err
@@ -278,6 +381,9 @@ type image struct {
 	transform bool
 	res       Result
 	err       error // a Decide or Record error of an image without session
+	// cls, for the primary image of a Reader with Options.Classify, is
+	// told the image's segments and chunks.
+	cls *Classifier
 }
 
 // fingerprintLabel starts every fingerprint, so the ledger key can never
@@ -320,6 +426,9 @@ func (img *image) Segment(seg []byte) {
 	if img.meta {
 		img.metadataSegment(seg)
 	}
+	if img.cls != nil {
+		img.cls.rideSegment(seg)
+	}
 	if isMetadata(seg[1]) || !img.transform {
 		return
 	}
@@ -350,6 +459,9 @@ func (img *image) Chunk(c jpegbits.Chunk, dst []byte) {
 		}
 	}
 	if !img.transform {
+		if img.cls != nil {
+			img.cls.rideSkipped(c)
+		}
 		clear(dst)
 		if img.res.Out == (Fingerprint{}) {
 			img.res.Out = img.res.In
@@ -362,6 +474,9 @@ func (img *image) Chunk(c jpegbits.Chunk, dst []byte) {
 		return
 	}
 	img.chain.ChunkKeystream(c.Skeleton, dst)
+	if img.cls != nil {
+		img.cls.rideChunk(c, dst)
+	}
 	if img.res.Out == (Fingerprint{}) {
 		out := make([]byte, len(c.Data))
 		for i := range out {

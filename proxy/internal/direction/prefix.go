@@ -2,9 +2,11 @@ package direction
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 
+	"jpegveil/jpegbits"
 	"jpegveil/keystream"
 	"jpegveil/veil"
 )
@@ -17,14 +19,34 @@ import (
 const MaxHeld = 8 << 20
 
 // Prefix is the start of a body, held back while the classifier reads it.
-// It is not safe for concurrent use.
+//
+// The classifier rides along with a transform of the body (veil
+// Options.Classify), so that the start of the file is parsed once: with
+// Speculate, that transform is the one the most common decision calls for
+// (the primary image transformed with the current key, unknown to the
+// ledger), and Reader goes on with it when the decision is that one. Its
+// output is held back too, and the ledger records it asks for are kept
+// until then. It is not safe for concurrent use.
 type Prefix struct {
-	c      *veil.Classifier
+	ring   *keystream.Keyring
 	held   []byte
 	limit  int
 	closed bool
 	cut    bool
 	v      veil.Verdict
+
+	// vr transforms the body, read from feed, as spec says with opts,
+	// while the classifier judges it.
+	vr   *veil.Reader
+	feed specFeed
+	spec *Decision
+	opts veil.Options
+	// record is the speculative options' Record; the records it was asked
+	// for are queued until the decision adopts the transform.
+	record  func(veil.Fingerprint) error
+	queued  []veil.Fingerprint
+	adopted bool
+
 	// known, when set, asks the ledger about the primary image's
 	// fingerprints as soon as the classifier has them; byLedger is set
 	// when it knew one: the verdict needs no more of the body.
@@ -51,7 +73,41 @@ func NewPrefix(ring *keystream.Keyring, limit int) *Prefix {
 	if limit <= 0 {
 		limit = MaxHeld
 	}
-	return &Prefix{c: veil.NewClassifier(ring), limit: limit}
+	return &Prefix{ring: ring, limit: limit}
+}
+
+// Speculation is the decision a Prefix speculates on for a body going
+// way: its primary image transformed with the current key.
+func (d *Decider) Speculation(way Way) Decision {
+	return Decision{Way: way, Key: d.Ring.Current(), Transform: true}
+}
+
+// Speculate makes the prefix transform the body as it reads it, as the
+// decision spec (Decider.Speculation) with the transform options opts
+// would (its Record calls are queued until the decision adopts the
+// transform, see Reader). It must be called before the first Write.
+func (p *Prefix) Speculate(spec Decision, opts veil.Options) {
+	if p.vr != nil {
+		panic("direction: Speculate after Write")
+	}
+	p.spec, p.opts, p.record = &spec, opts, opts.Record
+}
+
+// start makes the transform the classifier rides along with.
+func (p *Prefix) start() {
+	key, opts := p.ring.Current(), veil.Options{}
+	if p.spec != nil {
+		key, opts = p.spec.Key, p.opts
+		opts.Record = func(fp veil.Fingerprint) error {
+			if p.adopted {
+				return p.record(fp)
+			}
+			p.queued = append(p.queued, fp)
+			return nil
+		}
+	}
+	opts.Classify = p.ring
+	p.vr = veil.NewReader(key, &p.feed, opts)
 }
 
 // Write holds b and feeds it to the classifier; once the verdict is
@@ -60,45 +116,68 @@ func (p *Prefix) Write(b []byte) (int, error) {
 	if p.Decided() {
 		return 0, fmt.Errorf("direction: prefix written after the verdict")
 	}
+	if p.vr == nil {
+		p.start()
+	}
 	written := len(b)
 	p.held = append(p.held, b...)
-	for len(b) > 0 && p.known != nil && !p.Decided() {
-		n := min(len(b), ledgerStep)
-		p.c.Write(b[:n])
+	for len(b) > 0 && !p.Decided() {
+		n := len(b)
+		if p.known != nil {
+			n = min(n, ledgerStep)
+		}
+		p.feed.buf = append(p.feed.buf, b[:n]...)
 		b = b[n:]
-		if fps := p.c.Fingerprints(); fps != nil {
+		p.judge()
+		if fps := p.vr.Fingerprints(); p.known != nil && fps != nil {
 			p.byLedger = p.known(fps)
 			p.known = nil
 		}
 	}
-	if len(b) > 0 && !p.Decided() {
-		p.c.Write(b)
-	}
+	p.feed.buf = append(p.feed.buf, b...)
 	return written, nil
+}
+
+// judge runs the transform over the input fed so far, until the verdict
+// is final or the input runs out.
+func (p *Prefix) judge() {
+	if err := p.vr.Judge(); err != nil && !errors.Is(err, jpegbits.ErrInputPending) {
+		panic("direction: a judging Reader failed: " + err.Error()) // Judge returns no other error
+	}
 }
 
 // Decided reports whether the verdict is final: the ledger knows the
 // image, the classifier is done, the limit is reached, or Close was
 // called.
 func (p *Prefix) Decided() bool {
-	return p.closed || p.byLedger || p.c.Done() || len(p.held) >= p.limit
+	return p.closed || p.byLedger || p.vr != nil && p.vr.Judged() || len(p.held) >= p.limit
 }
 
 // Verdict closes the prefix (the body ended, or it is decided) and returns
 // the classifier's verdict.
 func (p *Prefix) Verdict() veil.Verdict {
-	if !p.closed && p.byLedger {
-		p.closed = true
-		p.v = veil.Verdict{Class: veil.Unsure, Reason: "known to the ledger", Fingerprints: p.c.Fingerprints()}
+	if p.closed {
+		return p.v
 	}
-	if !p.closed {
-		p.closed = true
-		limited := !p.c.Done() && len(p.held) >= p.limit
-		p.cut = !p.c.Done() && !limited
-		p.v = p.c.Close()
-		if limited && p.v.Class == veil.Unsure {
-			p.v.Reason = fmt.Sprintf("the first scan starts after the first %d MiB, more than the proxy holds back", p.limit>>20)
-		}
+	p.closed = true
+	if p.vr == nil {
+		p.start()
+	}
+	if p.byLedger {
+		p.v = veil.Verdict{Class: veil.Unsure, Reason: "known to the ledger", Fingerprints: p.vr.Fingerprints()}
+		return p.v
+	}
+	judged := p.vr.Judged()
+	limited := !judged && len(p.held) >= p.limit
+	if !judged && !limited {
+		// The body ended before the verdict: judge all of it.
+		p.cut = true
+		p.feed.eof = true
+		p.judge()
+	}
+	p.v = p.vr.Verdict()
+	if limited && p.v.Class == veil.Unsure {
+		p.v.Reason = fmt.Sprintf("the first scan starts after the first %d MiB, more than the proxy holds back", p.limit>>20)
 	}
 	return p.v
 }
@@ -134,4 +213,77 @@ func (p *Prefix) Replay(rest io.Reader) io.Reader {
 		return bytes.NewReader(p.held)
 	}
 	return io.MultiReader(bytes.NewReader(p.held), rest)
+}
+
+// Reader returns the transform of the body as dec says, with opts: whole
+// is the whole body (Replay's, through whatever the caller tees it into).
+// When dec is the decision the prefix speculated on, it is the transform
+// that has run along with the classifier: the ledger records it queued are
+// made first (if one fails, a new transform meets the failure instead),
+// its output so far is handed out first, and it reads on from whole past
+// the bytes the prefix held, which are read through and dropped. Otherwise
+// it is a new transform of whole.
+func (p *Prefix) Reader(dec Decision, opts veil.Options, whole io.Reader) *veil.Reader {
+	if p.adoptable(dec) && p.flush() == nil {
+		p.feed.src, p.feed.skip = whole, int64(len(p.held))
+		return p.vr
+	}
+	p.vr = nil
+	return veil.NewReader(dec.Key, whole, opts)
+}
+
+// adoptable reports whether the speculative transform is the one dec calls
+// for.
+func (p *Prefix) adoptable(dec Decision) bool {
+	s := p.spec
+	return s != nil && p.vr != nil && !p.byLedger && dec.Way == s.Way && dec.Transform && !dec.Known && dec.Key.ID() == s.Key.ID()
+}
+
+// flush makes the ledger records the speculative transform asked for, in
+// order, and lets it make the next ones itself.
+func (p *Prefix) flush() error {
+	for len(p.queued) > 0 {
+		if p.record != nil {
+			if err := p.record(p.queued[0]); err != nil {
+				return err
+			}
+		}
+		p.queued = p.queued[1:]
+	}
+	p.adopted = true
+	return nil
+}
+
+// specFeed is the speculative transform's source: the bytes written to
+// the prefix, then, once adopted, src past its first skip bytes.
+type specFeed struct {
+	buf  []byte
+	eof  bool
+	src  io.Reader
+	skip int64
+}
+
+func (f *specFeed) Read(b []byte) (int, error) {
+	if len(f.buf) > 0 {
+		n := copy(b, f.buf)
+		f.buf = f.buf[n:]
+		return n, nil
+	}
+	if f.src == nil {
+		if f.eof {
+			return 0, io.EOF
+		}
+		return 0, jpegbits.ErrInputPending
+	}
+	for f.skip > 0 {
+		n, err := f.src.Read(b[:min(int64(len(b)), f.skip)])
+		f.skip -= int64(n)
+		if err != nil {
+			if err == io.EOF && f.skip > 0 {
+				err = io.ErrUnexpectedEOF
+			}
+			return 0, err
+		}
+	}
+	return f.src.Read(b)
 }

@@ -144,6 +144,8 @@ func NewStream(dir *direction.Decider, opts veil.Options, rule *config.Rule, alg
 		dir: dir, prefix: direction.NewPrefix(dir.Ring, 0), opts: opts, onUnsure: rule.OnUnsure,
 	}
 	st.prefix.AskLedger(dir.Knows(st.ctx))
+	spec := dir.Speculation(direction.Upload)
+	st.prefix.Speculate(spec, spec.Options(ctxOf{st}, dir, opts))
 	return st
 }
 
@@ -165,7 +167,7 @@ func (st *Stream) decide(b []byte, final bool) (bool, error) {
 	}
 	// The decisions of the transform look the ledger up with the context
 	// of the request being committed.
-	st.vr = veil.NewReader(dec.Key, &st.feed, dec.Options(ctxOf{st}, st.dir, st.opts))
+	st.vr = st.prefix.Reader(dec, dec.Options(ctxOf{st}, st.dir, st.opts), &st.feed)
 	st.feed.buf = st.prefix.Bytes()
 	st.prefix = nil
 	return true, nil

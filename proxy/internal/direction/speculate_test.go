@@ -1,0 +1,190 @@
+package direction
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"testing"
+
+	"jpegveil/internal/fakes"
+	"jpegveil/keystream"
+	"jpegveil/ledger"
+	"jpegveil/veil"
+)
+
+// recordingLedger fails its Adds while fail is set, and remembers when the
+// first Add came.
+type recordingLedger struct {
+	*ledger.Memory
+	fail  bool
+	added int
+}
+
+func (l *recordingLedger) Add(ctx context.Context, fp ledger.Fingerprint, e ledger.Entry) error {
+	if l.fail {
+		return errors.New("disk full")
+	}
+	l.added++
+	return l.Memory.Add(ctx, fp, e)
+}
+
+// speculate runs a body through a speculating prefix as the proxy does:
+// the speculative options, the decision, Reader over the whole body read
+// through a tee. It returns the output, the tee's copy, whether Reader
+// went on with the speculative transform, and the ledger's adds before
+// the first output byte was read.
+func speculate(t *testing.T, d *Decider, way Way, body []byte, chunk int) (out, teed []byte, adopted bool, addsBefore int) {
+	t.Helper()
+	ctx := context.Background()
+	p := NewPrefix(d.Ring, 0)
+	p.AskLedger(d.Knows(ctx))
+	spec := d.Speculation(way)
+	p.Speculate(spec, spec.Options(ctx, d, veil.Options{StopAtError: way == Upload}))
+	src := &chunkReader{b: body, n: chunk}
+	eof, err := p.Fill(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rest io.Reader = src
+	if eof {
+		rest = nil
+	}
+	dec, err := d.Decide(ctx, way, p.Verdict(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	spVR := p.vr
+	var tee bytes.Buffer
+	vr := p.Reader(dec, dec.Options(ctx, d, veil.Options{StopAtError: way == Upload}), io.TeeReader(p.Replay(rest), &tee))
+	adopted = vr == spVR
+	if l, ok := d.Ledger.(*recordingLedger); ok {
+		addsBefore = l.added
+	}
+	first := make([]byte, 1)
+	n, err := vr.Read(first)
+	rest2, err2 := io.ReadAll(vr)
+	if err == io.EOF {
+		err = nil
+	}
+	if err != nil || err2 != nil {
+		t.Fatalf("reading the transform: %v, %v", err, err2)
+	}
+	return append(first[:n], rest2...), tee.Bytes(), adopted, addsBefore
+}
+
+// chunkReader hands out b n bytes at a time.
+type chunkReader struct {
+	b []byte
+	n int
+}
+
+func (r *chunkReader) Read(p []byte) (int, error) {
+	if len(r.b) == 0 {
+		return 0, io.EOF
+	}
+	k := copy(p[:min(len(p), r.n)], r.b)
+	r.b = r.b[k:]
+	return k, nil
+}
+
+// TestSpeculationIsAdoptedOnlyWhenRight: the prefix's transform is gone on
+// with exactly when the decision is the one it speculated on (a plaintext
+// upload, a download of the current key's ciphertext); its output is then
+// byte for byte a new transform's, its ledger records are made before any
+// output, and the caller's tee still sees the whole body. Every other
+// decision gets a new transform, with the same output as without the
+// prefix.
+func TestSpeculationIsAdoptedOnlyWhenRight(t *testing.T) {
+	a, b := fixtureKey(t, 0), fixtureKey(t, 100)
+	photo := fakes.CorpusFile(t, "photos/phone-12mp-q92.jpg")
+	small := fakes.CorpusFile(t, "photos/coffee-q80-420.jpg")
+	for _, tc := range []struct {
+		name    string
+		way     Way
+		body    []byte
+		ring    []int // 0: a, 1: b; the first is current
+		known   bool  // the ledger knows the body
+		adopted bool
+	}{
+		{"plaintext upload", Upload, photo, []int{0}, false, true},
+		{"small plaintext upload", Upload, small, []int{0, 1}, false, true},
+		{"our ciphertext re-uploaded", Upload, nil, []int{0}, false, false},
+		{"known ciphertext re-uploaded", Upload, nil, []int{0}, true, false},
+		{"download of our ciphertext", Download, nil, []int{0}, false, true},
+		{"download of a known ciphertext", Download, nil, []int{0}, true, false},
+		{"download of a plaintext", Download, photo, []int{0}, false, false},
+		{"download under the old key", Download, nil, []int{1, 0}, false, false},
+	} {
+		keys := []*keystream.Key{a, b}
+		r := ring(t, keys[tc.ring[0]])
+		if len(tc.ring) > 1 {
+			r = ring(t, keys[tc.ring[0]], keys[tc.ring[1]])
+		}
+		body := tc.body
+		if body == nil {
+			var enc bytes.Buffer
+			if _, err := veil.Encrypt(a, &enc, bytes.NewReader(photo)); err != nil {
+				t.Fatal(err)
+			}
+			body = enc.Bytes()
+		}
+		for _, chunk := range []int{1 << 20, 5000} {
+			l := &recordingLedger{Memory: ledger.NewMemory()}
+			d := &Decider{Ring: r, Ledger: l}
+			reference := &Decider{Ring: r, Ledger: ledger.NewMemory()}
+			if tc.known {
+				fp, _ := verdict(t, r, body).Fingerprint(a.ID())
+				for _, m := range []*ledger.Memory{l.Memory, reference.Ledger.(*ledger.Memory)} {
+					m.Add(context.Background(), ledger.Fingerprint(fp), ledger.Entry{KeyID: a.ID()})
+				}
+			}
+			want := transform(t, reference, tc.way, body, veil.Options{StopAtError: tc.way == Upload})
+			out, teed, adopted, addsBefore := speculate(t, d, tc.way, body, chunk)
+			if adopted != tc.adopted {
+				t.Errorf("%s (reads of %d): adopted %v, want %v", tc.name, chunk, adopted, tc.adopted)
+			}
+			if !bytes.Equal(out, want) {
+				t.Errorf("%s (reads of %d): the output is not a new transform's", tc.name, chunk)
+			}
+			if !bytes.Equal(teed, body) {
+				t.Errorf("%s (reads of %d): the tee saw %d of %d bytes", tc.name, chunk, len(teed), len(body))
+			}
+			if tc.adopted && tc.way == Upload && len(tc.body) > 100 && addsBefore < 1 {
+				t.Errorf("%s (reads of %d): %d ledger records before the first output byte", tc.name, chunk, addsBefore)
+			}
+		}
+	}
+}
+
+// TestSpeculationRecordFailure: when the records the speculative transform
+// queued cannot be made, the prefix does not go on with it; the new
+// transform meets the ledger's failure before any of the image's data.
+func TestSpeculationRecordFailure(t *testing.T) {
+	a := fixtureKey(t, 0)
+	photo := fakes.CorpusFile(t, "photos/coffee-q80-420.jpg")
+	l := &recordingLedger{Memory: ledger.NewMemory()}
+	d := &Decider{Ring: ring(t, a), Ledger: l}
+	ctx := context.Background()
+	p := NewPrefix(d.Ring, 0)
+	spec := d.Speculation(Upload)
+	p.Speculate(spec, spec.Options(ctx, d, veil.Options{StopAtError: true}))
+	if _, err := p.Fill(bytes.NewReader(photo)); err != nil {
+		t.Fatal(err)
+	}
+	dec, err := d.Decide(ctx, Upload, p.Verdict(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.fail = true
+	spVR := p.vr
+	vr := p.Reader(dec, dec.Options(ctx, d, veil.Options{StopAtError: true}), p.Replay(nil))
+	if vr == spVR {
+		t.Fatal("went on with the speculative transform though its records failed")
+	}
+	out, err := io.ReadAll(vr)
+	sos := bytes.Index(photo, []byte{0xFF, 0xDA})
+	if scan := sos + 2 + (int(photo[sos+2])<<8 | int(photo[sos+3])); err == nil || len(out) > scan {
+		t.Fatalf("read %d bytes, error %v; want the ledger's failure before the first scan", len(out), err)
+	}
+}

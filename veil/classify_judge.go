@@ -1,0 +1,207 @@
+package veil
+
+import (
+	"bytes"
+	"io"
+
+	"jpegveil/jpegbits"
+	"jpegveil/keystream"
+)
+
+// judge gathers, for the keys of one masking mode, what the classifier's
+// statistic needs from an image's first scan as a transformer that records
+// DC elements reads it (FORMAT.md §34.2): the headers up to the first SOS,
+// the scan's data, and each key's keystream over it in data space,
+// computed exactly as the image's chain would (FORMAT.md §17). It never
+// changes the data.
+type judge struct {
+	keys []*keystream.Key
+	// chains compute each key's keystream; a nil chain is that of the
+	// image the judge rides along with (fused), whose keystream chunk is
+	// handed in.
+	chains []*keystream.Chain
+	t      *jpegbits.Transformer
+
+	segs  [][]byte
+	sos   bool // the first SOS was seen
+	after bool // a segment after the first scan was seen
+	// first is the first chunk's bytes as they are, for the fingerprints.
+	first []byte
+	// scan gathers the data and places the DC elements (scanErr: the
+	// headers it could not read).
+	scan    *jpegbits.DCScan
+	scanErr error
+	xors    [][]byte // per key: keystream & mask, one byte per data byte
+	ends    []int64  // data end of each chunk
+	ecs     int      // scan bytes (file bytes) seen
+	ecsEnds []int    // file bytes of the scan up to the end of each chunk
+	ks      []byte
+	// stat is the statistic of the data as it is and decrypted with each
+	// key, over the prefix so far.
+	stat dcAccum
+}
+
+// newJudge returns a judge for keys that rides along with t, which must
+// not have started its first scan: it makes t record DC elements. The
+// keystream of the key with the ID fused comes from the image the judge
+// rides along with (chunk's own argument) instead of a chain of its own.
+func newJudge(t *jpegbits.Transformer, keys []*keystream.Key, fused string) *judge {
+	j := &judge{t: t, keys: keys}
+	for _, k := range keys {
+		var ch *keystream.Chain
+		if k.ID() != fused {
+			ch = k.NewChain("image")
+		}
+		j.chains = append(j.chains, ch)
+	}
+	j.xors = make([][]byte, len(keys))
+	t.RecordDC(MaxClassifyBlocks)
+	return j
+}
+
+func (j *judge) full() bool {
+	return j.after || j.ecs >= MaxClassifyScanBytes
+}
+
+func (j *judge) chunks() int { return len(j.ends) }
+
+// usable is how many data bytes the first n chunks hold (all when n < 0).
+func (j *judge) usable(n int) int64 {
+	if n < 0 || n > len(j.ends) {
+		n = len(j.ends)
+	}
+	if n == 0 {
+		return 0
+	}
+	return j.ends[n-1]
+}
+
+// fileBytes is how many scan bytes the first n chunks hold (all when
+// n < 0).
+func (j *judge) fileBytes(n int) int {
+	if n < 0 || n > len(j.ecsEnds) {
+		n = len(j.ecsEnds)
+	}
+	if n == 0 {
+		return 0
+	}
+	return j.ecsEnds[n-1]
+}
+
+// segment is told each segment the transformer reads.
+func (j *judge) segment(seg []byte) {
+	if j.after || isMetadata(seg[1]) {
+		return
+	}
+	if j.sos {
+		j.after = true
+		return
+	}
+	for _, ch := range j.chains {
+		if ch != nil {
+			ch.AbsorbSegment(seg)
+		}
+	}
+	j.segs = append(j.segs, bytes.Clone(seg))
+	if seg[1] == 0xDA {
+		j.sos = true
+		j.scan, j.scanErr = j.t.DCScan()
+	}
+}
+
+// chunk is told each chunk, with the keystream of the fused key (nil when
+// there is none).
+func (j *judge) chunk(c jpegbits.Chunk, own []byte) {
+	if j.full() {
+		return
+	}
+	if j.first == nil {
+		j.first = bytes.Clone(c.Data)
+	}
+	j.ecs += len(c.Data)
+	if j.scan != nil {
+		j.scan.Add(c)
+	}
+	for i, ch := range j.chains {
+		ks := own
+		if ch != nil {
+			if cap(j.ks) < len(c.Data) {
+				j.ks = make([]byte, jpegbits.ChunkSize)
+			}
+			ks = j.ks[:len(c.Data)]
+			ch.ChunkKeystream(c.Skeleton, ks)
+		}
+		j.xors[i] = jpegbits.AppendXOR(j.xors[i], c, ks)
+	}
+	j.ends = append(j.ends, c.DataEnd)
+	j.ecsEnds = append(j.ecsEnds, j.ecs)
+	if j.full() {
+		j.t.StopDC()
+	}
+}
+
+// place puts the DC elements the transformer recorded so far that end
+// within the first limit data bytes on the scan's block grid.
+func (j *judge) place(limit int64) {
+	if j.scan != nil {
+		j.scan.Place(j.t.DCElements(), limit)
+	}
+}
+
+// release drops the buffers once the verdict is final.
+func (j *judge) release() {
+	j.t.StopDC()
+	j.t, j.segs, j.scan, j.xors, j.ks, j.first = nil, nil, nil, nil, nil, nil
+	j.stat = dcAccum{}
+}
+
+// classifyPass runs a transformer of its own over the input, for the keys
+// of one masking mode: the transformer's output is discarded.
+type classifyPass struct {
+	*judge
+	feed  *feed
+	ended bool
+	err   error
+}
+
+func newClassifyPass(mode keystream.Mode, keys []*keystream.Key) *classifyPass {
+	p := &classifyPass{feed: &feed{}}
+	t := jpegbits.NewReader(p.feed, jpegbits.Options{Mode: Mode(keys[0]), Keystream: passKeystream{p}, StopAtError: true})
+	p.judge = newJudge(t, keys, "")
+	return p
+}
+
+// passKeystream is the jpegbits.Keystream of a pass: it tells the judge,
+// and XORs nothing.
+type passKeystream struct{ p *classifyPass }
+
+func (k passKeystream) Segment(seg []byte) { k.p.segment(seg) }
+
+func (k passKeystream) Chunk(c jpegbits.Chunk, dst []byte) {
+	clear(dst)
+	k.p.chunk(c, nil)
+}
+
+// feed is the transformer's source: what Write appended, then
+// ErrInputPending until Close.
+type feed struct {
+	buf []byte
+	eof bool
+}
+
+func (f *feed) Read(p []byte) (int, error) {
+	if len(f.buf) == 0 {
+		if f.eof {
+			return 0, io.EOF
+		}
+		return 0, jpegbits.ErrInputPending
+	}
+	// Hand out a chunk's worth at a time, so the transformer parses little
+	// beyond the checkpoint it is run to.
+	n := copy(p[:min(len(p), jpegbits.ChunkSize)], f.buf)
+	f.buf = f.buf[n:]
+	if len(f.buf) == 0 {
+		f.buf = nil
+	}
+	return n, nil
+}
