@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 
 	"jpegveil/jpegbits"
@@ -162,7 +163,7 @@ func (ex *exchange) decrypt(resp *http.Response, client clientRange, staleIfRang
 		// cannot be decrypted from it (see trailerSwitch).
 		body.src = &trailerSwitch{b: body, first: resp.Header.Clone(), end: client.rng.end}
 	}
-	changed, err := body.preRead()
+	changed, err := body.preRead(resp.ContentLength)
 	if err != nil {
 		resp.Body.Close()
 		ex.result = vr.Result()
@@ -316,10 +317,16 @@ func (b *downloadBody) readHeld(p []byte) (int, error) {
 // transform handles, or it ended), or downloadPreRead bytes, and keeps what
 // it read for the client. It reports whether the client gets other bytes
 // than the service sent: when the image is decrypted, or when the direction
-// is still open (the proxy may yet decrypt).
-func (b *downloadBody) preRead() (changed bool, err error) {
-	var head []byte
-	buf := make([]byte, 32<<10)
+// is still open (the proxy may yet decrypt). length is the body's length
+// as the service gave it, -1 when not known: the start is read into one
+// buffer of the size it will need, not copied into a growing one.
+func (b *downloadBody) preRead(length int64) (changed bool, err error) {
+	const step = 32 << 10
+	size := downloadPreRead + step
+	if length >= 0 && length < int64(size) {
+		size = int(length) + 1 // +1: the end is seen without growing
+	}
+	head := make([]byte, 0, size)
 	for len(head) < downloadPreRead {
 		// A photo being decrypted is read on up to downloadPreRead, so
 		// that one that decrypts only partly is found before the
@@ -327,9 +334,12 @@ func (b *downloadBody) preRead() (changed bool, err error) {
 		if res := b.vr.Result(); res.HasFingerprint && !res.Transformed || res.Err != nil {
 			break
 		}
+		if len(head) == cap(head) {
+			head = slices.Grow(head, step) // longer than the service said
+		}
 		var n int
-		n, err = b.src.Read(buf)
-		head = append(head, buf[:n]...)
+		n, err = b.src.Read(head[len(head):min(len(head)+step, cap(head))])
+		head = head[:len(head)+n]
 		if err != nil {
 			break
 		}

@@ -20,12 +20,17 @@ import (
 // refused elsewhere). A JPEG the transform itself refuses (arithmetic
 // coding, say) goes up unchanged under pass: that is what the policy asks.
 type passGuard struct {
-	r       io.Reader
-	ctx     []byte // the last bytes released, for the empty line before a JPEG
-	pending []byte // read, not released: they may start a JPEG
-	out     []byte // released, not yet read
-	started bool   // bytes were released
-	eof     bool
+	r io.Reader
+	// buf holds, from its start, ctx bytes already released (for the
+	// empty line before a JPEG), then pending bytes read but not released
+	// (they may start a JPEG); reads append to them. One buffer for the
+	// whole body: fill allocates nothing.
+	buf          []byte
+	from         int // where ctx starts in buf
+	ctx, pending int
+	out          []byte // released, not yet read: a part of buf
+	started      bool   // bytes were released
+	eof          bool
 
 	mu  sync.Mutex
 	err error
@@ -62,18 +67,28 @@ func (g *passGuard) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// guardRead is how much a passGuard reads from its body at a time.
+const guardRead = 32 << 10
+
 // fill reads on and releases what cannot start a JPEG.
 func (g *passGuard) fill() {
-	buf := make([]byte, 32<<10)
-	n, err := g.r.Read(buf)
-	g.pending = append(g.pending, buf[:n]...)
+	if g.buf == nil {
+		g.buf = make([]byte, guardRead+8) // room for ctx and pending before a read
+	}
+	// out, a part of buf, has been read: what is kept moves to the start.
+	kept := g.ctx + g.pending
+	copy(g.buf, g.buf[g.from:g.from+kept])
+	g.from = 0
+	n, err := g.r.Read(g.buf[kept : kept+guardRead])
+	g.pending += n
 	if err != nil && err != io.EOF {
 		g.fail(err)
 		return
 	}
 	g.eof = err == io.EOF
-	check := append(append([]byte{}, g.ctx...), g.pending...)
-	if (!g.started && bytes.HasPrefix(g.pending, jpegStart)) || jpegAfterEmptyLine(check) {
+	check := g.buf[:g.ctx+g.pending] // the bytes released last, then pending
+	pending := check[g.ctx:]
+	if (!g.started && bytes.HasPrefix(pending, jpegStart)) || jpegAfterEmptyLine(check) {
 		g.fail(errPlainJPEG)
 		return
 	}
@@ -81,18 +96,19 @@ func (g *passGuard) fill() {
 	if g.eof {
 		keep = 0
 	}
-	if !g.started && len(g.pending) < 3 && !g.eof {
+	if !g.started && len(pending) < 3 && !g.eof {
 		return // too short to tell whether the body starts as a JPEG
 	}
-	if len(g.pending) <= keep {
+	if len(pending) <= keep {
 		return
 	}
-	release := g.pending[:len(g.pending)-keep]
-	g.out = append(g.out[:0], release...)
+	end := len(check) - keep // released: check[g.ctx:end]
+	g.out = check[g.ctx:end]
 	g.started = true
-	g.ctx = append(g.ctx, release...)
-	g.ctx = g.ctx[max(0, len(g.ctx)-3):]
-	g.pending = append([]byte{}, g.pending[len(release):]...)
+	// Kept for the next read: the last three bytes released and the
+	// bytes held back.
+	g.from = max(0, end-3)
+	g.ctx, g.pending = end-g.from, keep
 }
 
 func (g *passGuard) fail(err error) {
