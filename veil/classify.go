@@ -222,9 +222,9 @@ func (c *Classifier) rideSegment(seg []byte) {
 // rideSkipped tells the rider pass that its image passes unchanged from
 // its first chunk, ch, on: it is no longer parsed. The verdict is made on
 // what was read, with the fingerprints (the ledger may know the image).
-func (c *Classifier) rideSkipped(ch jpegbits.Chunk) {
+func (c *Classifier) rideSkipped(ch jpegbits.Chunk, fp *Fingerprint) {
 	if !c.done && c.rider.first == nil && c.rider.sos {
-		c.rider.first = bytes.Clone(ch.Data)
+		c.rider.first, c.rider.fusedFP = bytes.Clone(ch.Data), fp
 	}
 	c.rideStop()
 }
@@ -238,8 +238,9 @@ func (c *Classifier) rideStop() {
 	}
 }
 
-func (c *Classifier) rideChunk(ch jpegbits.Chunk, own []byte) {
+func (c *Classifier) rideChunk(ch jpegbits.Chunk, own []byte, fp *Fingerprint) {
 	if !c.done {
+		c.rider.fusedFP = fp
 		c.rider.chunk(ch, own)
 		c.run()
 	}

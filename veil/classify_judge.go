@@ -25,8 +25,10 @@ type judge struct {
 	segs  [][]byte
 	sos   bool // the first SOS was seen
 	after bool // a segment after the first scan was seen
-	// first is the first chunk's bytes as they are, for the fingerprints.
-	first []byte
+	// first is the first chunk's bytes as they are, for the fingerprints;
+	// fusedFP the fused key's fingerprint, as the image computed it.
+	first   []byte
+	fusedFP *Fingerprint
 	// scan gathers the data and places the DC elements (scanErr: the
 	// headers it could not read).
 	scan    *jpegbits.DCScan

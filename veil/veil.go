@@ -200,6 +200,10 @@ func (r *Reader) Judge() error {
 		panic("veil: Judge on a Reader without Options.Classify")
 	}
 	for !r.judged && !r.cls.Done() {
+		if r.held == nil {
+			// The start of a photo up to the verdict: rarely more.
+			r.held = make([]byte, 0, 96<<10)
+		}
 		r.held = slices.Grow(r.held, 32<<10)
 		n, err := r.read(r.held[len(r.held):cap(r.held)])
 		r.held = r.held[:len(r.held)+n]
@@ -460,7 +464,7 @@ func (img *image) Chunk(c jpegbits.Chunk, dst []byte) {
 	}
 	if !img.transform {
 		if img.cls != nil {
-			img.cls.rideSkipped(c)
+			img.cls.rideSkipped(c, &img.res.In)
 		}
 		clear(dst)
 		if img.res.Out == (Fingerprint{}) {
@@ -475,7 +479,7 @@ func (img *image) Chunk(c jpegbits.Chunk, dst []byte) {
 	}
 	img.chain.ChunkKeystream(c.Skeleton, dst)
 	if img.cls != nil {
-		img.cls.rideChunk(c, dst)
+		img.cls.rideChunk(c, dst, &img.res.In)
 	}
 	if img.res.Out == (Fingerprint{}) {
 		out := make([]byte, len(c.Data))
