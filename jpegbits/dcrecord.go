@@ -46,7 +46,7 @@ var errPause = errors.New("jpegbits: pause for the chunk walk")
 // that scan its data runs (Chunk.Runs, Chunk.DataEnd). It must be called
 // before the first scan starts. StopDC ends the recording.
 func (t *Transformer) RecordDC(maxBlocks int) {
-	t.dc = &dcRecorder{max: maxBlocks, elems: make([]DCElement, 0, min(maxBlocks, 1024)), pause: ChunkSize * 8}
+	t.dc = &dcRecorder{max: maxBlocks, elems: make([]DCElement, 0, min(maxBlocks, 256)), pause: ChunkSize * 8}
 }
 
 // StopDC ends the recording RecordDC started; DCElements still returns

@@ -293,7 +293,6 @@ func (s *scanState) sequentialMCUFast() error {
 				return s.errCode(base*8 + pos)
 			}
 		}
-		dcBit, dcSize := pos+e.codeLen(), e.size()
 		w, nb, acc, pos = consume(cw, w, nb, acc, pos, e.length(), e.cBits())
 		ac, seq := b.ac, b.ac.seq
 		for k := uint(1); k < 64; {
@@ -336,9 +335,6 @@ func (s *scanState) sequentialMCUFast() error {
 				return s.errAt(base*8+pos, "AC coefficient index beyond 63")
 			}
 			pos += n
-		}
-		if s.rec != nil {
-			s.rec.add(s.dOff, base*8+dcBit, dcSize, base*8+pos)
 		}
 	}
 	s.pos = base*8 + pos

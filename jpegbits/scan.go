@@ -422,7 +422,7 @@ func (t *Transformer) decodeMCUs() error {
 		var err error
 		switch h.kind {
 		case Sequential:
-			if s.pos+seqMCUBits <= s.limit && int(s.pos>>3)+len(window{}) <= len(s.d) && !t.noFastPath {
+			if s.pos+seqMCUBits <= s.limit && int(s.pos>>3)+len(window{}) <= len(s.d) && !t.noFastPath && s.rec == nil {
 				err = s.sequentialMCUFast()
 			} else {
 				err = s.sequentialMCU()

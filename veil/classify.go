@@ -287,9 +287,6 @@ func ClassifyBytes(ring *keystream.Keyring, b []byte) Verdict {
 // checkpoint that all passes have reached, in order, so the verdict does
 // not depend on how the input was cut into writes.
 func (c *Classifier) run() {
-	if c.scratch == nil {
-		c.scratch = make([]byte, 32<<10)
-	}
 	for !c.done {
 		target := MaxClassifyScanBytes // chunks: never reached before full()
 		if c.checked < len(classifyCheckpoints) {
@@ -332,6 +329,9 @@ func (c *Classifier) run() {
 func (c *Classifier) advance(p *classifyPass, chunks int) {
 	if p == c.rider {
 		return // its image's Reader drives it
+	}
+	if c.scratch == nil {
+		c.scratch = make([]byte, 32<<10)
 	}
 	for !p.ended && !p.full() && p.chunks() < chunks {
 		_, err := p.t.Read(c.scratch)

@@ -200,11 +200,7 @@ func (r *Reader) Judge() error {
 		panic("veil: Judge on a Reader without Options.Classify")
 	}
 	for !r.judged && !r.cls.Done() {
-		if r.held == nil {
-			// The start of a photo up to the verdict: rarely more.
-			r.held = make([]byte, 0, 96<<10)
-		}
-		r.held = slices.Grow(r.held, 32<<10)
+		r.held = slices.Grow(r.held, 16<<10)
 		n, err := r.read(r.held[len(r.held):cap(r.held)])
 		r.held = r.held[:len(r.held)+n]
 		if perr := r.t.Err(); perr != nil && !r.cls.rider.ended {
