@@ -165,7 +165,9 @@ func (s *scanState) decodeDC(tab *huffman) error {
 //
 // Most MCUs take sequentialMCUFast, the same loop without limit checks;
 // this one serves the MCUs near a known end of the data (an RSTn marker or
-// the end of the scan), where the limit checks place the errors.
+// the end of the scan), where the limit checks place the errors, and the
+// MCUs whose DC elements are recorded (RecordDC), which keeps the
+// recording out of the hot loop.
 func (s *scanState) sequentialMCU() error {
 	d, cm, pos, limit := s.d, s.cm, s.pos, s.limit
 	acc := loadC(cm, pos)
