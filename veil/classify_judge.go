@@ -34,13 +34,19 @@ type judge struct {
 	scan    *jpegbits.DCScan
 	scanErr error
 	xors    [][]byte // per key: keystream & mask, one byte per data byte
-	ends    []int64  // data end of each chunk
-	ecs     int      // scan bytes (file bytes) seen
-	ecsEnds []int    // file bytes of the scan up to the end of each chunk
+	ends    []chunkEnd
+	ecs     int // scan bytes (file bytes) seen
 	ks      []byte
 	// stat is the statistic of the data as it is and decrypted with each
 	// key, over the prefix so far.
 	stat dcAccum
+}
+
+// chunkEnd is where a chunk ends: its data index, and its offset in the
+// scan's file bytes.
+type chunkEnd struct {
+	data int64
+	file int
 }
 
 // newJudge returns a judge for keys that rides along with t, which must
@@ -68,26 +74,21 @@ func (j *judge) full() bool {
 func (j *judge) chunks() int { return len(j.ends) }
 
 // usable is how many data bytes the first n chunks hold (all when n < 0).
-func (j *judge) usable(n int) int64 {
+func (j *judge) usable(n int) int64 { return j.chunkEnd(n).data }
+
+// fileBytes is how many scan bytes the first n chunks hold (all when
+// n < 0).
+func (j *judge) fileBytes(n int) int { return j.chunkEnd(n).file }
+
+// chunkEnd is where the first n chunks end (all when n < 0).
+func (j *judge) chunkEnd(n int) chunkEnd {
 	if n < 0 || n > len(j.ends) {
 		n = len(j.ends)
 	}
 	if n == 0 {
-		return 0
+		return chunkEnd{}
 	}
 	return j.ends[n-1]
-}
-
-// fileBytes is how many scan bytes the first n chunks hold (all when
-// n < 0).
-func (j *judge) fileBytes(n int) int {
-	if n < 0 || n > len(j.ecsEnds) {
-		n = len(j.ecsEnds)
-	}
-	if n == 0 {
-		return 0
-	}
-	return j.ecsEnds[n-1]
 }
 
 // segment is told each segment the transformer reads.
@@ -135,8 +136,7 @@ func (j *judge) chunk(c jpegbits.Chunk, own []byte) {
 		}
 		j.xors[i] = jpegbits.AppendXOR(j.xors[i], c, ks)
 	}
-	j.ends = append(j.ends, c.DataEnd)
-	j.ecsEnds = append(j.ecsEnds, j.ecs)
+	j.ends = append(j.ends, chunkEnd{data: c.DataEnd, file: j.ecs})
 	if j.full() {
 		j.t.StopDC()
 	}
