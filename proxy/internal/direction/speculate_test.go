@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"jpegveil/internal/fakes"
+	"jpegveil/internal/phonefiles"
 	"jpegveil/keystream"
 	"jpegveil/ledger"
 	"jpegveil/veil"
@@ -186,5 +187,37 @@ func TestSpeculationRecordFailure(t *testing.T) {
 	sos := bytes.Index(photo, []byte{0xFF, 0xDA})
 	if scan := sos + 2 + (int(photo[sos+2])<<8 | int(photo[sos+3])); err == nil || len(out) > scan {
 		t.Fatalf("read %d bytes, error %v; want the ledger's failure before the first scan", len(out), err)
+	}
+}
+
+// TestSpeculativeDownloadOfPhoneFiles: a download of a phone file of ours
+// (an Ultra HDR gain map, a motion photo's video after the image) goes on
+// with the speculative transform, which decrypts the items after the
+// primary image as a new transform would. A download records nothing in
+// the ledger, so nothing after the adoption may try to.
+func TestSpeculativeDownloadOfPhoneFiles(t *testing.T) {
+	a := fixtureKey(t, 0)
+	r := ring(t, a)
+	for _, l := range phonefiles.Layouts() {
+		var enc bytes.Buffer
+		if _, err := veil.Encrypt(a, &enc, bytes.NewReader(l.Build(phonefiles.NewParts(640, 480, 5000, 7)))); err != nil {
+			t.Fatal(err)
+		}
+		body := enc.Bytes()
+		want := transform(t, &Decider{Ring: r, Ledger: ledger.NewMemory()}, Download, body, veil.Options{})
+		func() {
+			defer func() {
+				if e := recover(); e != nil {
+					t.Errorf("%s: the download panicked: %v", l.Name, e)
+				}
+			}()
+			out, teed, adopted, _ := speculate(t, &Decider{Ring: r, Ledger: ledger.NewMemory()}, Download, body, 1<<20)
+			if !adopted {
+				t.Errorf("%s: the speculative transform was not gone on with", l.Name)
+			}
+			if !bytes.Equal(out, want) || !bytes.Equal(teed, body) {
+				t.Errorf("%s: the output is not a new transform's, or the tee missed bytes", l.Name)
+			}
+		}()
 	}
 }
