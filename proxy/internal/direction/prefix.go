@@ -98,12 +98,16 @@ func (p *Prefix) start() {
 	key, opts := p.ring.Current(), veil.Options{}
 	if p.spec != nil {
 		key, opts = p.spec.Key, p.opts
-		opts.Record = func(fp veil.Fingerprint) error {
-			if p.adopted {
-				return p.record(fp)
+		// Without a Record (a download) the transform must have none
+		// either: it would record nothing.
+		if p.record != nil {
+			opts.Record = func(fp veil.Fingerprint) error {
+				if p.adopted {
+					return p.record(fp)
+				}
+				p.queued = append(p.queued, fp)
+				return nil
 			}
-			p.queued = append(p.queued, fp)
-			return nil
 		}
 	}
 	opts.Classify = p.ring
