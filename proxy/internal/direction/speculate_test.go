@@ -221,3 +221,42 @@ func TestSpeculativeDownloadOfPhoneFiles(t *testing.T) {
 		}()
 	}
 }
+
+// TestSpeculationVerdictIsTheClassifiers: the speculative transform of an
+// upload encrypts, and may stop where a new encryption would (a metadata
+// item it cannot encrypt); the verdict must still be the classifier's
+// over the body. A ciphertext of ours whose GPS item was kept unencrypted
+// (KeepGPS) and does not parse as one the proxy encrypts is recognised,
+// and goes up unchanged.
+func TestSpeculationVerdictIsTheClassifiers(t *testing.T) {
+	a := fixtureKey(t, 0)
+	r := ring(t, a)
+	gps := fakes.CorpusFile(t, "conformance/pillow-Tests-images-exif_gps.jpg")
+	photo := fakes.CorpusFile(t, "photos/coffee-q80-420.jpg")
+	i := bytes.Index(gps, []byte{0xFF, 0xE1})
+	app1 := gps[i : i+2+(int(gps[i+2])<<8|int(gps[i+3]))]
+	plain := append(append(append([]byte{}, photo[:2]...), app1...), photo[2:]...)
+	var enc bytes.Buffer
+	if _, err := io.Copy(&enc, veil.NewReader(a, bytes.NewReader(plain), veil.Options{KeepGPS: true, StopAtError: true})); err != nil {
+		t.Fatal(err)
+	}
+	cipher := enc.Bytes()
+	want := verdict(t, r, cipher)
+	if want.Class != veil.Ciphertext {
+		t.Fatalf("the classifier alone: %v, want a ciphertext", want)
+	}
+	ctx := context.Background()
+	for _, chunk := range []int{1 << 20, 100} {
+		d := &Decider{Ring: r, Ledger: ledger.NewMemory()}
+		p := NewPrefix(r, 0)
+		p.AskLedger(d.Knows(ctx))
+		spec := d.Speculation(Upload)
+		p.Speculate(spec, spec.Options(ctx, d, veil.Options{StopAtError: true}))
+		if _, err := p.Fill(&chunkReader{b: cipher, n: chunk}); err != nil {
+			t.Fatal(err)
+		}
+		if got := p.Verdict(); got.Class != want.Class || got.Reason != want.Reason {
+			t.Errorf("reads of %d: verdict %v, the classifier alone %v", chunk, got, want)
+		}
+	}
+}
