@@ -260,3 +260,53 @@ func TestSpeculationVerdictIsTheClassifiers(t *testing.T) {
 		}
 	}
 }
+
+// flakyLedger fails its failAt-th Lookup, once.
+type flakyLedger struct {
+	*ledger.Memory
+	n, failAt int
+}
+
+func (l *flakyLedger) Lookup(ctx context.Context, fp ledger.Fingerprint) (ledger.Entry, bool, error) {
+	if l.n++; l.n == l.failAt {
+		return ledger.Entry{}, false, errors.New("disk I/O error")
+	}
+	return l.Memory.Lookup(ctx, fp)
+}
+
+// TestSpeculationLedgerFailureIsNotAVerdict: a ledger lookup that fails
+// while the speculative transform of a download asks about the primary
+// image is the ledger's failure, not the classifier's: the download of
+// our ciphertext fails or decrypts, and never goes on as a ciphertext
+// the classifier was unsure of.
+func TestSpeculationLedgerFailureIsNotAVerdict(t *testing.T) {
+	a := fixtureKey(t, 0)
+	r := ring(t, a)
+	photo, cipher := photoAndCipher(t, a)
+	ctx := context.Background()
+	for failAt := 1; failAt <= 4; failAt++ {
+		d := &Decider{Ring: r, Ledger: &flakyLedger{Memory: ledger.NewMemory(), failAt: failAt}}
+		p := NewPrefix(r, 0)
+		p.AskLedger(d.Knows(ctx))
+		spec := d.Speculation(Download)
+		p.Speculate(spec, spec.Options(ctx, d, veil.Options{}))
+		src := bytes.NewReader(cipher)
+		eof, err := p.Fill(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rest io.Reader = src
+		if eof {
+			rest = nil
+		}
+		v := p.Verdict()
+		dec, err := d.Decide(ctx, Download, v, "")
+		if err != nil {
+			continue // the ledger's failure, reported
+		}
+		out, err := io.ReadAll(p.Reader(dec, dec.Options(ctx, d, veil.Options{}), p.Replay(rest)))
+		if err == nil && !bytes.Equal(out, photo) {
+			t.Errorf("lookup %d failed: verdict %v, the download went on without an error and is not the photo (the ciphertext: %v)", failAt, v, bytes.Equal(out, cipher))
+		}
+	}
+}
