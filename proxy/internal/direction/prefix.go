@@ -98,12 +98,16 @@ func (p *Prefix) start() {
 	key, opts := p.ring.Current(), veil.Options{}
 	if p.spec != nil {
 		key, opts = p.spec.Key, p.opts
-		opts.Record = func(fp veil.Fingerprint) error {
-			if p.adopted {
-				return p.record(fp)
+		// Without a Record (a download) the transform must have none
+		// either: it would record nothing.
+		if p.record != nil {
+			opts.Record = func(fp veil.Fingerprint) error {
+				if p.adopted {
+					return p.record(fp)
+				}
+				p.queued = append(p.queued, fp)
+				return nil
 			}
-			p.queued = append(p.queued, fp)
-			return nil
 		}
 	}
 	opts.Classify = p.ring
@@ -236,7 +240,10 @@ func (p *Prefix) Reader(dec Decision, opts veil.Options, whole io.Reader) *veil.
 // for.
 func (p *Prefix) adoptable(dec Decision) bool {
 	s := p.spec
-	return s != nil && p.vr != nil && !p.byLedger && dec.Way == s.Way && dec.Transform && !dec.Known && dec.Key.ID() == s.Key.ID()
+	// A transform that met the end of the held bytes reads no more, so
+	// the caller's whole body would never be read through its tees: a
+	// new transform reads it.
+	return s != nil && p.vr != nil && !p.feed.ended && !p.byLedger && dec.Way == s.Way && dec.Transform && !dec.Known && dec.Key.ID() == s.Key.ID()
 }
 
 // flush makes the ledger records the speculative transform asked for, in
@@ -261,6 +268,8 @@ type specFeed struct {
 	eof  bool
 	src  io.Reader
 	skip int64
+	// ended is set once the end of the held bytes was read.
+	ended bool
 }
 
 func (f *specFeed) Read(b []byte) (int, error) {
@@ -271,6 +280,7 @@ func (f *specFeed) Read(b []byte) (int, error) {
 	}
 	if f.src == nil {
 		if f.eof {
+			f.ended = true
 			return 0, io.EOF
 		}
 		return 0, jpegbits.ErrInputPending

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"jpegveil/internal/fakes"
+	"jpegveil/internal/phonefiles"
 	"jpegveil/keystream"
 	"jpegveil/ledger"
 	"jpegveil/veil"
@@ -186,5 +187,126 @@ func TestSpeculationRecordFailure(t *testing.T) {
 	sos := bytes.Index(photo, []byte{0xFF, 0xDA})
 	if scan := sos + 2 + (int(photo[sos+2])<<8 | int(photo[sos+3])); err == nil || len(out) > scan {
 		t.Fatalf("read %d bytes, error %v; want the ledger's failure before the first scan", len(out), err)
+	}
+}
+
+// TestSpeculativeDownloadOfPhoneFiles: a download of a phone file of ours
+// (an Ultra HDR gain map, a motion photo's video after the image) goes on
+// with the speculative transform, which decrypts the items after the
+// primary image as a new transform would. A download records nothing in
+// the ledger, so nothing after the adoption may try to.
+func TestSpeculativeDownloadOfPhoneFiles(t *testing.T) {
+	a := fixtureKey(t, 0)
+	r := ring(t, a)
+	for _, l := range phonefiles.Layouts() {
+		var enc bytes.Buffer
+		if _, err := veil.Encrypt(a, &enc, bytes.NewReader(l.Build(phonefiles.NewParts(640, 480, 5000, 7)))); err != nil {
+			t.Fatal(err)
+		}
+		body := enc.Bytes()
+		want := transform(t, &Decider{Ring: r, Ledger: ledger.NewMemory()}, Download, body, veil.Options{})
+		func() {
+			defer func() {
+				if e := recover(); e != nil {
+					t.Errorf("%s: the download panicked: %v", l.Name, e)
+				}
+			}()
+			out, teed, adopted, _ := speculate(t, &Decider{Ring: r, Ledger: ledger.NewMemory()}, Download, body, 1<<20)
+			if !adopted {
+				t.Errorf("%s: the speculative transform was not gone on with", l.Name)
+			}
+			if !bytes.Equal(out, want) || !bytes.Equal(teed, body) {
+				t.Errorf("%s: the output is not a new transform's, or the tee missed bytes", l.Name)
+			}
+		}()
+	}
+}
+
+// TestSpeculationVerdictIsTheClassifiers: the speculative transform of an
+// upload encrypts, and may stop where a new encryption would (a metadata
+// item it cannot encrypt); the verdict must still be the classifier's
+// over the body. A ciphertext of ours whose GPS item was kept unencrypted
+// (KeepGPS) and does not parse as one the proxy encrypts is recognised,
+// and goes up unchanged.
+func TestSpeculationVerdictIsTheClassifiers(t *testing.T) {
+	a := fixtureKey(t, 0)
+	r := ring(t, a)
+	gps := fakes.CorpusFile(t, "conformance/pillow-Tests-images-exif_gps.jpg")
+	photo := fakes.CorpusFile(t, "photos/coffee-q80-420.jpg")
+	i := bytes.Index(gps, []byte{0xFF, 0xE1})
+	app1 := gps[i : i+2+(int(gps[i+2])<<8|int(gps[i+3]))]
+	plain := append(append(append([]byte{}, photo[:2]...), app1...), photo[2:]...)
+	var enc bytes.Buffer
+	if _, err := io.Copy(&enc, veil.NewReader(a, bytes.NewReader(plain), veil.Options{KeepGPS: true, StopAtError: true})); err != nil {
+		t.Fatal(err)
+	}
+	cipher := enc.Bytes()
+	want := verdict(t, r, cipher)
+	if want.Class != veil.Ciphertext {
+		t.Fatalf("the classifier alone: %v, want a ciphertext", want)
+	}
+	ctx := context.Background()
+	for _, chunk := range []int{1 << 20, 100} {
+		d := &Decider{Ring: r, Ledger: ledger.NewMemory()}
+		p := NewPrefix(r, 0)
+		p.AskLedger(d.Knows(ctx))
+		spec := d.Speculation(Upload)
+		p.Speculate(spec, spec.Options(ctx, d, veil.Options{StopAtError: true}))
+		if _, err := p.Fill(&chunkReader{b: cipher, n: chunk}); err != nil {
+			t.Fatal(err)
+		}
+		if got := p.Verdict(); got.Class != want.Class || got.Reason != want.Reason {
+			t.Errorf("reads of %d: verdict %v, the classifier alone %v", chunk, got, want)
+		}
+	}
+}
+
+// flakyLedger fails its failAt-th Lookup, once.
+type flakyLedger struct {
+	*ledger.Memory
+	n, failAt int
+}
+
+func (l *flakyLedger) Lookup(ctx context.Context, fp ledger.Fingerprint) (ledger.Entry, bool, error) {
+	if l.n++; l.n == l.failAt {
+		return ledger.Entry{}, false, errors.New("disk I/O error")
+	}
+	return l.Memory.Lookup(ctx, fp)
+}
+
+// TestSpeculationLedgerFailureIsNotAVerdict: a ledger lookup that fails
+// while the speculative transform of a download asks about the primary
+// image is the ledger's failure, not the classifier's: the download of
+// our ciphertext fails or decrypts, and never goes on as a ciphertext
+// the classifier was unsure of.
+func TestSpeculationLedgerFailureIsNotAVerdict(t *testing.T) {
+	a := fixtureKey(t, 0)
+	r := ring(t, a)
+	photo, cipher := photoAndCipher(t, a)
+	ctx := context.Background()
+	for failAt := 1; failAt <= 4; failAt++ {
+		d := &Decider{Ring: r, Ledger: &flakyLedger{Memory: ledger.NewMemory(), failAt: failAt}}
+		p := NewPrefix(r, 0)
+		p.AskLedger(d.Knows(ctx))
+		spec := d.Speculation(Download)
+		p.Speculate(spec, spec.Options(ctx, d, veil.Options{}))
+		src := bytes.NewReader(cipher)
+		eof, err := p.Fill(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rest io.Reader = src
+		if eof {
+			rest = nil
+		}
+		v := p.Verdict()
+		dec, err := d.Decide(ctx, Download, v, "")
+		if err != nil {
+			continue // the ledger's failure, reported
+		}
+		out, err := io.ReadAll(p.Reader(dec, dec.Options(ctx, d, veil.Options{}), p.Replay(rest)))
+		if err == nil && !bytes.Equal(out, photo) {
+			t.Errorf("lookup %d failed: verdict %v, the download went on without an error and is not the photo (the ciphertext: %v)", failAt, v, bytes.Equal(out, cipher))
+		}
 	}
 }
