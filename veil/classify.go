@@ -127,8 +127,11 @@ type Classifier struct {
 	ring   *keystream.Keyring
 	passes []*classifyPass
 	// rider is the pass, one of passes, that rides along with a Reader's
-	// primary image, or nil.
-	rider   *classifyPass
+	// primary image, or nil; interrupted says its image's transform
+	// stopped parsing for a reason of its own before the verdict was
+	// final.
+	rider       *classifyPass
+	interrupted bool
 	done    bool
 	scratch []byte // the transformers' output, discarded
 	// checked counts the checkpoints passed.
@@ -225,6 +228,18 @@ func (c *Classifier) rideSegment(seg []byte) {
 func (c *Classifier) rideSkipped(ch jpegbits.Chunk, fp *Fingerprint) {
 	if !c.done && c.rider.first == nil && c.rider.sos {
 		c.rider.first, c.rider.fusedFP = bytes.Clone(ch.Data), fp
+	}
+	c.rideInterrupted()
+}
+
+// rideInterrupted tells the rider pass that its image's transform stopped
+// parsing before the verdict was final for a reason of its own (it passes
+// the image, or met an error of its caller's or metadata it cannot
+// handle): a verdict made now may not be the classifier's over the file
+// (Reader.Interrupted).
+func (c *Classifier) rideInterrupted() {
+	if !c.done {
+		c.interrupted = true
 	}
 	c.rideStop()
 }

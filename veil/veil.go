@@ -216,7 +216,11 @@ func (r *Reader) Judge() error {
 			return err
 		}
 		r.heldErr = err
-		if err != io.EOF {
+		if r.s.err != nil || r.s.stop != nil {
+			// Not the image's parse error: the caller's Decide or
+			// Record failed, or metadata cannot be encrypted.
+			r.cls.rideInterrupted()
+		} else if err != io.EOF {
 			r.cls.rider.err = err
 		}
 		break
@@ -238,6 +242,14 @@ func (r *Reader) Verdict() Verdict {
 
 // Judged reports whether the verdict is final.
 func (r *Reader) Judged() bool { return r.judged || r.cls.Done() }
+
+// Interrupted reports whether the transform stopped judging before the
+// verdict was final for a reason of its own rather than the file's: its
+// Options.Decide passed the primary image or failed, its Options.Record
+// failed, or it met metadata it cannot encrypt (with StopAtError). Its
+// verdict is then not the classifier's over the file; a caller that needs
+// that one classifies the file with a Classifier of its own.
+func (r *Reader) Interrupted() bool { return r.cls.interrupted }
 
 // Fingerprints returns the primary image's fingerprints under every key of
 // the ring of Options.Classify, once the first chunk was read (see

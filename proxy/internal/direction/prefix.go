@@ -26,7 +26,10 @@ const MaxHeld = 8 << 20
 // (the primary image transformed with the current key, unknown to the
 // ledger), and Reader goes on with it when the decision is that one. Its
 // output is held back too, and the ledger records it asks for are kept
-// until then. It is not safe for concurrent use.
+// until then. When that transform stops for a reason of its own before
+// the verdict (a ledger failure, metadata it cannot encrypt), a classifier
+// of its own judges the held bytes, so that the verdict is always the
+// classifier's over the body. It is not safe for concurrent use.
 type Prefix struct {
 	ring   *keystream.Keyring
 	held   []byte
@@ -46,6 +49,11 @@ type Prefix struct {
 	record  func(veil.Fingerprint) error
 	queued  []veil.Fingerprint
 	adopted bool
+
+	// cls classifies the held bytes on its own once the transform was
+	// interrupted (veil.Reader.Interrupted): its verdict is then not the
+	// classifier's over the body.
+	cls *veil.Classifier
 
 	// known, when set, asks the ledger about the primary image's
 	// fingerprints as soon as the classifier has them; byLedger is set
@@ -131,9 +139,9 @@ func (p *Prefix) Write(b []byte) (int, error) {
 			n = min(n, ledgerStep)
 		}
 		p.feed.buf = append(p.feed.buf, b[:n]...)
+		p.judge(b[:n])
 		b = b[n:]
-		p.judge()
-		if fps := p.vr.Fingerprints(); p.known != nil && fps != nil {
+		if fps := p.fingerprints(); p.known != nil && fps != nil {
 			p.byLedger = p.known(fps)
 			p.known = nil
 		}
@@ -142,19 +150,44 @@ func (p *Prefix) Write(b []byte) (int, error) {
 	return written, nil
 }
 
-// judge runs the transform over the input fed so far, until the verdict
-// is final or the input runs out.
-func (p *Prefix) judge() {
+// judge runs the transform over the input fed so far, b the last of it,
+// until the verdict is final or the input runs out. Once the transform is
+// interrupted, a classifier of its own judges the held bytes instead.
+func (p *Prefix) judge(b []byte) {
+	if p.cls != nil {
+		p.cls.Write(b)
+		return
+	}
 	if err := p.vr.Judge(); err != nil && !errors.Is(err, jpegbits.ErrInputPending) {
 		panic("direction: a judging Reader failed: " + err.Error()) // Judge returns no other error
 	}
+	if p.vr.Interrupted() {
+		p.cls = veil.NewClassifier(p.ring)
+		p.cls.Write(p.held)
+	}
+}
+
+// fingerprints are the primary image's fingerprints, once known.
+func (p *Prefix) fingerprints() []veil.KeyFingerprint {
+	if p.cls != nil {
+		return p.cls.Fingerprints()
+	}
+	return p.vr.Fingerprints()
+}
+
+// judged reports whether the verdict is final.
+func (p *Prefix) judged() bool {
+	if p.cls != nil {
+		return p.cls.Done()
+	}
+	return p.vr != nil && p.vr.Judged()
 }
 
 // Decided reports whether the verdict is final: the ledger knows the
 // image, the classifier is done, the limit is reached, or Close was
 // called.
 func (p *Prefix) Decided() bool {
-	return p.closed || p.byLedger || p.vr != nil && p.vr.Judged() || len(p.held) >= p.limit
+	return p.closed || p.byLedger || p.judged() || len(p.held) >= p.limit
 }
 
 // Verdict closes the prefix (the body ended, or it is decided) and returns
@@ -168,18 +201,22 @@ func (p *Prefix) Verdict() veil.Verdict {
 		p.start()
 	}
 	if p.byLedger {
-		p.v = veil.Verdict{Class: veil.Unsure, Reason: "known to the ledger", Fingerprints: p.vr.Fingerprints()}
+		p.v = veil.Verdict{Class: veil.Unsure, Reason: "known to the ledger", Fingerprints: p.fingerprints()}
 		return p.v
 	}
-	judged := p.vr.Judged()
+	judged := p.judged()
 	limited := !judged && len(p.held) >= p.limit
 	if !judged && !limited {
 		// The body ended before the verdict: judge all of it.
 		p.cut = true
 		p.feed.eof = true
-		p.judge()
+		p.judge(nil)
 	}
-	p.v = p.vr.Verdict()
+	if p.cls != nil {
+		p.v = p.cls.Close()
+	} else {
+		p.v = p.vr.Verdict()
+	}
 	if limited && p.v.Class == veil.Unsure {
 		p.v.Reason = fmt.Sprintf("the first scan starts after the first %d MiB, more than the proxy holds back", p.limit>>20)
 	}
@@ -243,7 +280,7 @@ func (p *Prefix) adoptable(dec Decision) bool {
 	// A transform that met the end of the held bytes reads no more, so
 	// the caller's whole body would never be read through its tees: a
 	// new transform reads it.
-	return s != nil && p.vr != nil && !p.feed.ended && !p.byLedger && dec.Way == s.Way && dec.Transform && !dec.Known && dec.Key.ID() == s.Key.ID()
+	return s != nil && p.vr != nil && p.cls == nil && !p.feed.ended && !p.byLedger && dec.Way == s.Way && dec.Transform && !dec.Known && dec.Key.ID() == s.Key.ID()
 }
 
 // flush makes the ledger records the speculative transform asked for, in
