@@ -131,3 +131,32 @@ func transformBytes(t *testing.T, key *keystream.Key, data []byte) []byte {
 	}
 	return out
 }
+
+// TestJudgingReaderInterrupted: a judging Reader whose Decide fails or
+// passes the primary image, or whose Record fails, before the verdict is
+// final says it was interrupted; one that judges to the end does not.
+func TestJudgingReaderInterrupted(t *testing.T) {
+	a, _ := classifyKeys(t, keystream.ModeExtended)
+	ring := mustRing(t, a)
+	photo := readCorpus(t, "photos/phone-12mp-q92.jpg")
+	fail := errors.New("ledger down")
+	for _, tc := range []struct {
+		name string
+		opts Options
+		want bool
+	}{
+		{"plain", Options{}, false},
+		{"Decide fails", Options{Decide: func(Fingerprint) (bool, error) { return false, fail }}, true},
+		{"Decide passes", Options{Decide: func(Fingerprint) (bool, error) { return false, nil }}, true},
+		{"Record fails", Options{Record: func(Fingerprint) error { return fail }}, true},
+	} {
+		tc.opts.Classify = ring
+		r := NewReader(a, bytes.NewReader(photo), tc.opts)
+		if err := r.Judge(); err != nil {
+			t.Fatal(err)
+		}
+		if got := r.Interrupted(); got != tc.want {
+			t.Errorf("%s: Interrupted %v, want %v (verdict %v)", tc.name, got, tc.want, r.Verdict())
+		}
+	}
+}
