@@ -132,8 +132,8 @@ type Classifier struct {
 	// final.
 	rider       *classifyPass
 	interrupted bool
-	done    bool
-	scratch []byte // the transformers' output, discarded
+	done        bool
+	scratch     []byte // the transformers' output, discarded
 	// checked counts the checkpoints passed.
 	checked int
 	v       Verdict
