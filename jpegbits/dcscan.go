@@ -244,14 +244,12 @@ func (s *DCScan) Diff(b *DCBlock, limit int64, xor []byte) (int32, bool) {
 	return Extend(w<<(b.Bit&7)>>(32-uint(b.Size)), uint(b.Size)), true
 }
 
-// Extend is T.81 F.2.2.1's EXTEND: the additional bits v of category t
-// as a signed difference.
+// Extend is T.81 F.2.2.1's EXTEND: the additional bits v (< 2^t) of
+// category t as a signed difference. It has no branches: the sign bit of
+// a ciphertext's difference is a coin toss, which a branch would
+// mispredict half the time. (For t = 0, v is 0 and the shift by t − 1
+// wraps to one of at least 32, which gives 0: the result is 0.)
 func Extend(v uint32, t uint) int32 {
-	if t == 0 {
-		return 0
-	}
-	if v < 1<<(t-1) {
-		return int32(v) - (1<<t - 1)
-	}
-	return int32(v)
+	negative := (v>>(t-1))&1 ^ 1
+	return int32(v) - int32(negative*(1<<t-1))
 }

@@ -155,14 +155,16 @@ func (a *dcAccum) add(s *jpegbits.DCScan, limit int64, xors [][]byte) {
 		first, shift, t := b.Bit>>3, b.Bit&7, uint(b.Size)
 		w0 := binary.BigEndian.Uint32(data[first : first+4 : first+4])
 		ci, idx := b.Component, b.Index
+		if b.Reset {
+			for h := range a.hyps {
+				clear(a.hyps[h].pred)
+			}
+		}
 		for h := range a.hyps {
 			hy := &a.hyps[h]
 			w := w0
 			if hy.xor != nil {
 				w ^= binary.BigEndian.Uint32(hy.xor[first : first+4 : first+4])
-			}
-			if b.Reset {
-				clear(hy.pred)
 			}
 			v := hy.pred[ci] + jpegbits.Extend(w<<shift>>(32-t), t)
 			hy.pred[ci] = v
@@ -230,9 +232,8 @@ func (a *dcAccum) stats(h int) dcStats {
 }
 
 func log2Abs(d int32) float64 {
-	if d < 0 {
-		d = -d
-	}
+	m := d >> 31 // the sign of a difference under a wrong key is a coin toss: no branch
+	d = d ^ m - m
 	if int(d) < len(log2Table) {
 		return log2Table[d]
 	}
