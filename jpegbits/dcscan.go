@@ -3,8 +3,6 @@ package jpegbits
 import (
 	"encoding/binary"
 	"errors"
-	"slices"
-	"sort"
 )
 
 // DCScan holds the DC differences of a prefix of an image's first scan, as
@@ -16,13 +14,13 @@ import (
 //
 // It reads a sequential scan (T.81 F.2.2) or a progressive DC first scan
 // (G.1.2.1): Transformer.DCScan lays out the scan's blocks from its
-// headers, Add
-// gathers the scan's data from the chunks the transformer hands out, and
-// Place puts the transformer's DC elements on the block grid.
+// headers, Add gathers the scan's data from the chunks the transformer
+// hands out, and a DCCursor (or Place, which keeps them) puts the
+// transformer's DC elements on the block grid.
 type DCScan struct {
 	// Components are the scan's components, in scan header order.
 	Components []DCComponent
-	// Blocks are the blocks placed so far, in coding order.
+	// Blocks are the blocks placed so far (Place), in coding order.
 	Blocks []DCBlock
 	// Progressive reports a DC first scan of a progressive frame.
 	Progressive bool
@@ -35,10 +33,56 @@ type DCScan struct {
 	ri          int // MCUs per restart interval
 	mcusX       int // MCUs per MCU row
 	interleaved bool
-	// Where Place goes on: the next block's unit of the MCU, the MCU's
-	// index in its restart interval, and its column and row.
+	// place is where Place goes on.
+	place DCCursor
+}
+
+// A DCCursor walks a scan's block grid in coding order (T.81 A.2),
+// turning DC elements into blocks without keeping them.
+type DCCursor struct {
+	s *DCScan
+	// The next block's unit of the MCU, the MCU's index in its restart
+	// interval, and its column and row.
 	k, inRI int
 	mx, my  int32
+}
+
+// Cursor returns a cursor at the scan's first block.
+func (s *DCScan) Cursor() DCCursor { return DCCursor{s: s} }
+
+// Next returns the block of e, the element of the cursor's block, and
+// moves the cursor to the next block.
+func (c *DCCursor) Next(e DCElement) DCBlock {
+	s := c.s
+	u := &s.units[c.k]
+	x, y := c.mx, c.my
+	if s.interleaved {
+		x, y = c.mx*u.h+u.dx, c.my*u.v+u.dy
+	}
+	b := DCBlock{
+		Component: u.comp, Reset: c.inRI == 0 && c.k == 0, Size: e.Size,
+		X: x, Y: y, Bit: e.Bit, End: e.End,
+		Index: y*u.width + x, Boundary: y > 0 && u.dy == 0,
+	}
+	if c.k++; c.k < len(s.units) {
+		return b
+	}
+	c.k = 0
+	if c.inRI++; c.inRI == s.ri {
+		c.inRI = 0
+	}
+	if c.mx++; int(c.mx) == s.mcusX {
+		c.mx, c.my = 0, c.my+1
+	}
+	return b
+}
+
+// BlockAt returns the block of e, the element of block i in coding order.
+func (s *DCScan) BlockAt(i int, e DCElement) DCBlock {
+	nu := len(s.units)
+	m := i / nu
+	c := DCCursor{s: s, k: i % nu, inRI: m % s.ri, mx: int32(m % s.mcusX), my: int32(m / s.mcusX)}
+	return c.Next(e)
 }
 
 // dcUnit is one block of an MCU: its scan component and place.
@@ -189,38 +233,14 @@ func growPadded(b []byte, n int) []byte {
 }
 
 // Place puts the DC elements past those placed before that end within the
-// first limit data bytes on the block grid, in coding order (T.81 A.2);
+// first limit data bytes on the block grid (Blocks), in coding order;
 // elems must start with the ones placed before.
 func (s *DCScan) Place(elems []DCElement, limit int64) {
-	n := sort.Search(len(elems), func(i int) bool { return int64(elems[i].End) > limit*8 })
-	if n <= len(s.Blocks) {
-		return
+	if s.place.s == nil {
+		s.place = s.Cursor()
 	}
-	if n > cap(s.Blocks) {
-		s.Blocks = slices.Grow(s.Blocks, max(n, 2*cap(s.Blocks))-len(s.Blocks))
-	}
-	for i := len(s.Blocks); i < n; i++ {
-		e := &elems[i]
-		u := &s.units[s.k]
-		x, y := s.mx, s.my
-		if s.interleaved {
-			x, y = s.mx*u.h+u.dx, s.my*u.v+u.dy
-		}
-		s.Blocks = append(s.Blocks, DCBlock{
-			Component: u.comp, Reset: s.inRI == 0 && s.k == 0, Size: e.Size,
-			X: x, Y: y, Bit: e.Bit, End: e.End,
-			Index: y*u.width + x, Boundary: y > 0 && u.dy == 0,
-		})
-		if s.k++; s.k < len(s.units) {
-			continue
-		}
-		s.k = 0
-		if s.inRI++; s.inRI == s.ri {
-			s.inRI = 0
-		}
-		if s.mx++; int(s.mx) == s.mcusX {
-			s.mx, s.my = 0, s.my+1
-		}
+	for i := len(s.Blocks); i < len(elems) && int64(elems[i].End) <= limit*8; i++ {
+		s.Blocks = append(s.Blocks, s.place.Next(elems[i]))
 	}
 }
 

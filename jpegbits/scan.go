@@ -70,6 +70,11 @@ type scanState struct {
 
 type seqBlock struct{ dc, ac *huffman }
 
+// steadyScanSize is the scan data a transformer reading a large file holds:
+// a full read buffer and the data the chunk walk has not passed yet,
+// which lags the parser by about lookahead.
+const steadyScanSize = 2*readSize + 2*lookahead
+
 // dataPad is the number of zero bytes kept readable past the scan data in
 // d, cm, xm and dm: the bit readers read up to 16 bytes past the byte of
 // their position (and storeC writes 8), which may stand up to 31 bits past
@@ -107,7 +112,7 @@ func (t *Transformer) startScan(h *scanHeader) {
 		// only saves memory, and the time to clear it.
 		n := len(t.buf) - int(t.cur-t.bufOff)
 		if len(t.buf) == cap(t.buf) {
-			n = cap(t.buf) + 2*lookahead
+			n = steadyScanSize
 		}
 		s.grow(n)
 	}
@@ -138,7 +143,10 @@ func (s *scanState) grow(n int) {
 	} else {
 		size := keep + n + dataPad
 		if s.d != nil {
-			size = max(2*len(s.d), size, 4*readSize)
+			// Double, but not past what a full read buffer needs
+			// (startScan) unless more is needed: a transform fed in
+			// small pieces at first keeps the size a full one has.
+			size = max(size, min(max(2*len(s.d), 4*readSize), steadyScanSize+dataPad))
 		}
 		for _, m := range []*[]byte{&s.d, &s.cm, &s.xm, &s.dm} {
 			nm := make([]byte, size)

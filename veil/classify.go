@@ -417,15 +417,14 @@ func (c *Classifier) measure(chunks int, v *Verdict) bool {
 			v.Reason = "no DC scan"
 			return false
 		}
-		scan, limit := p.scan, p.usable(chunks)
-		p.place(limit)
+		scan, elems := p.scan, usable(p.t.DCElements(), p.usable(chunks))
 		v.ScanBytes = p.fileBytes(chunks)
-		if chunks >= 0 && boundaryRows(scan, limit) < ClassifyMinRows {
+		if chunks >= 0 && boundaryRows(scan, elems) < ClassifyMinRows {
 			// No key can reach ClassifyMinRows yet: read on.
 			v.Reason = "too few block rows"
 			return false
 		}
-		p.stat.add(scan, limit, p.xors)
+		p.stat.add(scan, elems, p.xors)
 		x := p.stat.stats(0)
 		v.Pairs, anisoX = x.pairs, x.aniso()
 		if x.rowsWithPairs() < ClassifyMinRows {

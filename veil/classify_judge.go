@@ -142,14 +142,6 @@ func (j *judge) chunk(c jpegbits.Chunk, own []byte) {
 	}
 }
 
-// place puts the DC elements the transformer recorded so far that end
-// within the first limit data bytes on the scan's block grid.
-func (j *judge) place(limit int64) {
-	if j.scan != nil {
-		j.scan.Place(j.t.DCElements(), limit)
-	}
-}
-
 // release drops the buffers once the verdict is final.
 func (j *judge) release() {
 	j.t.StopDC()

@@ -18,22 +18,21 @@ type dcStats struct {
 	rowN   []int
 }
 
-// usableBlocks returns the blocks of s that end within the first limit
-// data bytes.
-func usableBlocks(s *jpegbits.DCScan, limit int64) []jpegbits.DCBlock {
-	n := sort.Search(len(s.Blocks), func(i int) bool { return int64(s.Blocks[i].End) > limit*8 })
-	return s.Blocks[:n]
+// usable returns the elements that end within the first limit data
+// bytes.
+func usable(elems []jpegbits.DCElement, limit int64) []jpegbits.DCElement {
+	n := sort.Search(len(elems), func(i int) bool { return int64(elems[i].End) > limit*8 })
+	return elems[:n]
 }
 
-// boundaryRows bounds rowsWithPairs from the blocks within the first limit
-// data bytes: a component whose last such block is in row y has at most
-// y/RowsPerMCU rows of boundary pairs. The blocks of an MCU hold every
-// component, so the last few blocks show each component's last row.
-func boundaryRows(s *jpegbits.DCScan, limit int64) int {
-	blocks := usableBlocks(s, limit)
+// boundaryRows bounds rowsWithPairs from the blocks of elems: a component
+// whose last block is in row y has at most y/RowsPerMCU rows of boundary
+// pairs. The blocks of an MCU hold every component, so the last few
+// blocks show each component's last row.
+func boundaryRows(s *jpegbits.DCScan, elems []jpegbits.DCElement) int {
 	last := make([]int32, len(s.Components))
-	for i := len(blocks) - 1; i >= 0 && i >= len(blocks)-16; i-- {
-		b := &blocks[i]
+	for i := len(elems) - 1; i >= 0 && i >= len(elems)-16; i-- {
+		b := s.BlockAt(i, elems[i])
 		last[b.Component] = max(last[b.Component], b.Y)
 	}
 	n := 0
@@ -105,6 +104,7 @@ func (d *dcStats) compare(y *dcStats) (margin, z float64, rows int) {
 // them, so two hypotheses that agree on a row have equal sums for it.
 type dcAccum struct {
 	next int // the next block of the scan to add
+	cur  jpegbits.DCCursor
 	hyps []dcHyp
 	// width is each component's grid width.
 	width []int32
@@ -127,10 +127,11 @@ type dcHyp struct {
 	rowN   [][]int
 }
 
-// add adds the blocks of s that end within the first limit data bytes and
-// were not added before, for the data as it is (hypothesis 0) and with
-// each of xors applied (hypothesis 1+i). xors must cover limit bytes.
-func (a *dcAccum) add(s *jpegbits.DCScan, limit int64, xors [][]byte) {
+// add adds the blocks of elems, the DC elements of s that end within the
+// first limit data bytes, not added before, for the data as it is
+// (hypothesis 0) and with each of xors applied (hypothesis 1+i). xors
+// must cover limit bytes.
+func (a *dcAccum) add(s *jpegbits.DCScan, elems []jpegbits.DCElement, xors [][]byte) {
 	if a.hyps == nil {
 		n := len(s.Components)
 		a.hyps = make([]dcHyp, 1+len(xors))
@@ -140,21 +141,20 @@ func (a *dcAccum) add(s *jpegbits.DCScan, limit int64, xors [][]byte) {
 		for _, c := range s.Components {
 			a.width = append(a.width, int32(c.Width))
 		}
+		a.cur = s.Cursor()
 	}
 	for i, x := range xors {
 		a.hyps[1+i].xor = x
 	}
-	blocks := usableBlocks(s, limit)
-	if a.next >= len(blocks) {
-		return
-	}
-	a.reserve(s, blocks[a.next:])
 	data := s.Data()
-	for ; a.next < len(blocks); a.next++ {
-		b := &blocks[a.next]
+	for ; a.next < len(elems); a.next++ {
+		b := a.cur.Next(elems[a.next])
 		first, shift, t := b.Bit>>3, b.Bit&7, uint(b.Size)
 		w0 := binary.BigEndian.Uint32(data[first : first+4 : first+4])
 		ci, idx := b.Component, b.Index
+		if int(idx) >= len(a.hyps[0].grids[ci]) || int(b.Y) >= len(a.hyps[0].rowN[ci]) {
+			a.grow(ci, idx, b.Y)
+		}
 		if b.Reset {
 			for h := range a.hyps {
 				clear(a.hyps[h].pred)
@@ -185,30 +185,18 @@ func (a *dcAccum) add(s *jpegbits.DCScan, limit int64, xors [][]byte) {
 	}
 }
 
-// reserve makes every hypothesis's grids and row sums large enough for
-// blocks, once, rather than block by block.
-func (a *dcAccum) reserve(s *jpegbits.DCScan, blocks []jpegbits.DCBlock) {
-	n := len(s.Components)
-	var top, rows [4]int // T.81 B.2.3: at most 4 components in a scan
-	for i := range n {
-		top[i], rows[i] = -1, -1
-	}
-	for j := range blocks {
-		b := &blocks[j]
-		top[b.Component] = max(top[b.Component], int(b.Index))
-		rows[b.Component] = max(rows[b.Component], int(b.Y))
-	}
+// grow makes every hypothesis's grid of component ci hold index idx and
+// its row sums row y, doubling them.
+func (a *dcAccum) grow(ci uint8, idx, y int32) {
 	for h := range a.hyps {
 		hy := &a.hyps[h]
-		for i := range n {
-			if g := hy.grids[i]; top[i] >= len(g) {
-				hy.grids[i] = append(g, make([]int32, max(top[i]+1-len(g), len(g)))...)
-			}
-			if rows[i] >= len(hy.rowN[i]) {
-				k := max(rows[i]+1-len(hy.rowN[i]), len(hy.rowN[i]))
-				hy.rowSum[i] = append(hy.rowSum[i], make([]float64, k)...)
-				hy.rowN[i] = append(hy.rowN[i], make([]int, k)...)
-			}
+		if g := hy.grids[ci]; int(idx) >= len(g) {
+			hy.grids[ci] = append(g, make([]int32, max(int(idx)+1-len(g), len(g)))...)
+		}
+		if r := hy.rowN[ci]; int(y) >= len(r) {
+			k := max(int(y)+1-len(r), len(r))
+			hy.rowSum[ci] = append(hy.rowSum[ci], make([]float64, k)...)
+			hy.rowN[ci] = append(r, make([]int, k)...)
 		}
 	}
 }
