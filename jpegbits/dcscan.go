@@ -53,28 +53,37 @@ func (s *DCScan) Cursor() DCCursor { return DCCursor{s: s} }
 // Next returns the block of e, the element of the cursor's block, and
 // moves the cursor to the next block.
 func (c *DCCursor) Next(e DCElement) DCBlock {
+	var b [1]DCBlock
+	c.Append(b[:0], []DCElement{e})
+	return b[0]
+}
+
+// Append appends the blocks of elems, the elements of the cursor's block
+// and those after it, to dst, and moves the cursor past them.
+func (c *DCCursor) Append(dst []DCBlock, elems []DCElement) []DCBlock {
 	s := c.s
-	u := &s.units[c.k]
-	x, y := c.mx, c.my
-	if s.interleaved {
-		x, y = c.mx*u.h+u.dx, c.my*u.v+u.dy
+	for i := range elems {
+		e := &elems[i]
+		u := &s.units[c.k]
+		// A one-component scan's unit has h = v = 1 and no offsets.
+		x, y := c.mx*u.h+u.dx, c.my*u.v+u.dy
+		dst = append(dst, DCBlock{
+			Component: u.comp, Reset: c.inRI == 0 && c.k == 0, Size: e.Size,
+			X: x, Y: y, Bit: e.Bit, End: e.End,
+			Index: y*u.width + x, Boundary: y > 0 && u.dy == 0,
+		})
+		if c.k++; c.k < len(s.units) {
+			continue
+		}
+		c.k = 0
+		if c.inRI++; c.inRI == s.ri {
+			c.inRI = 0
+		}
+		if c.mx++; int(c.mx) == s.mcusX {
+			c.mx, c.my = 0, c.my+1
+		}
 	}
-	b := DCBlock{
-		Component: u.comp, Reset: c.inRI == 0 && c.k == 0, Size: e.Size,
-		X: x, Y: y, Bit: e.Bit, End: e.End,
-		Index: y*u.width + x, Boundary: y > 0 && u.dy == 0,
-	}
-	if c.k++; c.k < len(s.units) {
-		return b
-	}
-	c.k = 0
-	if c.inRI++; c.inRI == s.ri {
-		c.inRI = 0
-	}
-	if c.mx++; int(c.mx) == s.mcusX {
-		c.mx, c.my = 0, c.my+1
-	}
-	return b
+	return dst
 }
 
 // BlockAt returns the block of e, the element of block i in coding order.
@@ -239,9 +248,11 @@ func (s *DCScan) Place(elems []DCElement, limit int64) {
 	if s.place.s == nil {
 		s.place = s.Cursor()
 	}
-	for i := len(s.Blocks); i < len(elems) && int64(elems[i].End) <= limit*8; i++ {
-		s.Blocks = append(s.Blocks, s.place.Next(elems[i]))
+	n := len(s.Blocks)
+	for n < len(elems) && int64(elems[n].End) <= limit*8 {
+		n++
 	}
+	s.Blocks = s.place.Append(s.Blocks, elems[len(s.Blocks):n])
 }
 
 // Diff returns the DC difference of block b (T.81 F.2.2.1, EXTEND) with

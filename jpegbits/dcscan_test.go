@@ -132,7 +132,14 @@ func transformRecording(t *testing.T, file []byte, maxBlocks int) (*dcRecording,
 	if k.scan == nil {
 		t.Fatal("no scan")
 	}
-	k.scan.Place(tr.DCElements(), k.scan.Len())
+	elems := tr.DCElements()
+	k.scan.Place(elems, k.scan.Len())
+	cur := k.scan.Cursor()
+	for i, b := range k.scan.Blocks {
+		if k.scan.BlockAt(i, elems[i]) != b || cur.Next(elems[i]) != b {
+			t.Fatalf("block %d: BlockAt and a cursor disagree with Place", i)
+		}
+	}
 	return k, out
 }
 

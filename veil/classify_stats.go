@@ -103,9 +103,10 @@ func (d *dcStats) compare(y *dcStats) (margin, z float64, rows int) {
 // the pairs are added left to right, as a whole-image pass would add
 // them, so two hypotheses that agree on a row have equal sums for it.
 type dcAccum struct {
-	next int // the next block of the scan to add
-	cur  jpegbits.DCCursor
-	hyps []dcHyp
+	next  int // the next block of the scan to add
+	cur   jpegbits.DCCursor
+	batch []jpegbits.DCBlock
+	hyps  []dcHyp
 	// width is each component's grid width.
 	width []int32
 }
@@ -141,14 +142,26 @@ func (a *dcAccum) add(s *jpegbits.DCScan, elems []jpegbits.DCElement, xors [][]b
 		for _, c := range s.Components {
 			a.width = append(a.width, int32(c.Width))
 		}
-		a.cur = s.Cursor()
+		a.cur, a.batch = s.Cursor(), make([]jpegbits.DCBlock, 0, 256)
 	}
 	for i, x := range xors {
 		a.hyps[1+i].xor = x
 	}
 	data := s.Data()
-	for ; a.next < len(elems); a.next++ {
-		b := a.cur.Next(elems[a.next])
+	for a.next < len(elems) {
+		// Blocks a batch at a time: the cursor's loop stays tight, and
+		// no block list of the whole prefix is kept.
+		batch := elems[a.next:min(len(elems), a.next+cap(a.batch))]
+		a.batch = a.cur.Append(a.batch[:0], batch)
+		a.next += len(batch)
+		a.addBlocks(data, a.batch)
+	}
+}
+
+// addBlocks adds the blocks to every hypothesis.
+func (a *dcAccum) addBlocks(data []byte, blocks []jpegbits.DCBlock) {
+	for i := range blocks {
+		b := &blocks[i]
 		first, shift, t := b.Bit>>3, b.Bit&7, uint(b.Size)
 		w0 := binary.BigEndian.Uint32(data[first : first+4 : first+4])
 		ci, idx := b.Component, b.Index
