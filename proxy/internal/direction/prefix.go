@@ -54,6 +54,8 @@ type Prefix struct {
 	// interrupted (veil.Reader.Interrupted): its verdict is then not the
 	// classifier's over the body.
 	cls *veil.Classifier
+	// fed is how many of the held bytes were given to the judging.
+	fed int
 
 	// known, when set, asks the ledger about the primary image's
 	// fingerprints as soon as the classifier has them; byLedger is set
@@ -139,6 +141,7 @@ func (p *Prefix) Write(b []byte) (int, error) {
 			n = min(n, ledgerStep)
 		}
 		p.feed.buf = append(p.feed.buf, b[:n]...)
+		p.fed += n
 		p.judge(b[:n])
 		b = b[n:]
 		if fps := p.fingerprints(); p.known != nil && fps != nil {
@@ -163,7 +166,7 @@ func (p *Prefix) judge(b []byte) {
 	}
 	if p.vr.Interrupted() {
 		p.cls = veil.NewClassifier(p.ring)
-		p.cls.Write(p.held)
+		p.cls.Write(p.held[:p.fed])
 	}
 }
 

@@ -310,3 +310,34 @@ func TestSpeculationLedgerFailureIsNotAVerdict(t *testing.T) {
 		}
 	}
 }
+
+// TestInterruptedSpeculationVerdict: when the speculative transform is
+// interrupted (here its ledger lookup fails), the prefix's own classifier
+// is given each held byte once, however the body is cut into writes, and
+// reaches exactly the standalone verdict.
+func TestInterruptedSpeculationVerdict(t *testing.T) {
+	a := fixtureKey(t, 0)
+	r := ring(t, a)
+	photo := fakes.CorpusFile(t, "photos/phone-12mp-q92.jpg")
+	want, err := veil.Classify(r, bytes.NewReader(photo))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, write := range []int{1 << 20, 40000, 3000} {
+		d := &Decider{Ring: r, Ledger: &flakyLedger{Memory: ledger.NewMemory(), failAt: 2}}
+		p := NewPrefix(r, 0)
+		p.AskLedger(func([]veil.KeyFingerprint) bool { return false })
+		spec := d.Speculation(Upload)
+		p.Speculate(spec, spec.Options(ctx, d, veil.Options{StopAtError: true}))
+		for i := 0; i < len(photo) && !p.Decided(); i += write {
+			p.Write(photo[i:min(len(photo), i+write)])
+		}
+		if !p.vr.Interrupted() {
+			t.Fatalf("writes of %d: the speculative transform was not interrupted", write)
+		}
+		if got := p.Verdict(); got.String() != want.String() || got.Pairs != want.Pairs || got.ScanBytes != want.ScanBytes {
+			t.Errorf("writes of %d: verdict %v (%d pairs, %d scan bytes), alone %v (%d, %d)", write, got, got.Pairs, got.ScanBytes, want, want.Pairs, want.ScanBytes)
+		}
+	}
+}
