@@ -192,7 +192,7 @@ func (s *DCScan) Len() int64 { return int64(len(s.data)) }
 // Add appends the data bytes of c, the next chunk of the scan, as a
 // Transformer that records DC elements hands it to its Keystream.
 func (s *DCScan) Add(c Chunk) {
-	s.data = appendData(s.data, c, c.Data, 0xFF)
+	s.data = appendData(s.data, c, c.Data, nil, 0xFF)
 }
 
 // AppendXOR appends to xor, the data-space form of a keystream over the
@@ -200,34 +200,30 @@ func (s *DCScan) Add(c Chunk) {
 // each of them, in data order. xor then has one byte per data byte, as
 // Diff wants it.
 func AppendXOR(xor []byte, c Chunk, ks []byte) []byte {
-	return appendData(xor, c, ks, 0)
+	return appendData(xor, c, ks, c.Mask, 0)
 }
 
 // appendData appends, for each data byte of chunk c, the byte of src at
-// its file position (masked with c.Mask when src is a keystream), and ff
-// for the data bytes 0xFF coded as FF 00 between the runs. dst keeps
-// dataPad zero bytes readable past its length.
-func appendData(dst []byte, c Chunk, src []byte, ff byte) []byte {
+// its file position (ANDed with mask's when mask is set), and ff for the
+// data bytes 0xFF coded as FF 00 between the runs. dst keeps dataPad
+// bytes readable past its length; they are zero, since dst only grows.
+func appendData(dst []byte, c Chunk, src, mask []byte, ff byte) []byte {
 	dst = growPadded(dst, int(c.DataEnd))
 	for _, r := range c.Runs {
 		for int64(len(dst)) < r.Data {
 			dst = append(dst, ff)
 		}
-		part := src[r.File : r.File+r.Len]
-		if ff == 0 {
-			n := len(dst)
-			dst = append(dst, part...)
-			for i, m := range c.Mask[r.File : r.File+r.Len] {
+		n := len(dst)
+		dst = append(dst, src[r.File:r.File+r.Len]...)
+		if mask != nil {
+			for i, m := range mask[r.File : r.File+r.Len] {
 				dst[n+i] &= m
 			}
-			continue
 		}
-		dst = append(dst, part...)
 	}
 	for int64(len(dst)) < c.DataEnd {
 		dst = append(dst, ff)
 	}
-	clear(dst[len(dst):cap(dst)])
 	return dst
 }
 

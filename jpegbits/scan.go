@@ -143,10 +143,13 @@ func (s *scanState) grow(n int) {
 	} else {
 		size := keep + n + dataPad
 		if s.d != nil {
-			// Double, but not past what a full read buffer needs
-			// (startScan) unless more is needed: a transform fed in
-			// small pieces at first keeps the size a full one has.
-			size = max(size, min(max(2*len(s.d), 4*readSize), steadyScanSize+dataPad))
+			// Grow to what a full read buffer needs (startScan), so
+			// that a transform fed in small pieces at first keeps the
+			// size a full one has; past that, double.
+			size = max(size, steadyScanSize+dataPad)
+			if len(s.d) >= steadyScanSize {
+				size = max(size, 2*len(s.d))
+			}
 		}
 		for _, m := range []*[]byte{&s.d, &s.cm, &s.xm, &s.dm} {
 			nm := make([]byte, size)
@@ -302,14 +305,12 @@ func (t *Transformer) advanceScan() bool {
 		switch s.phase {
 		case inMCUs:
 			err = t.decodeMCUs()
-			if err == errPause {
+			if paused := err == errPause; paused || err == nil && s.phase == inMCUs {
 				t.finalize(int64(s.pos>>3) + s.dOff)
 				t.walk(-1)
-				continue
-			}
-			if err == nil && s.phase == inMCUs {
-				t.finalize(int64(s.pos>>3) + s.dOff)
-				t.walk(-1)
+				if paused {
+					continue
+				}
 				return true
 			}
 		case atIntervalEnd:

@@ -172,7 +172,7 @@ func newClassifier(ring *keystream.Keyring, rider *keystream.Key, t *jpegbits.Tr
 			c.passes = append(c.passes, c.rider)
 			continue
 		}
-		c.passes = append(c.passes, newClassifyPass(m, byMode[m]))
+		c.passes = append(c.passes, newClassifyPass(byMode[m]))
 	}
 	return c
 }
@@ -417,7 +417,7 @@ func (c *Classifier) measure(chunks int, v *Verdict) bool {
 			v.Reason = "no DC scan"
 			return false
 		}
-		scan, elems := p.scan, usable(p.t.DCElements(), p.usable(chunks))
+		scan, elems := p.scan, elemsWithin(p.t.DCElements(), p.usable(chunks))
 		v.ScanBytes = p.fileBytes(chunks)
 		if chunks >= 0 && boundaryRows(scan, elems) < ClassifyMinRows {
 			// No key can reach ClassifyMinRows yet: read on.

@@ -149,8 +149,8 @@ func (j *judge) release() {
 	j.stat = dcAccum{}
 }
 
-// classifyPass runs a transformer of its own over the input, for the keys
-// of one masking mode: the transformer's output is discarded.
+// classifyPass runs a transformer of its own over the input, for keys of
+// one masking mode: the transformer's output is discarded.
 type classifyPass struct {
 	*judge
 	feed  *feed
@@ -158,7 +158,7 @@ type classifyPass struct {
 	err   error
 }
 
-func newClassifyPass(mode keystream.Mode, keys []*keystream.Key) *classifyPass {
+func newClassifyPass(keys []*keystream.Key) *classifyPass {
 	p := &classifyPass{feed: &feed{}}
 	t := jpegbits.NewReader(p.feed, jpegbits.Options{Mode: Mode(keys[0]), Keystream: passKeystream{p}, StopAtError: true})
 	p.judge = newJudge(t, keys, "")

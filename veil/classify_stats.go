@@ -18,9 +18,9 @@ type dcStats struct {
 	rowN   []int
 }
 
-// usable returns the elements that end within the first limit data
+// elemsWithin returns the elements that end within the first limit data
 // bytes.
-func usable(elems []jpegbits.DCElement, limit int64) []jpegbits.DCElement {
+func elemsWithin(elems []jpegbits.DCElement, limit int64) []jpegbits.DCElement {
 	n := sort.Search(len(elems), func(i int) bool { return int64(elems[i].End) > limit*8 })
 	return elems[:n]
 }

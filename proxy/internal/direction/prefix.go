@@ -290,10 +290,9 @@ func (p *Prefix) adoptable(dec Decision) bool {
 // order, and lets it make the next ones itself.
 func (p *Prefix) flush() error {
 	for len(p.queued) > 0 {
-		if p.record != nil {
-			if err := p.record(p.queued[0]); err != nil {
-				return err
-			}
+		// Records are queued only when the options have a Record.
+		if err := p.record(p.queued[0]); err != nil {
+			return err
 		}
 		p.queued = p.queued[1:]
 	}
