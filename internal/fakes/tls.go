@@ -42,23 +42,12 @@ func CorpusFile(t testing.TB, rel string) []byte {
 // file.
 func NewTLSServer(t testing.TB, host string, h http.Handler) (*httptest.Server, string) {
 	t.Helper()
-	ca, err := certs.NewCA(certs.CAOptions{})
+	ca, iss := newServerCA(t)
+	leaf, err := iss.Certificate(host)
 	if err != nil {
 		t.Fatal(err)
 	}
-	leaf, err := ca.NewIssuer(certs.IssuerOptions{}).Certificate(host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewUnstartedServer(h)
-	srv.TLS = &tls.Config{Certificates: []tls.Certificate{*leaf}}
-	srv.StartTLS()
-	t.Cleanup(srv.Close)
-	caFile := filepath.Join(t.TempDir(), "upstream-ca.pem")
-	if err := os.WriteFile(caFile, ca.CertPEM(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return srv, caFile
+	return startTLS(t, h, ca, &tls.Config{Certificates: []tls.Certificate{*leaf}})
 }
 
 // NewMultiHostTLSServer starts an HTTPS server on 127.0.0.1 that presents,
@@ -66,15 +55,28 @@ func NewTLSServer(t testing.TB, host string, h http.Handler) (*httptest.Server, 
 // server and that CA's PEM file.
 func NewMultiHostTLSServer(t testing.TB, h http.Handler) (*httptest.Server, string) {
 	t.Helper()
+	ca, iss := newServerCA(t)
+	return startTLS(t, h, ca, &tls.Config{GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+		return iss.Certificate(hello.ServerName)
+	}})
+}
+
+// newServerCA makes the CA of a fake service and its issuer.
+func newServerCA(t testing.TB) (*certs.CA, *certs.Issuer) {
+	t.Helper()
 	ca, err := certs.NewCA(certs.CAOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	iss := ca.NewIssuer(certs.IssuerOptions{})
+	return ca, ca.NewIssuer(certs.IssuerOptions{})
+}
+
+// startTLS starts h over TLS with cfg, closed when the test ends, and
+// writes ca's certificate to a PEM file for the clients to trust.
+func startTLS(t testing.TB, h http.Handler, ca *certs.CA, cfg *tls.Config) (*httptest.Server, string) {
+	t.Helper()
 	srv := httptest.NewUnstartedServer(h)
-	srv.TLS = &tls.Config{GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
-		return iss.Certificate(hello.ServerName)
-	}}
+	srv.TLS = cfg
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	caFile := filepath.Join(t.TempDir(), "upstream-ca.pem")
