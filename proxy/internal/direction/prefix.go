@@ -54,8 +54,6 @@ type Prefix struct {
 	// interrupted (veil.Reader.Interrupted): its verdict is then not the
 	// classifier's over the body.
 	cls *veil.Classifier
-	// fed is how many of the held bytes were given to the judging.
-	fed int
 
 	// known, when set, asks the ledger about the primary image's
 	// fingerprints as soon as the classifier has them; byLedger is set
@@ -121,6 +119,7 @@ func (p *Prefix) start() {
 		}
 	}
 	opts.Classify = p.ring
+	p.feed.held = &p.held
 	p.vr = veil.NewReader(key, &p.feed, opts)
 }
 
@@ -140,8 +139,7 @@ func (p *Prefix) Write(b []byte) (int, error) {
 		if p.known != nil {
 			n = min(n, ledgerStep)
 		}
-		p.feed.buf = append(p.feed.buf, b[:n]...)
-		p.fed += n
+		p.feed.avail += n
 		p.judge(b[:n])
 		b = b[n:]
 		if fps := p.fingerprints(); p.known != nil && fps != nil {
@@ -149,7 +147,7 @@ func (p *Prefix) Write(b []byte) (int, error) {
 			p.known = nil
 		}
 	}
-	p.feed.buf = append(p.feed.buf, b...)
+	p.feed.avail = len(p.held) // for the transform, should it be gone on with
 	return written, nil
 }
 
@@ -166,7 +164,7 @@ func (p *Prefix) judge(b []byte) {
 	}
 	if p.vr.Interrupted() {
 		p.cls = veil.NewClassifier(p.ring)
-		p.cls.Write(p.held[:p.fed])
+		p.cls.Write(p.held[:p.feed.avail])
 	}
 }
 
@@ -300,21 +298,23 @@ func (p *Prefix) flush() error {
 	return nil
 }
 
-// specFeed is the speculative transform's source: the bytes written to
-// the prefix, then, once adopted, src past its first skip bytes.
+// specFeed is the speculative transform's source: the first avail of the
+// bytes the prefix holds, then, once adopted, src past its first skip
+// bytes.
 type specFeed struct {
-	buf  []byte
-	eof  bool
-	src  io.Reader
-	skip int64
+	held       *[]byte
+	off, avail int
+	eof        bool
+	src        io.Reader
+	skip       int64
 	// ended is set once the end of the held bytes was read.
 	ended bool
 }
 
 func (f *specFeed) Read(b []byte) (int, error) {
-	if len(f.buf) > 0 {
-		n := copy(b, f.buf)
-		f.buf = f.buf[n:]
+	if f.off < f.avail {
+		n := copy(b, (*f.held)[f.off:f.avail])
+		f.off += n
 		return n, nil
 	}
 	if f.src == nil {
