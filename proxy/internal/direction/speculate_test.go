@@ -341,3 +341,47 @@ func TestInterruptedSpeculationVerdict(t *testing.T) {
 		}
 	}
 }
+
+// TestPrefixJudgesAWriteThatReachesTheLimit: a body handed to the prefix
+// in writes as large as the limit (a resumable or chunked upload's chunk
+// of 8 MiB or more, as Stream.Commit writes it) is judged like one read
+// in small pieces: the write that fills the prefix still holds the start
+// of the first scan, and the verdict is the classifier's, not "the first
+// scan starts after the first 8 MiB". A ciphertext of ours re-uploaded in
+// such a chunk must not be encrypted a second time.
+func TestPrefixJudgesAWriteThatReachesTheLimit(t *testing.T) {
+	a := fixtureKey(t, 0)
+	r := ring(t, a)
+	photo, cipher := photoAndCipher(t, a)
+	tail := make([]byte, MaxHeld) // data after the image, such as a motion photo's video
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		body []byte
+	}{
+		{"plaintext", append(append([]byte(nil), photo...), tail...)},
+		{"our ciphertext", append(append([]byte(nil), cipher...), tail...)},
+	} {
+		want, err := veil.Classify(r, bytes.NewReader(tc.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, write := range []int{32 << 10, MaxHeld, len(tc.body)} {
+			d := &Decider{Ring: r, Ledger: ledger.NewMemory()}
+			p := NewPrefix(r, 0)
+			p.AskLedger(d.Knows(ctx))
+			spec := d.Speculation(Upload)
+			p.Speculate(spec, spec.Options(ctx, d, veil.Options{StopAtError: true}))
+			for i := 0; i < len(tc.body) && !p.Decided(); i += write {
+				p.Write(tc.body[i:min(len(tc.body), i+write)])
+			}
+			got := p.Verdict()
+			if got.Class != want.Class || got.Reason != want.Reason {
+				t.Errorf("%s, writes of %d: verdict %v, the classifier alone %v", tc.name, write, got, want)
+			}
+			if dec, err := d.Decide(ctx, Upload, got, ""); err == nil && want.Class == veil.Ciphertext && dec.Transform {
+				t.Errorf("%s, writes of %d: decided %v, the ciphertext would be encrypted again", tc.name, write, dec)
+			}
+		}
+	}
+}
