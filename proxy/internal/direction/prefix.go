@@ -55,6 +55,10 @@ type Prefix struct {
 	// classifier's over the body.
 	cls *veil.Classifier
 
+	// fed is how many of the held bytes were judged: given to the
+	// transform, and to cls once it judges instead.
+	fed int
+
 	// known, when set, asks the ledger about the primary image's
 	// fingerprints as soon as the classifier has them; byLedger is set
 	// when it knew one: the verdict needs no more of the body.
@@ -76,7 +80,8 @@ const ledgerStep = 8 << 10
 func (p *Prefix) AskLedger(known func([]veil.KeyFingerprint) bool) { p.known = known }
 
 // NewPrefix returns an empty Prefix that classifies with ring's keys and
-// holds at most limit bytes (MaxHeld when limit ≤ 0).
+// judges at most limit bytes (MaxHeld when limit ≤ 0): Fill holds no
+// more; Write holds what it is given and judges it up to the limit.
 func NewPrefix(ring *keystream.Keyring, limit int) *Prefix {
 	if limit <= 0 {
 		limit = MaxHeld
@@ -135,11 +140,14 @@ func (p *Prefix) Write(b []byte) (int, error) {
 	written := len(b)
 	p.held = append(p.held, b...)
 	for len(b) > 0 && !p.Decided() {
-		n := len(b)
+		// The limit counts the bytes judged, not those held: a write
+		// that reaches it is judged up to it, however large.
+		n := min(len(b), p.limit-p.fed)
 		if p.known != nil {
 			n = min(n, ledgerStep)
 		}
-		p.feed.avail += n
+		p.fed += n
+		p.feed.avail = p.fed
 		p.judge(b[:n])
 		b = b[n:]
 		if fps := p.fingerprints(); p.known != nil && fps != nil {
@@ -164,7 +172,7 @@ func (p *Prefix) judge(b []byte) {
 	}
 	if p.vr.Interrupted() {
 		p.cls = veil.NewClassifier(p.ring)
-		p.cls.Write(p.held[:p.feed.avail])
+		p.cls.Write(p.held[:p.fed])
 	}
 }
 
@@ -188,7 +196,7 @@ func (p *Prefix) judged() bool {
 // image, the classifier is done, the limit is reached, or Close was
 // called.
 func (p *Prefix) Decided() bool {
-	return p.closed || p.byLedger || p.judged() || len(p.held) >= p.limit
+	return p.closed || p.byLedger || p.judged() || p.fed >= p.limit
 }
 
 // Verdict closes the prefix (the body ended, or it is decided) and returns
@@ -206,7 +214,7 @@ func (p *Prefix) Verdict() veil.Verdict {
 		return p.v
 	}
 	judged := p.judged()
-	limited := !judged && len(p.held) >= p.limit
+	limited := !judged && p.fed >= p.limit
 	if !judged && !limited {
 		// The body ended before the verdict: judge all of it.
 		p.cut = true
