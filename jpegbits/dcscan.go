@@ -3,6 +3,7 @@ package jpegbits
 import (
 	"encoding/binary"
 	"errors"
+	"slices"
 )
 
 // DCScan holds the DC differences of a prefix of an image's first scan, as
@@ -59,30 +60,39 @@ func (c *DCCursor) Next(e DCElement) DCBlock {
 }
 
 // Append appends the blocks of elems, the elements of the cursor's block
-// and those after it, to dst, and moves the cursor past them.
+// and those after it, to dst, and moves the cursor past them. The
+// cursor's state stays in locals for the loop, and dst grows once.
 func (c *DCCursor) Append(dst []DCBlock, elems []DCElement) []DCBlock {
 	s := c.s
+	units, ri, mcusX := s.units, s.ri, int32(s.mcusX)
+	k, inRI, mx, my := c.k, c.inRI, c.mx, c.my
+	n := len(dst)
+	dst = slices.Grow(dst, len(elems))[:n+len(elems)]
+	out := dst[n:]
 	for i := range elems {
 		e := &elems[i]
-		u := &s.units[c.k]
+		u := &units[k]
 		// A one-component scan's unit has h = v = 1 and no offsets.
-		x, y := c.mx*u.h+u.dx, c.my*u.v+u.dy
-		dst = append(dst, DCBlock{
-			Component: u.comp, Reset: c.inRI == 0 && c.k == 0, Size: e.Size,
-			X: x, Y: y, Bit: e.Bit, End: e.End,
-			Index: y*u.width + x, Boundary: y > 0 && u.dy == 0,
-		})
-		if c.k++; c.k < len(s.units) {
+		x, y := mx*u.h+u.dx, my*u.v+u.dy
+		// Field by field: a composite literal is built on the stack from
+		// narrow stores and copied with wide loads, which the CPU cannot
+		// forward from those stores.
+		b := &out[i]
+		b.Component, b.Reset, b.Size = u.comp, inRI == 0 && k == 0, e.Size
+		b.X, b.Y, b.Bit, b.End = x, y, e.Bit, e.End
+		b.Index, b.Boundary = y*u.width+x, y > 0 && u.dy == 0
+		if k++; k < len(units) {
 			continue
 		}
-		c.k = 0
-		if c.inRI++; c.inRI == s.ri {
-			c.inRI = 0
+		k = 0
+		if inRI++; inRI == ri {
+			inRI = 0
 		}
-		if c.mx++; int(c.mx) == s.mcusX {
-			c.mx, c.my = 0, c.my+1
+		if mx++; mx == mcusX {
+			mx, my = 0, my+1
 		}
 	}
+	c.k, c.inRI, c.mx, c.my = k, inRI, mx, my
 	return dst
 }
 

@@ -107,17 +107,25 @@ type dcAccum struct {
 	cur   jpegbits.DCCursor
 	batch []jpegbits.DCBlock
 	hyps  []dcHyp
-	// width is each component's grid width.
-	width []int32
+	comps []dcGrid
+}
+
+// dcGrid is how one component's DC values are kept: only the block rows
+// of the current MCU row and the last one of the MCU row before it are
+// ever read (a block's left neighbour, and its upper neighbour across an
+// MCU row boundary), so each hypothesis keeps a ring of rows, a power of
+// two of them, at (Y & rowMask) × width + X.
+type dcGrid struct {
+	width, rowMask int32
 }
 
 // dcHyp is the running statistic of one hypothesis.
 type dcHyp struct {
 	xor  []byte // nil: the data as it is
-	pred []int32
-	// grids hold, per component, the DC values of its blocks so far, at
-	// DCBlock.Index.
-	grids [][]int32
+	pred [maxScanComponents]int32
+	// rings hold, per component, the DC values of its recent block rows
+	// (dcGrid).
+	rings [][]int32
 	sv    float64
 	sh    float64
 	pairs int
@@ -128,21 +136,16 @@ type dcHyp struct {
 	rowN   [][]int
 }
 
+// maxScanComponents is the most components a scan holds (T.81 B.2.3).
+const maxScanComponents = 4
+
 // add adds the blocks of elems, the DC elements of s that end within the
 // first limit data bytes, not added before, for the data as it is
 // (hypothesis 0) and with each of xors applied (hypothesis 1+i). xors
 // must cover limit bytes.
 func (a *dcAccum) add(s *jpegbits.DCScan, elems []jpegbits.DCElement, xors [][]byte) {
 	if a.hyps == nil {
-		n := len(s.Components)
-		a.hyps = make([]dcHyp, 1+len(xors))
-		for i := range a.hyps {
-			a.hyps[i] = dcHyp{pred: make([]int32, n), grids: make([][]int32, n), rowSum: make([][]float64, n), rowN: make([][]int, n)}
-		}
-		for _, c := range s.Components {
-			a.width = append(a.width, int32(c.Width))
-		}
-		a.cur, a.batch = s.Cursor(), make([]jpegbits.DCBlock, 0, 256)
+		a.init(s, len(xors))
 	}
 	for i, x := range xors {
 		a.hyps[1+i].xor = x
@@ -154,62 +157,101 @@ func (a *dcAccum) add(s *jpegbits.DCScan, elems []jpegbits.DCElement, xors [][]b
 		batch := elems[a.next:min(len(elems), a.next+cap(a.batch))]
 		a.batch = a.cur.Append(a.batch[:0], batch)
 		a.next += len(batch)
-		a.addBlocks(data, a.batch)
+		a.growRows(a.batch)
+		for h := range a.hyps {
+			a.hyps[h].addBlocks(data, a.batch, a.comps)
+		}
 	}
 }
 
-// addBlocks adds the blocks to every hypothesis.
-func (a *dcAccum) addBlocks(data []byte, blocks []jpegbits.DCBlock) {
+// init lays out the hypotheses' rings for the scan's components.
+func (a *dcAccum) init(s *jpegbits.DCScan, keys int) {
+	n := len(s.Components)
+	for _, c := range s.Components {
+		rows := int32(2)
+		for rows < int32(c.RowsPerMCU)+1 {
+			rows *= 2
+		}
+		a.comps = append(a.comps, dcGrid{width: int32(c.Width), rowMask: rows - 1})
+	}
+	a.hyps = make([]dcHyp, 1+keys)
+	for i := range a.hyps {
+		hy := &a.hyps[i]
+		hy.rings, hy.rowSum, hy.rowN = make([][]int32, n), make([][]float64, n), make([][]int, n)
+		for ci, g := range a.comps {
+			hy.rings[ci] = make([]int32, (g.rowMask+1)*g.width)
+		}
+	}
+	a.cur, a.batch = s.Cursor(), make([]jpegbits.DCBlock, 0, 256)
+}
+
+// addBlocks adds the blocks, in coding order, to the hypothesis. The
+// running sums stay in locals: each is a dependency chain from one block
+// to the next.
+func (hy *dcHyp) addBlocks(data []byte, blocks []jpegbits.DCBlock, comps []dcGrid) {
+	xor, pred := hy.xor, hy.pred
+	sv, sh, pairs, nh := hy.sv, hy.sh, hy.pairs, hy.nh
 	for i := range blocks {
 		b := &blocks[i]
-		first, shift, t := b.Bit>>3, b.Bit&7, uint(b.Size)
-		w0 := binary.BigEndian.Uint32(data[first : first+4 : first+4])
-		ci, idx := b.Component, b.Index
-		if int(idx) >= len(a.hyps[0].grids[ci]) || int(b.Y) >= len(a.hyps[0].rowN[ci]) {
-			a.grow(ci, idx, b.Y)
+		first := b.Bit >> 3
+		w := binary.BigEndian.Uint32(data[first : first+4 : first+4])
+		if xor != nil {
+			w ^= binary.BigEndian.Uint32(xor[first : first+4 : first+4])
 		}
 		if b.Reset {
-			for h := range a.hyps {
-				clear(a.hyps[h].pred)
-			}
+			pred = [maxScanComponents]int32{}
 		}
-		for h := range a.hyps {
-			hy := &a.hyps[h]
-			w := w0
-			if hy.xor != nil {
-				w ^= binary.BigEndian.Uint32(hy.xor[first : first+4 : first+4])
+		ci := b.Component & (maxScanComponents - 1)
+		v := pred[ci] + jpegbits.Extend(w<<(b.Bit&7)>>(32-uint(b.Size)), uint(b.Size))
+		pred[ci] = v
+		g, ring := comps[ci], hy.rings[ci]
+		at := (b.Y&g.rowMask)*g.width + b.X
+		ring[at] = v
+		if b.Boundary {
+			d := v - ring[((b.Y-1)&g.rowMask)*g.width+b.X]
+			l, ok := log2AbsTable(d)
+			if !ok {
+				l = log2AbsLarge(d)
 			}
-			v := hy.pred[ci] + jpegbits.Extend(w<<shift>>(32-t), t)
-			hy.pred[ci] = v
-			g := hy.grids[ci]
-			g[idx] = v
-			if b.Boundary {
-				l := log2Abs(v - g[idx-a.width[ci]])
-				hy.sv += l
-				hy.pairs++
-				hy.rowSum[ci][b.Y] += l
-				hy.rowN[ci][b.Y]++
+			sv += l
+			pairs++
+			hy.rowSum[ci][b.Y] += l
+			hy.rowN[ci][b.Y]++
+		}
+		if b.X > 0 {
+			d := v - ring[at-1]
+			l, ok := log2AbsTable(d)
+			if !ok {
+				l = log2AbsLarge(d)
 			}
-			if b.X > 0 {
-				hy.sh += log2Abs(v - g[idx-1])
-				hy.nh++
-			}
+			sh += l
+			nh++
 		}
 	}
+	hy.pred = pred
+	hy.sv, hy.sh, hy.pairs, hy.nh = sv, sh, pairs, nh
 }
 
-// grow makes every hypothesis's grid of component ci hold index idx and
-// its row sums row y, doubling them.
-func (a *dcAccum) grow(ci uint8, idx, y int32) {
-	for h := range a.hyps {
-		hy := &a.hyps[h]
-		if g := hy.grids[ci]; int(idx) >= len(g) {
-			hy.grids[ci] = append(g, make([]int32, max(int(idx)+1-len(g), len(g)))...)
+// growRows makes every hypothesis's row sums hold the rows of blocks,
+// doubling them. The blocks are in coding order, so each component's last
+// block is in its highest row.
+func (a *dcAccum) growRows(blocks []jpegbits.DCBlock) {
+	var seen [maxScanComponents]bool
+	found := 0
+	for i := len(blocks) - 1; i >= 0 && found < len(a.comps); i-- {
+		b := &blocks[i]
+		if seen[b.Component] {
+			continue
 		}
-		if r := hy.rowN[ci]; int(y) >= len(r) {
-			k := max(int(y)+1-len(r), len(r))
-			hy.rowSum[ci] = append(hy.rowSum[ci], make([]float64, k)...)
-			hy.rowN[ci] = append(r, make([]int, k)...)
+		seen[b.Component] = true
+		found++
+		for h := range a.hyps {
+			hy := &a.hyps[h]
+			if r := hy.rowN[b.Component]; int(b.Y) >= len(r) {
+				k := max(int(b.Y)+1-len(r), len(r))
+				hy.rowSum[b.Component] = append(hy.rowSum[b.Component], make([]float64, k)...)
+				hy.rowN[b.Component] = append(r, make([]int, k)...)
+			}
 		}
 	}
 }
@@ -232,14 +274,17 @@ func (a *dcAccum) stats(h int) dcStats {
 	return st
 }
 
-func log2Abs(d int32) float64 {
+// log2AbsTable returns log2(1 + |d|) from log2Table, and false when d is
+// past it (log2AbsLarge). It makes no call, so that it inlines.
+func log2AbsTable(d int32) (float64, bool) {
 	m := d >> 31 // the sign of a difference under a wrong key is a coin toss: no branch
-	d = d ^ m - m
-	if int(d) < len(log2Table) {
-		return log2Table[d]
+	if a := uint32(d ^ m - m); a < uint32(len(log2Table)) {
+		return log2Table[a], true
 	}
-	return math.Log2(1 + float64(d))
+	return 0, false
 }
+
+func log2AbsLarge(d int32) float64 { return math.Log2(1 + math.Abs(float64(d))) }
 
 // log2Table[d] is log2(1 + d), for the DC differences of 8-bit images
 // (at most 2040 in quantised units); it is read-only.
