@@ -46,7 +46,7 @@ var errPause = errors.New("jpegbits: pause for the chunk walk")
 // that scan its data runs (Chunk.Runs, Chunk.DataEnd). It must be called
 // before the first scan starts. StopDC ends the recording.
 func (t *Transformer) RecordDC(maxBlocks int) {
-	t.dc = &dcRecorder{max: maxBlocks, elems: make([]DCElement, 0, min(maxBlocks, 256)), pause: ChunkSize * 8}
+	t.dc = &dcRecorder{max: maxBlocks, pause: ChunkSize * 8}
 }
 
 // StopDC ends the recording RecordDC started; DCElements still returns
@@ -70,6 +70,13 @@ func (t *Transformer) DCElements() []DCElement {
 // maxRecordedBit bounds the bit positions recorded, which fit a uint32:
 // the classifier reads at most 64 KiB of scan data.
 const maxRecordedBit = 1<<32 - 1
+
+// start prepares the recording of a scan of the given number of blocks.
+func (r *dcRecorder) start(blocks int) {
+	// A chunk holds some hundreds of blocks, and the recording usually
+	// stops a few chunks in.
+	r.elems = make([]DCElement, 0, min(r.max, blocks, 2048))
+}
 
 // add records a block whose DC additional bits start at bit dcBit of d and
 // which ends at bit end (both relative to data index dOff).

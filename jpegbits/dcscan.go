@@ -187,7 +187,6 @@ func newDCScan(f *frame, h *scanHeader, ri int) (*DCScan, error) {
 	for i := range s.units {
 		s.units[i].width = int32(s.Components[s.units[i].comp].Width)
 	}
-	s.data = make([]byte, 0, 4096+dataPad)
 	return s, nil
 }
 

@@ -165,9 +165,7 @@ func (s *scanState) decodeDC(tab *huffman) error {
 //
 // Most MCUs take sequentialMCUFast, the same loop without limit checks;
 // this one serves the MCUs near a known end of the data (an RSTn marker or
-// the end of the scan), where the limit checks place the errors, and the
-// MCUs whose DC elements are recorded (RecordDC), which keeps the
-// recording out of the hot loop.
+// the end of the scan), where the limit checks place the errors.
 func (s *scanState) sequentialMCU() error {
 	d, cm, pos, limit := s.d, s.cm, s.pos, s.limit
 	acc := loadC(cm, pos)
@@ -284,7 +282,9 @@ func (s *scanState) sequentialMCUFast() error {
 	p := uint(7)
 	w := binary.BigEndian.Uint64(dw[:]) << pos
 	nb := 56 - pos
-	for _, b := range s.blocks[:s.nBlocks] {
+	starts := &s.starts
+	for bi, b := range s.blocks[:s.nBlocks] {
+		starts[bi] = pos
 		i := w >> (64 - lutBits)
 		w |= binary.BigEndian.Uint64(dw[p&mask:]) >> (nb & 63)
 		p += (63 - nb) >> 3
@@ -341,6 +341,27 @@ func (s *scanState) sequentialMCUFast() error {
 	}
 	s.pos = base*8 + pos
 	return nil
+}
+
+// recordFast records the DC elements of the MCU sequentialMCUFast labelled
+// from bit start (RecordDC), from where it found each block to start:
+// decoding the DC code there again keeps the recording out of the hot
+// loop.
+func (s *scanState) recordFast(start uint) {
+	base := start &^ 7
+	for bi, b := range s.blocks[:s.nBlocks] {
+		pos := base + s.starts[bi]
+		w := peek(s.d, pos)
+		e := b.dc.lut[w>>(64-lutBits)]
+		if e == 0 {
+			e = b.dc.decodeSlow(w) // a code sequentialMCUFast decoded
+		}
+		end := s.pos
+		if bi+1 < s.nBlocks {
+			end = base + s.starts[bi+1]
+		}
+		s.rec.add(s.dOff, pos+e.codeLen(), e.size(), end)
+	}
 }
 
 // consume moves sequentialMCUFast's bit reader past n bits of elements

@@ -51,12 +51,16 @@ type scanState struct {
 
 	// blocks lists the tables of each block of a sequential MCU, in order
 	// (T.81 A.2.3).
-	blocks  [10]seqBlock
+	blocks  seqBlocks
 	nBlocks int
 
 	// rec records the scan's DC elements and data runs (RecordDC), nil
 	// when it is not the first scan or nothing is recorded.
 	rec *dcRecorder
+	// starts are where sequentialMCUFast found each block of its MCU to
+	// start, relative to the MCU's first byte: the recording reads the
+	// DC elements back from them (recordFast).
+	starts [len(seqBlocks{})]uint
 
 	// The chunk walk assigns masks to file bytes: walkFile is the next file
 	// byte, walkData the next data index, walkFF whether the previous file
@@ -69,6 +73,9 @@ type scanState struct {
 }
 
 type seqBlock struct{ dc, ac *huffman }
+
+// seqBlocks are the blocks of a sequential MCU: at most 10 (T.81 B.2.3).
+type seqBlocks [10]seqBlock
 
 // steadyScanSize is the scan data a transformer reading a large file holds:
 // a full read buffer and the data the chunk walk has not passed yet,
@@ -102,6 +109,7 @@ func (t *Transformer) startScan(h *scanHeader) {
 	}
 	if t.dcScans++; t.dcScans == 1 && t.dc != nil && (h.kind == Sequential || h.kind == DCFirst) {
 		s.rec = t.dc
+		s.rec.start(h.mcus * h.blocksPerMCU)
 	}
 	if s.d == nil {
 		// When the input read so far did not fill the read buffer, it is
@@ -431,8 +439,11 @@ func (t *Transformer) decodeMCUs() error {
 		var err error
 		switch h.kind {
 		case Sequential:
-			if s.pos+seqMCUBits <= s.limit && int(s.pos>>3)+len(window{}) <= len(s.d) && !t.noFastPath && s.rec == nil {
-				err = s.sequentialMCUFast()
+			if s.pos+seqMCUBits <= s.limit && int(s.pos>>3)+len(window{}) <= len(s.d) && !t.noFastPath {
+				start := s.pos
+				if err = s.sequentialMCUFast(); err == nil && s.rec != nil {
+					s.recordFast(start)
+				}
 			} else {
 				err = s.sequentialMCU()
 			}

@@ -226,8 +226,9 @@ func (c *Classifier) rideSegment(seg []byte) {
 // its first chunk, ch, on: it is no longer parsed. The verdict is made on
 // what was read, with the fingerprints (the ledger may know the image).
 func (c *Classifier) rideSkipped(ch jpegbits.Chunk, fp *Fingerprint) {
-	if !c.done && c.rider.first == nil && c.rider.sos {
-		c.rider.first, c.rider.fusedFP = bytes.Clone(ch.Data), fp
+	if !c.done && !c.rider.firstSeen && c.rider.sos {
+		c.rider.keepFirst(ch.Data)
+		c.rider.fusedFP = fp
 	}
 	c.rideInterrupted()
 }

@@ -30,7 +30,7 @@ func (v Verdict) Fingerprint(keyID string) (Fingerprint, bool) {
 // the pass from the segments and the first chunk its probe kept, exactly
 // as image.Segment and image.Chunk do.
 func (j *judge) fingerprints() []KeyFingerprint {
-	if !j.sos || j.first == nil {
+	if !j.sos || !j.firstSeen {
 		return nil
 	}
 	first := j.first

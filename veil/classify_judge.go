@@ -25,10 +25,12 @@ type judge struct {
 	segs  [][]byte
 	sos   bool // the first SOS was seen
 	after bool // a segment after the first scan was seen
-	// first is the first chunk's bytes as they are, for the fingerprints;
+	// firstSeen says the first chunk was seen; first is its bytes as they
+	// are, for the fingerprints of the keys with chains of their own;
 	// fusedFP the fused key's fingerprint, as the image computed it.
-	first   []byte
-	fusedFP *Fingerprint
+	firstSeen bool
+	first     []byte
+	fusedFP   *Fingerprint
 	// scan gathers the data and places the DC elements (scanErr: the
 	// headers it could not read).
 	scan    *jpegbits.DCScan
@@ -118,8 +120,8 @@ func (j *judge) chunk(c jpegbits.Chunk, own []byte) {
 	if j.full() {
 		return
 	}
-	if j.first == nil {
-		j.first = bytes.Clone(c.Data)
+	if !j.firstSeen {
+		j.keepFirst(c.Data)
 	}
 	j.ecs += len(c.Data)
 	if j.scan != nil {
@@ -139,6 +141,19 @@ func (j *judge) chunk(c jpegbits.Chunk, own []byte) {
 	j.ends = append(j.ends, chunkEnd{data: c.DataEnd, file: j.ecs})
 	if j.full() {
 		j.t.StopDC()
+	}
+}
+
+// keepFirst keeps what the fingerprints need of the first chunk, data: a
+// copy, unless the image the judge rides along with computes the only
+// one.
+func (j *judge) keepFirst(data []byte) {
+	j.firstSeen = true
+	for _, ch := range j.chains {
+		if ch != nil {
+			j.first = bytes.Clone(data)
+			return
+		}
 	}
 }
 

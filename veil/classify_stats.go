@@ -114,26 +114,30 @@ type dcAccum struct {
 // of the current MCU row and the last one of the MCU row before it are
 // ever read (a block's left neighbour, and its upper neighbour across an
 // MCU row boundary), so each hypothesis keeps a ring of rows, a power of
-// two of them, at (Y & rowMask) × width + X.
+// two of them, at off + (Y & rowMask) × width + X of its ring.
 type dcGrid struct {
-	width, rowMask int32
+	off, width, rowMask int32
 }
 
 // dcHyp is the running statistic of one hypothesis.
 type dcHyp struct {
 	xor  []byte // nil: the data as it is
 	pred [maxScanComponents]int32
-	// rings hold, per component, the DC values of its recent block rows
+	// ring holds the DC values of every component's recent block rows
 	// (dcGrid).
-	rings [][]int32
+	ring  []int32
 	sv    float64
 	sh    float64
 	pairs int
 	nh    int
-	// rowSum and rowN are, per component and block row, the sums of the
-	// vertical pairs' logs and their counts.
-	rowSum [][]float64
-	rowN   [][]int
+	// rows are, per component and block row, the sum of the vertical
+	// pairs' logs and their count.
+	rows [maxScanComponents][]dcRow
+}
+
+type dcRow struct {
+	sum float64
+	n   int
 }
 
 // maxScanComponents is the most components a scan holds (T.81 B.2.3).
@@ -164,32 +168,42 @@ func (a *dcAccum) add(s *jpegbits.DCScan, elems []jpegbits.DCElement, xors [][]b
 	}
 }
 
-// init lays out the hypotheses' rings for the scan's components.
+// initialRows is how many block rows of each component the row sums
+// start with; they double past it.
+const initialRows = 64
+
+// init lays out the hypotheses' rings and row sums for the scan's
+// components, each kind in one allocation for all of them.
 func (a *dcAccum) init(s *jpegbits.DCScan, keys int) {
-	n := len(s.Components)
+	var ringLen, rowsLen int
 	for _, c := range s.Components {
 		rows := int32(2)
 		for rows < int32(c.RowsPerMCU)+1 {
 			rows *= 2
 		}
-		a.comps = append(a.comps, dcGrid{width: int32(c.Width), rowMask: rows - 1})
+		a.comps = append(a.comps, dcGrid{off: int32(ringLen), width: int32(c.Width), rowMask: rows - 1})
+		ringLen += int(rows) * c.Width
+		rowsLen += min(c.Height, initialRows)
 	}
 	a.hyps = make([]dcHyp, 1+keys)
+	rings, rows := make([]int32, len(a.hyps)*ringLen), make([]dcRow, len(a.hyps)*rowsLen)
 	for i := range a.hyps {
 		hy := &a.hyps[i]
-		hy.rings, hy.rowSum, hy.rowN = make([][]int32, n), make([][]float64, n), make([][]int, n)
-		for ci, g := range a.comps {
-			hy.rings[ci] = make([]int32, (g.rowMask+1)*g.width)
+		hy.ring, rings = rings[:ringLen:ringLen], rings[ringLen:]
+		for ci, c := range s.Components {
+			// Each window is capped: one that grows moves out.
+			n := min(c.Height, initialRows)
+			hy.rows[ci], rows = rows[:n:n], rows[n:]
 		}
 	}
-	a.cur, a.batch = s.Cursor(), make([]jpegbits.DCBlock, 0, 256)
+	a.cur, a.batch = s.Cursor(), make([]jpegbits.DCBlock, 0, 64)
 }
 
 // addBlocks adds the blocks, in coding order, to the hypothesis. The
 // running sums stay in locals: each is a dependency chain from one block
 // to the next.
 func (hy *dcHyp) addBlocks(data []byte, blocks []jpegbits.DCBlock, comps []dcGrid) {
-	xor, pred := hy.xor, hy.pred
+	xor, pred, ring := hy.xor, hy.pred, hy.ring
 	sv, sh, pairs, nh := hy.sv, hy.sh, hy.pairs, hy.nh
 	for i := range blocks {
 		b := &blocks[i]
@@ -204,19 +218,20 @@ func (hy *dcHyp) addBlocks(data []byte, blocks []jpegbits.DCBlock, comps []dcGri
 		ci := b.Component & (maxScanComponents - 1)
 		v := pred[ci] + jpegbits.Extend(w<<(b.Bit&7)>>(32-uint(b.Size)), uint(b.Size))
 		pred[ci] = v
-		g, ring := comps[ci], hy.rings[ci]
-		at := (b.Y&g.rowMask)*g.width + b.X
+		g := comps[ci]
+		at := g.off + (b.Y&g.rowMask)*g.width + b.X
 		ring[at] = v
 		if b.Boundary {
-			d := v - ring[((b.Y-1)&g.rowMask)*g.width+b.X]
+			d := v - ring[g.off+((b.Y-1)&g.rowMask)*g.width+b.X]
 			l, ok := log2AbsTable(d)
 			if !ok {
 				l = log2AbsLarge(d)
 			}
 			sv += l
 			pairs++
-			hy.rowSum[ci][b.Y] += l
-			hy.rowN[ci][b.Y]++
+			r := &hy.rows[ci][b.Y]
+			r.sum += l
+			r.n++
 		}
 		if b.X > 0 {
 			d := v - ring[at-1]
@@ -246,11 +261,9 @@ func (a *dcAccum) growRows(blocks []jpegbits.DCBlock) {
 		seen[b.Component] = true
 		found++
 		for h := range a.hyps {
-			hy := &a.hyps[h]
-			if r := hy.rowN[b.Component]; int(b.Y) >= len(r) {
-				k := max(int(b.Y)+1-len(r), len(r))
-				hy.rowSum[b.Component] = append(hy.rowSum[b.Component], make([]float64, k)...)
-				hy.rowN[b.Component] = append(r, make([]int, k)...)
+			rows := &a.hyps[h].rows[b.Component]
+			if n := len(*rows); int(b.Y) >= n {
+				*rows = append(*rows, make([]dcRow, max(int(b.Y)+1-n, n))...)
 			}
 		}
 	}
@@ -261,9 +274,16 @@ func (a *dcAccum) growRows(blocks []jpegbits.DCBlock) {
 func (a *dcAccum) stats(h int) dcStats {
 	hy := &a.hyps[h]
 	st := dcStats{pairs: hy.pairs}
-	for ci := range hy.rowSum {
-		st.rowSum = append(st.rowSum, hy.rowSum[ci]...)
-		st.rowN = append(st.rowN, hy.rowN[ci]...)
+	n := 0
+	for ci := range a.comps {
+		n += len(hy.rows[ci])
+	}
+	st.rowSum, st.rowN = make([]float64, 0, n), make([]int, 0, n)
+	for ci := range a.comps {
+		for _, r := range hy.rows[ci] {
+			st.rowSum = append(st.rowSum, r.sum)
+			st.rowN = append(st.rowN, r.n)
+		}
 	}
 	if hy.pairs > 0 {
 		st.v = hy.sv / float64(hy.pairs)

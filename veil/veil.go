@@ -200,7 +200,11 @@ func (r *Reader) Judge() error {
 		panic("veil: Judge on a Reader without Options.Classify")
 	}
 	for !r.judged && !r.cls.Done() {
-		r.held = slices.Grow(r.held, 16<<10)
+		if len(r.held) == cap(r.held) {
+			// The verdict usually comes within the first few KiB of the
+			// scan: start small, and double.
+			r.held = slices.Grow(r.held, max(len(r.held), 8<<10))
+		}
 		n, err := r.read(r.held[len(r.held):cap(r.held)])
 		r.held = r.held[:len(r.held)+n]
 		if perr := r.t.Err(); perr != nil && !r.cls.rider.ended {
