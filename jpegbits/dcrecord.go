@@ -75,7 +75,9 @@ const maxRecordedBit = 1<<32 - 1
 func (r *dcRecorder) start(blocks int) {
 	// A chunk holds some hundreds of blocks, and the recording usually
 	// stops a few chunks in.
-	r.elems = make([]DCElement, 0, min(r.max, blocks, 2048))
+	r.elems = make([]DCElement, 0, min(r.max, blocks, 1024))
+	// A run ends at every 0xFF data byte: 1 in 256 of random data.
+	r.runs = make([]DataRun, 0, 2*ChunkSize/256)
 }
 
 // add records a block whose DC additional bits start at bit dcBit of d and

@@ -162,7 +162,10 @@ func newDCScan(f *frame, h *scanHeader, ri int) (*DCScan, error) {
 	if h.kind != Sequential && h.kind != DCFirst {
 		return nil, ErrNoDCScan
 	}
-	s := &DCScan{Progressive: h.kind == DCFirst, ri: ri, interleaved: len(h.comps) > 1}
+	s := &DCScan{
+		Progressive: h.kind == DCFirst, ri: ri, interleaved: len(h.comps) > 1,
+		Components: make([]DCComponent, 0, len(h.comps)), units: make([]dcUnit, 0, h.blocksPerMCU),
+	}
 	if s.ri == 0 || s.ri > h.mcus {
 		s.ri = h.mcus
 	}

@@ -31,6 +31,9 @@ type judge struct {
 	firstSeen bool
 	first     []byte
 	fusedFP   *Fingerprint
+	// ownFingerprints says some key's fingerprint is the judge's to
+	// compute: it keeps the segments and first chunk for them.
+	ownFingerprints bool
 	// scan gathers the data and places the DC elements (scanErr: the
 	// headers it could not read).
 	scan    *jpegbits.DCScan
@@ -61,6 +64,7 @@ func newJudge(t *jpegbits.Transformer, keys []*keystream.Key, fused string) *jud
 		var ch *keystream.Chain
 		if k.ID() != fused {
 			ch = k.NewChain("image")
+			j.ownFingerprints = true
 		}
 		j.chains = append(j.chains, ch)
 	}
@@ -107,7 +111,9 @@ func (j *judge) segment(seg []byte) {
 			ch.AbsorbSegment(seg)
 		}
 	}
-	j.segs = append(j.segs, bytes.Clone(seg))
+	if j.ownFingerprints {
+		j.segs = append(j.segs, bytes.Clone(seg))
+	}
 	if seg[1] == 0xDA {
 		j.sos = true
 		j.scan, j.scanErr = j.t.DCScan()
@@ -149,11 +155,8 @@ func (j *judge) chunk(c jpegbits.Chunk, own []byte) {
 // one.
 func (j *judge) keepFirst(data []byte) {
 	j.firstSeen = true
-	for _, ch := range j.chains {
-		if ch != nil {
-			j.first = bytes.Clone(data)
-			return
-		}
+	if j.ownFingerprints {
+		j.first = bytes.Clone(data)
 	}
 }
 

@@ -176,6 +176,7 @@ const initialRows = 64
 // components, each kind in one allocation for all of them.
 func (a *dcAccum) init(s *jpegbits.DCScan, keys int) {
 	var ringLen, rowsLen int
+	a.comps = make([]dcGrid, 0, len(s.Components))
 	for _, c := range s.Components {
 		rows := int32(2)
 		for rows < int32(c.RowsPerMCU)+1 {
