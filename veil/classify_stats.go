@@ -162,8 +162,12 @@ func (a *dcAccum) add(s *jpegbits.DCScan, elems []jpegbits.DCElement, xors [][]b
 		a.batch = a.cur.Append(a.batch[:0], batch)
 		a.next += len(batch)
 		a.growRows(a.batch)
-		for h := range a.hyps {
-			a.hyps[h].addBlocks(data, a.batch, a.comps)
+		for h := 0; h < len(a.hyps); h += 2 {
+			var y *dcHyp
+			if h+1 < len(a.hyps) {
+				y = &a.hyps[h+1]
+			}
+			addBlocks(data, a.batch, a.comps, &a.hyps[h], y)
 		}
 	}
 }
@@ -200,52 +204,77 @@ func (a *dcAccum) init(s *jpegbits.DCScan, keys int) {
 	a.cur, a.batch = s.Cursor(), make([]jpegbits.DCBlock, 0, 64)
 }
 
-// addBlocks adds the blocks, in coding order, to the hypothesis. The
-// running sums stay in locals: each is a dependency chain from one block
-// to the next.
-func (hy *dcHyp) addBlocks(data []byte, blocks []jpegbits.DCBlock, comps []dcGrid) {
-	xor, pred, ring := hy.xor, hy.pred, hy.ring
-	sv, sh, pairs, nh := hy.sv, hy.sh, hy.pairs, hy.nh
+// addBlocks adds the blocks, in coding order, to the hypotheses x and y
+// (nil: none), in one pass: the two share the blocks' positions, and
+// their dependency chains (predictors, running sums) interleave. The
+// running sums stay in locals.
+func addBlocks(data []byte, blocks []jpegbits.DCBlock, comps []dcGrid, x, y *dcHyp) {
+	two := y != nil
+	if !two {
+		y = x // computes x twice over: its ring gets the same values, its sums are dropped
+	}
+	xx, px, rx := x.xor, x.pred, x.ring
+	xy, py, ry := y.xor, y.pred, y.ring
+	svx, shx, svy, shy := x.sv, x.sh, y.sv, y.sh
+	pairs, nh := x.pairs, x.nh
 	for i := range blocks {
 		b := &blocks[i]
 		first := b.Bit >> 3
 		w := binary.BigEndian.Uint32(data[first : first+4 : first+4])
-		if xor != nil {
-			w ^= binary.BigEndian.Uint32(xor[first : first+4 : first+4])
+		wx, wy := w, w
+		if xx != nil {
+			wx ^= binary.BigEndian.Uint32(xx[first : first+4 : first+4])
+		}
+		if xy != nil {
+			wy ^= binary.BigEndian.Uint32(xy[first : first+4 : first+4])
 		}
 		if b.Reset {
-			pred = [maxScanComponents]int32{}
+			px, py = [maxScanComponents]int32{}, [maxScanComponents]int32{}
 		}
 		ci := b.Component & (maxScanComponents - 1)
-		v := pred[ci] + jpegbits.Extend(w<<(b.Bit&7)>>(32-uint(b.Size)), uint(b.Size))
-		pred[ci] = v
+		shift, t := b.Bit&7, uint(b.Size)
+		vx := px[ci] + jpegbits.Extend(wx<<shift>>(32-t), t)
+		vy := py[ci] + jpegbits.Extend(wy<<shift>>(32-t), t)
+		px[ci], py[ci] = vx, vy
 		g := comps[ci]
 		at := g.off + (b.Y&g.rowMask)*g.width + b.X
-		ring[at] = v
+		rx[at], ry[at] = vx, vy
 		if b.Boundary {
-			d := v - ring[g.off+((b.Y-1)&g.rowMask)*g.width+b.X]
-			l, ok := log2AbsTable(d)
-			if !ok {
-				l = log2AbsLarge(d)
+			up := g.off + ((b.Y-1)&g.rowMask)*g.width + b.X
+			dx, dy := vx-rx[up], vy-ry[up]
+			lx, okx := log2AbsTable(dx)
+			ly, oky := log2AbsTable(dy)
+			if !okx || !oky {
+				lx, ly = log2AbsLarge(dx), log2AbsLarge(dy)
 			}
-			sv += l
+			svx += lx
+			svy += ly
 			pairs++
-			r := &hy.rows[ci][b.Y]
-			r.sum += l
+			r := &x.rows[ci][b.Y]
+			r.sum += lx
 			r.n++
+			if two {
+				r = &y.rows[ci][b.Y]
+				r.sum += ly
+				r.n++
+			}
 		}
 		if b.X > 0 {
-			d := v - ring[at-1]
-			l, ok := log2AbsTable(d)
-			if !ok {
-				l = log2AbsLarge(d)
+			dx, dy := vx-rx[at-1], vy-ry[at-1]
+			lx, okx := log2AbsTable(dx)
+			ly, oky := log2AbsTable(dy)
+			if !okx || !oky {
+				lx, ly = log2AbsLarge(dx), log2AbsLarge(dy)
 			}
-			sh += l
+			shx += lx
+			shy += ly
 			nh++
 		}
 	}
-	hy.pred = pred
-	hy.sv, hy.sh, hy.pairs, hy.nh = sv, sh, pairs, nh
+	x.pred, x.sv, x.sh, x.pairs, x.nh = px, svx, shx, pairs, nh
+	if two {
+		y.pred, y.sv, y.sh, y.pairs, y.nh = py, svy, shy, pairs, nh
+	}
 }
 
 // growRows makes every hypothesis's row sums hold the rows of blocks,
