@@ -12,10 +12,10 @@ import (
 type dcStats struct {
 	v, h  float64 // mean log2(1+|Δ|) over vertical, horizontal neighbours
 	pairs int     // vertical pairs
-	// rowSum and rowN are the sums of log2(1+|Δ|) over the vertical pairs
-	// of each block row of each component, and their counts.
-	rowSum []float64
-	rowN   []int
+	// rows are the sums of log2(1+|Δ|) over the vertical pairs of each
+	// block row of each component, and their counts: the hypothesis's
+	// own, not a copy (the hypotheses' rows grow together).
+	rows [][]dcRow
 }
 
 // elemsWithin returns the elements that end within the first limit data
@@ -45,9 +45,11 @@ func boundaryRows(s *jpegbits.DCScan, elems []jpegbits.DCElement) int {
 // rowsWithPairs counts the block rows that hold boundary pairs.
 func (d *dcStats) rowsWithPairs() int {
 	n := 0
-	for _, c := range d.rowN {
-		if c > 0 {
-			n++
+	for _, rows := range d.rows {
+		for _, r := range rows {
+			if r.n > 0 {
+				n++
+			}
 		}
 	}
 	return n
@@ -61,28 +63,28 @@ func (d *dcStats) aniso() float64 { return d.v - d.h }
 // standard error.
 func (d *dcStats) compare(y *dcStats) (margin, z float64, rows int) {
 	margin = d.v - y.v
-	var diffs []float64
-	for i, n := range d.rowN {
-		// A row where both hypotheses agree holds no encrypted DC bits:
-		// it is no evidence either way, and counting it would shrink the
-		// spread of the rows that are.
-		if n > 0 && d.rowSum[i] != y.rowSum[i] {
-			diffs = append(diffs, (d.rowSum[i]-y.rowSum[i])/float64(n))
+	// diff calls fn with the per-row margins, in order. A row where both
+	// hypotheses agree holds no encrypted DC bits: it is no evidence
+	// either way, and counting it would shrink the spread of the rows
+	// that are.
+	diffs := func(fn func(float64)) {
+		for ci, dr := range d.rows {
+			yr := y.rows[ci]
+			for i, r := range dr {
+				if r.n > 0 && r.sum != yr[i].sum {
+					fn((r.sum - yr[i].sum) / float64(r.n))
+				}
+			}
 		}
 	}
-	rows = len(diffs)
+	var mean, ss float64
+	diffs(func(x float64) { mean += x; rows++ })
 	g := float64(rows)
 	if g < 2 {
 		return margin, 0, rows
 	}
-	var mean, ss float64
-	for _, x := range diffs {
-		mean += x
-	}
 	mean /= g
-	for _, x := range diffs {
-		ss += (x - mean) * (x - mean)
-	}
+	diffs(func(x float64) { ss += (x - mean) * (x - mean) })
 	se := math.Sqrt(ss/(g-1)) / math.Sqrt(g)
 	if se == 0 {
 		if mean == 0 {
@@ -174,7 +176,7 @@ func (a *dcAccum) add(s *jpegbits.DCScan, elems []jpegbits.DCElement, xors [][]b
 
 // initialRows is how many block rows of each component the row sums
 // start with; they double past it.
-const initialRows = 64
+const initialRows = 16
 
 // init lays out the hypotheses' rings and row sums for the scan's
 // components, each kind in one allocation for all of them.
@@ -303,18 +305,7 @@ func (a *dcAccum) growRows(blocks []jpegbits.DCBlock) {
 // far.
 func (a *dcAccum) stats(h int) dcStats {
 	hy := &a.hyps[h]
-	st := dcStats{pairs: hy.pairs}
-	n := 0
-	for ci := range a.comps {
-		n += len(hy.rows[ci])
-	}
-	st.rowSum, st.rowN = make([]float64, 0, n), make([]int, 0, n)
-	for ci := range a.comps {
-		for _, r := range hy.rows[ci] {
-			st.rowSum = append(st.rowSum, r.sum)
-			st.rowN = append(st.rowN, r.n)
-		}
-	}
+	st := dcStats{pairs: hy.pairs, rows: hy.rows[:len(a.comps)]}
 	if hy.pairs > 0 {
 		st.v = hy.sv / float64(hy.pairs)
 	}
