@@ -49,6 +49,46 @@ func TestFastPathMatchesSlowPath(t *testing.T) {
 	}
 }
 
+// TestFastPathRecordsAsSlowPath checks that a transformer recording DC
+// elements (RecordDC) records the same ones, with and without the fast
+// path, on the corpus files and on each of them with bits flipped all
+// over the start of its first scan: the blocks of an MCU that parsed
+// before an error are recorded too (FORMAT.md §34.1).
+func TestFastPathRecordsAsSlowPath(t *testing.T) {
+	var files []string
+	for _, folder := range []string{"photos", "conformance"} {
+		files = append(files, corpusFiles(t, folder)...)
+	}
+	for _, path := range files {
+		in, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		variants := [][]byte{in}
+		if i := bytes.Index(in, []byte{0xFF, 0xDA}); i >= 0 {
+			for at := i + 200; at < min(len(in)-2, i+16<<10); at += 1361 {
+				v := bytes.Clone(in)
+				v[at] ^= 0x40
+				variants = append(variants, v)
+			}
+		}
+		for n, v := range variants {
+			fast, fastElems, fastErr := recordFastOrSlow(v, false)
+			slow, slowElems, slowErr := recordFastOrSlow(v, true)
+			name := filepath.Base(path)
+			if !bytes.Equal(fast, slow) {
+				t.Errorf("%s variant %d: outputs differ", name, n)
+			}
+			if !reflect.DeepEqual(fastElems, slowElems) {
+				t.Errorf("%s variant %d: %d DC elements recorded with the fast path, %d without", name, n, len(fastElems), len(slowElems))
+			}
+			if !reflect.DeepEqual(fastErr, slowErr) {
+				t.Errorf("%s variant %d: errors differ: fast %v, slow %v", name, n, fastErr, slowErr)
+			}
+		}
+	}
+}
+
 func transformFastOrSlow(in []byte, noFastPath bool) ([]byte, *Stats, error) {
 	tr := NewReader(bytes.NewReader(in), Options{Keystream: new(testKeystream)})
 	tr.noFastPath = noFastPath
@@ -57,4 +97,13 @@ func transformFastOrSlow(in []byte, noFastPath bool) ([]byte, *Stats, error) {
 		return nil, nil, err
 	}
 	return out.Bytes(), tr.Stats(), tr.Err()
+}
+
+func recordFastOrSlow(in []byte, noFastPath bool) ([]byte, []DCElement, error) {
+	tr := NewReader(bytes.NewReader(in), Options{Keystream: new(testKeystream), StopAtError: true})
+	tr.noFastPath = noFastPath
+	tr.RecordDC(1 << 20)
+	var out bytes.Buffer
+	io.Copy(&out, tr)
+	return out.Bytes(), tr.DCElements(), tr.Err()
 }
