@@ -441,8 +441,16 @@ func (t *Transformer) decodeMCUs() error {
 		case Sequential:
 			if s.pos+seqMCUBits <= s.limit && int(s.pos>>3)+len(window{}) <= len(s.d) && !t.noFastPath {
 				start := s.pos
-				if err = s.sequentialMCUFast(); err == nil && s.rec != nil {
+				err = s.sequentialMCUFast()
+				switch {
+				case err == nil && s.rec != nil:
 					s.recordFast(start)
+				case err != nil && s.rec != nil:
+					// The blocks before the error count for the
+					// recording: the checked path, which labels and
+					// fails alike, records them as it goes.
+					s.pos = start
+					err = s.sequentialMCU()
 				}
 			} else {
 				err = s.sequentialMCU()
