@@ -15,27 +15,16 @@ import (
 // and on each of them with a bit flipped in its first scan, the output and
 // the statistics are the same with and without the fast path.
 func TestFastPathMatchesSlowPath(t *testing.T) {
-	var files []string
-	for _, folder := range []string{"photos", "conformance"} {
-		files = append(files, corpusFiles(t, folder)...)
+	flips := func(sos int, in []byte) []int {
+		if sos+600 < len(in) {
+			return []int{sos + 300, sos + 599}
+		}
+		return nil
 	}
-	for _, path := range files {
-		in, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		variants := [][]byte{in}
-		if i := bytes.Index(in, []byte{0xFF, 0xDA}); i >= 0 && i+600 < len(in) {
-			for _, at := range []int{i + 300, i + 599} {
-				v := bytes.Clone(in)
-				v[at] ^= 0x10
-				variants = append(variants, v)
-			}
-		}
+	for name, variants := range flippedCorpus(t, flips, 0x10) {
 		for n, v := range variants {
 			fast, fastStats, fastErr := transformFastOrSlow(v, false)
 			slow, slowStats, slowErr := transformFastOrSlow(v, true)
-			name := filepath.Base(path)
 			if !bytes.Equal(fast, slow) {
 				t.Errorf("%s variant %d: outputs differ", name, n)
 			}
@@ -55,27 +44,16 @@ func TestFastPathMatchesSlowPath(t *testing.T) {
 // over the start of its first scan: the blocks of an MCU that parsed
 // before an error are recorded too (FORMAT.md §34.1).
 func TestFastPathRecordsAsSlowPath(t *testing.T) {
-	var files []string
-	for _, folder := range []string{"photos", "conformance"} {
-		files = append(files, corpusFiles(t, folder)...)
+	flips := func(sos int, in []byte) (at []int) {
+		for i := sos + 200; i < min(len(in)-2, sos+16<<10); i += 1361 {
+			at = append(at, i)
+		}
+		return at
 	}
-	for _, path := range files {
-		in, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		variants := [][]byte{in}
-		if i := bytes.Index(in, []byte{0xFF, 0xDA}); i >= 0 {
-			for at := i + 200; at < min(len(in)-2, i+16<<10); at += 1361 {
-				v := bytes.Clone(in)
-				v[at] ^= 0x40
-				variants = append(variants, v)
-			}
-		}
+	for name, variants := range flippedCorpus(t, flips, 0x40) {
 		for n, v := range variants {
 			fast, fastElems, fastErr := recordFastOrSlow(v, false)
 			slow, slowElems, slowErr := recordFastOrSlow(v, true)
-			name := filepath.Base(path)
 			if !bytes.Equal(fast, slow) {
 				t.Errorf("%s variant %d: outputs differ", name, n)
 			}
@@ -87,6 +65,33 @@ func TestFastPathRecordsAsSlowPath(t *testing.T) {
 			}
 		}
 	}
+}
+
+// flippedCorpus returns, by file name, each photo and conformance file of
+// the corpus and its variants with bit pattern x flipped at the offsets
+// flips returns, given the offset of the first SOS marker.
+func flippedCorpus(t *testing.T, flips func(sos int, in []byte) []int, x byte) map[string][][]byte {
+	var files []string
+	for _, folder := range []string{"photos", "conformance"} {
+		files = append(files, corpusFiles(t, folder)...)
+	}
+	out := map[string][][]byte{}
+	for _, path := range files {
+		in, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		variants := [][]byte{in}
+		if i := bytes.Index(in, []byte{0xFF, 0xDA}); i >= 0 {
+			for _, at := range flips(i, in) {
+				v := bytes.Clone(in)
+				v[at] ^= x
+				variants = append(variants, v)
+			}
+		}
+		out[filepath.Base(path)] = variants
+	}
+	return out
 }
 
 func transformFastOrSlow(in []byte, noFastPath bool) ([]byte, *Stats, error) {

@@ -244,9 +244,8 @@ func addBlocks(data []byte, blocks []jpegbits.DCBlock, comps []dcGrid, x, y *dcH
 		if b.Boundary {
 			up := g.off + ((b.Y-1)&g.rowMask)*g.width + b.X
 			dx, dy := vx-rx[up], vy-ry[up]
-			lx, okx := log2AbsTable(dx)
-			ly, oky := log2AbsTable(dy)
-			if !okx || !oky {
+			lx, ly, ok := log2AbsPair(dx, dy)
+			if !ok {
 				lx, ly = log2AbsLarge(dx), log2AbsLarge(dy)
 			}
 			svx += lx
@@ -263,9 +262,8 @@ func addBlocks(data []byte, blocks []jpegbits.DCBlock, comps []dcGrid, x, y *dcH
 		}
 		if b.X > 0 {
 			dx, dy := vx-rx[at-1], vy-ry[at-1]
-			lx, okx := log2AbsTable(dx)
-			ly, oky := log2AbsTable(dy)
-			if !okx || !oky {
+			lx, ly, ok := log2AbsPair(dx, dy)
+			if !ok {
 				lx, ly = log2AbsLarge(dx), log2AbsLarge(dy)
 			}
 			shx += lx
@@ -315,20 +313,24 @@ func (a *dcAccum) stats(h int) dcStats {
 	return st
 }
 
-// log2AbsTable returns log2(1 + |d|) from log2Table, and false when d is
-// past it (log2AbsLarge). It makes no call, so that it inlines.
-func log2AbsTable(d int32) (float64, bool) {
-	m := d >> 31 // the sign of a difference under a wrong key is a coin toss: no branch
-	if a := uint32(d ^ m - m); a < uint32(len(log2Table)) {
-		return log2Table[a], true
+// log2AbsPair returns log2(1 + |dx|) and log2(1 + |dy|) from log2Table,
+// and false when either is past it (log2AbsLarge: the larger differences
+// of 12-bit images and of a wrong key's random walk). It makes no call,
+// so that it inlines into addBlocks's loop.
+func log2AbsPair(dx, dy int32) (float64, float64, bool) {
+	mx, my := dx>>31, dy>>31 // the sign of a difference under a wrong key is a coin toss: no branch
+	ax, ay := uint32(dx^mx-mx), uint32(dy^my-my)
+	if ax|ay >= uint32(len(log2Table)) {
+		return 0, 0, false
 	}
-	return 0, false
+	return log2Table[ax], log2Table[ay], true
 }
 
 func log2AbsLarge(d int32) float64 { return math.Log2(1 + math.Abs(float64(d))) }
 
 // log2Table[d] is log2(1 + d), for the DC differences of 8-bit images
-// (at most 2040 in quantised units); it is read-only.
+// (at most 2040 in quantised units); it is read-only. Its length is a
+// power of two (log2AbsPair).
 var log2Table = func() (t [2048]float64) {
 	for d := range t {
 		t[d] = math.Log2(1 + float64(d))
