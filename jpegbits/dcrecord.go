@@ -1,6 +1,9 @@
 package jpegbits
 
-import "errors"
+import (
+	"errors"
+	"slices"
+)
 
 // DCElement locates the DC difference of one block of an image's first
 // scan in the scan's data, for the direction classifier (FORMAT.md §34;
@@ -72,10 +75,16 @@ func (t *Transformer) DCElements() []DCElement {
 const maxRecordedBit = 1<<32 - 1
 
 // start prepares the recording of a scan of the given number of blocks.
-func (r *dcRecorder) start(blocks int) {
-	// A chunk holds some hundreds of blocks, and the recording usually
-	// stops a few chunks in.
-	r.elems = make([]DCElement, 0, min(r.max, blocks, 1024))
+// A progressive DC first scan codes a block in a few bits, so the
+// recording usually takes all the blocks it may; a sequential scan's chunk
+// holds some hundreds of blocks, and the recording usually stops a few
+// chunks in.
+func (r *dcRecorder) start(blocks int, dcOnly bool) {
+	n := min(r.max, blocks)
+	if !dcOnly {
+		n = min(n, 1024)
+	}
+	r.elems = make([]DCElement, 0, n)
 	// A run ends at every 0xFF data byte: 1 in 256 of random data.
 	r.runs = make([]DataRun, 0, 2*ChunkSize/256)
 }
@@ -84,7 +93,15 @@ func (r *dcRecorder) start(blocks int) {
 // which ends at bit end (both relative to data index dOff).
 func (r *dcRecorder) add(dOff int64, dcBit, size, end uint) {
 	e := dOff*8 + int64(end)
-	if len(r.elems) < r.max && e <= maxRecordedBit {
-		r.elems = append(r.elems, DCElement{Bit: uint32(dOff*8 + int64(dcBit)), End: uint32(e), Size: uint8(size)})
+	if len(r.elems) >= r.max || e > maxRecordedBit {
+		return
 	}
+	if len(r.elems) == cap(r.elems) {
+		// Double, up to max: append's own growth, a quarter at a time
+		// past a few hundred elements, would copy them many times over.
+		r.elems = slices.Grow(r.elems, max(1, min(cap(r.elems), r.max-len(r.elems))))
+	}
+	r.elems = r.elems[:len(r.elems)+1]
+	el := &r.elems[len(r.elems)-1]
+	el.Bit, el.End, el.Size = uint32(dOff*8+int64(dcBit)), uint32(e), uint8(size)
 }

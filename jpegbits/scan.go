@@ -109,7 +109,7 @@ func (t *Transformer) startScan(h *scanHeader) {
 	}
 	if t.dcScans++; t.dcScans == 1 && t.dc != nil && (h.kind == Sequential || h.kind == DCFirst) {
 		s.rec = t.dc
-		s.rec.start(h.mcus * h.blocksPerMCU)
+		s.rec.start(h.mcus*h.blocksPerMCU, h.kind == DCFirst)
 	}
 	if s.d == nil {
 		// When the input read so far did not fill the read buffer, it is
