@@ -63,7 +63,7 @@ func (d *dcStats) aniso() float64 { return d.v - d.h }
 // standard error.
 func (d *dcStats) compare(y *dcStats) (margin, z float64, rows int) {
 	margin = d.v - y.v
-	// diff calls fn with the per-row margins, in order. A row where both
+	// diffs calls fn with the per-row margins, in order. A row where both
 	// hypotheses agree holds no encrypted DC bits: it is no evidence
 	// either way, and counting it would shrink the spread of the rows
 	// that are.
