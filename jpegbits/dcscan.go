@@ -80,7 +80,7 @@ func (c *DCCursor) Append(dst []DCBlock, elems []DCElement) []DCBlock {
 		b := &out[i]
 		b.Component, b.Reset, b.Size = u.comp, inRI == 0 && k == 0, e.Size
 		b.X, b.Y, b.Bit, b.End = x, y, e.Bit, e.End
-		b.Index, b.Boundary = y*u.width+x, y > 0 && u.dy == 0
+		b.Boundary = y > 0 && u.dy == 0
 		if k++; k < len(units) {
 			continue
 		}
@@ -109,7 +109,6 @@ type dcUnit struct {
 	comp   uint8
 	h, v   int32 // the component's sampling factors
 	dx, dy int32
-	width  int32 // the component's grid width
 }
 
 // DCComponent is the block grid of one scan component: the blocks coded by
@@ -131,10 +130,9 @@ type DCBlock struct {
 	// Size is the category T, the number of additional bits.
 	Size uint8
 	X, Y int32 // position in the component's grid
-	// Index is Y × Width + X. Boundary says the block's upper neighbour
-	// lies in the previous MCU row: Y > 0 and Y is a multiple of the
-	// component's RowsPerMCU (FORMAT.md §34.2).
-	Index    int32
+	// Boundary says the block's upper neighbour lies in the previous MCU
+	// row: Y > 0 and Y is a multiple of the component's RowsPerMCU
+	// (FORMAT.md §34.2).
 	Boundary bool
 	// Bit is the position of the first additional bit in the scan's data,
 	// counted from the most significant bit of data byte 0; End the
@@ -186,9 +184,6 @@ func newDCScan(f *frame, h *scanHeader, ri int) (*DCScan, error) {
 	s.mcusX = s.Components[0].Width
 	if s.interleaved {
 		s.mcusX = f.mcusX
-	}
-	for i := range s.units {
-		s.units[i].width = int32(s.Components[s.units[i].comp].Width)
 	}
 	return s, nil
 }
