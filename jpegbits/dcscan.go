@@ -1,7 +1,6 @@
 package jpegbits
 
 import (
-	"encoding/binary"
 	"errors"
 	"slices"
 )
@@ -16,13 +15,11 @@ import (
 // It reads a sequential scan (T.81 F.2.2) or a progressive DC first scan
 // (G.1.2.1): Transformer.DCScan lays out the scan's blocks from its
 // headers, Add gathers the scan's data from the chunks the transformer
-// hands out, and a DCCursor (or Place, which keeps them) puts the
-// transformer's DC elements on the block grid.
+// hands out, and a DCCursor puts the transformer's DC elements on the
+// block grid.
 type DCScan struct {
 	// Components are the scan's components, in scan header order.
 	Components []DCComponent
-	// Blocks are the blocks placed so far (Place), in coding order.
-	Blocks []DCBlock
 	// Progressive reports a DC first scan of a progressive frame.
 	Progressive bool
 
@@ -34,8 +31,6 @@ type DCScan struct {
 	ri          int // MCUs per restart interval
 	mcusX       int // MCUs per MCU row
 	interleaved bool
-	// place is where Place goes on.
-	place DCCursor
 }
 
 // A DCCursor walks a scan's block grid in coding order (T.81 A.2),
@@ -193,9 +188,6 @@ func newDCScan(f *frame, h *scanHeader, ri int) (*DCScan, error) {
 // first can be read whole.
 func (s *DCScan) Data() []byte { return s.data }
 
-// Len returns the number of data bytes gathered.
-func (s *DCScan) Len() int64 { return int64(len(s.data)) }
-
 // Add appends the data bytes of c, the next chunk of the scan, as a
 // Transformer that records DC elements hands it to its Keystream.
 func (s *DCScan) Add(c Chunk) {
@@ -205,7 +197,7 @@ func (s *DCScan) Add(c Chunk) {
 // AppendXOR appends to xor, the data-space form of a keystream over the
 // chunks before c, the bits ks XORs into c's data bytes: ks & c.Mask for
 // each of them, in data order. xor then has one byte per data byte, as
-// Diff wants it.
+// Data has.
 func AppendXOR(xor []byte, c Chunk, ks []byte) []byte {
 	return appendData(xor, c, ks, c.Mask, 0)
 }
@@ -242,40 +234,6 @@ func growPadded(b []byte, n int) []byte {
 	nb := make([]byte, len(b), max(2*cap(b), n+dataPad))
 	copy(nb, b)
 	return nb
-}
-
-// Place puts the DC elements past those placed before that end within the
-// first limit data bytes on the block grid (Blocks), in coding order;
-// elems must start with the ones placed before.
-func (s *DCScan) Place(elems []DCElement, limit int64) {
-	if s.place.s == nil {
-		s.place = s.Cursor()
-	}
-	n := len(s.Blocks)
-	for n < len(elems) && int64(elems[n].End) <= limit*8 {
-		n++
-	}
-	s.Blocks = s.place.Append(s.Blocks, elems[len(s.Blocks):n])
-}
-
-// Diff returns the DC difference of block b (T.81 F.2.2.1, EXTEND) with
-// xor applied to the scan's data first: xor[i] is XORed into data byte i
-// (nil for the data as it is; see AppendXOR). It reports false when the
-// block reaches past the first limit data bytes, which must have been
-// gathered and be covered by xor.
-func (s *DCScan) Diff(b *DCBlock, limit int64, xor []byte) (int32, bool) {
-	if int64(b.End) > limit*8 {
-		return 0, false
-	}
-	// The block's bits lie in the four bytes from its first: XORing all
-	// four changes none of them (xor, like the data, has dataPad readable
-	// bytes past its end).
-	first := b.Bit >> 3
-	w := binary.BigEndian.Uint32(s.data[first : first+4 : first+4])
-	if xor != nil {
-		w ^= binary.BigEndian.Uint32(xor[first : first+4 : first+4])
-	}
-	return Extend(w<<(b.Bit&7)>>(32-uint(b.Size)), uint(b.Size)), true
 }
 
 // Extend is T.81 F.2.2.1's EXTEND: the additional bits v (< 2^t) of

@@ -2,6 +2,7 @@ package jpegbits
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"image"
 	"image/color"
@@ -74,13 +75,15 @@ func abs(x int) int {
 // the data-space form of its own keystream (testKeystream).
 type dcRecording struct {
 	testKeystream
-	t     *Transformer
-	segs  [][]byte
-	sos   bool
-	scan  *DCScan
-	xor   []byte
-	err   error
-	after bool
+	t    *Transformer
+	segs [][]byte
+	sos  bool
+	scan *DCScan
+	// blocks are the recorded elements placed on the grid.
+	blocks []DCBlock
+	xor    []byte
+	err    error
+	after  bool
 }
 
 func (k *dcRecording) Segment(seg []byte) {
@@ -108,12 +111,40 @@ func (k *dcRecording) Chunk(c Chunk, dst []byte) {
 	k.xor = AppendXOR(k.xor, c, dst)
 }
 
+// placedScan is a recorded first scan with every recorded element placed
+// on its block grid, in coding order.
+type placedScan struct {
+	*DCScan
+	Blocks []DCBlock
+}
+
+// Len returns the number of data bytes gathered.
+func (s *placedScan) Len() int64 { return int64(len(s.Data())) }
+
+// Diff returns the DC difference of block b (T.81 F.2.2.1, EXTEND) with
+// xor applied to the scan's data first (nil for the data as it is; see
+// AppendXOR). It reports false when the block reaches past the first limit
+// data bytes.
+func (s *placedScan) Diff(b *DCBlock, limit int64, xor []byte) (int32, bool) {
+	if int64(b.End) > limit*8 {
+		return 0, false
+	}
+	// The block's bits lie in the four bytes from its first (the data,
+	// and xor, have dataPad readable bytes past their end).
+	first := b.Bit >> 3
+	w := binary.BigEndian.Uint32(s.Data()[first : first+4 : first+4])
+	if xor != nil {
+		w ^= binary.BigEndian.Uint32(xor[first : first+4 : first+4])
+	}
+	return Extend(w<<(b.Bit&7)>>(32-uint(b.Size)), uint(b.Size)), true
+}
+
 // recordDC transforms file with a recording Transformer and returns the
-// first scan's DCScan with every recorded element placed.
-func recordDC(t *testing.T, file []byte, maxBlocks int) *DCScan {
+// first scan with every recorded element placed.
+func recordDC(t *testing.T, file []byte, maxBlocks int) *placedScan {
 	t.Helper()
 	k, _ := transformRecording(t, file, maxBlocks)
-	return k.scan
+	return &placedScan{k.scan, k.blocks}
 }
 
 func transformRecording(t *testing.T, file []byte, maxBlocks int) (*dcRecording, []byte) {
@@ -133,11 +164,12 @@ func transformRecording(t *testing.T, file []byte, maxBlocks int) (*dcRecording,
 		t.Fatal("no scan")
 	}
 	elems := tr.DCElements()
-	k.scan.Place(elems, k.scan.Len())
+	all := k.scan.Cursor()
+	k.blocks = all.Append(nil, elems)
 	cur := k.scan.Cursor()
-	for i, b := range k.scan.Blocks {
+	for i, b := range k.blocks {
 		if k.scan.BlockAt(i, elems[i]) != b || cur.Next(elems[i]) != b {
-			t.Fatalf("block %d: BlockAt and a cursor disagree with Place", i)
+			t.Fatalf("block %d: BlockAt and one block at a time disagree with a cursor given them all", i)
 		}
 	}
 	return k, out
@@ -172,11 +204,11 @@ func TestRecordedDCMatchesReference(t *testing.T) {
 		}
 		k, out := transformRecording(t, file, 1<<20)
 		got := k.scan
-		if len(got.Blocks) != len(ref.blocks) {
-			t.Fatalf("%s: %d blocks recorded, the reference decodes %d", f, len(got.Blocks), len(ref.blocks))
+		if len(k.blocks) != len(ref.blocks) {
+			t.Fatalf("%s: %d blocks recorded, the reference decodes %d", f, len(k.blocks), len(ref.blocks))
 		}
 		for i := range ref.blocks {
-			if g, r := got.Blocks[i], ref.blocks[i]; g.Component != r.Component || g.Reset != r.Reset || g.Size != r.Size || g.X != r.X || g.Y != r.Y || g.Bit != r.Bit {
+			if g, r := k.blocks[i], ref.blocks[i]; g.Component != r.Component || g.Reset != r.Reset || g.Size != r.Size || g.X != r.X || g.Y != r.Y || g.Bit != r.Bit {
 				t.Fatalf("%s block %d: recorded %+v, reference %+v", f, i, g, r)
 			}
 		}
@@ -227,8 +259,9 @@ func splitFirstScan(b []byte) (segs [][]byte, ecs []byte, ok bool) {
 	return nil, nil, false
 }
 
-// TestDCScanLimit checks that Diff reports the blocks past a limit, and
-// that a cap on the blocks recorded holds.
+// TestDCScanLimit checks that the recorded block ends tell the blocks
+// within a limit from those past it (the test's Diff, as the classifier's
+// elemsWithin does), and that a cap on the blocks recorded holds.
 func TestDCScanLimit(t *testing.T) {
 	img := image.NewRGBA(image.Rect(0, 0, 200, 150))
 	for y := range 150 {
