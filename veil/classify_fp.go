@@ -36,8 +36,10 @@ func (j *judge) fingerprints() []KeyFingerprint {
 	first := j.first
 	fps := make([]KeyFingerprint, 0, len(j.keys))
 	for i, k := range j.keys {
-		if j.chains[i] == nil && j.fusedFP != nil {
-			// The image the judge rides along with computed it.
+		if j.chains[i] == nil {
+			// The image the judge rides along with computed it (rideChunk
+			// and rideSkipped give it with the first chunk); the judge
+			// keeps no segments or chunk for it (ownFingerprints).
 			fps = append(fps, KeyFingerprint{KeyID: k.ID(), In: *j.fusedFP})
 			continue
 		}
