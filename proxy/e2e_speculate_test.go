@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"jpegveil/internal/fakes"
-
 	"jpegveil/internal/phonefiles"
 	"jpegveil/internal/proxytest"
 )

@@ -38,19 +38,8 @@ func (l *recordingLedger) Add(ctx context.Context, fp ledger.Fingerprint, e ledg
 func speculate(t *testing.T, d *Decider, way Way, body []byte, chunk int) (out, teed []byte, adopted bool, addsBefore int) {
 	t.Helper()
 	ctx := context.Background()
-	p := NewPrefix(d.Ring, 0)
-	p.AskLedger(d.Knows(ctx))
-	spec := d.Speculation(way)
-	p.Speculate(spec, spec.Options(ctx, d, veil.Options{StopAtError: way == Upload}))
-	src := &chunkReader{b: body, n: chunk}
-	eof, err := p.Fill(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rest io.Reader = src
-	if eof {
-		rest = nil
-	}
+	p := speculating(ctx, d, way, veil.Options{StopAtError: way == Upload})
+	rest := filled(t, p, &chunkReader{b: body, n: chunk})
 	dec, err := d.Decide(ctx, way, p.Verdict(), "")
 	if err != nil {
 		t.Fatal(err)
@@ -72,6 +61,31 @@ func speculate(t *testing.T, d *Decider, way Way, body []byte, chunk int) (out, 
 		t.Fatalf("reading the transform: %v, %v", err, err2)
 	}
 	return append(first[:n], rest2...), tee.Bytes(), adopted, addsBefore
+}
+
+// speculating returns a prefix set up as crypt.decide sets one up: it
+// asks d's ledger, and speculates on d's decision for a body going way,
+// with the transform options opts.
+func speculating(ctx context.Context, d *Decider, way Way, opts veil.Options) *Prefix {
+	p := NewPrefix(d.Ring, 0)
+	p.AskLedger(d.Knows(ctx))
+	spec := d.Speculation(way)
+	p.Speculate(spec, spec.Options(ctx, d, opts))
+	return p
+}
+
+// filled fills p from src and returns what Replay is to read after the
+// held bytes: the rest of src, or nil when Fill read it to its end.
+func filled(t *testing.T, p *Prefix, src io.Reader) io.Reader {
+	t.Helper()
+	eof, err := p.Fill(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if eof {
+		return nil
+	}
+	return src
 }
 
 // chunkReader hands out b n bytes at a time.
@@ -248,10 +262,7 @@ func TestSpeculationVerdictIsTheClassifiers(t *testing.T) {
 	ctx := context.Background()
 	for _, chunk := range []int{1 << 20, 100} {
 		d := &Decider{Ring: r, Ledger: ledger.NewMemory()}
-		p := NewPrefix(r, 0)
-		p.AskLedger(d.Knows(ctx))
-		spec := d.Speculation(Upload)
-		p.Speculate(spec, spec.Options(ctx, d, veil.Options{StopAtError: true}))
+		p := speculating(ctx, d, Upload, veil.Options{StopAtError: true})
 		if _, err := p.Fill(&chunkReader{b: cipher, n: chunk}); err != nil {
 			t.Fatal(err)
 		}
@@ -286,19 +297,8 @@ func TestSpeculationLedgerFailureIsNotAVerdict(t *testing.T) {
 	ctx := context.Background()
 	for failAt := 1; failAt <= 4; failAt++ {
 		d := &Decider{Ring: r, Ledger: &flakyLedger{Memory: ledger.NewMemory(), failAt: failAt}}
-		p := NewPrefix(r, 0)
-		p.AskLedger(d.Knows(ctx))
-		spec := d.Speculation(Download)
-		p.Speculate(spec, spec.Options(ctx, d, veil.Options{}))
-		src := bytes.NewReader(cipher)
-		eof, err := p.Fill(src)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var rest io.Reader = src
-		if eof {
-			rest = nil
-		}
+		p := speculating(ctx, d, Download, veil.Options{})
+		rest := filled(t, p, bytes.NewReader(cipher))
 		v := p.Verdict()
 		dec, err := d.Decide(ctx, Download, v, "")
 		if err != nil {
@@ -368,10 +368,7 @@ func TestPrefixJudgesAWriteThatReachesTheLimit(t *testing.T) {
 		}
 		for _, write := range []int{32 << 10, MaxHeld, len(tc.body)} {
 			d := &Decider{Ring: r, Ledger: ledger.NewMemory()}
-			p := NewPrefix(r, 0)
-			p.AskLedger(d.Knows(ctx))
-			spec := d.Speculation(Upload)
-			p.Speculate(spec, spec.Options(ctx, d, veil.Options{StopAtError: true}))
+			p := speculating(ctx, d, Upload, veil.Options{StopAtError: true})
 			for i := 0; i < len(tc.body) && !p.Decided(); i += write {
 				p.Write(tc.body[i:min(len(tc.body), i+write)])
 			}
