@@ -1,6 +1,7 @@
 package jpegbits
 
 import (
+	"encoding/binary"
 	"errors"
 	"slices"
 )
@@ -215,15 +216,26 @@ func appendData(dst []byte, c Chunk, src, mask []byte, ff byte) []byte {
 		n := len(dst)
 		dst = append(dst, src[r.File:r.File+r.Len]...)
 		if mask != nil {
-			for i, m := range mask[r.File : r.File+r.Len] {
-				dst[n+i] &= m
-			}
+			andBytes(dst[n:], mask[r.File:r.File+r.Len])
 		}
 	}
 	for int64(len(dst)) < c.DataEnd {
 		dst = append(dst, ff)
 	}
 	return dst
+}
+
+// andBytes ANDs mask into dst, eight bytes at a time: a classified
+// chunk's keystream is masked this way whole.
+func andBytes(dst, mask []byte) {
+	dst = dst[:len(mask)]
+	i := 0
+	for ; i+8 <= len(mask); i += 8 {
+		binary.LittleEndian.PutUint64(dst[i:], binary.LittleEndian.Uint64(dst[i:])&binary.LittleEndian.Uint64(mask[i:]))
+	}
+	for ; i < len(mask); i++ {
+		dst[i] &= mask[i]
+	}
 }
 
 // growPadded makes room for n bytes plus dataPad in b's capacity.

@@ -289,3 +289,25 @@ func TestDCScanLimit(t *testing.T) {
 		t.Fatalf("cap of 10 blocks gave %d", len(capped.Blocks))
 	}
 }
+
+// TestAndBytes compares andBytes with a byte-at-a-time AND for every
+// length around its eight-byte steps.
+func TestAndBytes(t *testing.T) {
+	for n := range 25 {
+		dst, mask := make([]byte, n+3), make([]byte, n)
+		for i := range dst {
+			dst[i] = byte(0x5A + 37*i)
+		}
+		for i := range mask {
+			mask[i] = byte(0xC3 ^ 91*i)
+		}
+		want := bytes.Clone(dst)
+		for i := range mask {
+			want[i] &= mask[i]
+		}
+		andBytes(dst, mask)
+		if !bytes.Equal(dst, want) {
+			t.Errorf("length %d: got % x, want % x", n, dst, want)
+		}
+	}
+}
