@@ -339,7 +339,13 @@ func (r *Reader) Result() Result {
 // output is complete, with that item unchanged or partly transformed), or
 // an I/O error.
 func Transform(key *keystream.Key, dst io.Writer, src io.Reader, opts Options) (Result, error) {
-	r := NewReader(key, src, opts)
+	return NewReader(key, src, opts).Finish(dst)
+}
+
+// Finish writes the rest of r's output to dst and returns what r did, with
+// the error Transform returns: an I/O error, else the primary image's
+// parse error, else the first metadata problem.
+func (r *Reader) Finish(dst io.Writer) (Result, error) {
 	if _, err := io.Copy(dst, r); err != nil {
 		return r.Result(), err
 	}
