@@ -3,11 +3,15 @@ package main
 import (
 	"bytes"
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"jpegveil/keystream"
+	"jpegveil/veil"
 )
 
 // corpusDir is the shared test corpus (photos, conformance, edge),
@@ -208,4 +212,104 @@ func TestKeepSwitchesCLI(t *testing.T) {
 			t.Errorf("%q: does not round-trip", c.flag)
 		}
 	}
+}
+
+// TestCLIOutputIsTheTransforms checks the one-pass direction judging of
+// encrypt and decrypt (openTransform) against veil.Transform over the
+// corpus photos: encrypting with a key alone and with a keyring whose
+// current key is another writes exactly that key's transform; decrypting
+// with the keyring gives the photos back both from the current key's
+// ciphertexts (the judged transform goes on) and from the older key's
+// (a new transform reads the bytes judged again).
+func TestCLIOutputIsTheTransforms(t *testing.T) {
+	photos := filepath.Join(corpusDir, "photos")
+	if _, err := os.Stat(photos); err != nil {
+		t.Skipf("shared corpus not found at %s: %v", corpusDir, err)
+	}
+	tmp := t.TempDir()
+	a, ab := filepath.Join(tmp, "a.key"), filepath.Join(tmp, "ab.key")
+	mustRun(t, 0, "keygen", "-o", a)
+	b, err := os.ReadFile(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(ab, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, 0, "key", "rotate", "-k", ab)
+	ringA, ringAB := readRing(t, a), readRing(t, ab)
+	dir := func(name string) string { return filepath.Join(tmp, name) }
+
+	// The photos the library transforms whole (not the arithmetic-coded
+	// one).
+	entries, err := os.ReadDir(photos)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inputs := map[string][]byte{}
+	if err := os.Mkdir(dir("in"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		in, err := os.ReadFile(filepath.Join(photos, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := veil.Transform(ringA.Current(), io.Discard, bytes.NewReader(in), veil.Options{}); err != nil {
+			continue
+		}
+		inputs[e.Name()] = in
+		if err := os.WriteFile(filepath.Join(dir("in"), e.Name()), in, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(inputs) < 10 {
+		t.Fatalf("only %d photos: is the corpus complete?", len(inputs))
+	}
+	mustRun(t, 0, "encrypt", "-k", a, dir("in"), "-o", dir("encA"))
+	mustRun(t, 0, "encrypt", "-k", ab, dir("in"), "-o", dir("encB"))
+	mustRun(t, 0, "decrypt", "-k", ab, dir("encA"), "-o", dir("decA"))
+	mustRun(t, 0, "decrypt", "-k", ab, dir("encB"), "-o", dir("decB"))
+
+	for name, in := range inputs {
+		for _, c := range []struct {
+			out  string
+			want []byte
+		}{
+			{"encA", transformed(t, ringA.Current(), in)},
+			{"encB", transformed(t, ringAB.Current(), in)},
+			{"decA", in},
+			{"decB", in},
+		} {
+			got, err := os.ReadFile(filepath.Join(dir(c.out), name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, c.want) {
+				t.Errorf("%s/%s differs from the library's transform", c.out, name)
+			}
+		}
+	}
+}
+
+func readRing(t *testing.T, path string) *keystream.Keyring {
+	t.Helper()
+	files, err := keystream.ReadKeyring(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring, err := keystream.KeyringFromFiles(files, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ring
+}
+
+func transformed(t *testing.T, key *keystream.Key, in []byte) []byte {
+	t.Helper()
+	var out bytes.Buffer
+	if _, err := veil.Transform(key, &out, bytes.NewReader(in), veil.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
 }

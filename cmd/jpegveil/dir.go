@@ -145,7 +145,8 @@ func (a *app) dirFile(d direction, ring *keystream.Keyring, src, dst string, fl 
 		p.logf("copied unchanged (not a JPEG): %s", src)
 		return
 	}
-	key, body, err := chooseKey(d, ring, br, fl.forceDirection)
+	rt := &readTracker{r: br}
+	r, key, err := openTransform(d, ring, rt, fl.veilOptions(), fl.forceDirection)
 	if err != nil {
 		fail(src, err)
 		return
@@ -153,7 +154,7 @@ func (a *app) dirFile(d direction, ring *keystream.Keyring, src, dst string, fl 
 	if note := directionNote(d, ring, key); note != "" {
 		p.logf("jpegveil: %s: %s", src, note)
 	}
-	res, perr, err := transformFile(key, body, dst, fi.Mode().Perm(), fl.veilOptions(), fl.force, fl.allowPartial, true)
+	res, perr, err := transformFile(r, rt, dst, fi.Mode().Perm(), fl.force, fl.allowPartial, true)
 	switch {
 	case errors.Is(err, errExists) || isWriteError(err):
 		fail(dst, err)

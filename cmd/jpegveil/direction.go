@@ -19,42 +19,110 @@ type directionError struct {
 
 func (e *directionError) Error() string { return e.msg }
 
-// chooseKey classifies the photo read from src (FORMAT.md §34) and returns
-// the key to transform it with, and a reader that yields the whole photo
-// again. Encrypting refuses our ciphertext; decrypting refuses a plaintext
-// and a file that is no ciphertext of a key of the ring, and picks the key
-// whose ciphertext it is. force transforms anyway, with the current key
-// unless the classifier named one.
-func chooseKey(d direction, ring *keystream.Keyring, src io.Reader, force bool) (*keystream.Key, io.Reader, error) {
-	var head bytes.Buffer
-	v, err := veil.Classify(ring, io.TeeReader(src, &head))
+// openTransform transforms the photo read from src with the ring's
+// current key while the classifier judges its direction in the same pass
+// (veil.Options.Classify, FORMAT.md §34.5), and decides from the verdict:
+// encrypting refuses our ciphertext; decrypting refuses a plaintext and a
+// file that is no ciphertext of a key of the ring, and picks the key whose
+// ciphertext it is. force transforms anyway, with the current key unless
+// the classifier named one. It returns the Reader of the transform to
+// write out and its key. With the current key that is the transform that
+// was judged, which goes on where the verdict left it, so the file is
+// parsed once; with an older key a new one starts from the bytes read so
+// far. rt is src's read tracker: a read error before the verdict is
+// returned as one.
+func openTransform(d direction, ring *keystream.Keyring, rt *readTracker, opts veil.Options, force bool) (*veil.Reader, *keystream.Key, error) {
+	head := &replay{r: rt}
+	judged := opts
+	judged.Classify = ring
+	r := veil.NewReader(ring.Current(), head, judged)
+	if err := r.Judge(); err != nil {
+		return nil, nil, err
+	}
+	v := r.Verdict()
+	if rt.err != nil {
+		return nil, nil, fmt.Errorf("cannot read: %w", rt.err)
+	}
+	if r.Interrupted() {
+		// The transform stopped judging for a reason of its own (not
+		// with these options, but then its verdict is not the file's):
+		// the classifier reads the file on its own.
+		var err error
+		if v, err = veil.Classify(ring, head.again()); err != nil {
+			return nil, nil, fmt.Errorf("cannot read: %w", err)
+		}
+		r = nil
+	}
+	key, err := chooseKey(d, ring, v, force)
 	if err != nil {
 		return nil, nil, err
 	}
-	body := io.MultiReader(&head, src)
+	if r != nil && key.ID() == ring.Current().ID() {
+		head.stop()
+		return r, key, nil
+	}
+	return veil.NewReader(key, head.rest(), opts), key, nil
+}
+
+// chooseKey returns the key to transform a file with, from the
+// classifier's verdict v on it (see openTransform).
+func chooseKey(d direction, ring *keystream.Keyring, v veil.Verdict, force bool) (*keystream.Key, error) {
 	ids := strings.Join(ring.IDs(), ", ")
 	hint := " (--force-direction overrides)"
 	switch {
 	case d == encrypting && v.Class == veil.Ciphertext:
 		if !force {
-			return nil, nil, &directionError{fmt.Sprintf("already encrypted: a ciphertext of key %s (margin %.2f bits); encrypting it again would decrypt it%s", v.Key.ID(), v.Margin, hint)}
+			return nil, &directionError{fmt.Sprintf("already encrypted: a ciphertext of key %s (margin %.2f bits); encrypting it again would decrypt it%s", v.Key.ID(), v.Margin, hint)}
 		}
-		return ring.Current(), body, nil
+		return ring.Current(), nil
 	case d == encrypting:
-		return ring.Current(), body, nil
+		return ring.Current(), nil
 	case v.Class == veil.Ciphertext:
-		return v.Key, body, nil
+		return v.Key, nil
 	case force:
-		return ring.Current(), body, nil
+		return ring.Current(), nil
 	case v.Reason == "no scan":
 		// Not a JPEG, or broken before its first scan: the transform
 		// reports the parse error, and changes no image data.
-		return ring.Current(), body, nil
+		return ring.Current(), nil
 	case v.Class == veil.Plaintext:
-		return nil, nil, &directionError{fmt.Sprintf("not encrypted: a plaintext photo, no ciphertext of key %s (margin %.2f bits)%s", ids, v.Margin, hint)}
+		return nil, &directionError{fmt.Sprintf("not encrypted: a plaintext photo, no ciphertext of key %s (margin %.2f bits)%s", ids, v.Margin, hint)}
 	default:
-		return nil, nil, &directionError{fmt.Sprintf("not recognisably encrypted with key %s (%s); another key's ciphertext, or an image too small or flat to tell%s", ids, v, hint)}
+		return nil, &directionError{fmt.Sprintf("not recognisably encrypted with key %s (%s); another key's ciphertext, or an image too small or flat to tell%s", ids, v, hint)}
 	}
+}
+
+// replay keeps the bytes read from r, so that they can be read again by a
+// transform that starts over, until stop.
+type replay struct {
+	r       io.Reader
+	kept    []byte
+	stopped bool
+}
+
+func (p *replay) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	if !p.stopped {
+		p.kept = append(p.kept, b[:n]...)
+	}
+	return n, err
+}
+
+// stop drops the bytes kept: nothing will read them again.
+func (p *replay) stop() { p.stopped, p.kept = true, nil }
+
+// again returns a reader of the bytes kept, then of the rest through p,
+// which keeps them too.
+func (p *replay) again() io.Reader {
+	return io.MultiReader(bytes.NewReader(bytes.Clone(p.kept)), p)
+}
+
+// rest returns a reader of the bytes kept, then of the rest of r; p keeps
+// nothing more.
+func (p *replay) rest() io.Reader {
+	kept := p.kept
+	p.stop()
+	return io.MultiReader(bytes.NewReader(kept), p.r)
 }
 
 // directionNote says which key decrypts when it is not the current one.

@@ -172,7 +172,8 @@ func (a *app) transformOne(d direction, ring *keystream.Keyring, in string, inIn
 		defer f.Close()
 		src = f
 	}
-	key, src, err := chooseKey(d, ring, src, fl.forceDirection)
+	rt := &readTracker{r: src}
+	r, key, err := openTransform(d, ring, rt, fl.veilOptions(), fl.forceDirection)
 	if err != nil {
 		return fileErr(inName(in), err)
 	}
@@ -185,7 +186,7 @@ func (a *app) transformOne(d direction, ring *keystream.Keyring, in string, inIn
 	)
 	out := outName(fl.out)
 	if fl.out == "-" {
-		res, perr, err = a.transformToStdout(key, src, fl.veilOptions(), fl.allowPartial, false)
+		res, perr, err = a.transformToStdout(r, rt, fl.allowPartial, false)
 	} else {
 		target, perm := fl.out, fs.FileMode(0o644)
 		if inInfo != nil {
@@ -198,7 +199,7 @@ func (a *app) transformOne(d direction, ring *keystream.Keyring, in string, inIn
 			}
 			out = in
 		}
-		res, perr, err = transformFile(key, src, target, perm, fl.veilOptions(), fl.inPlace || fl.force, fl.allowPartial, false)
+		res, perr, err = transformFile(r, rt, target, perm, fl.inPlace || fl.force, fl.allowPartial, false)
 	}
 	switch {
 	case errors.Is(err, errExists) || isWriteError(err):
@@ -268,12 +269,12 @@ func (t *readTracker) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// transformStream transforms src into dst. It returns the parse error
+// transformStream writes r's output to dst. It returns the parse error
 // separately (the output is then complete, transformed up to it) from an
-// I/O error (a *writeError for dst, "cannot read" for src).
-func transformStream(key *keystream.Key, dst io.Writer, src io.Reader, opts veil.Options) (veil.Result, error, error) {
-	rt := &readTracker{r: src}
-	res, err := veil.Transform(key, dst, rt, opts)
+// I/O error (a *writeError for dst, "cannot read" for r's source, whose
+// read tracker is rt).
+func transformStream(dst io.Writer, r *veil.Reader, rt *readTracker) (veil.Result, error, error) {
+	res, err := r.Finish(dst)
 	switch {
 	case err == nil:
 		return res, nil, nil
@@ -285,16 +286,16 @@ func transformStream(key *keystream.Key, dst io.Writer, src io.Reader, opts veil
 	return res, nil, &writeError{err}
 }
 
-// transformFile transforms src into target through an atomic file. When
+// transformFile writes r's output to target through an atomic file. When
 // the input has a parse error, nothing is written unless allowPartial is
 // set and some of the input was transformed, or unchangedToo is set (a
 // tree copies what it cannot transform under the same name).
-func transformFile(key *keystream.Key, src io.Reader, target string, perm fs.FileMode, opts veil.Options, replace, allowPartial, unchangedToo bool) (veil.Result, error, error) {
+func transformFile(r *veil.Reader, rt *readTracker, target string, perm fs.FileMode, replace, allowPartial, unchangedToo bool) (veil.Result, error, error) {
 	af, err := createAtomic(target, perm)
 	if err != nil {
 		return veil.Result{}, nil, &writeError{err}
 	}
-	res, perr, err := transformStream(key, af, src, opts)
+	res, perr, err := transformStream(af, r, rt)
 	if err != nil || perr != nil && !writesPartial(res, perr, allowPartial, unchangedToo) {
 		af.abort()
 		return res, perr, err
@@ -310,9 +311,9 @@ func transformFile(key *keystream.Key, src io.Reader, target string, perm fs.Fil
 
 // transformToStdout buffers the output, so that nothing reaches stdout
 // when the input turns out to be unusable.
-func (a *app) transformToStdout(key *keystream.Key, src io.Reader, opts veil.Options, allowPartial, unchangedToo bool) (veil.Result, error, error) {
+func (a *app) transformToStdout(r *veil.Reader, rt *readTracker, allowPartial, unchangedToo bool) (veil.Result, error, error) {
 	var buf bytes.Buffer
-	res, perr, err := transformStream(key, &buf, src, opts)
+	res, perr, err := transformStream(&buf, r, rt)
 	if err != nil || perr != nil && !writesPartial(res, perr, allowPartial, unchangedToo) {
 		return res, perr, err
 	}
