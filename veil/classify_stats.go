@@ -209,11 +209,12 @@ func (a *dcAccum) init(s *jpegbits.DCScan, keys int) {
 // addBlocks adds the blocks, in coding order, to the hypotheses x and y
 // (nil: none), in one pass: the two share the blocks' positions, and
 // their dependency chains (predictors, running sums) interleave. The
-// running sums stay in locals.
+// running sums stay in locals. Without y, y's work is skipped (two is the
+// same for every block: its branches cost nothing).
 func addBlocks(data []byte, blocks []jpegbits.DCBlock, comps []dcGrid, x, y *dcHyp) {
 	two := y != nil
 	if !two {
-		y = x // computes x twice over: its ring gets the same values, its sums are dropped
+		y = x // its predictors, ring and sums are read but never written back
 	}
 	xx, px, rx := x.xor, x.pred, x.ring
 	xy, py, ry := y.xor, y.pred, y.ring
@@ -227,7 +228,7 @@ func addBlocks(data []byte, blocks []jpegbits.DCBlock, comps []dcGrid, x, y *dcH
 		if xx != nil {
 			wx ^= binary.BigEndian.Uint32(xx[first : first+4 : first+4])
 		}
-		if xy != nil {
+		if two && xy != nil {
 			wy ^= binary.BigEndian.Uint32(xy[first : first+4 : first+4])
 		}
 		if b.Reset {
@@ -236,14 +237,24 @@ func addBlocks(data []byte, blocks []jpegbits.DCBlock, comps []dcGrid, x, y *dcH
 		ci := b.Component & (maxScanComponents - 1)
 		shift, t := b.Bit&7, uint(b.Size)
 		vx := px[ci] + jpegbits.Extend(wx<<shift>>(32-t), t)
-		vy := py[ci] + jpegbits.Extend(wy<<shift>>(32-t), t)
-		px[ci], py[ci] = vx, vy
+		px[ci] = vx
+		var vy int32
+		if two {
+			vy = py[ci] + jpegbits.Extend(wy<<shift>>(32-t), t)
+			py[ci] = vy
+		}
 		g := comps[ci]
 		at := g.off + (b.Y&g.rowMask)*g.width + b.X
-		rx[at], ry[at] = vx, vy
+		rx[at] = vx
+		if two {
+			ry[at] = vy
+		}
 		if b.Boundary {
 			up := g.off + ((b.Y-1)&g.rowMask)*g.width + b.X
 			dx, dy := vx-rx[up], vy-ry[up]
+			if !two {
+				dy = 0
+			}
 			lx, ly, ok := log2AbsPair(dx, dy)
 			if !ok {
 				lx, ly = log2AbsLarge(dx), log2AbsLarge(dy)
@@ -262,6 +273,9 @@ func addBlocks(data []byte, blocks []jpegbits.DCBlock, comps []dcGrid, x, y *dcH
 		}
 		if b.X > 0 {
 			dx, dy := vx-rx[at-1], vy-ry[at-1]
+			if !two {
+				dy = 0
+			}
 			lx, ly, ok := log2AbsPair(dx, dy)
 			if !ok {
 				lx, ly = log2AbsLarge(dx), log2AbsLarge(dy)
