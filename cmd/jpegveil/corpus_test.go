@@ -216,29 +216,35 @@ func TestKeepSwitchesCLI(t *testing.T) {
 
 // TestCLIOutputIsTheTransforms checks the one-pass direction judging of
 // encrypt and decrypt (openTransform) against veil.Transform over the
-// corpus photos: encrypting with a key alone and with a keyring whose
-// current key is another writes exactly that key's transform; decrypting
-// with the keyring gives the photos back both from the current key's
-// ciphertexts (the judged transform goes on) and from the older key's
-// (a new transform reads the bytes judged again).
+// corpus photos: encrypting with a key alone and with keyrings whose
+// current key is another, of the same masking mode or not, writes exactly
+// that key's transform; decrypting with the keyrings gives the photos back
+// both from the current key's ciphertexts (the judged transform goes on)
+// and from the older key's (a new transform reads the bytes judged
+// again).
 func TestCLIOutputIsTheTransforms(t *testing.T) {
 	photos := filepath.Join(corpusDir, "photos")
 	if _, err := os.Stat(photos); err != nil {
 		t.Skipf("shared corpus not found at %s: %v", corpusDir, err)
 	}
 	tmp := t.TempDir()
-	a, ab := filepath.Join(tmp, "a.key"), filepath.Join(tmp, "ab.key")
+	dir := func(name string) string { return filepath.Join(tmp, name) }
+	// a.key; ab.key and as.key, a.key rotated to a new extended and a new
+	// strict key.
+	a := dir("a.key")
 	mustRun(t, 0, "keygen", "-o", a)
 	b, err := os.ReadFile(a)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(ab, b, 0o600); err != nil {
-		t.Fatal(err)
+	for _, k := range []struct{ name, mode string }{{"ab.key", "extended"}, {"as.key", "strict"}} {
+		if err := os.WriteFile(dir(k.name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		mustRun(t, 0, "key", "rotate", "-k", dir(k.name), "--mode", k.mode)
 	}
-	mustRun(t, 0, "key", "rotate", "-k", ab)
-	ringA, ringAB := readRing(t, a), readRing(t, ab)
-	dir := func(name string) string { return filepath.Join(tmp, name) }
+	ab, as := dir("ab.key"), dir("as.key")
+	ringA, ringAB, ringAS := readRing(t, a), readRing(t, ab), readRing(t, as)
 
 	// The photos the library transforms whole (not the arithmetic-coded
 	// one).
@@ -270,6 +276,9 @@ func TestCLIOutputIsTheTransforms(t *testing.T) {
 	mustRun(t, 0, "encrypt", "-k", ab, dir("in"), "-o", dir("encB"))
 	mustRun(t, 0, "decrypt", "-k", ab, dir("encA"), "-o", dir("decA"))
 	mustRun(t, 0, "decrypt", "-k", ab, dir("encB"), "-o", dir("decB"))
+	mustRun(t, 0, "encrypt", "-k", as, dir("in"), "-o", dir("encS"))
+	mustRun(t, 0, "decrypt", "-k", as, dir("encA"), "-o", dir("decAS"))
+	mustRun(t, 0, "decrypt", "-k", as, dir("encS"), "-o", dir("decS"))
 
 	for name, in := range inputs {
 		for _, c := range []struct {
@@ -278,8 +287,11 @@ func TestCLIOutputIsTheTransforms(t *testing.T) {
 		}{
 			{"encA", transformed(t, ringA.Current(), in)},
 			{"encB", transformed(t, ringAB.Current(), in)},
+			{"encS", transformed(t, ringAS.Current(), in)},
 			{"decA", in},
 			{"decB", in},
+			{"decAS", in},
+			{"decS", in},
 		} {
 			got, err := os.ReadFile(filepath.Join(dir(c.out), name))
 			if err != nil {

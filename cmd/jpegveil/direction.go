@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -19,7 +20,7 @@ type directionError struct {
 
 func (e *directionError) Error() string { return e.msg }
 
-// openTransform transforms the photo read from src with the ring's
+// openTransform transforms the photo that rt reads with the ring's
 // current key while the classifier judges its direction in the same pass
 // (veil.Options.Classify, FORMAT.md §34.5), and decides from the verdict:
 // encrypting refuses our ciphertext; decrypting refuses a plaintext and a
@@ -28,11 +29,12 @@ func (e *directionError) Error() string { return e.msg }
 // the classifier named one. It returns the Reader of the transform to
 // write out and its key. With the current key that is the transform that
 // was judged, which goes on where the verdict left it, so the file is
-// parsed once; with an older key a new one starts from the bytes read so
-// far. rt is src's read tracker: a read error before the verdict is
-// returned as one.
+// parsed once; with an older key a new one starts over from the bytes read
+// so far, which are kept only when decrypting with several keys. A read
+// error before the verdict is returned as "cannot read". opts must not
+// set Decide, Record or StopAtError: the command line's never do.
 func openTransform(d direction, ring *keystream.Keyring, rt *readTracker, opts veil.Options, force bool) (*veil.Reader, *keystream.Key, error) {
-	head := &replay{r: rt}
+	head := &replay{r: rt, stopped: d == encrypting || len(ring.Keys()) == 1}
 	judged := opts
 	judged.Classify = ring
 	r := veil.NewReader(ring.Current(), head, judged)
@@ -44,20 +46,14 @@ func openTransform(d direction, ring *keystream.Keyring, rt *readTracker, opts v
 		return nil, nil, fmt.Errorf("cannot read: %w", rt.err)
 	}
 	if r.Interrupted() {
-		// The transform stopped judging for a reason of its own (not
-		// with these options, but then its verdict is not the file's):
-		// the classifier reads the file on its own.
-		var err error
-		if v, err = veil.Classify(ring, head.again()); err != nil {
-			return nil, nil, fmt.Errorf("cannot read: %w", err)
-		}
-		r = nil
+		// Only Decide, Record or StopAtError stop the judging early.
+		return nil, nil, errors.New("the direction was not judged over the file (a transform option stopped it)")
 	}
 	key, err := chooseKey(d, ring, v, force)
 	if err != nil {
 		return nil, nil, err
 	}
-	if r != nil && key.ID() == ring.Current().ID() {
+	if key.ID() == ring.Current().ID() {
 		head.stop()
 		return r, key, nil
 	}
@@ -92,8 +88,8 @@ func chooseKey(d direction, ring *keystream.Keyring, v veil.Verdict, force bool)
 	}
 }
 
-// replay keeps the bytes read from r, so that they can be read again by a
-// transform that starts over, until stop.
+// replay keeps the bytes read from r, unless stopped, so that a transform
+// that starts over can read them again.
 type replay struct {
 	r       io.Reader
 	kept    []byte
@@ -111,15 +107,12 @@ func (p *replay) Read(b []byte) (int, error) {
 // stop drops the bytes kept: nothing will read them again.
 func (p *replay) stop() { p.stopped, p.kept = true, nil }
 
-// again returns a reader of the bytes kept, then of the rest through p,
-// which keeps them too.
-func (p *replay) again() io.Reader {
-	return io.MultiReader(bytes.NewReader(bytes.Clone(p.kept)), p)
-}
-
 // rest returns a reader of the bytes kept, then of the rest of r; p keeps
-// nothing more.
+// nothing more. p must not have been stopped.
 func (p *replay) rest() io.Reader {
+	if p.stopped {
+		panic("jpegveil: replay of bytes not kept")
+	}
 	kept := p.kept
 	p.stop()
 	return io.MultiReader(bytes.NewReader(kept), p.r)

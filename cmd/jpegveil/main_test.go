@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -8,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -164,6 +167,39 @@ func TestExitStatus(t *testing.T) {
 		}
 		if code != 0 && (len(stderr) == 0 || stderr[len(stderr)-1] != '\n' || strings.Count(stderr, "\n") != 1) {
 			t.Errorf("jpegveil %q: stderr %q is not one line", tt.args, stderr)
+		}
+	}
+}
+
+// TestReadErrorWhileJudging: a source that fails before the direction
+// is judged ends the command with "cannot read", exit status 1, and no
+// output, in either direction and before or after the first scan.
+func TestReadErrorWhileJudging(t *testing.T) {
+	dir := t.TempDir()
+	key := filepath.Join(dir, "key")
+	b, err := os.ReadFile("testdata/fixtures/photo.jpg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := runCLI(t, "", "keygen", "-o", key); code != 0 {
+		t.Fatalf("keygen: %d %s", code, stderr)
+	}
+	injected := errors.New("injected failure")
+	for _, d := range []string{"encrypt", "decrypt"} {
+		for _, n := range []int{0, 100, len(b) / 2} {
+			out := filepath.Join(dir, fmt.Sprintf("%s-%d.jpg", d, n))
+			var stdout, stderr strings.Builder
+			a := &app{
+				stdin:  io.MultiReader(bytes.NewReader(b[:n]), iotest.ErrReader(injected)),
+				stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" },
+			}
+			code := run([]string{d, "-k", key, "-", "-o", out}, a)
+			if code != 1 || !strings.Contains(stderr.String(), "cannot read: injected failure") {
+				t.Errorf("%s failing after %d bytes: exit status %d, stderr %q", d, n, code, stderr.String())
+			}
+			if _, err := os.Stat(out); !os.IsNotExist(err) {
+				t.Errorf("%s failing after %d bytes: output written", d, n)
+			}
 		}
 	}
 }
