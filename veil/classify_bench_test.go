@@ -20,11 +20,13 @@ var classifyBenchFiles = []string{
 
 // BenchmarkClassifyVsEncrypt shows, per file, the cost of encrypting it;
 // of encrypting it while judging its direction in the same pass
-// (Options.Classify: what the proxy does), with a keyring of one key and
-// of two (after a rotation, the old key's keystream is computed over the
-// prefix as well); and of classifying it on its own with a keyring of two
-// keys (what the CLI does). The classifier's goal is at most 10 % of the
-// encryption: the judged encryption's extra time over the encryption.
+// (Options.Classify: what the proxy, encrypt and decrypt do), with a
+// keyring of one key and of two (after a rotation, the old key's keystream
+// is computed over the prefix as well); and of classifying it on its own
+// with a keyring of two keys (what inspect and restore do, and the proxy
+// when a transform stopped before its verdict). The classifier's goal is
+// at most 10 % of the encryption: the judged encryption's extra time over
+// the encryption.
 //
 // The "ratio" rows measure that goal. Rows measured one after the other
 // are seconds apart, and on a shared machine their speed drifts by more
