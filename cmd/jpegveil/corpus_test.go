@@ -304,6 +304,7 @@ func TestCLIOutputIsTheTransforms(t *testing.T) {
 	}
 }
 
+// readRing reads the keyring file at path (no passphrase).
 func readRing(t *testing.T, path string) *keystream.Keyring {
 	t.Helper()
 	files, err := keystream.ReadKeyring(path)

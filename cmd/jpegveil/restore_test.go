@@ -26,14 +26,7 @@ func restoreExport(t *testing.T) (keyFile, ledgerFile, export string, want map[s
 	keyFile = filepath.Join(dir, "key")
 	mustRun(t, 0, "keygen", "-o", keyFile)
 	mustRun(t, 0, "key", "rotate", "-k", keyFile)
-	files, err := keystream.ReadKeyring(keyFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ring, err := keystream.KeyringFromFiles(files, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ring := readRing(t, keyFile)
 	current, older := ring.Keys()[0], ring.Keys()[1]
 	stranger, err := keystream.GenerateKey(keystream.ModeExtended)
 	if err != nil {
