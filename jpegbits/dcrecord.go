@@ -31,6 +31,8 @@ type DataRun struct {
 type dcRecorder struct {
 	max   int
 	elems []DCElement
+	// reuse is storage for elems from an earlier recording (RecordDC).
+	reuse []DCElement
 	runs  []DataRun
 	// pause is the data bit position at which the parser next stops for
 	// the chunk walk to catch up, so that the chunks reach the reader,
@@ -47,9 +49,12 @@ var errPause = errors.New("jpegbits: pause for the chunk walk")
 // or a progressive DC first scan (DCElements; blocks that end past bit
 // 2³² − 1 of the scan's data are not recorded), and give each chunk of
 // that scan its data runs (Chunk.Runs, Chunk.DataEnd). It must be called
-// before the first scan starts. StopDC ends the recording.
-func (t *Transformer) RecordDC(maxBlocks int) {
-	t.dc = &dcRecorder{max: maxBlocks, pause: ChunkSize * 8}
+// before the first scan starts. StopDC ends the recording. The elements
+// are recorded into reuse's storage when it has room for those the scan
+// needs at first (storage DropDC handed back from an earlier recording);
+// nil allocates.
+func (t *Transformer) RecordDC(maxBlocks int, reuse []DCElement) {
+	t.dc = &dcRecorder{max: maxBlocks, pause: ChunkSize * 8, reuse: reuse}
 }
 
 // StopDC ends the recording RecordDC started; DCElements still returns
@@ -60,6 +65,22 @@ func (t *Transformer) StopDC() {
 		t.dc.runs = nil
 	}
 	t.scan.rec = nil
+}
+
+// DropDC ends the recording and hands its elements' storage to the
+// caller, who may record into it again (RecordDC): DCElements returns nil
+// from then on.
+func (t *Transformer) DropDC() []DCElement {
+	t.StopDC()
+	if t.dc == nil {
+		return nil
+	}
+	elems := t.dc.elems
+	if elems == nil {
+		elems = t.dc.reuse // the scan never started
+	}
+	t.dc = nil
+	return elems
 }
 
 // DCElements returns the DC elements recorded so far, in coding order.
@@ -84,7 +105,12 @@ func (r *dcRecorder) start(blocks int, dcOnly bool) {
 	if !dcOnly {
 		n = min(n, 1024)
 	}
-	r.elems = make([]DCElement, 0, n)
+	if cap(r.reuse) >= n {
+		r.elems = r.reuse[:0]
+	} else {
+		r.elems = make([]DCElement, 0, n)
+	}
+	r.reuse = nil
 	// A run ends at every 0xFF data byte: 1 in 256 of random data.
 	r.runs = make([]DataRun, 0, 2*ChunkSize/256)
 }

@@ -189,6 +189,17 @@ func newDCScan(f *frame, h *scanHeader, ri int) (*DCScan, error) {
 // first can be read whole.
 func (s *DCScan) Data() []byte { return s.data }
 
+// ReuseData makes Add gather the data into data's storage, which it
+// clears (storage of an earlier DCScan's Data that is no longer read). It
+// must be called before the first Add.
+func (s *DCScan) ReuseData(data []byte) {
+	if s.data != nil {
+		panic("jpegbits: ReuseData after Add")
+	}
+	clear(data[:cap(data)])
+	s.data = data[:0]
+}
+
 // Add appends the data bytes of c, the next chunk of the scan, as a
 // Transformer that records DC elements hands it to its Keystream.
 func (s *DCScan) Add(c Chunk) {
@@ -198,7 +209,8 @@ func (s *DCScan) Add(c Chunk) {
 // AppendXOR appends to xor, the data-space form of a keystream over the
 // chunks before c, the bits ks XORs into c's data bytes: ks & c.Mask for
 // each of them, in data order. xor then has one byte per data byte, as
-// Data has.
+// Data has. Its capacity past its length must be zero (it only grows
+// from an empty slice of zeroed storage), like Data's.
 func AppendXOR(xor []byte, c Chunk, ks []byte) []byte {
 	return appendData(xor, c, ks, c.Mask, 0)
 }

@@ -152,7 +152,7 @@ func transformRecording(t *testing.T, file []byte, maxBlocks int) (*dcRecording,
 	k := &dcRecording{}
 	tr := NewReader(bytes.NewReader(file), Options{Mode: Extended, Keystream: k})
 	k.t = tr
-	tr.RecordDC(maxBlocks)
+	tr.RecordDC(maxBlocks, nil)
 	out, err := io.ReadAll(tr)
 	if err != nil {
 		t.Fatal(err)

@@ -107,7 +107,7 @@ func transformFastOrSlow(in []byte, noFastPath bool) ([]byte, *Stats, error) {
 func recordFastOrSlow(in []byte, noFastPath bool) ([]byte, []DCElement, error) {
 	tr := NewReader(bytes.NewReader(in), Options{Keystream: new(testKeystream), StopAtError: true})
 	tr.noFastPath = noFastPath
-	tr.RecordDC(1 << 20)
+	tr.RecordDC(1<<20, nil)
 	var out bytes.Buffer
 	io.Copy(&out, tr)
 	return out.Bytes(), tr.DCElements(), tr.Err()

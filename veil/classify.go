@@ -143,7 +143,7 @@ type Classifier struct {
 
 // NewClassifier returns a Classifier for the keys of ring.
 func NewClassifier(ring *keystream.Keyring) *Classifier {
-	return newClassifier(ring, nil, nil)
+	return newClassifier(ring, nil, nil, nil)
 }
 
 // newClassifier returns a Classifier for the keys of ring. With a rider
@@ -151,8 +151,8 @@ func NewClassifier(ring *keystream.Keyring) *Classifier {
 // transforms with it (a Reader's primary image, which tells the rider
 // pass its segments and chunks: ride), and the rider key's keystream is
 // the image's own; the keys of other modes have passes of their own,
-// fed with Write.
-func newClassifier(ring *keystream.Keyring, rider *keystream.Key, t *jpegbits.Transformer) *Classifier {
+// fed with Write. The rider pass borrows its buffers from scratch.
+func newClassifier(ring *keystream.Keyring, rider *keystream.Key, t *jpegbits.Transformer, scratch *Scratch) *Classifier {
 	c := &Classifier{ring: ring}
 	byMode := map[keystream.Mode][]*keystream.Key{}
 	var modes []keystream.Mode
@@ -168,7 +168,7 @@ func newClassifier(ring *keystream.Keyring, rider *keystream.Key, t *jpegbits.Tr
 	}
 	for _, m := range modes {
 		if rider != nil && m == rider.Mode() {
-			c.rider = &classifyPass{judge: newJudge(t, byMode[m], rider.ID())}
+			c.rider = &classifyPass{judge: newJudge(t, byMode[m], rider.ID(), scratch)}
 			c.passes = append(c.passes, c.rider)
 			continue
 		}
@@ -425,7 +425,7 @@ func (c *Classifier) measure(chunks int, v *Verdict) bool {
 			v.Reason = "too few block rows"
 			return false
 		}
-		p.stat.add(scan, elems, p.xors)
+		p.stat.add(scan, elems, p.xors, p.scratch)
 		x := p.stat.stats(0)
 		v.Pairs, anisoX = x.pairs, x.aniso()
 		if x.rowsWithPairs() < ClassifyMinRows {

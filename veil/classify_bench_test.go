@@ -20,13 +20,13 @@ var classifyBenchFiles = []string{
 
 // BenchmarkClassifyVsEncrypt shows, per file, the cost of encrypting it;
 // of encrypting it while judging its direction in the same pass
-// (Options.Classify: what the proxy, encrypt and decrypt do), with a
-// keyring of one key and of two (after a rotation, the old key's keystream
-// is computed over the prefix as well); and of classifying it on its own
-// with a keyring of two keys (what inspect and restore do, and the proxy
-// when a transform stopped before its verdict). The classifier's goal is
-// at most 10 % of the encryption: the judged encryption's extra time over
-// the encryption.
+// (Options.Classify with a Scratch: what the proxy does), with a keyring
+// of one key and of two (after a rotation, the old key's keystream is
+// computed over the prefix as well); and of classifying it on its own with
+// a keyring of two keys (what inspect and restore do, and the proxy when a
+// transform stopped before its verdict). The classifier's goal is at most
+// 10 % of the encryption: the judged encryption's extra time over the
+// encryption.
 //
 // The "ratio" rows measure that goal. Rows measured one after the other
 // are seconds apart, and on a shared machine their speed drifts by more
@@ -41,6 +41,7 @@ func BenchmarkClassifyVsEncrypt(b *testing.B) {
 		in := readCorpus(b, f)
 		a, k2 := classifyKeys(b, keystream.ModeExtended)
 		one, two := mustRing(b, a), mustRing(b, a, k2)
+		scratch := new(Scratch) // as a proxy lends buffers from one body to the next
 		ops := []struct {
 			name string
 			run  func(b *testing.B)
@@ -50,8 +51,8 @@ func BenchmarkClassifyVsEncrypt(b *testing.B) {
 					b.Fatal(err)
 				}
 			}},
-			{"encrypt+judge-1key", judgeOp(a, one, in)},
-			{"encrypt+judge-2keys", judgeOp(a, two, in)},
+			{"encrypt+judge-1key", judgeOp(a, one, in, scratch)},
+			{"encrypt+judge-2keys", judgeOp(a, two, in, scratch)},
 			{"classify-alone", func(b *testing.B) {
 				if v := ClassifyBytes(two, in); v.Class != Plaintext {
 					b.Fatal(v)
@@ -100,10 +101,10 @@ func BenchmarkClassifyVsEncrypt(b *testing.B) {
 }
 
 // judgeOp encrypts in while judging it with ring, which must find it a
-// plaintext.
-func judgeOp(key *keystream.Key, ring *keystream.Keyring, in []byte) func(b *testing.B) {
+// plaintext, borrowing from scratch.
+func judgeOp(key *keystream.Key, ring *keystream.Keyring, in []byte, scratch *Scratch) func(b *testing.B) {
 	return func(b *testing.B) {
-		r := NewReader(key, bytes.NewReader(in), Options{Classify: ring})
+		r := NewReader(key, bytes.NewReader(in), Options{Classify: ring, Scratch: scratch})
 		if _, err := io.Copy(io.Discard, r); err != nil {
 			b.Fatal(err)
 		}

@@ -3,6 +3,7 @@ package veil
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -15,12 +16,12 @@ import (
 
 // judgeWithReader runs a Reader with Options.Classify over data, fed in
 // writes of size bytes through a source that says ErrInputPending between
-// them, and returns its verdict, whether it was final before the end of
-// the input, and its whole output.
-func judgeWithReader(t *testing.T, key *keystream.Key, ring *keystream.Keyring, data []byte, size int) (Verdict, []byte, error) {
+// them, and returns its verdict and its whole output. Its buffers come
+// from scratch (nil: allocated).
+func judgeWithReader(t *testing.T, key *keystream.Key, ring *keystream.Keyring, data []byte, size int, scratch *Scratch) (Verdict, []byte, error) {
 	t.Helper()
 	src := &pendingSource{eof: len(data) == 0}
-	r := NewReader(key, src, Options{Classify: ring})
+	r := NewReader(key, src, Options{Classify: ring, Scratch: scratch})
 	for read := 0; ; {
 		err := r.Judge()
 		if err == nil {
@@ -71,7 +72,9 @@ func (s *pendingSource) rest(data []byte) []byte { return data[s.read+len(s.buf)
 // its ciphertexts, in both masking modes and with rings that do and do not
 // hold the Reader's key, that a Reader judging while it transforms
 // (Options.Classify) reaches exactly the verdict of a Classifier of its
-// own, whatever the writes, and that its output is the transform's.
+// own, whatever the writes, and that its output is the transform's. The
+// Readers borrow their buffers from one Scratch, all but the first of each
+// input: every judging reuses what earlier ones handed back.
 func TestFusedClassifierMatchesClassifier(t *testing.T) {
 	if _, err := os.Stat(corpusDir); err != nil {
 		t.Skipf("shared corpus not found (%v)", err)
@@ -81,6 +84,7 @@ func TestFusedClassifierMatchesClassifier(t *testing.T) {
 		t.Fatal(err)
 	}
 	checked := 0
+	scratch := new(Scratch)
 	for _, mode := range []keystream.Mode{keystream.ModeExtended, keystream.ModeStrict} {
 		a, b := classifyKeys(t, mode)
 		other := keystream.ModeStrict
@@ -103,13 +107,17 @@ func TestFusedClassifierMatchesClassifier(t *testing.T) {
 				ring := rings[(i+j)%len(rings)]
 				want := ClassifyBytes(ring, data)
 				wantOut := transformBytes(t, a, data)
-				for _, size := range []int{1 << 20, 4096, 1000} {
-					got, out, err := judgeWithReader(t, a, ring, data, size)
+				for k, size := range []int{1 << 20, 1 << 20, 4096, 1000} {
+					sc := scratch
+					if k == 0 {
+						sc = nil
+					}
+					got, out, err := judgeWithReader(t, a, ring, data, size, sc)
 					if !reflect.DeepEqual(got, want) {
-						t.Fatalf("%s (input %d, writes of %d): Reader judged %+v, Classifier %+v", f, j, size, got, want)
+						t.Fatalf("%s (input %d, writes of %d, scratch %v): Reader judged %+v, Classifier %+v", f, j, size, sc != nil, got, want)
 					}
 					if err != nil || !bytes.Equal(out, wantOut) {
-						t.Fatalf("%s (input %d, writes of %d): output differs from the transform's (%v)", f, j, size, err)
+						t.Fatalf("%s (input %d, writes of %d, scratch %v): output differs from the transform's (%v)", f, j, size, sc != nil, err)
 					}
 				}
 				checked++
@@ -157,6 +165,61 @@ func TestJudgingReaderInterrupted(t *testing.T) {
 		}
 		if got := r.Interrupted(); got != tc.want {
 			t.Errorf("%s: Interrupted %v, want %v (verdict %v)", tc.name, got, tc.want, r.Verdict())
+		}
+	}
+}
+
+// TestScratchSharedConcurrently judges the corpus photos and their
+// ciphertexts in four goroutines at once, all borrowing from one Scratch
+// (as a proxy's requests do), and checks every verdict and output against
+// a Reader that allocates its own. Run with -race (make race).
+func TestScratchSharedConcurrently(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(corpusDir, "photos", "*"))
+	if err != nil || len(files) == 0 {
+		t.Skipf("shared corpus not found (%v)", err)
+	}
+	a, b := classifyKeys(t, keystream.ModeExtended)
+	ring := mustRing(t, b, a)
+	type want struct {
+		v   Verdict
+		out []byte
+	}
+	var inputs [][]byte
+	var wants []want
+	for _, f := range files {
+		in, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, data := range [][]byte{in, transformBytes(t, a, in)} {
+			v, out, err := judgeWithReader(t, b, ring, data, 1<<20, nil)
+			if err != nil && !IsParseError(err) {
+				t.Fatal(err)
+			}
+			inputs, wants = append(inputs, data), append(wants, want{v, out})
+		}
+	}
+	scratch := new(Scratch)
+	errs := make(chan error, 4)
+	for g := range 4 {
+		go func() {
+			for round := range 3 {
+				for i := range inputs {
+					i := (i + g*5 + round) % len(inputs)
+					r := NewReader(b, bytes.NewReader(inputs[i]), Options{Classify: ring, Scratch: scratch})
+					out, _ := io.ReadAll(r)
+					if v := r.Verdict(); !reflect.DeepEqual(v, wants[i].v) || !bytes.Equal(out, wants[i].out) {
+						errs <- fmt.Errorf("input %d, goroutine %d: verdict %v, output equal %v; want %v", i, g, v, bytes.Equal(out, wants[i].out), wants[i].v)
+						return
+					}
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Error(err)
 		}
 	}
 }

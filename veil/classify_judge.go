@@ -45,6 +45,9 @@ type judge struct {
 	// stat is the statistic of the data as it is and decrypted with each
 	// key, over the prefix so far.
 	stat dcAccum
+	// scratch lends the recording's elements, the scan's data, the xors
+	// and the statistic's rows, and takes them back at release.
+	scratch *Scratch
 }
 
 // chunkEnd is where a chunk ends: its data index, and its offset in the
@@ -58,8 +61,9 @@ type chunkEnd struct {
 // not have started its first scan: it makes t record DC elements. The
 // keystream of the key with the ID fused comes from the image the judge
 // rides along with (chunk's own argument) instead of a chain of its own.
-func newJudge(t *jpegbits.Transformer, keys []*keystream.Key, fused string) *judge {
-	j := &judge{t: t, keys: keys}
+// Its buffers come from scratch (nil: allocated).
+func newJudge(t *jpegbits.Transformer, keys []*keystream.Key, fused string, scratch *Scratch) *judge {
+	j := &judge{t: t, keys: keys, scratch: scratch}
 	for _, k := range keys {
 		var ch *keystream.Chain
 		if k.ID() != fused {
@@ -69,7 +73,7 @@ func newJudge(t *jpegbits.Transformer, keys []*keystream.Key, fused string) *jud
 		j.chains = append(j.chains, ch)
 	}
 	j.xors = make([][]byte, len(keys))
-	t.RecordDC(MaxClassifyBlocks)
+	t.RecordDC(MaxClassifyBlocks, scratch.getElems())
 	return j
 }
 
@@ -117,6 +121,9 @@ func (j *judge) segment(seg []byte) {
 	if seg[1] == 0xDA {
 		j.sos = true
 		j.scan, j.scanErr = j.t.DCScan()
+		if b := j.scratch.getBytes(false); j.scan != nil && b != nil {
+			j.scan.ReuseData(b)
+		}
 	}
 }
 
@@ -142,6 +149,9 @@ func (j *judge) chunk(c jpegbits.Chunk, own []byte) {
 			ks = j.ks[:len(c.Data)]
 			ch.ChunkKeystream(c.Skeleton, ks)
 		}
+		if j.xors[i] == nil {
+			j.xors[i] = j.scratch.getBytes(true)
+		}
 		j.xors[i] = jpegbits.AppendXOR(j.xors[i], c, ks)
 	}
 	j.ends = append(j.ends, chunkEnd{data: c.DataEnd, file: j.ecs})
@@ -160,11 +170,22 @@ func (j *judge) keepFirst(data []byte) {
 	}
 }
 
-// release drops the buffers once the verdict is final.
+// release ends the recording and drops the buffers once the verdict is
+// final, handing those it borrowed back to its Scratch: nothing reads
+// them after the verdict.
 func (j *judge) release() {
-	j.t.StopDC()
+	if j.t == nil {
+		return // released before
+	}
+	j.scratch.putElems(j.t.DropDC())
+	if j.scan != nil {
+		j.scratch.putBytes(j.scan.Data())
+	}
+	for _, x := range j.xors {
+		j.scratch.putBytes(x)
+	}
+	j.stat.release(j.scratch)
 	j.t, j.segs, j.scan, j.xors, j.ks, j.first = nil, nil, nil, nil, nil, nil
-	j.stat = dcAccum{}
 }
 
 // classifyPass runs a transformer of its own over the input, for keys of
@@ -179,7 +200,7 @@ type classifyPass struct {
 func newClassifyPass(keys []*keystream.Key) *classifyPass {
 	p := &classifyPass{feed: &feed{}}
 	t := jpegbits.NewReader(p.feed, jpegbits.Options{Mode: Mode(keys[0]), Keystream: passKeystream{p}, StopAtError: true})
-	p.judge = newJudge(t, keys, "")
+	p.judge = newJudge(t, keys, "", nil)
 	return p
 }
 

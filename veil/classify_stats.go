@@ -110,6 +110,9 @@ type dcAccum struct {
 	batch []jpegbits.DCBlock
 	hyps  []dcHyp
 	comps []dcGrid
+	// rings and rows are the storage init laid out for the hypotheses.
+	rings []int32
+	rows  []dcRow
 }
 
 // dcGrid is how one component's DC values are kept: only the block rows
@@ -149,9 +152,9 @@ const maxScanComponents = 4
 // first limit data bytes, not added before, for the data as it is
 // (hypothesis 0) and with each of xors applied (hypothesis 1+i). xors
 // must cover limit bytes.
-func (a *dcAccum) add(s *jpegbits.DCScan, elems []jpegbits.DCElement, xors [][]byte) {
+func (a *dcAccum) add(s *jpegbits.DCScan, elems []jpegbits.DCElement, xors [][]byte, scratch *Scratch) {
 	if a.hyps == nil {
-		a.init(s, len(xors))
+		a.init(s, len(xors), scratch)
 	}
 	for i, x := range xors {
 		a.hyps[1+i].xor = x
@@ -179,8 +182,8 @@ func (a *dcAccum) add(s *jpegbits.DCScan, elems []jpegbits.DCElement, xors [][]b
 const initialRows = 16
 
 // init lays out the hypotheses' rings and row sums for the scan's
-// components, each kind in one allocation for all of them.
-func (a *dcAccum) init(s *jpegbits.DCScan, keys int) {
+// components, each kind in one slice for all of them (from scratch).
+func (a *dcAccum) init(s *jpegbits.DCScan, keys int, scratch *Scratch) {
 	var ringLen, rowsLen int
 	a.comps = make([]dcGrid, 0, len(s.Components))
 	for _, c := range s.Components {
@@ -193,7 +196,8 @@ func (a *dcAccum) init(s *jpegbits.DCScan, keys int) {
 		rowsLen += min(c.Height, initialRows)
 	}
 	a.hyps = make([]dcHyp, 1+keys)
-	rings, rows := make([]int32, len(a.hyps)*ringLen), make([]dcRow, len(a.hyps)*rowsLen)
+	a.rings, a.rows = scratch.getInts(len(a.hyps)*ringLen), scratch.getRows(len(a.hyps)*rowsLen)
+	rings, rows := a.rings, a.rows
 	for i := range a.hyps {
 		hy := &a.hyps[i]
 		hy.ring, rings = rings[:ringLen:ringLen], rings[ringLen:]
@@ -289,6 +293,12 @@ func addBlocks(data []byte, blocks []jpegbits.DCBlock, comps []dcGrid, x, y *dcH
 	if two {
 		y.pred, y.sv, y.sh, y.pairs, y.nh = py, svy, shy, pairs, nh
 	}
+}
+
+// release hands the storage init laid out back to scratch and resets a.
+func (a *dcAccum) release(scratch *Scratch) {
+	scratch.putStat(a.rings, a.rows)
+	*a = dcAccum{}
 }
 
 // growRows makes every hypothesis's row sums hold the rows of blocks,

@@ -232,7 +232,7 @@ func FuzzClassify(f *testing.F) {
 		}
 		// A Reader judging while it transforms (Options.Classify)
 		// reaches the same verdict and hands out the transform's output.
-		got, out, err := judgeWithReader(t, a, ring, data, step)
+		got, out, err := judgeWithReader(t, a, ring, data, step, nil)
 		if got.String() != want.String() || err != nil {
 			t.Fatalf("judged while transforming, writes of %d: %v (%v), alone: %v", step, got, err, want)
 		}

@@ -68,6 +68,9 @@ type Options struct {
 	// scan data. A caller that finds the verdict calls for another
 	// transform drops the Reader before reading from it.
 	Classify *keystream.Keyring
+	// Scratch, with Classify, lends the judging's buffers (nil: they are
+	// allocated).
+	Scratch *Scratch
 }
 
 // Result describes what a Reader did. It is complete once Read has
@@ -132,6 +135,9 @@ type Reader struct {
 	held    []byte
 	heldErr error
 	judged  bool
+	// heldBuf is the storage of held, borrowed from Options.Scratch and
+	// handed back once held is handed out.
+	heldBuf []byte
 }
 
 // NewReader returns a Reader that transforms src with key.
@@ -150,7 +156,7 @@ func NewReader(key *keystream.Key, src io.Reader, opts Options) *Reader {
 	img.t = t
 	r := &Reader{t: t, img: img, s: s, head: head}
 	if opts.Classify != nil {
-		r.cls = newClassifier(opts.Classify, key, t)
+		r.cls = newClassifier(opts.Classify, key, t, opts.Scratch)
 		img.cls = r.cls
 		head.tee = r.cls
 	}
@@ -180,7 +186,8 @@ func (r *Reader) Read(p []byte) (int, error) {
 		n := copy(p, r.held)
 		r.held = r.held[n:]
 		if len(r.held) == 0 {
-			r.held = nil
+			r.s.opts.Scratch.putBytes(r.heldBuf)
+			r.held, r.heldBuf = nil, nil
 		}
 		return n, nil
 	}
@@ -200,11 +207,15 @@ func (r *Reader) Judge() error {
 		panic("veil: Judge on a Reader without Options.Classify")
 	}
 	for !r.judged && !r.cls.Done() {
+		if r.held == nil {
+			r.held = r.s.opts.Scratch.getBytes(false)
+		}
 		if len(r.held) == cap(r.held) {
 			// The verdict usually comes within the first few KiB of the
 			// scan: start small, and double.
 			r.held = slices.Grow(r.held, max(len(r.held), 8<<10))
 		}
+		r.heldBuf = r.held
 		n, err := r.read(r.held[len(r.held):cap(r.held)])
 		r.held = r.held[:len(r.held)+n]
 		if perr := r.t.Err(); perr != nil && !r.cls.rider.ended {
