@@ -189,7 +189,7 @@ type crypt struct {
 // (readErr); any other error refuses the request: the ledger failed, or
 // the rule's on_unsure is block.
 func (c *crypt) decide(ctx context.Context, way direction.Way, body io.Reader, rule *config.Rule) (dec direction.Decision, whole io.Reader, p *direction.Prefix, readErr, err error) {
-	p = direction.NewPrefix(c.dir.Ring, 0)
+	p = c.dir.NewPrefix(0)
 	p.AskLedger(c.dir.Knows(ctx))
 	spec := c.dir.Speculation(way)
 	p.Speculate(spec, c.options(ctx, spec, rule))

@@ -26,6 +26,7 @@ import (
 	"jpegveil/proxy/internal/idle"
 	"jpegveil/proxy/internal/session"
 	"jpegveil/proxy/services"
+	"jpegveil/veil"
 )
 
 // Server is the intercepting proxy. Only CONNECTs to hosts named in the
@@ -120,7 +121,7 @@ func New(cfg *config.Config, log *zap.Logger, deps Deps) (*Server, error) {
 	s.reencoders = newReencoders(cfg.StateDir, log)
 	s.onboard = s.onboardingHandler()
 	s.crypt = &crypt{meta: cfg.Metadata, log: log}
-	s.crypt.dir = &direction.Decider{Ring: ring, Ledger: deps.Ledger, Keep: s.crypt.uploadOptions()}
+	s.crypt.dir = &direction.Decider{Ring: ring, Ledger: deps.Ledger, Keep: s.crypt.uploadOptions(), Scratch: new(veil.Scratch)}
 	svcs := builtinServices()
 	s.registerServices(svcs)
 	if err := s.known.load(context.Background(), deps.Ledger); err != nil {

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"jpegveil/keystream"
+	"jpegveil/veil"
 )
 
 // entryKind classifies what the walk of the input tree found.
@@ -72,6 +73,7 @@ func (a *app) transformDir(d direction, in string, fl transformFlags) error {
 			total += e.size
 		}
 	}
+	fl.scratch = new(veil.Scratch)
 	_, isTerm := terminalFd(a.stderr)
 	p := newProgress(a.stderr, isTerm, files, total)
 	var c dirCounts

@@ -40,11 +40,15 @@ type transformFlags struct {
 	keepThumbnail  bool
 	keepGPS        bool
 	keepMPF        bool
+
+	// scratch lends the judging's buffers from one file of a directory
+	// run to the next.
+	scratch *veil.Scratch
 }
 
-// veilOptions are the metadata switches of the flags.
+// veilOptions are the metadata switches of the flags, and the scratch.
 func (fl *transformFlags) veilOptions() veil.Options {
-	return veil.Options{KeepThumbnail: fl.keepThumbnail, KeepGPS: fl.keepGPS, KeepMPF: fl.keepMPF}
+	return veil.Options{KeepThumbnail: fl.keepThumbnail, KeepGPS: fl.keepGPS, KeepMPF: fl.keepMPF, Scratch: fl.scratch}
 }
 
 func newTransformCmd(a *app, d direction, short, long string) *cobra.Command {

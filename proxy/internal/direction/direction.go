@@ -41,6 +41,9 @@ type Decider struct {
 	// is decrypted with them: the file is assumed to have been encrypted
 	// with the same switches, as by another proxy of the household.
 	Keep veil.Options
+	// Scratch lends the buffers of the judging its prefixes speculate
+	// with (NewPrefix) from one body to the next; nil allocates them.
+	Scratch *veil.Scratch
 }
 
 // Decision is the direction of one photo.

@@ -31,12 +31,13 @@ const MaxHeld = 8 << 20
 // of its own judges the held bytes, so that the verdict is always the
 // classifier's over the body. It is not safe for concurrent use.
 type Prefix struct {
-	ring   *keystream.Keyring
-	held   []byte
-	limit  int
-	closed bool
-	cut    bool
-	v      veil.Verdict
+	ring    *keystream.Keyring
+	scratch *veil.Scratch // lends the judging's buffers
+	held    []byte
+	limit   int
+	closed  bool
+	cut     bool
+	v       veil.Verdict
 
 	// vr transforms the body, read from feed, as spec says with opts,
 	// while the classifier judges it.
@@ -89,6 +90,13 @@ func NewPrefix(ring *keystream.Keyring, limit int) *Prefix {
 	return &Prefix{ring: ring, limit: limit}
 }
 
+// NewPrefix is NewPrefix for d's keyring, judging with d's Scratch.
+func (d *Decider) NewPrefix(limit int) *Prefix {
+	p := NewPrefix(d.Ring, limit)
+	p.scratch = d.Scratch
+	return p
+}
+
 // Speculation is the decision a Prefix speculates on for a body going
 // way: its primary image transformed with the current key.
 func (d *Decider) Speculation(way Way) Decision {
@@ -123,7 +131,7 @@ func (p *Prefix) start() {
 			}
 		}
 	}
-	opts.Classify = p.ring
+	opts.Classify, opts.Scratch = p.ring, p.scratch
 	p.feed.held = &p.held
 	p.vr = veil.NewReader(key, &p.feed, opts)
 }

@@ -141,7 +141,7 @@ func NewStream(dir *direction.Decider, opts veil.Options, rule *config.Rule, alg
 	opts.StopAtError = rule.OnUnsupported != config.UnsupportedPass
 	st := &Stream{
 		ctx: context.Background(), plain: hashes.NewSet(algs...), cipher: hashes.NewSet(algs...), sum: sha256.New(),
-		dir: dir, prefix: direction.NewPrefix(dir.Ring, 0), opts: opts, onUnsure: rule.OnUnsure,
+		dir: dir, prefix: dir.NewPrefix(0), opts: opts, onUnsure: rule.OnUnsure,
 	}
 	st.prefix.AskLedger(dir.Knows(st.ctx))
 	spec := dir.Speculation(direction.Upload)
