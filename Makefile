@@ -78,10 +78,12 @@ lint:
 	elif [ -n "$$CI" ]; then echo "staticcheck not installed" >&2; exit 1; \
 	else echo "staticcheck not installed; skipped"; fi
 
-# The race detector on the packages with concurrency.
+# The race detector on the packages with concurrency, and on the veil
+# Scratch that concurrent requests share.
 RACE_PKGS := ./proxy/... ./ledger/... ./certs/...
 race:
 	$(GO) test -count=1 -race $(RACE_PKGS)
+	$(GO) test -count=1 -race -run 'Scratch' ./veil
 
 clean:
 	rm -rf bin
