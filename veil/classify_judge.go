@@ -121,8 +121,10 @@ func (j *judge) segment(seg []byte) {
 	if seg[1] == 0xDA {
 		j.sos = true
 		j.scan, j.scanErr = j.t.DCScan()
-		if b := j.scratch.getBytes(false); j.scan != nil && b != nil {
-			j.scan.ReuseData(b)
+		if j.scan != nil {
+			if b := j.scratch.getData(); b != nil {
+				j.scan.ReuseData(b)
+			}
 		}
 	}
 }
@@ -150,7 +152,7 @@ func (j *judge) chunk(c jpegbits.Chunk, own []byte) {
 			ch.ChunkKeystream(c.Skeleton, ks)
 		}
 		if j.xors[i] == nil {
-			j.xors[i] = j.scratch.getBytes(true)
+			j.xors[i] = j.scratch.getData()
 		}
 		j.xors[i] = jpegbits.AppendXOR(j.xors[i], c, ks)
 	}
@@ -179,10 +181,10 @@ func (j *judge) release() {
 	}
 	j.scratch.putElems(j.t.DropDC())
 	if j.scan != nil {
-		j.scratch.putBytes(j.scan.Data())
+		j.scratch.putData(j.scan.Data())
 	}
 	for _, x := range j.xors {
-		j.scratch.putBytes(x)
+		j.scratch.putData(x)
 	}
 	j.stat.release(j.scratch)
 	j.t, j.segs, j.scan, j.xors, j.ks, j.first = nil, nil, nil, nil, nil, nil

@@ -11,16 +11,20 @@ import (
 // in from one Reader to the next: a proxy that judges every body then
 // allocates them about once per concurrent request instead of once per
 // request (for a 40 KB photo, 35 KB of the 39 KB its judging allocated,
-// whose collection cost about a fifth of the judging's time). A Reader
-// hands its buffers back once its verdict is final and it has handed out
-// the output it held back; one dropped before then leaves them to the
-// collector. The zero Scratch is ready to use and safe for concurrent
-// use; a nil *Scratch lends nothing (the Reader allocates).
+// whose collection cost about a fifth of the judging's time). The judge
+// hands its buffers back when the verdict is final, the Reader the output
+// it held back once that is read; a Reader dropped before then leaves
+// them to the collector. The zero Scratch is ready to use and safe for
+// concurrent use; a nil *Scratch lends nothing (the Reader allocates).
 type Scratch struct {
 	elems scratchPool[jpegbits.DCElement]
-	bytes scratchPool[byte]
-	ints  scratchPool[int32]
-	rows  scratchPool[dcRow]
+	// data holds the scan's data and the keystreams in data space (at
+	// most MaxClassifyScanBytes each), held the output held back (the
+	// file's start, which can be much longer): apart, so that a long held
+	// buffer is never cleared whole for a short scan.
+	data, held scratchPool[byte]
+	ints       scratchPool[int32]
+	rows       scratchPool[dcRow]
 }
 
 // maxScratchBytes is the largest buffer a Scratch keeps: a 12 MP photo's
@@ -59,23 +63,35 @@ func (s *Scratch) putElems(e []jpegbits.DCElement) {
 	}
 }
 
-// getBytes lends a byte slice. With zeroed its whole storage is zero, as
-// the DC scan's data and the keystreams in data space need (they keep
-// zero padding past their length).
-func (s *Scratch) getBytes(zeroed bool) []byte {
+// getData lends a byte slice whose whole storage is zero, as the DC
+// scan's data and the keystreams in data space need (they keep zero
+// padding past their length).
+func (s *Scratch) getData() []byte {
 	if s == nil {
 		return nil
 	}
-	b := s.bytes.get()
-	if zeroed {
-		clear(b[:cap(b)])
-	}
+	b := s.data.get()
+	clear(b[:cap(b)])
 	return b
 }
 
-func (s *Scratch) putBytes(b []byte) {
+func (s *Scratch) putData(b []byte) {
 	if s != nil {
-		s.bytes.put(b)
+		s.data.put(b)
+	}
+}
+
+// getHeld lends a byte slice for the output held back.
+func (s *Scratch) getHeld() []byte {
+	if s == nil {
+		return nil
+	}
+	return s.held.get()
+}
+
+func (s *Scratch) putHeld(b []byte) {
+	if s != nil {
+		s.held.put(b)
 	}
 }
 

@@ -186,7 +186,7 @@ func (r *Reader) Read(p []byte) (int, error) {
 		n := copy(p, r.held)
 		r.held = r.held[n:]
 		if len(r.held) == 0 {
-			r.s.opts.Scratch.putBytes(r.heldBuf)
+			r.s.opts.Scratch.putHeld(r.heldBuf)
 			r.held, r.heldBuf = nil, nil
 		}
 		return n, nil
@@ -208,7 +208,7 @@ func (r *Reader) Judge() error {
 	}
 	for !r.judged && !r.cls.Done() {
 		if r.held == nil {
-			r.held = r.s.opts.Scratch.getBytes(false)
+			r.held = r.s.opts.Scratch.getHeld()
 		}
 		if len(r.held) == cap(r.held) {
 			// The verdict usually comes within the first few KiB of the

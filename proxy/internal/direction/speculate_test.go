@@ -67,7 +67,7 @@ func speculate(t *testing.T, d *Decider, way Way, body []byte, chunk int) (out, 
 // asks d's ledger, and speculates on d's decision for a body going way,
 // with the transform options opts.
 func speculating(ctx context.Context, d *Decider, way Way, opts veil.Options) *Prefix {
-	p := NewPrefix(d.Ring, 0)
+	p := d.NewPrefix(0)
 	p.AskLedger(d.Knows(ctx))
 	spec := d.Speculation(way)
 	p.Speculate(spec, spec.Options(ctx, d, opts))
@@ -109,9 +109,11 @@ func (r *chunkReader) Read(p []byte) (int, error) {
 // byte for byte a new transform's, its ledger records are made before any
 // output, and the caller's tee still sees the whole body. Every other
 // decision gets a new transform, with the same output as without the
-// prefix.
+// prefix. The prefixes judge with one Scratch, as a proxy's do: each body
+// reuses what the earlier ones' judging handed back.
 func TestSpeculationIsAdoptedOnlyWhenRight(t *testing.T) {
 	a, b := fixtureKey(t, 0), fixtureKey(t, 100)
+	scratch := new(veil.Scratch)
 	photo := fakes.CorpusFile(t, "photos/phone-12mp-q92.jpg")
 	small := fakes.CorpusFile(t, "photos/coffee-q80-420.jpg")
 	for _, tc := range []struct {
@@ -146,7 +148,7 @@ func TestSpeculationIsAdoptedOnlyWhenRight(t *testing.T) {
 		}
 		for _, chunk := range []int{1 << 20, 5000} {
 			l := &recordingLedger{Memory: ledger.NewMemory()}
-			d := &Decider{Ring: r, Ledger: l}
+			d := &Decider{Ring: r, Ledger: l, Scratch: scratch}
 			reference := &Decider{Ring: r, Ledger: ledger.NewMemory()}
 			if tc.known {
 				fp, _ := verdict(t, r, body).Fingerprint(a.ID())
