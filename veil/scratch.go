@@ -11,7 +11,7 @@ import (
 // in from one Reader to the next: a proxy that judges every body then
 // allocates them about once per concurrent request instead of once per
 // request (for a 40 KB photo, 35 KB of the 39 KB its judging allocated,
-// whose collection cost about a fifth of the judging's time). The judge
+// whose collection cost about a quarter of the judging's time). The judge
 // hands its buffers back when the verdict is final, the Reader the output
 // it held back once that is read; a Reader dropped before then leaves
 // them to the collector. The zero Scratch is ready to use and safe for
