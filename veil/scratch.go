@@ -97,25 +97,24 @@ func (s *Scratch) putHeld(b []byte) {
 
 // getInts and getRows lend slices of length n, zeroed.
 func (s *Scratch) getInts(n int) []int32 {
-	var b []int32
-	if s != nil {
-		b = s.ints.get()
-	}
-	if cap(b) < n {
+	if s == nil {
 		return make([]int32, n)
 	}
-	b = b[:n]
-	clear(b)
-	return b
+	return s.ints.getZeroed(n)
 }
 
 func (s *Scratch) getRows(n int) []dcRow {
-	var b []dcRow
-	if s != nil {
-		b = s.rows.get()
-	}
-	if cap(b) < n {
+	if s == nil {
 		return make([]dcRow, n)
+	}
+	return s.rows.getZeroed(n)
+}
+
+// getZeroed lends a slice of length n, zeroed.
+func (p *scratchPool[T]) getZeroed(n int) []T {
+	b := p.get()
+	if cap(b) < n {
+		return make([]T, n)
 	}
 	b = b[:n]
 	clear(b)
