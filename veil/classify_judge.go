@@ -152,7 +152,11 @@ func (j *judge) chunk(c jpegbits.Chunk, own []byte) {
 			ch.ChunkKeystream(c.Skeleton, ks)
 		}
 		if j.xors[i] == nil {
-			j.xors[i] = j.scratch.getData()
+			// AppendXOR keeps zero padding past the data: the storage
+			// lent must be zero.
+			x := j.scratch.getData()
+			clear(x[:cap(x)])
+			j.xors[i] = x
 		}
 		j.xors[i] = jpegbits.AppendXOR(j.xors[i], c, ks)
 	}

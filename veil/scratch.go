@@ -63,16 +63,14 @@ func (s *Scratch) putElems(e []jpegbits.DCElement) {
 	}
 }
 
-// getData lends a byte slice whose whole storage is zero, as the DC
-// scan's data and the keystreams in data space need (they keep zero
-// padding past their length).
+// getData lends a byte slice for the DC scan's data (which
+// DCScan.ReuseData clears) or a keystream in data space (which the caller
+// clears: it keeps zero padding past its length).
 func (s *Scratch) getData() []byte {
 	if s == nil {
 		return nil
 	}
-	b := s.data.get()
-	clear(b[:cap(b)])
-	return b
+	return s.data.get()
 }
 
 func (s *Scratch) putData(b []byte) {
