@@ -181,9 +181,7 @@ func TestReadErrorWhileJudging(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if code, _, stderr := runCLI(t, "", "keygen", "-o", key); code != 0 {
-		t.Fatalf("keygen: %d %s", code, stderr)
-	}
+	mustRun(t, 0, "keygen", "-o", key)
 	injected := errors.New("injected failure")
 	for _, d := range []string{"encrypt", "decrypt"} {
 		for _, n := range []int{0, 100, len(b) / 2} {
